@@ -1,1 +1,321 @@
+//! `modelci.toml`: loading, validation and the resolved configuration.
+//!
+//! [`load`] reads the file, rejects unknown keys (suggesting the closest known one), checks
+//! values, resolves relative paths against the file's folder and returns a [`Config`]. Every
+//! error is a [`ConfigError`] whose message names the file and, when known, the line and column:
+//! `modelci.toml:7:1: unknown key `fiels`; did you mean `files`?`.
 
+mod error;
+mod file;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use error::{ConfigError, Diagnostic};
+pub use file::{ConfigFile, JsonSchemaSuiteFile, RecordFormat};
+
+/// The configuration file name `modelci check` looks for by default.
+pub const DEFAULT_CONFIG: &str = "modelci.toml";
+
+/// A loaded, validated configuration with every path resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The configuration file, as given.
+    pub path: PathBuf,
+    /// The folder relative paths resolve against.
+    pub dir: PathBuf,
+    /// `[project] name`.
+    pub project_name: Option<String>,
+    /// `[report] junit`, resolved.
+    pub junit: Option<PathBuf>,
+    /// `[report] json`, resolved.
+    pub json: Option<PathBuf>,
+    /// The suites, in the order they are declared in the file.
+    pub suites: Vec<SuiteDecl>,
+}
+
+/// One declared suite.
+#[derive(Debug, Clone)]
+pub struct SuiteDecl {
+    /// Unique name.
+    pub name: String,
+    /// Where it is declared (the config file and the line of its table header).
+    pub file: String,
+    /// 1-based line of the suite's table in the config file.
+    pub line: u32,
+    /// What to run.
+    pub spec: SuiteSpec,
+}
+
+impl SuiteDecl {
+    /// The kind as written in the file (`json-schema`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self.spec {
+            SuiteSpec::JsonSchema(_) => "json-schema",
+        }
+    }
+}
+
+/// The kind-specific part of a suite.
+#[derive(Debug, Clone)]
+pub enum SuiteSpec {
+    /// `[[suite.json-schema]]`
+    JsonSchema(JsonSchemaSuite),
+}
+
+/// A resolved `[[suite.json-schema]]`.
+#[derive(Debug, Clone)]
+pub struct JsonSchemaSuite {
+    /// The schema file, resolved against the config folder.
+    pub schema: PathBuf,
+    /// 1-based line of the `schema` key.
+    pub schema_line: u32,
+    /// File patterns, each resolved against the config folder, with the text as written.
+    pub files: Vec<FilePattern>,
+    /// 1-based line of the `files` key.
+    pub files_line: u32,
+    /// How files are read.
+    pub format: RecordFormat,
+    /// JSON Pointer to the validated part of each document ("" for all of it).
+    pub pointer: String,
+    /// Whether `format` keywords are asserted.
+    pub validate_formats: bool,
+}
+
+/// A path or glob pattern from the config, resolved against the config's folder.
+#[derive(Debug, Clone)]
+pub struct FilePattern {
+    /// As written in the config.
+    pub written: String,
+    /// Resolved against the config's folder.
+    pub resolved: String,
+}
+
+/// Reads and validates the configuration at `path`.
+///
+/// # Errors
+/// Fails when the file cannot be read, is not valid TOML, has unknown keys or wrong types, or
+/// holds values that cannot work (duplicate suite names, empty file lists, ...).
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let display = display_path(path);
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        ConfigError::At(Diagnostic::at_offset(
+            &display,
+            &String::from_utf8_lossy(&e.into_bytes()),
+            offset,
+            "the file is not valid UTF-8".into(),
+        ))
+    })?;
+    parse(path, &text)
+}
+
+/// Parses configuration text as if it were the file at `path` (used by [`load`] and tests).
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let display = display_path(path);
+    let file: ConfigFile = toml::from_str(text).map_err(|e| {
+        let message = improve_message(e.message());
+        match e.span() {
+            Some(span) => ConfigError::At(Diagnostic::at_offset(&display, text, span.start, message)),
+            None => ConfigError::At(Diagnostic::whole_file(&display, message)),
+        }
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let at = |offset: usize, message: String| {
+        ConfigError::At(Diagnostic::at_offset(&display, text, offset, message))
+    };
+    let line_of = |offset: usize| Diagnostic::at_offset(&display, text, offset, String::new()).line.unwrap_or(1);
+
+    let mut suites = Vec::new();
+    let mut names: HashMap<String, u32> = HashMap::new();
+    for spanned in file.suite.json_schema {
+        let span = spanned.span();
+        let raw = spanned.into_inner();
+        let name = raw.name.get_ref().clone();
+        check_name(&name).map_err(|m| at(raw.name.span().start, m))?;
+        let line = line_of(span.start);
+        if let Some(first) = names.insert(name.clone(), line) {
+            return Err(at(
+                raw.name.span().start,
+                format!("suite name `{name}` is already used by the suite on line {first}"),
+            ));
+        }
+        if raw.schema.get_ref().as_os_str().is_empty() {
+            return Err(at(raw.schema.span().start, "`schema` must not be empty".into()));
+        }
+        if raw.files.get_ref().is_empty() {
+            return Err(at(
+                raw.files.span().start,
+                "`files` must list at least one path or glob pattern".into(),
+            ));
+        }
+        if let Some(p) = raw.files.get_ref().iter().find(|p| p.trim().is_empty()) {
+            return Err(at(
+                raw.files.span().start,
+                format!("`files` holds an empty pattern {p:?}"),
+            ));
+        }
+        let pointer = match raw.pointer {
+            Some(p) if !p.get_ref().is_empty() && !p.get_ref().starts_with('/') => {
+                return Err(at(
+                    p.span().start,
+                    format!(
+                        "`pointer` must be a JSON Pointer starting with `/` (or empty), not `{}`",
+                        p.get_ref()
+                    ),
+                ));
+            }
+            Some(p) => p.into_inner(),
+            None => String::new(),
+        };
+        let files = raw
+            .files
+            .get_ref()
+            .iter()
+            .map(|p| FilePattern {
+                written: p.clone(),
+                resolved: resolve(&dir, Path::new(p)).to_string_lossy().into_owned(),
+            })
+            .collect();
+        suites.push((
+            span.start,
+            SuiteDecl {
+                name,
+                file: display.clone(),
+                line,
+                spec: SuiteSpec::JsonSchema(JsonSchemaSuite {
+                    schema: resolve(&dir, raw.schema.get_ref()),
+                    schema_line: line_of(raw.schema.span().start),
+                    files,
+                    files_line: line_of(raw.files.span().start),
+                    format: raw.format,
+                    pointer,
+                    validate_formats: raw.validate_formats,
+                }),
+            },
+        ));
+    }
+    suites.sort_by_key(|(offset, _)| *offset);
+
+    let junit = file.report.junit.map(|p| (p.span().start, resolve(&dir, p.get_ref())));
+    let json = file.report.json.map(|p| (p.span().start, resolve(&dir, p.get_ref())));
+    if let (Some((_, j)), Some((offset, k))) = (&junit, &json) {
+        if j == k {
+            return Err(at(
+                *offset,
+                format!("`report.junit` and `report.json` both write `{}`", k.display()),
+            ));
+        }
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        dir: dir.clone(),
+        project_name: file.project.name,
+        junit: junit.map(|(_, p)| p),
+        json: json.map(|(_, p)| p),
+        suites: suites.into_iter().map(|(_, s)| s).collect(),
+    })
+}
+
+/// The JSON Schema of `modelci.toml`, pretty-printed.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(ConfigFile);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Joins a config-relative path onto the config's folder, keeping paths short for display.
+pub fn resolve(dir: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() || dir == Path::new(".") {
+        path.to_path_buf()
+    } else {
+        dir.join(path)
+    }
+}
+
+/// A path for messages: without a leading `./`.
+pub fn display_path(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_owned()
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("suite `name` must not be empty".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "suite name `{name}` has the character {c:?}; use letters, digits, `.`, `_` and `-`"
+        ));
+    }
+    Ok(())
+}
+
+/// Rewrites serde's messages into modelci's words, adding a suggestion for unknown keys.
+fn improve_message(message: &str) -> String {
+    let message = message.trim();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((key, expected)) = rest.split_once('`') {
+            let candidates: Vec<&str> = expected
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .collect();
+            let mut out = format!("unknown key `{key}`");
+            if let Some(best) = suggest(key, &candidates) {
+                out.push_str(&format!("; did you mean `{best}`?"));
+            } else if !candidates.is_empty() {
+                let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+                out.push_str(&format!("; expected one of {}", list.join(", ")));
+            } else {
+                out.push_str("; this table takes no keys");
+            }
+            return out;
+        }
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        if let Some((key, _)) = rest.split_once('`') {
+            return format!("missing required key `{key}`");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        if let Some((value, expected)) = rest.split_once('`') {
+            let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+            let mut out = format!("unknown value `{value}`; expected one of {}", list.join(", "));
+            if let Some(best) = suggest(value, &candidates) {
+                out = format!("unknown value `{value}`; did you mean `{best}`?");
+            }
+            return out;
+        }
+    }
+    message.replace('\n', " ")
+}
+
+/// The candidate closest to `word`, when it is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase().replace('_', "-");
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase().replace('_', "-")), *c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests;
