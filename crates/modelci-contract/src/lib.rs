@@ -1,1 +1,11 @@
+//! Contract checks. For now: JSON Schema validation of recorded JSON documents
+//! ([`json_schema`]); Pact and OpenAPI checks join it in later work.
+//!
+//! Checks follow a two-step shape that the runner relies on: *plan* (read the inputs that decide
+//! which cases exist, giving each a stable name) and *run* one case at a time, returning a
+//! [`modelci_report::Case`]. Nothing here prints.
 
+pub mod json_schema;
+mod locate;
+
+pub use locate::{line_col, pointer_offset};

@@ -1,0 +1,484 @@
+//! `[[suite.json-schema]]`: validate recorded JSON documents against a JSON Schema.
+//!
+//! Each file is a case (or, for JSON Lines, each non-empty line). A case passes when the
+//! document (or the part of it that `pointer` selects) validates; it fails with every violation
+//! listed, the first one located at its line in the file; it errors when the document cannot be
+//! read (missing, too large, not UTF-8, not JSON). Problems with the schema itself, or with a
+//! file pattern, are reported once, at the line of the configuration that declares them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use jsonschema::Validator;
+use modelci_config::{JsonSchemaSuite, RecordFormat, display_path};
+use modelci_report::{Case, Location, Outcome};
+use serde_json::Value;
+
+use crate::locate::{line_col, pointer_offset};
+
+/// Documents larger than this are not read: they are reported as errored cases.
+pub const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Violations listed in a failed case's detail; the rest are counted.
+const MAX_LISTED_VIOLATIONS: usize = 50;
+/// Longest `actual` text kept in a case.
+const MAX_VALUE_TEXT: usize = 2000;
+
+/// A suite-level problem that keeps the suite from running (unreadable or invalid schema, bad
+/// glob pattern). The runner reports it as one errored case at `location`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupError {
+    /// What went wrong, as a lowercase sentence fragment.
+    pub message: String,
+    /// Where: the configuration line or the schema file position.
+    pub location: Location,
+}
+
+/// A planned `json-schema` suite, ready to run its cases one by one (from any thread).
+pub struct JsonSchemaCheck {
+    validator: Validator,
+    schema: Value,
+    pointer: String,
+    cases: Vec<Planned>,
+    properties: BTreeMap<String, String>,
+}
+
+struct Planned {
+    name: String,
+    source: Source,
+}
+
+enum Source {
+    /// A whole file is one document.
+    File { path: PathBuf, display: String },
+    /// One line of a JSON Lines file.
+    Line {
+        display: String,
+        line: u32,
+        text: Arc<str>,
+        start: usize,
+        end: usize,
+    },
+    /// A problem found while planning (pattern matched nothing, unreadable JSON Lines file).
+    Problem(Case),
+}
+
+impl JsonSchemaCheck {
+    /// Reads the schema and expands the file patterns.
+    ///
+    /// `config_file` is the configuration's display path (for locations) and `config_dir` the
+    /// folder its relative paths resolve against (case names are relative to it).
+    ///
+    /// # Errors
+    /// A [`SetupError`] when the schema cannot be read or compiled, or a pattern is malformed.
+    pub fn plan(
+        suite: &JsonSchemaSuite,
+        config_file: &str,
+        config_dir: &Path,
+    ) -> Result<JsonSchemaCheck, SetupError> {
+        let schema_display = display_path(&suite.schema);
+        let at_config = |line: u32, message: String| SetupError {
+            message,
+            location: Location::line(config_file, line),
+        };
+        let text = std::fs::read(&suite.schema).map_err(|e| {
+            at_config(
+                suite.schema_line,
+                format!("failed to read schema `{schema_display}`: {}", io_reason(&e)),
+            )
+        })?;
+        let text = String::from_utf8(text).map_err(|_| SetupError {
+            message: format!("schema `{schema_display}` is not valid UTF-8"),
+            location: Location::file(schema_display.clone()),
+        })?;
+        let schema: Value = serde_json::from_str(&text).map_err(|e| SetupError {
+            message: format!("schema `{schema_display}` is not valid JSON: {}", json_reason(&e)),
+            location: Location {
+                file: schema_display.clone(),
+                line: u32::try_from(e.line()).ok(),
+                column: u32::try_from(e.column()).ok(),
+            },
+        })?;
+        let mut options = jsonschema::options().should_validate_formats(suite.validate_formats);
+        if let Ok(abs) = std::fs::canonicalize(&suite.schema) {
+            options = options.with_base_uri(format!("file://{}", abs.to_string_lossy()));
+        }
+        let validator = options.build(&schema).map_err(|e| {
+            let pointer = e.instance_path().as_str().to_owned();
+            let (line, column) = pointer_offset(&text, &pointer)
+                .map_or((None, None), |o| {
+                    let (l, c) = line_col(&text, o);
+                    (Some(l), Some(c))
+                });
+            SetupError {
+                message: format!("schema `{schema_display}` is not a valid JSON Schema: {e}"),
+                location: Location {
+                    file: schema_display.clone(),
+                    line,
+                    column,
+                },
+            }
+        })?;
+
+        let mut cases = Vec::new();
+        let mut seen = HashSet::new();
+        for pattern in &suite.files {
+            let matches = expand(&pattern.resolved).map_err(|m| {
+                at_config(
+                    suite.files_line,
+                    format!("bad file pattern `{}`: {m}", pattern.written),
+                )
+            })?;
+            if matches.is_empty() {
+                cases.push(Planned {
+                    name: pattern.written.clone(),
+                    source: Source::Problem(
+                        Case::errored(
+                            pattern.written.clone(),
+                            format!("file pattern `{}` matched no files", pattern.written),
+                        )
+                        .with_location(Location::line(config_file, suite.files_line)),
+                    ),
+                });
+                continue;
+            }
+            for path in matches {
+                if !seen.insert(path.clone()) {
+                    continue;
+                }
+                let display = display_path(&path);
+                let name = relative_name(&path, config_dir);
+                let jsonl = match suite.format {
+                    RecordFormat::Json => false,
+                    RecordFormat::Jsonl => true,
+                    RecordFormat::Auto => matches!(
+                        path.extension().and_then(|e| e.to_str()),
+                        Some("jsonl" | "ndjson")
+                    ),
+                };
+                if jsonl {
+                    plan_lines(&mut cases, &path, &display, &name);
+                } else {
+                    cases.push(Planned {
+                        name,
+                        source: Source::File { path, display },
+                    });
+                }
+            }
+        }
+
+        let mut properties = BTreeMap::new();
+        properties.insert("schema".into(), schema_display);
+        properties.insert("draft".into(), draft_name(validator.draft()).into());
+        if !suite.pointer.is_empty() {
+            properties.insert("pointer".into(), suite.pointer.clone());
+        }
+        Ok(JsonSchemaCheck {
+            validator,
+            schema,
+            pointer: suite.pointer.clone(),
+            cases,
+            properties,
+        })
+    }
+
+    /// The stable names of the planned cases, in order.
+    pub fn case_names(&self) -> impl Iterator<Item = &str> {
+        self.cases.iter().map(|c| c.name.as_str())
+    }
+
+    /// Number of planned cases.
+    pub fn len(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// Whether no case was planned.
+    pub fn is_empty(&self) -> bool {
+        self.cases.is_empty()
+    }
+
+    /// Suite properties: schema path, draft, pointer.
+    pub fn properties(&self) -> &BTreeMap<String, String> {
+        &self.properties
+    }
+
+    /// Runs the case at `index` (as ordered by [`case_names`](Self::case_names)).
+    pub fn run(&self, index: usize) -> Case {
+        let Some(planned) = self.cases.get(index) else {
+            return Case::errored(format!("#{index}"), "no such case");
+        };
+        let started = Instant::now();
+        let mut case = match &planned.source {
+            Source::Problem(case) => case.clone(),
+            Source::File { path, display } => match read_document(path, display) {
+                Ok(text) => self.check_text(&planned.name, &text, display, 1),
+                Err(case) => case.renamed(&planned.name),
+            },
+            Source::Line {
+                display,
+                line,
+                text,
+                start,
+                end,
+            } => self.check_text(&planned.name, &text[*start..*end], display, *line),
+        };
+        case.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        case
+    }
+
+    /// Parses and validates one document. `first_line` is the line of `text` in its file.
+    fn check_text(
+        &self,
+        name: &str,
+        text: &str,
+        display: &str,
+        first_line: u32,
+    ) -> Case {
+        let locate = |offset: usize| {
+            let (line, column) = line_col(text, offset);
+            Location {
+                file: display.to_owned(),
+                line: Some(first_line + line - 1),
+                column: Some(column),
+            }
+        };
+        let document: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let line = u32::try_from(e.line()).unwrap_or(1).max(1);
+                return Case::errored(name, format!("not valid JSON: {}", json_reason(&e)))
+                    .with_location(Location {
+                        file: display.to_owned(),
+                        line: Some(first_line + line - 1),
+                        column: u32::try_from(e.column()).ok(),
+                    });
+            }
+        };
+        let Some(target) = document.pointer(&self.pointer) else {
+            return Case::failed(
+                name,
+                format!("the document has no value at pointer `{}`", self.pointer),
+            )
+            .with_location(locate(pointer_offset(text, &self.pointer).unwrap_or(0)));
+        };
+
+        let errors: Vec<_> = self.validator.iter_errors(target).collect();
+        if errors.is_empty() {
+            return Case::passed(name).with_location(locate(
+                pointer_offset(text, &self.pointer).unwrap_or(0),
+            ));
+        }
+        let first = &errors[0];
+        let first_path = format!("{}{}", self.pointer, first.instance_path().as_str());
+        let mut message = format!("{}: {first}", shown_path(&first_path));
+        if errors.len() > 1 {
+            let _ = write!(message, " (and {} more)", errors.len() - 1);
+        }
+        let mut detail = format!(
+            "{} violation{} of `{}`:\n",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            self.properties.get("schema").map_or("", String::as_str)
+        );
+        for e in errors.iter().take(MAX_LISTED_VIOLATIONS) {
+            let path = format!("{}{}", self.pointer, e.instance_path().as_str());
+            let _ = writeln!(
+                detail,
+                "  {}: {e} (schema {})",
+                shown_path(&path),
+                shown_path(e.schema_path().as_str())
+            );
+        }
+        if errors.len() > MAX_LISTED_VIOLATIONS {
+            let _ = writeln!(
+                detail,
+                "  … and {} more",
+                errors.len() - MAX_LISTED_VIOLATIONS
+            );
+        }
+        let mut case = Case::new(name, Outcome::Failed)
+            .with_message(message)
+            .with_location(locate(pointer_offset(text, &first_path).unwrap_or(0)));
+        case.detail = Some(detail.trim_end().to_owned());
+        case.expected = expected_text(&self.schema, first.schema_path().as_str());
+        case.actual = Some(clip(&pretty(first.instance())));
+        case.properties
+            .insert("violations".into(), errors.len().to_string());
+        case
+    }
+}
+
+/// Renames an errored case produced before the case name was known.
+trait Renamed {
+    fn renamed(self, name: &str) -> Case;
+}
+
+impl Renamed for Case {
+    fn renamed(mut self, name: &str) -> Case {
+        name.clone_into(&mut self.name);
+        self
+    }
+}
+
+/// Reads a document, turning every way it can be unreadable into an errored case.
+fn read_document(path: &Path, display: &str) -> Result<String, Case> {
+    let errored = |message: String| {
+        Err(Case::errored(String::new(), message).with_location(Location::file(display)))
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return errored(format!("`{display}` is a folder, not a file")),
+        Ok(m) if m.len() > MAX_DOCUMENT_BYTES => {
+            return errored(format!(
+                "`{display}` is {} MiB, over the {} MiB limit for one document",
+                m.len() / (1024 * 1024),
+                MAX_DOCUMENT_BYTES / (1024 * 1024)
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => return errored(format!("failed to read `{display}`: {}", io_reason(&e))),
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return errored(format!("failed to read `{display}`: {}", io_reason(&e))),
+    };
+    String::from_utf8(bytes).or_else(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let lossy = String::from_utf8_lossy(e.as_bytes());
+        let (line, column) = line_col(&lossy, offset);
+        Err(Case::errored(
+            String::new(),
+            format!("`{display}` is not valid UTF-8 (byte {offset}, line {line})"),
+        )
+        .with_location(Location {
+            file: display.to_owned(),
+            line: Some(line),
+            column: Some(column),
+        }))
+    })
+}
+
+/// Plans one case per non-empty line of a JSON Lines file.
+fn plan_lines(cases: &mut Vec<Planned>, path: &Path, display: &str, name: &str) {
+    let text = match read_document(path, display) {
+        Ok(t) => Arc::<str>::from(t),
+        Err(case) => {
+            cases.push(Planned {
+                name: name.to_owned(),
+                source: Source::Problem(case.renamed(name)),
+            });
+            return;
+        }
+    };
+    let mut start = 0;
+    let mut any = false;
+    for (i, line) in text.split('\n').enumerate() {
+        let end = start + line.len();
+        if !line.trim().is_empty() {
+            any = true;
+            let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            cases.push(Planned {
+                name: format!("{name}:{line_no}"),
+                source: Source::Line {
+                    display: display.to_owned(),
+                    line: line_no,
+                    text: Arc::clone(&text),
+                    start,
+                    end,
+                },
+            });
+        }
+        start = end + 1;
+    }
+    if !any {
+        cases.push(Planned {
+            name: name.to_owned(),
+            source: Source::Problem(
+                Case::errored(name, format!("`{display}` holds no JSON lines"))
+                    .with_location(Location::file(display)),
+            ),
+        });
+    }
+}
+
+/// Expands a resolved path or glob pattern into files, sorted. A plain path (no `*`, `?`, `[`)
+/// is returned as is, even when missing, so that the case reports the problem.
+fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    if !pattern.contains(['*', '?', '[']) {
+        return Ok(vec![PathBuf::from(pattern)]);
+    }
+    let paths = glob::glob(pattern).map_err(|e| e.to_string())?;
+    let mut out: Vec<PathBuf> = paths
+        .filter_map(Result::ok)
+        .filter(|p| !p.is_dir())
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn relative_name(path: &Path, dir: &Path) -> String {
+    let rel = if dir == Path::new(".") {
+        path
+    } else {
+        path.strip_prefix(dir).unwrap_or(path)
+    };
+    display_path(rel)
+}
+
+fn shown_path(pointer: &str) -> &str {
+    if pointer.is_empty() { "(root)" } else { pointer }
+}
+
+/// The schema keyword that failed, as `keyword: value` (e.g. `maximum: 1`).
+fn expected_text(schema: &Value, schema_path: &str) -> Option<String> {
+    let value = schema.pointer(schema_path)?;
+    let keyword = schema_path.rsplit('/').next()?;
+    Some(clip(&format!("{keyword}: {}", pretty(value))))
+}
+
+fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+fn clip(s: &str) -> String {
+    if s.len() <= MAX_VALUE_TEXT {
+        return s.to_owned();
+    }
+    let mut end = MAX_VALUE_TEXT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n… ({} bytes in all)", &s[..end], s.len())
+}
+
+fn draft_name(draft: jsonschema::Draft) -> &'static str {
+    match draft {
+        jsonschema::Draft::Draft4 => "4",
+        jsonschema::Draft::Draft6 => "6",
+        jsonschema::Draft::Draft7 => "7",
+        jsonschema::Draft::Draft201909 => "2019-09",
+        jsonschema::Draft::Draft202012 => "2020-12",
+        _ => "unknown",
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn json_reason(e: &serde_json::Error) -> String {
+    // serde_json appends " at line L column C"; the location is reported separately.
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests;
