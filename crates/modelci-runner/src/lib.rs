@@ -1,1 +1,288 @@
+//! Runs the suites of a configuration and collects one [`Run`].
+//!
+//! A run has two phases. *Planning* asks every selected suite for its cases (each with a stable
+//! name); a suite that cannot be planned (unreadable schema, ...) becomes one errored case at the
+//! line that declares the problem. *Execution* runs the cases of this shard on a small pool of
+//! worker threads and hands each finished case to an [`Observer`] (the CLI's progress bar).
+//! A panicking check becomes an errored case, and a cancelled run (Ctrl-C) marks the cases that
+//! did not run as skipped and the run as interrupted: the caller always gets a complete [`Run`]
+//! to write.
+//!
+//! Sharding (`--shard K/N`) deals the planned cases of the whole run round-robin, in declaration
+//! order, so shards are balanced, disjoint, and together cover every case exactly once.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use modelci_config::{Config, SuiteDecl, SuiteSpec, suggest};
+use modelci_contract::json_schema::JsonSchemaCheck;
+use modelci_report::{Case, Location, Outcome, Run, ShardSpec, Suite};
+
+/// What to run and how.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Run only the suites with these names (all when empty).
+    pub only: Vec<String>,
+    /// Run only this shard of the cases.
+    pub shard: Option<ShardSpec>,
+    /// Worker threads (at least 1).
+    pub jobs: usize,
+    /// Set to stop the run early; unfinished cases are reported as skipped.
+    pub cancel: Arc<AtomicBool>,
+    /// The modelci version recorded in the report.
+    pub version: String,
+}
+
+/// Receives progress while a run executes. Called from the thread that called [`run`].
+pub trait Observer {
+    /// The run will execute `total` cases.
+    fn planned(&mut self, total: usize) {
+        let _ = total;
+    }
+    /// A case finished.
+    fn finished(&mut self, suite: &str, case: &Case) {
+        let _ = (suite, case);
+    }
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// Problems with the run's options (usage errors).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RunError {
+    /// `--only` named a suite the configuration does not declare.
+    #[error("{0}")]
+    UnknownSuite(String),
+}
+
+/// Parses `K/N` (1 <= K <= N).
+///
+/// # Errors
+/// A message saying what is wrong with the text.
+pub fn parse_shard(text: &str) -> Result<ShardSpec, String> {
+    let bad = || format!("invalid shard `{text}`: expected K/N with 1 <= K <= N, e.g. 2/4");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let index: u32 = k.trim().parse().map_err(|_| bad())?;
+    let count: u32 = n.trim().parse().map_err(|_| bad())?;
+    if count == 0 || index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(ShardSpec { index, count })
+}
+
+/// A planned suite: a check ready to run, or the problem that kept it from being planned.
+enum Check {
+    JsonSchema(JsonSchemaCheck),
+    Setup(Case),
+}
+
+impl Check {
+    fn plan(decl: &SuiteDecl, config: &Config) -> Check {
+        match &decl.spec {
+            SuiteSpec::JsonSchema(spec) => {
+                match JsonSchemaCheck::plan(spec, &decl.file, &config.dir) {
+                    Ok(check) => Check::JsonSchema(check),
+                    Err(e) => Check::Setup(
+                        Case::errored("(setup)", e.message).with_location(e.location),
+                    ),
+                }
+            }
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        match self {
+            Check::JsonSchema(c) => c.case_names().map(str::to_owned).collect(),
+            Check::Setup(case) => vec![case.name.clone()],
+        }
+    }
+
+    fn run(&self, index: usize) -> Case {
+        match self {
+            Check::JsonSchema(c) => c.run(index),
+            Check::Setup(case) => case.clone(),
+        }
+    }
+}
+
+/// Runs the configuration's suites.
+///
+/// # Errors
+/// Only for bad options (an unknown `--only` name); every problem met while running becomes an
+/// errored case in the returned run.
+pub fn run(
+    config: &Config,
+    options: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<Run, RunError> {
+    let started = Instant::now();
+    let decls = select(config, &options.only)?;
+
+    let mut report = Run::new(&options.version);
+    report.started_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    report.config = Some(modelci_config::display_path(&config.path));
+    report.shards = options.shard.into_iter().collect();
+    if let Some(name) = &config.project_name {
+        report.properties.insert("project".into(), name.clone());
+    }
+
+    // Plan every selected suite, then deal the cases into shards.
+    let checks: Vec<Check> = decls.iter().map(|d| Check::plan(d, config)).collect();
+    let mut work: Vec<(usize, usize)> = Vec::new(); // (suite, case index within the check)
+    let mut names: Vec<Vec<String>> = Vec::with_capacity(checks.len());
+    let mut position = 0usize;
+    for (s, check) in checks.iter().enumerate() {
+        let case_names = check.names();
+        for i in 0..case_names.len() {
+            if in_shard(options.shard, position) {
+                work.push((s, i));
+            }
+            position += 1;
+        }
+        names.push(case_names);
+    }
+    observer.planned(work.len());
+
+    let results = execute(&checks, &work, options, |s, case| {
+        observer.finished(&decls[s].name, case);
+    });
+
+    let mut suites: Vec<Suite> = decls
+        .iter()
+        .zip(&checks)
+        .map(|(decl, check)| {
+            let mut suite = Suite::new(&decl.name, decl.kind());
+            suite.location = Some(Location::line(&decl.file, decl.line));
+            if let Check::JsonSchema(c) = check {
+                suite.properties = c.properties().clone();
+            }
+            suite
+        })
+        .collect();
+    let mut interrupted = false;
+    for (&(s, i), result) in work.iter().zip(results) {
+        let case = result.unwrap_or_else(|| {
+            interrupted = true;
+            Case::skipped(names[s][i].clone(), "not run: the run was interrupted")
+        });
+        suites[s].duration_ms += case.duration_ms;
+        suites[s].cases.push(case);
+    }
+    // A suite with no case in this shard is left out of the shard's report.
+    report.suites = suites.into_iter().filter(|s| !s.cases.is_empty()).collect();
+    report.interrupted = interrupted;
+    report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    report.refresh_summary();
+    Ok(report)
+}
+
+fn select<'a>(config: &'a Config, only: &[String]) -> Result<Vec<&'a SuiteDecl>, RunError> {
+    if only.is_empty() {
+        return Ok(config.suites.iter().collect());
+    }
+    let known: Vec<&str> = config.suites.iter().map(|s| s.name.as_str()).collect();
+    for name in only {
+        if !known.contains(&name.as_str()) {
+            let mut message = format!(
+                "`--only {name}`: `{}` declares no suite named `{name}`",
+                modelci_config::display_path(&config.path)
+            );
+            if let Some(best) = suggest(name, &known) {
+                message.push_str(&format!("; did you mean `{best}`?"));
+            } else if !known.is_empty() {
+                message.push_str(&format!("; its suites are {}", quoted(&known)));
+            }
+            return Err(RunError::UnknownSuite(message));
+        }
+    }
+    Ok(config
+        .suites
+        .iter()
+        .filter(|s| only.iter().any(|o| *o == s.name))
+        .collect())
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn in_shard(shard: Option<ShardSpec>, position: usize) -> bool {
+    match shard {
+        None => true,
+        Some(ShardSpec { index, count }) => position % count as usize == (index - 1) as usize,
+    }
+}
+
+/// Runs `work` on `options.jobs` threads; results come back in `work` order (`None` for cases
+/// that did not run because the run was cancelled).
+fn execute(
+    checks: &[Check],
+    work: &[(usize, usize)],
+    options: &RunOptions,
+    mut on_finished: impl FnMut(usize, &Case),
+) -> Vec<Option<Case>> {
+    let mut results: Vec<Option<Case>> = vec![None; work.len()];
+    let next = AtomicUsize::new(0);
+    let jobs = options.jobs.clamp(1, work.len().max(1));
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel::<(usize, Case)>();
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    if options.cancel.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&(s, i)) = work.get(n) else { break };
+                    let case = run_guarded(&checks[s], i);
+                    if tx.send((n, case)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (n, case) in rx {
+            on_finished(work[n].0, &case);
+            results[n] = Some(case);
+        }
+    });
+    results
+}
+
+/// Runs one case, turning a panic inside a check into an errored case.
+fn run_guarded(check: &Check, index: usize) -> Case {
+    let started = Instant::now();
+    match catch_unwind(AssertUnwindSafe(|| check.run(index))) {
+        Ok(case) => case,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let mut case = Case::new(
+                check.names().get(index).cloned().unwrap_or_default(),
+                Outcome::Errored,
+            )
+            .with_message(format!("internal error in modelci while running this case: {what}"));
+            case.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            case
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
