@@ -276,6 +276,20 @@ impl JsonSchemaCheck {
         if errors.len() > 1 {
             let _ = write!(message, " (and {} more)", errors.len() - 1);
         }
+        let mut case = Case::new(name, Outcome::Failed)
+            .with_message(message)
+            .with_location(locate(pointer_offset(text, &first_path).unwrap_or(0)));
+        case.expected = expected_text(&self.schema, first.schema_path().as_str());
+        case.actual = Some(value_text(first.instance()));
+        case.properties
+            .insert("violations".into(), errors.len().to_string());
+        case.properties.insert(
+            "schema_keyword".into(),
+            first.schema_path().as_str().to_owned(),
+        );
+        if errors.len() == 1 {
+            return case;
+        }
         let mut detail = format!(
             "{} violation{} of `{}`:\n",
             errors.len(),
@@ -298,14 +312,7 @@ impl JsonSchemaCheck {
                 errors.len() - MAX_LISTED_VIOLATIONS
             );
         }
-        let mut case = Case::new(name, Outcome::Failed)
-            .with_message(message)
-            .with_location(locate(pointer_offset(text, &first_path).unwrap_or(0)));
         case.detail = Some(detail.trim_end().to_owned());
-        case.expected = expected_text(&self.schema, first.schema_path().as_str());
-        case.actual = Some(clip(&pretty(first.instance())));
-        case.properties
-            .insert("violations".into(), errors.len().to_string());
         case
     }
 }
@@ -434,11 +441,16 @@ fn shown_path(pointer: &str) -> &str {
 fn expected_text(schema: &Value, schema_path: &str) -> Option<String> {
     let value = schema.pointer(schema_path)?;
     let keyword = schema_path.rsplit('/').next()?;
-    Some(clip(&format!("{keyword}: {}", pretty(value))))
+    Some(format!("{keyword}: {}", value_text(value)))
 }
 
-fn pretty(value: &Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default()
+/// A value on one line when it is short, pretty-printed (and clipped) when it is not.
+fn value_text(value: &Value) -> String {
+    let compact = serde_json::to_string(value).unwrap_or_default();
+    if compact.len() <= 200 {
+        return compact;
+    }
+    clip(&serde_json::to_string_pretty(value).unwrap_or_default())
 }
 
 fn clip(s: &str) -> String {

@@ -1,1 +1,11 @@
-fn main(){}
+//! The `modelci` binary: parse the command line, run the command, exit with its code.
+
+mod cli;
+mod commands;
+mod output;
+mod terminal;
+
+fn main() -> std::process::ExitCode {
+    let cli = <cli::Cli as clap::Parser>::parse();
+    std::process::ExitCode::from(commands::dispatch(cli))
+}

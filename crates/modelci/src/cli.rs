@@ -1,0 +1,100 @@
+//! Command-line definitions (clap derive). Exit codes for every command: 0 all passed, 1 at
+//! least one case failed, 2 modelci could not evaluate (bad usage, bad config, unreadable input,
+//! unreachable dependency).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The CI/CD gate for AI services: contract tests, model suites and metric thresholds, with
+/// reports CI understands.
+#[derive(Debug, Parser)]
+#[command(
+    name = "modelci",
+    version,
+    about,
+    after_help = "Exit codes: 0 all cases passed, 1 at least one case failed, \
+                  2 modelci could not evaluate (bad usage, bad config, unreadable input, \
+                  unreachable dependency)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every suite that the configuration declares and report the results.
+    Check(CheckArgs),
+    /// Work with report files.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Print the JSON Schema of the configuration file or of the JSON report.
+    Schema(SchemaArgs),
+    /// Report what modelci finds in this environment.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The configuration file.
+    #[arg(long, short, value_name = "PATH", default_value = modelci_config::DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// Run only the suite with this name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Write a JUnit XML report here (overrides `[report] junit`).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report here (overrides `[report] json`).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Run only the K-th of N stable, disjoint slices of the cases (e.g. 2/4).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Cases run in parallel (default: the number of CPUs).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Merge the reports of sharded runs into one (JUnit or JSON).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("output").required(true).args(["junit", "json"]))]
+pub struct MergeArgs {
+    /// Merge JUnit XML reports into this file.
+    #[arg(long, value_name = "OUT")]
+    pub junit: Option<PathBuf>,
+    /// Merge modelci JSON reports into this file.
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+    /// The reports to merge.
+    #[arg(value_name = "IN", required = true)]
+    pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema to print.
+    #[arg(value_enum)]
+    pub which: SchemaKind,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    /// `modelci.toml`.
+    Config,
+    /// The JSON report (`--json`).
+    Report,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The configuration file to check.
+    #[arg(long, short, value_name = "PATH", default_value = modelci_config::DEFAULT_CONFIG)]
+    pub config: PathBuf,
+}

@@ -1,0 +1,138 @@
+//! `modelci check`: load the configuration, run its suites, write every report, exit with the
+//! verdict's code.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use modelci_config::ConfigError;
+use modelci_report::{Run, json, junit};
+use modelci_runner::{RunOptions, parse_shard};
+
+use crate::cli::CheckArgs;
+use crate::output::{self, EXIT_ERROR, Output};
+use crate::terminal;
+
+pub fn run(args: &CheckArgs) -> u8 {
+    let shard = match args.shard.as_deref().map(parse_shard).transpose() {
+        Ok(s) => s,
+        Err(message) => {
+            output::error(&format!("--shard: {message}"), None);
+            return EXIT_ERROR;
+        }
+    };
+    if args.jobs == Some(0) {
+        output::error("--jobs must be at least 1", None);
+        return EXIT_ERROR;
+    }
+    let config = match modelci_config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            report_config_error(&e, args.config == std::path::Path::new(modelci_config::DEFAULT_CONFIG));
+            return EXIT_ERROR;
+        }
+    };
+
+    let mut outputs = Vec::new();
+    match (&args.junit, &config.junit) {
+        (Some(p), _) => outputs.push(Output { kind: "JUnit", source: "--junit", path: p.clone() }),
+        (None, Some(p)) => outputs.push(Output { kind: "JUnit", source: "`report.junit`", path: p.clone() }),
+        (None, None) => {}
+    }
+    match (&args.json, &config.json) {
+        (Some(p), _) => outputs.push(Output { kind: "JSON", source: "--json", path: p.clone() }),
+        (None, Some(p)) => outputs.push(Output { kind: "JSON", source: "`report.json`", path: p.clone() }),
+        (None, None) => {}
+    }
+    if let Err(message) = output::validate_outputs(&outputs) {
+        output::error(&message, None);
+        return EXIT_ERROR;
+    }
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_interrupt_handler(&cancel);
+    let options = RunOptions {
+        only: args.only.clone(),
+        shard,
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }),
+        cancel,
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let mut progress = terminal::Progress::new();
+    let result = modelci_runner::run(&config, &options, &mut progress);
+    progress.finish();
+    let run = match result {
+        Ok(run) => run,
+        Err(e) => {
+            output::error(&e.to_string(), None);
+            return EXIT_ERROR;
+        }
+    };
+
+    output::github(&run);
+    print!("{}", terminal::render(&run, terminal::colour_stdout()));
+    let wrote_all = write_reports(&run, &outputs);
+    if wrote_all {
+        run.summary.verdict.exit_code()
+    } else {
+        EXIT_ERROR
+    }
+}
+
+/// Writes every report, going on after a failure; true when all were written.
+fn write_reports(run: &Run, outputs: &[Output]) -> bool {
+    let mut ok = true;
+    let mut written = Vec::new();
+    for out in outputs {
+        let result = if out.kind == "JUnit" {
+            junit::write_file(run, &out.path)
+        } else {
+            json::write_file(run, &out.path)
+        };
+        match result {
+            Ok(()) => written.push(format!("{} {}", out.kind, out.path.display())),
+            Err(e) => {
+                output::error(&e.to_string(), None);
+                ok = false;
+            }
+        }
+    }
+    if !written.is_empty() {
+        println!("reports: {}", written.join(", "));
+    }
+    ok
+}
+
+fn report_config_error(e: &ConfigError, default_path: bool) {
+    match e.diagnostic() {
+        Some(d) => output::error(
+            &e.to_string(),
+            Some((d.file.as_str(), d.line, d.column)),
+        ),
+        None => {
+            let mut message = e.to_string();
+            if default_path && matches!(e, ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound) {
+                message.push_str(
+                    " (run modelci where modelci.toml is, or pass --config PATH; \
+                     `modelci schema config` prints its schema)",
+                );
+            }
+            output::error(&message, None);
+        }
+    }
+}
+
+/// First Ctrl-C: stop starting cases, report what finished. Second: exit at once.
+fn install_interrupt_handler(cancel: &Arc<AtomicBool>) {
+    let cancel = Arc::clone(cancel);
+    let _ = ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\ninterrupted: finishing the cases in flight and writing reports \
+             (press Ctrl-C again to quit at once)"
+        );
+    });
+}

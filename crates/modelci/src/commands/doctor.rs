@@ -1,0 +1,98 @@
+//! `modelci doctor`: what modelci finds in this environment. It grows with each feature that
+//! depends on something outside modelci (ONNX Runtime, MLflow, ...).
+
+use std::path::Path;
+
+use crate::cli::DoctorArgs;
+use crate::output::{EXIT_ERROR, github_actions};
+
+pub fn run(args: &DoctorArgs) -> u8 {
+    let mut problems = 0;
+    let line = |label: &str, status: &str, detail: String| {
+        println!("{label:<16} {status:<8} {detail}");
+    };
+    line(
+        "modelci",
+        "ok",
+        format!(
+            "{} ({} {})",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        ),
+    );
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    line("workers", "ok", format!("{cpus} (cases run in parallel by default)"));
+
+    let shown = modelci_config::display_path(&args.config);
+    if args.config.exists() {
+        match modelci_config::load(&args.config) {
+            Ok(config) => {
+                let names: Vec<_> = config
+                    .suites
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.kind()))
+                    .collect();
+                line(
+                    "config",
+                    "ok",
+                    format!(
+                        "{shown}: {} suite(s){}{}",
+                        names.len(),
+                        if names.is_empty() { "" } else { ": " },
+                        names.join(", ")
+                    ),
+                );
+            }
+            Err(e) => {
+                problems += 1;
+                line("config", "ERROR", e.to_string());
+            }
+        }
+    } else {
+        line("config", "missing", format!("{shown} not found (pass --config PATH)"));
+    }
+
+    let colour = crate::terminal::colour_stdout();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    line(
+        "terminal",
+        "ok",
+        format!(
+            "colour {}{}",
+            if colour { "on" } else { "off" },
+            if no_color { " (NO_COLOR is set)" } else { "" }
+        ),
+    );
+
+    if github_actions() {
+        for var in ["GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"] {
+            match std::env::var_os(var).filter(|v| !v.is_empty()) {
+                Some(path) if writable(Path::new(&path)) => {
+                    line("github", "ok", format!("{var} is writable"));
+                }
+                Some(path) => {
+                    problems += 1;
+                    line(
+                        "github",
+                        "ERROR",
+                        format!("{var} ({}) is not writable", Path::new(&path).display()),
+                    );
+                }
+                None => line("github", "warning", format!("{var} is not set")),
+            }
+        }
+    } else {
+        line("github", "-", "not running in GitHub Actions (GITHUB_ACTIONS is not `true`)".into());
+    }
+
+    if problems > 0 { EXIT_ERROR } else { 0 }
+}
+
+fn writable(path: &Path) -> bool {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .is_ok()
+}

@@ -1,0 +1,103 @@
+//! `modelci report merge`: join the reports of sharded runs.
+
+use std::path::PathBuf;
+
+use modelci_report::merge::{junit_verdict, merge_junit, merge_runs};
+use modelci_report::{json, junit};
+
+use crate::cli::MergeArgs;
+use crate::output::{self, EXIT_ERROR, Output};
+use crate::terminal;
+
+pub fn run(args: &MergeArgs) -> u8 {
+    let (kind, out) = match (&args.junit, &args.json) {
+        (Some(p), None) => ("JUnit", p),
+        (None, Some(p)) => ("JSON", p),
+        _ => {
+            output::error("give exactly one of --junit OUT or --json OUT", None);
+            return EXIT_ERROR;
+        }
+    };
+    let target = Output {
+        kind,
+        source: if kind == "JUnit" { "--junit" } else { "--json" },
+        path: out.clone(),
+    };
+    if let Err(message) = output::validate_outputs(std::slice::from_ref(&target)) {
+        output::error(&message, None);
+        return EXIT_ERROR;
+    }
+    if kind == "JUnit" {
+        merge_junit_files(&args.inputs, out)
+    } else {
+        merge_json_files(&args.inputs, out)
+    }
+}
+
+fn merge_json_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
+    let mut runs = Vec::new();
+    for path in inputs {
+        match json::read_file(path) {
+            Ok(run) => runs.push((path.clone(), run)),
+            Err(e) => {
+                output::error(&e.to_string(), None);
+                return EXIT_ERROR;
+            }
+        }
+    }
+    let merged = match merge_runs(runs) {
+        Ok(m) => m,
+        Err(e) => {
+            output::error(&e.to_string(), None);
+            return EXIT_ERROR;
+        }
+    };
+    if let Err(e) = json::write_file(&merged, out) {
+        output::error(&e.to_string(), None);
+        return EXIT_ERROR;
+    }
+    output::github(&merged);
+    print!("{}", terminal::render(&merged, terminal::colour_stdout()));
+    println!("merged {} report(s) into {}", inputs.len(), out.display());
+    merged.summary.verdict.exit_code()
+}
+
+fn merge_junit_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
+    let mut reports = Vec::new();
+    for path in inputs {
+        match junit::read_file(path) {
+            Ok(r) => reports.push((path.clone(), r)),
+            Err(e) => {
+                output::error(&e.to_string(), None);
+                return EXIT_ERROR;
+            }
+        }
+    }
+    let merged = match merge_junit(reports) {
+        Ok(m) => m,
+        Err(e) => {
+            output::error(&e.to_string(), None);
+            return EXIT_ERROR;
+        }
+    };
+    let write = modelci_report::write_atomic(out, |w| {
+        merged
+            .serialize(w)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    });
+    if let Err(e) = write {
+        output::error(&e.to_string(), None);
+        return EXIT_ERROR;
+    }
+    let verdict = junit_verdict(&merged);
+    println!(
+        "merged {} report(s) into {}: {} tests, {} failures, {} errors, {} skipped; verdict: {verdict}",
+        inputs.len(),
+        out.display(),
+        merged.tests,
+        merged.failures,
+        merged.errors,
+        merged.skipped
+    );
+    verdict.exit_code()
+}

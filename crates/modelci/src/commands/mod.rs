@@ -1,0 +1,24 @@
+//! One module per command. Each returns the process exit code.
+
+mod check;
+mod doctor;
+mod merge;
+
+use crate::cli::{Cli, Command, ReportCommand, SchemaKind};
+
+/// Runs a parsed command line.
+pub fn dispatch(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Report(ReportCommand::Merge(args)) => merge::run(&args),
+        Command::Schema(args) => {
+            let text = match args.which {
+                SchemaKind::Config => modelci_config::schema(),
+                SchemaKind::Report => modelci_report::json::schema(),
+            };
+            print!("{text}");
+            0
+        }
+        Command::Doctor(args) => doctor::run(&args),
+    }
+}

@@ -1,0 +1,166 @@
+//! Where results go besides the terminal: report files, GitHub Actions files, error lines.
+
+use std::path::{Path, PathBuf};
+
+use modelci_report::{Run, github};
+
+/// Exit code for "modelci could not evaluate".
+pub const EXIT_ERROR: u8 = 2;
+
+/// Prints `error: message` on stderr; inside GitHub Actions also an `::error` annotation (at
+/// the file and line when given) so the problem shows on the run page.
+pub fn error(message: &str, at: Option<(&str, Option<u32>, Option<u32>)>) {
+    eprintln!("error: {message}");
+    if github_actions() {
+        let mut props = Vec::new();
+        if let Some((file, line, col)) = at {
+            props.push(format!("file={}", github::escape_property(file)));
+            if let Some(line) = line {
+                props.push(format!("line={line}"));
+            }
+            if let Some(col) = col {
+                props.push(format!("col={col}"));
+            }
+        }
+        props.push("title=modelci".into());
+        println!("::error {}::{}", props.join(","), github::escape_data(message));
+    }
+}
+
+/// Prints `warning: message` on stderr.
+pub fn warning(message: &str) {
+    eprintln!("warning: {message}");
+}
+
+/// Whether modelci runs as a GitHub Actions step.
+pub fn github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// A report file to write.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// `JUnit` or `JSON`.
+    pub kind: &'static str,
+    /// The flag or key that named it, for messages.
+    pub source: &'static str,
+    pub path: PathBuf,
+}
+
+/// Checks report paths before anything runs: each folder exists, no path is a folder, and no two
+/// outputs write one file.
+///
+/// # Errors
+/// The message to print (exit code 2).
+pub fn validate_outputs(outputs: &[Output]) -> Result<(), String> {
+    for (i, out) in outputs.iter().enumerate() {
+        let shown = out.path.display();
+        if out.path.as_os_str().is_empty() {
+            return Err(format!("{} must not be empty", out.source));
+        }
+        if out.path.is_dir() {
+            return Err(format!(
+                "cannot write the {} report to `{shown}` ({}): it is a folder; give a file path",
+                out.kind, out.source
+            ));
+        }
+        let parent = match out.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !parent.is_dir() {
+            return Err(format!(
+                "cannot write the {} report to `{shown}` ({}): folder `{}` does not exist",
+                out.kind,
+                out.source,
+                parent.display()
+            ));
+        }
+        for other in &outputs[..i] {
+            if same_file(&other.path, &out.path) {
+                return Err(format!(
+                    "{} and {} both write `{shown}`; give each report its own file",
+                    other.source, out.source
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    fn norm(p: &Path) -> PathBuf {
+        let name = p.file_name().map(PathBuf::from).unwrap_or_default();
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::canonicalize(parent)
+            .unwrap_or_else(|_| parent.to_path_buf())
+            .join(name)
+    }
+    norm(a) == norm(b)
+}
+
+/// Writes the GitHub Actions outputs of a run when running as a GitHub Actions step:
+/// annotations on stdout, the job summary and the step outputs. Problems are warnings: they do
+/// not change the verdict.
+pub fn github(run: &Run) {
+    if !github_actions() {
+        return;
+    }
+    let prefix = workspace_prefix();
+    print!("{}", github::annotations(run, prefix.as_deref()));
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let text = modelci_report::markdown::summary(run);
+        if let Err(e) = github::append(Path::new(&path), &text) {
+            warning(&format!("job summary not written: {e}"));
+        }
+    }
+    if let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
+        if let Err(e) = github::append(Path::new(&path), &github::outputs(run)) {
+            warning(&format!("step outputs not written: {e}"));
+        }
+    }
+}
+
+/// The current folder relative to `$GITHUB_WORKSPACE`, so annotation paths are repo-relative.
+fn workspace_prefix() -> Option<PathBuf> {
+    let ws = std::fs::canonicalize(std::env::var_os("GITHUB_WORKSPACE")?).ok()?;
+    let cwd = std::env::current_dir().ok()?.canonicalize().ok()?;
+    cwd.strip_prefix(&ws).ok().map(Path::to_path_buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(kind: &'static str, source: &'static str, path: &Path) -> Output {
+        Output {
+            kind,
+            source,
+            path: path.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn rejects_missing_folders_folders_and_shared_paths() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let e = validate_outputs(&[out("JUnit", "--junit", &d.join("nope/x.xml"))]).expect_err("missing");
+        assert!(e.contains("folder `") && e.ends_with("nope` does not exist"), "{e}");
+        let e = validate_outputs(&[out("JSON", "--json", d)]).expect_err("folder");
+        assert!(e.contains("it is a folder"), "{e}");
+        let e = validate_outputs(&[
+            out("JUnit", "--junit", &d.join("r.xml")),
+            out("JSON", "--json", &d.join("./r.xml")),
+        ])
+        .expect_err("shared");
+        assert!(e.starts_with("--junit and --json both write"), "{e}");
+        validate_outputs(&[
+            out("JUnit", "--junit", &d.join("r.xml")),
+            out("JSON", "--json", &d.join("r.json")),
+        ])
+        .expect("fine");
+    }
+}
