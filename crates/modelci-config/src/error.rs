@@ -5,7 +5,11 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("failed to read config `{}`: {}", crate::display_path(path), io_reason(source))]
+    #[error(
+        "failed to read config `{}`: {}",
+        crate::display_path(path),
+        io_reason(source)
+    )]
     Read {
         path: PathBuf,
         #[source]

@@ -123,7 +123,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let file: ConfigFile = toml::from_str(text).map_err(|e| {
         let message = improve_message(e.message());
         match e.span() {
-            Some(span) => ConfigError::At(Diagnostic::at_offset(&display, text, span.start, message)),
+            Some(span) => {
+                ConfigError::At(Diagnostic::at_offset(&display, text, span.start, message))
+            }
             None => ConfigError::At(Diagnostic::whole_file(&display, message)),
         }
     })?;
@@ -134,7 +136,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let at = |offset: usize, message: String| {
         ConfigError::At(Diagnostic::at_offset(&display, text, offset, message))
     };
-    let line_of = |offset: usize| Diagnostic::at_offset(&display, text, offset, String::new()).line.unwrap_or(1);
+    let line_of = |offset: usize| {
+        Diagnostic::at_offset(&display, text, offset, String::new())
+            .line
+            .unwrap_or(1)
+    };
 
     let mut suites = Vec::new();
     let mut names: HashMap<String, u32> = HashMap::new();
@@ -151,7 +157,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             ));
         }
         if raw.schema.get_ref().as_os_str().is_empty() {
-            return Err(at(raw.schema.span().start, "`schema` must not be empty".into()));
+            return Err(at(
+                raw.schema.span().start,
+                "`schema` must not be empty".into(),
+            ));
         }
         if raw.files.get_ref().is_empty() {
             return Err(at(
@@ -207,13 +216,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     }
     suites.sort_by_key(|(offset, _)| *offset);
 
-    let junit = file.report.junit.map(|p| (p.span().start, resolve(&dir, p.get_ref())));
-    let json = file.report.json.map(|p| (p.span().start, resolve(&dir, p.get_ref())));
-    if let (Some((_, j)), Some((offset, k))) = (&junit, &json) {
-        if j == k {
+    let junit = file
+        .report
+        .junit
+        .map(|p| (p.span().start, resolve(&dir, p.get_ref())));
+    let json = file
+        .report
+        .json
+        .map(|p| (p.span().start, resolve(&dir, p.get_ref())));
+    if let (Some((_, j)), Some((offset, k))) = (&junit, &json)
+        && j == k
+    {
+        {
             return Err(at(
                 *offset,
-                format!("`report.junit` and `report.json` both write `{}`", k.display()),
+                format!(
+                    "`report.junit` and `report.json` both write `{}`",
+                    k.display()
+                ),
             ));
         }
     }
@@ -268,13 +288,11 @@ fn check_name(name: &str) -> Result<(), String> {
 /// Rewrites serde's messages into modelci's words, adding a suggestion for unknown keys.
 fn improve_message(message: &str) -> String {
     let message = message.trim();
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        if let Some((key, expected)) = rest.split_once('`') {
-            let candidates: Vec<&str> = expected
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .collect();
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((key, expected)) = rest.split_once('`')
+    {
+        {
+            let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
             let mut out = format!("unknown key `{key}`");
             if let Some(best) = suggest(key, &candidates) {
                 out.push_str(&format!("; did you mean `{best}`?"));
@@ -287,16 +305,23 @@ fn improve_message(message: &str) -> String {
             return out;
         }
     }
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        if let Some((key, _)) = rest.split_once('`') {
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some((key, _)) = rest.split_once('`')
+    {
+        {
             return format!("missing required key `{key}`");
         }
     }
-    if let Some(rest) = message.strip_prefix("unknown variant `") {
-        if let Some((value, expected)) = rest.split_once('`') {
+    if let Some(rest) = message.strip_prefix("unknown variant `")
+        && let Some((value, expected)) = rest.split_once('`')
+    {
+        {
             let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
             let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
-            let mut out = format!("unknown value `{value}`; expected one of {}", list.join(", "));
+            let mut out = format!(
+                "unknown value `{value}`; expected one of {}",
+                list.join(", ")
+            );
             if let Some(best) = suggest(value, &candidates) {
                 out = format!("unknown value `{value}`; did you mean `{best}`?");
             }
@@ -311,7 +336,12 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase().replace('_', "-");
     candidates
         .iter()
-        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase().replace('_', "-")), *c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&lower, &c.to_ascii_lowercase().replace('_', "-")),
+                *c,
+            )
+        })
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)

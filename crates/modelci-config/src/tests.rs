@@ -34,9 +34,15 @@ fn resolves_paths_against_the_config_folder_and_keeps_order() {
     assert_eq!(config.junit, Some(PathBuf::from("dir/reports/junit.xml")));
     assert_eq!(config.suites.len(), 2);
     let s = &config.suites[0];
-    assert_eq!((s.name.as_str(), s.line, s.file.as_str()), ("responses", 8, "dir/modelci.toml"));
+    assert_eq!(
+        (s.name.as_str(), s.line, s.file.as_str()),
+        ("responses", 8, "dir/modelci.toml")
+    );
     let SuiteSpec::JsonSchema(js) = &s.spec;
-    assert_eq!(js.schema, PathBuf::from("dir/contracts/prediction.schema.json"));
+    assert_eq!(
+        js.schema,
+        PathBuf::from("dir/contracts/prediction.schema.json")
+    );
     assert_eq!(js.schema_line, 10);
     assert_eq!(js.files[0].resolved, "dir/recorded/*.json");
     assert_eq!(js.files[1].resolved, "/abs/*.jsonl");
@@ -64,7 +70,10 @@ fn unknown_keys_are_rejected_with_a_suggestion_and_a_line() {
         err("[[suite.jsonschema]]\nname = \"a\"\n"),
         "dir/modelci.toml:1:9: unknown key `jsonschema`; did you mean `json-schema`?"
     );
-    assert!(err("[reports]\n").starts_with("dir/modelci.toml:1:2: unknown key `reports`; did you mean `report`?"));
+    assert!(
+        err("[reports]\n")
+            .starts_with("dir/modelci.toml:1:2: unknown key `reports`; did you mean `report`?")
+    );
 }
 
 #[test]
@@ -76,8 +85,13 @@ fn wrong_types_and_missing_keys_point_at_the_line() {
     let e = err("[[suite.json-schema]]\nname = \"a\"\nfiles = [\"x\"]\n");
     assert!(e.starts_with("dir/modelci.toml:1:"), "{e}");
     assert!(e.contains("missing required key `schema`"), "{e}");
-    let e = err("[[suite.json-schema]]\nname = \"a\"\nschema = \"s\"\nfiles = [\"x\"]\nformat = \"josn\"\n");
-    assert_eq!(e, "dir/modelci.toml:5:10: unknown value `josn`; did you mean `json`?");
+    let e = err(
+        "[[suite.json-schema]]\nname = \"a\"\nschema = \"s\"\nfiles = [\"x\"]\nformat = \"josn\"\n",
+    );
+    assert_eq!(
+        e,
+        "dir/modelci.toml:5:10: unknown value `josn`; did you mean `json`?"
+    );
 }
 
 #[test]
@@ -96,11 +110,22 @@ fn semantic_errors() {
     let e = err("[[suite.json-schema]]\nname = \"a b\"\nschema = \"s\"\nfiles = [\"x\"]\n");
     assert!(e.contains("has the character ' '"), "{e}");
     let e = err("[[suite.json-schema]]\nname = \"a\"\nschema = \"s\"\nfiles = []\n");
-    assert_eq!(e, "dir/modelci.toml:4:9: `files` must list at least one path or glob pattern");
-    let e = err("[[suite.json-schema]]\nname = \"a\"\nschema = \"s\"\nfiles = [\"x\"]\npointer = \"body\"\n");
-    assert!(e.starts_with("dir/modelci.toml:5:11: `pointer` must be a JSON Pointer"), "{e}");
+    assert_eq!(
+        e,
+        "dir/modelci.toml:4:9: `files` must list at least one path or glob pattern"
+    );
+    let e = err(
+        "[[suite.json-schema]]\nname = \"a\"\nschema = \"s\"\nfiles = [\"x\"]\npointer = \"body\"\n",
+    );
+    assert!(
+        e.starts_with("dir/modelci.toml:5:11: `pointer` must be a JSON Pointer"),
+        "{e}"
+    );
     let e = err("[report]\njunit = \"r.xml\"\njson = \"r.xml\"\n");
-    assert_eq!(e, "dir/modelci.toml:3:8: `report.junit` and `report.json` both write `dir/r.xml`");
+    assert_eq!(
+        e,
+        "dir/modelci.toml:3:8: `report.junit` and `report.json` both write `dir/r.xml`"
+    );
 }
 
 #[test]
@@ -108,11 +133,17 @@ fn missing_and_non_utf8_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("nope.toml");
     let e = load(&missing).expect_err("missing").to_string();
-    assert!(e.starts_with("failed to read config `") && e.ends_with("nope.toml`: no such file"), "{e}");
+    assert!(
+        e.starts_with("failed to read config `") && e.ends_with("nope.toml`: no such file"),
+        "{e}"
+    );
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, b"[project]\nname = \"\xff\"\n").expect("write");
     let e = load(&bad).expect_err("non-utf8").to_string();
-    assert!(e.ends_with("bad.toml:2:9: the file is not valid UTF-8"), "{e}");
+    assert!(
+        e.ends_with("bad.toml:2:9: the file is not valid UTF-8"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -86,7 +86,10 @@ impl JsonSchemaCheck {
         let text = std::fs::read(&suite.schema).map_err(|e| {
             at_config(
                 suite.schema_line,
-                format!("failed to read schema `{schema_display}`: {}", io_reason(&e)),
+                format!(
+                    "failed to read schema `{schema_display}`: {}",
+                    io_reason(&e)
+                ),
             )
         })?;
         let text = String::from_utf8(text).map_err(|_| SetupError {
@@ -94,7 +97,10 @@ impl JsonSchemaCheck {
             location: Location::file(schema_display.clone()),
         })?;
         let schema: Value = serde_json::from_str(&text).map_err(|e| SetupError {
-            message: format!("schema `{schema_display}` is not valid JSON: {}", json_reason(&e)),
+            message: format!(
+                "schema `{schema_display}` is not valid JSON: {}",
+                json_reason(&e)
+            ),
             location: Location {
                 file: schema_display.clone(),
                 line: u32::try_from(e.line()).ok(),
@@ -107,11 +113,10 @@ impl JsonSchemaCheck {
         }
         let validator = options.build(&schema).map_err(|e| {
             let pointer = e.instance_path().as_str().to_owned();
-            let (line, column) = pointer_offset(&text, &pointer)
-                .map_or((None, None), |o| {
-                    let (l, c) = line_col(&text, o);
-                    (Some(l), Some(c))
-                });
+            let (line, column) = pointer_offset(&text, &pointer).map_or((None, None), |o| {
+                let (l, c) = line_col(&text, o);
+                (Some(l), Some(c))
+            });
             SetupError {
                 message: format!("schema `{schema_display}` is not a valid JSON Schema: {e}"),
                 location: Location {
@@ -214,7 +219,7 @@ impl JsonSchemaCheck {
             Source::Problem(case) => case.clone(),
             Source::File { path, display } => match read_document(path, display) {
                 Ok(text) => self.check_text(&planned.name, &text, display, 1),
-                Err(case) => case.renamed(&planned.name),
+                Err(why) => why.into_case(&planned.name),
             },
             Source::Line {
                 display,
@@ -229,13 +234,7 @@ impl JsonSchemaCheck {
     }
 
     /// Parses and validates one document. `first_line` is the line of `text` in its file.
-    fn check_text(
-        &self,
-        name: &str,
-        text: &str,
-        display: &str,
-        first_line: u32,
-    ) -> Case {
+    fn check_text(&self, name: &str, text: &str, display: &str, first_line: u32) -> Case {
         let locate = |offset: usize| {
             let (line, column) = line_col(text, offset);
             Location {
@@ -266,9 +265,8 @@ impl JsonSchemaCheck {
 
         let errors: Vec<_> = self.validator.iter_errors(target).collect();
         if errors.is_empty() {
-            return Case::passed(name).with_location(locate(
-                pointer_offset(text, &self.pointer).unwrap_or(0),
-            ));
+            return Case::passed(name)
+                .with_location(locate(pointer_offset(text, &self.pointer).unwrap_or(0)));
         }
         let first = &errors[0];
         let first_path = format!("{}{}", self.pointer, first.instance_path().as_str());
@@ -317,52 +315,57 @@ impl JsonSchemaCheck {
     }
 }
 
-/// Renames an errored case produced before the case name was known.
-trait Renamed {
-    fn renamed(self, name: &str) -> Case;
+/// Why a document could not be read, and where.
+struct Unreadable {
+    message: String,
+    location: Location,
 }
 
-impl Renamed for Case {
-    fn renamed(mut self, name: &str) -> Case {
-        name.clone_into(&mut self.name);
-        self
+impl Unreadable {
+    fn into_case(self, name: &str) -> Case {
+        Case::errored(name, self.message).with_location(self.location)
     }
 }
 
-/// Reads a document, turning every way it can be unreadable into an errored case.
-fn read_document(path: &Path, display: &str) -> Result<String, Case> {
-    let errored = |message: String| {
-        Err(Case::errored(String::new(), message).with_location(Location::file(display)))
+/// Reads a document, turning every way it can be unreadable into a message.
+fn read_document(path: &Path, display: &str) -> Result<String, Unreadable> {
+    let unreadable = |message: String| Unreadable {
+        message,
+        location: Location::file(display),
     };
     match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => return errored(format!("`{display}` is a folder, not a file")),
+        Ok(m) if m.is_dir() => {
+            return Err(unreadable(format!("`{display}` is a folder, not a file")));
+        }
         Ok(m) if m.len() > MAX_DOCUMENT_BYTES => {
-            return errored(format!(
+            return Err(unreadable(format!(
                 "`{display}` is {} MiB, over the {} MiB limit for one document",
                 m.len() / (1024 * 1024),
                 MAX_DOCUMENT_BYTES / (1024 * 1024)
-            ));
+            )));
         }
         Ok(_) => {}
-        Err(e) => return errored(format!("failed to read `{display}`: {}", io_reason(&e))),
+        Err(e) => {
+            return Err(unreadable(format!(
+                "failed to read `{display}`: {}",
+                io_reason(&e)
+            )));
+        }
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return errored(format!("failed to read `{display}`: {}", io_reason(&e))),
-    };
-    String::from_utf8(bytes).or_else(|e| {
+    let bytes = std::fs::read(path)
+        .map_err(|e| unreadable(format!("failed to read `{display}`: {}", io_reason(&e))))?;
+    String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let lossy = String::from_utf8_lossy(e.as_bytes());
         let (line, column) = line_col(&lossy, offset);
-        Err(Case::errored(
-            String::new(),
-            format!("`{display}` is not valid UTF-8 (byte {offset}, line {line})"),
-        )
-        .with_location(Location {
-            file: display.to_owned(),
-            line: Some(line),
-            column: Some(column),
-        }))
+        Unreadable {
+            message: format!("`{display}` is not valid UTF-8 (byte {offset}, line {line})"),
+            location: Location {
+                file: display.to_owned(),
+                line: Some(line),
+                column: Some(column),
+            },
+        }
     })
 }
 
@@ -370,10 +373,10 @@ fn read_document(path: &Path, display: &str) -> Result<String, Case> {
 fn plan_lines(cases: &mut Vec<Planned>, path: &Path, display: &str, name: &str) {
     let text = match read_document(path, display) {
         Ok(t) => Arc::<str>::from(t),
-        Err(case) => {
+        Err(why) => {
             cases.push(Planned {
                 name: name.to_owned(),
-                source: Source::Problem(case.renamed(name)),
+                source: Source::Problem(why.into_case(name)),
             });
             return;
         }
@@ -434,7 +437,11 @@ fn relative_name(path: &Path, dir: &Path) -> String {
 }
 
 fn shown_path(pointer: &str) -> &str {
-    if pointer.is_empty() { "(root)" } else { pointer }
+    if pointer.is_empty() {
+        "(root)"
+    } else {
+        pointer
+    }
 }
 
 /// The schema keyword that failed, as `keyword: value` (e.g. `maximum: 1`).

@@ -21,7 +21,10 @@ pub fn pointer_offset(text: &str, pointer: &str) -> Option<usize> {
                 .iter()
                 .find(|p| p.name.as_str() == token)
                 .map(|p| &p.value),
-            Value::Array(arr) => token.parse::<usize>().ok().and_then(|i| arr.elements.get(i)),
+            Value::Array(arr) => token
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| arr.elements.get(i)),
             _ => None,
         };
         match next {

@@ -122,7 +122,12 @@ fn annotation(out: &mut String, prefix: Option<&Path>, suite: &Suite, case: &Cas
     if let Some(a) = &case.actual {
         let _ = write!(message, "\nactual: {}", clip(a, 2000));
     }
-    let _ = writeln!(out, "::error {}::{}", props.join(","), escape_data(&message));
+    let _ = writeln!(
+        out,
+        "::error {}::{}",
+        props.join(","),
+        escape_data(&message)
+    );
 }
 
 fn clip(s: &str, max: usize) -> String {
@@ -170,7 +175,10 @@ mod tests {
     #[test]
     fn escapes_workflow_command_values() {
         assert_eq!(escape_data("50%\r\nnext: a,b"), "50%25%0D%0Anext: a,b");
-        assert_eq!(escape_property("50%\r\nnext: a,b"), "50%25%0D%0Anext%3A a%2Cb");
+        assert_eq!(
+            escape_property("50%\r\nnext: a,b"),
+            "50%25%0D%0Anext%3A a%2Cb"
+        );
     }
 
     #[test]
@@ -198,8 +206,14 @@ mod tests {
         }
         run.refresh_summary();
         let text = annotations(&run, None);
-        assert_eq!(text.lines().filter(|l| l.starts_with("::error ")).count(), 10);
-        let notice = text.lines().find(|l| l.starts_with("::notice ")).expect("notice");
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("::error ")).count(),
+            10
+        );
+        let notice = text
+            .lines()
+            .find(|l| l.starts_with("::notice "))
+            .expect("notice");
         assert!(notice.contains("18 more failed or errored"), "{notice}");
     }
 

@@ -50,7 +50,10 @@ pub fn read_file(path: &Path) -> Result<Run, ReportError> {
     };
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
-    match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+    match value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+    {
         Some(v) if v == u64::from(SCHEMA_VERSION) => {}
         Some(v) => {
             return Err(invalid(format!(
@@ -130,7 +133,10 @@ mod tests {
         let validator = jsonschema::validator_for(&schema).expect("valid schema");
         let report: serde_json::Value =
             serde_json::from_str(&to_string(&sample::run())).expect("report json");
-        let errors: Vec<String> = validator.iter_errors(&report).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&report)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{errors:?}");
         let mut broken = report.clone();
         broken["suites"][0]["cases"][0]["outcome"] = "exploded".into();

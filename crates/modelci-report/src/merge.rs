@@ -148,11 +148,7 @@ pub fn merge_junit(inputs: Vec<(PathBuf, Report)>) -> Result<Report, ReportError
                     }
                 })?;
             }
-            match merged
-                .test_suites
-                .iter_mut()
-                .find(|s| s.name == suite.name)
-            {
+            match merged.test_suites.iter_mut().find(|s| s.name == suite.name) {
                 Some(existing) => {
                     existing.time = match (existing.time, suite.time) {
                         (Some(a), Some(b)) => Some(a + b),
@@ -258,7 +254,10 @@ mod tests {
         ])
         .expect_err("overlap");
         let msg = err.to_string();
-        assert!(msg.contains("`a.json`") && msg.contains("`b.json`"), "{msg}");
+        assert!(
+            msg.contains("`a.json`") && msg.contains("`b.json`"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// One modelci run: every suite that was planned, with its cases.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "modelci report", description = "Results of one `modelci check` run (or several merged shards).")]
+#[schemars(
+    title = "modelci report",
+    description = "Results of one `modelci check` run (or several merged shards)."
+)]
 pub struct Run {
     /// Version of this report format (currently 1).
     pub schema_version: u32,
@@ -50,7 +53,9 @@ pub struct Tool {
 }
 
 /// `--shard K/N`: this run covers the K-th of N stable slices of the cases (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub struct ShardSpec {
     /// 1-based index of this shard.
     pub index: u32,

@@ -36,14 +36,18 @@ pub fn run() -> Run {
     bad.expected = Some("{\n  \"label\": \"cat\",\n  \"confidence\": 0.9\n}".into());
     bad.actual = Some("{\n  \"label\": \"cat\",\n  \"confidence\": 1.7\n}".into());
     bad.detail = Some("1 violation:\n  /confidence: 1.7 is greater than the maximum of 1 (schema: /properties/confidence/maximum)".into());
-    bad.properties.insert("schema".into(), "contracts/prediction.schema.json".into());
+    bad.properties
+        .insert("schema".into(), "contracts/prediction.schema.json".into());
     responses.cases.push(bad);
 
     let mut weird = Case::failed(
         "recorded/100%, weird: name.json",
         "line one\nline two, with 50% <tags> & \"quotes\"",
     );
-    weird.location = Some(Location::line("examples/demo/recorded/100%, weird: name.json", 2));
+    weird.location = Some(Location::line(
+        "examples/demo/recorded/100%, weird: name.json",
+        2,
+    ));
     weird.expected = Some("\"a\"".into());
     weird.actual = Some("\"b\"".into());
     responses.cases.push(weird);
@@ -57,9 +61,10 @@ pub fn run() -> Run {
     );
     errored.location = Some(Location::file("examples/demo/recorded/missing.json"));
     broken.cases.push(errored);
-    broken
-        .cases
-        .push(Case::new("recorded/later.json", Outcome::Skipped).with_message("not run: the run was interrupted"));
+    broken.cases.push(
+        Case::new("recorded/later.json", Outcome::Skipped)
+            .with_message("not run: the run was interrupted"),
+    );
     broken.refresh_summary();
 
     run.suites = vec![responses, broken];

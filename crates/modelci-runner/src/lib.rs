@@ -88,9 +88,9 @@ impl Check {
             SuiteSpec::JsonSchema(spec) => {
                 match JsonSchemaCheck::plan(spec, &decl.file, &config.dir) {
                     Ok(check) => Check::JsonSchema(check),
-                    Err(e) => Check::Setup(
-                        Case::errored("(setup)", e.message).with_location(e.location),
-                    ),
+                    Err(e) => {
+                        Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
+                    }
                 }
             }
         }
@@ -125,7 +125,8 @@ pub fn run(
     let decls = select(config, &options.only)?;
 
     let mut report = Run::new(&options.version);
-    report.started_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    report.started_at =
+        Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     report.config = Some(modelci_config::display_path(&config.path));
     report.shards = options.shard.into_iter().collect();
     if let Some(name) = &config.project_name {
@@ -204,7 +205,7 @@ fn select<'a>(config: &'a Config, only: &[String]) -> Result<Vec<&'a SuiteDecl>,
     Ok(config
         .suites
         .iter()
-        .filter(|s| only.iter().any(|o| *o == s.name))
+        .filter(|s| only.contains(&s.name))
         .collect())
 }
 
@@ -277,7 +278,9 @@ fn run_guarded(check: &Check, index: usize) -> Case {
                 check.names().get(index).cloned().unwrap_or_default(),
                 Outcome::Errored,
             )
-            .with_message(format!("internal error in modelci while running this case: {what}"));
+            .with_message(format!(
+                "internal error in modelci while running this case: {what}"
+            ));
             case.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             case
         }

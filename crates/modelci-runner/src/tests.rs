@@ -9,7 +9,11 @@ use super::*;
 fn project(files: usize) -> (tempfile::TempDir, Config) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    fs::write(root.join("schema.json"), r#"{"type": "object", "required": ["ok"]}"#).expect("w");
+    fs::write(
+        root.join("schema.json"),
+        r#"{"type": "object", "required": ["ok"]}"#,
+    )
+    .expect("w");
     fs::create_dir(root.join("rec")).expect("mkdir");
     for i in 0..files {
         let body = if i % 4 == 3 { "{}" } else { r#"{"ok": true}"# };
@@ -47,7 +51,11 @@ fn runs_every_suite_and_reports_setup_errors_once() {
     assert_eq!(run.suites.len(), 2);
     assert_eq!(run.suites[0].summary.passed, 6);
     assert_eq!(run.suites[0].summary.failed, 2);
-    let names: Vec<_> = run.suites[0].cases.iter().map(|c| c.name.as_str()).collect();
+    let names: Vec<_> = run.suites[0]
+        .cases
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
     assert_eq!(names[0], "rec/000.json");
     assert_eq!(names[7], "rec/007.json");
     let setup = &run.suites[1].cases;
@@ -71,7 +79,11 @@ fn shards_are_disjoint_balanced_and_complete() {
         assert_eq!(run.shards, vec![ShardSpec { index, count: 3 }]);
         sizes.push(run.summary.total);
         for (suite, case) in run.cases() {
-            assert!(seen.insert((suite.name.clone(), case.name.clone())), "{}", case.name);
+            assert!(
+                seen.insert((suite.name.clone(), case.name.clone())),
+                "{}",
+                case.name
+            );
         }
     }
     assert_eq!(seen.len(), 11);
@@ -92,7 +104,11 @@ fn only_selects_suites_and_unknown_names_suggest() {
         ..options()
     };
     let err = super::run(&config, &opts, &mut Quiet).expect_err("unknown");
-    assert!(err.to_string().ends_with("declares no suite named `recroded`; did you mean `recorded`?"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("declares no suite named `recroded`; did you mean `recorded`?"),
+        "{err}"
+    );
 }
 
 #[test]

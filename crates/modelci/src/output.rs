@@ -23,7 +23,11 @@ pub fn error(message: &str, at: Option<(&str, Option<u32>, Option<u32>)>) {
             }
         }
         props.push("title=modelci".into());
-        println!("::error {}::{}", props.join(","), github::escape_data(message));
+        println!(
+            "::error {}::{}",
+            props.join(","),
+            github::escape_data(message)
+        );
     }
 }
 
@@ -117,10 +121,10 @@ pub fn github(run: &Run) {
             warning(&format!("job summary not written: {e}"));
         }
     }
-    if let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
-        if let Err(e) = github::append(Path::new(&path), &github::outputs(run)) {
-            warning(&format!("step outputs not written: {e}"));
-        }
+    if let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty())
+        && let Err(e) = github::append(Path::new(&path), &github::outputs(run))
+    {
+        warning(&format!("step outputs not written: {e}"));
     }
 }
 
@@ -147,8 +151,12 @@ mod tests {
     fn rejects_missing_folders_folders_and_shared_paths() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        let e = validate_outputs(&[out("JUnit", "--junit", &d.join("nope/x.xml"))]).expect_err("missing");
-        assert!(e.contains("folder `") && e.ends_with("nope` does not exist"), "{e}");
+        let e = validate_outputs(&[out("JUnit", "--junit", &d.join("nope/x.xml"))])
+            .expect_err("missing");
+        assert!(
+            e.contains("folder `") && e.ends_with("nope` does not exist"),
+            "{e}"
+        );
         let e = validate_outputs(&[out("JSON", "--json", d)]).expect_err("folder");
         assert!(e.contains("it is a folder"), "{e}");
         let e = validate_outputs(&[

@@ -110,7 +110,11 @@ pub fn render(run: &Run, colour: bool) -> String {
         seconds(run.duration_ms)
     );
     if run.interrupted {
-        let _ = writeln!(out, "{}", p.yellow("the run was interrupted before every case ran"));
+        let _ = writeln!(
+            out,
+            "{}",
+            p.yellow("the run was interrupted before every case ran")
+        );
     }
     let verdict = match s.verdict {
         Verdict::Pass => p.green("PASS"),
@@ -206,7 +210,11 @@ fn case_block(out: &mut String, p: &Paint, case: &Case) {
         (None, None) => {}
     }
     if let Some(d) = &case.detail {
-        let shown: String = d.lines().take(MAX_BLOCK_LINES).collect::<Vec<_>>().join("\n");
+        let shown: String = d
+            .lines()
+            .take(MAX_BLOCK_LINES)
+            .collect::<Vec<_>>()
+            .join("\n");
         block(out, pad, &p.dim(&shown));
     }
 }
@@ -313,6 +321,9 @@ mod tests {
         run.suites[0].cases.truncate(1);
         run.refresh_summary();
         let text = render(&run, false);
-        assert!(text.ends_with("verdict: PASS (exit 0): every case passed\n"), "{text}");
+        assert!(
+            text.ends_with("verdict: PASS (exit 0): every case passed\n"),
+            "{text}"
+        );
     }
 }

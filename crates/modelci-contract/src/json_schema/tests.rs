@@ -86,22 +86,45 @@ fn valid_documents_pass_and_violations_fail_at_their_line() {
 #[test]
 fn every_violation_is_listed() {
     let f = Fixture::new();
-    f.write("x.json", r#"{"confidence": "high", "created": "yesterday"}"#);
+    f.write(
+        "x.json",
+        r#"{"confidence": "high", "created": "yesterday"}"#,
+    );
     let cases = f.run(&f.suite(&["x.json"]));
     let c = &cases[0];
     assert_eq!(c.outcome, Outcome::Failed);
-    assert_eq!(c.properties.get("violations").map(String::as_str), Some("3"));
+    assert_eq!(
+        c.properties.get("violations").map(String::as_str),
+        Some("3")
+    );
     let detail = c.detail.as_deref().expect("detail");
-    assert!(detail.contains("\"label\" is a required property"), "{detail}");
-    assert!(detail.contains("/confidence: \"high\" is not of type \"number\""), "{detail}");
-    assert!(detail.contains("/created: \"yesterday\" is not a \"date-time\""), "{detail}");
-    assert!(c.message.as_deref().expect("message").ends_with("(and 2 more)"));
+    assert!(
+        detail.contains("\"label\" is a required property"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("/confidence: \"high\" is not of type \"number\""),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("/created: \"yesterday\" is not a \"date-time\""),
+        "{detail}"
+    );
+    assert!(
+        c.message
+            .as_deref()
+            .expect("message")
+            .ends_with("(and 2 more)")
+    );
 }
 
 #[test]
 fn formats_can_be_left_unchecked() {
     let f = Fixture::new();
-    f.write("x.json", r#"{"label": "a", "confidence": 0, "created": "yesterday"}"#);
+    f.write(
+        "x.json",
+        r#"{"label": "a", "confidence": 0, "created": "yesterday"}"#,
+    );
     let mut suite = f.suite(&["x.json"]);
     suite.validate_formats = false;
     assert_eq!(f.run(&suite)[0].outcome, Outcome::Passed);
@@ -116,15 +139,35 @@ fn unreadable_documents_are_errored_cases() {
     let by_name = |n: &str| cases.iter().find(|c| c.name == n).expect(n);
     let latin = by_name("bad/latin1.json");
     assert_eq!(latin.outcome, Outcome::Errored);
-    assert!(latin.message.as_deref().expect("m").contains("is not valid UTF-8 (byte 14, line 1)"));
+    assert!(
+        latin
+            .message
+            .as_deref()
+            .expect("m")
+            .contains("is not valid UTF-8 (byte 14, line 1)")
+    );
     let nj = by_name("bad/not-json.json");
     assert_eq!(nj.outcome, Outcome::Errored);
-    assert!(nj.message.as_deref().expect("m").starts_with("not valid JSON: EOF while parsing"));
+    assert!(
+        nj.message
+            .as_deref()
+            .expect("m")
+            .starts_with("not valid JSON: EOF while parsing")
+    );
     let missing = by_name("missing.json");
     assert_eq!(missing.outcome, Outcome::Errored);
-    assert!(missing.message.as_deref().expect("m").ends_with("missing.json`: no such file"));
+    assert!(
+        missing
+            .message
+            .as_deref()
+            .expect("m")
+            .ends_with("missing.json`: no such file")
+    );
     let nothing = by_name("nothing/*.json");
-    assert_eq!(nothing.message.as_deref(), Some("file pattern `nothing/*.json` matched no files"));
+    assert_eq!(
+        nothing.message.as_deref(),
+        Some("file pattern `nothing/*.json` matched no files")
+    );
     assert_eq!(nothing.location, Some(Location::line("modelci.toml", 4)));
 }
 
@@ -149,7 +192,10 @@ fn json_lines_give_one_case_per_line() {
 #[test]
 fn pointer_selects_the_payload() {
     let f = Fixture::new();
-    f.write("env.json", r#"{"status": 200, "body": {"label": "a", "confidence": 2}}"#);
+    f.write(
+        "env.json",
+        r#"{"status": 200, "body": {"label": "a", "confidence": 2}}"#,
+    );
     f.write("other.json", r#"{"status": 500}"#);
     let mut suite = f.suite(&["env.json", "other.json"]);
     suite.pointer = "/body".into();
@@ -169,26 +215,44 @@ fn schema_problems_are_setup_errors_with_locations() {
     let f = Fixture::new();
     let mut suite = f.suite(&["x.json"]);
     suite.schema = f.dir.path().join("nope.json");
-    let err = JsonSchemaCheck::plan(&suite, "modelci.toml", f.dir.path()).err().expect("err");
-    assert!(err.message.ends_with("nope.json` : no such file".replace(" :", ":").as_str()), "{}", err.message);
+    let err = JsonSchemaCheck::plan(&suite, "modelci.toml", f.dir.path())
+        .err()
+        .expect("err");
+    assert!(
+        err.message
+            .ends_with("nope.json` : no such file".replace(" :", ":").as_str()),
+        "{}",
+        err.message
+    );
     assert_eq!(err.location, Location::line("modelci.toml", 3));
 
     f.write("broken.json", "{\n  \"type\": \"object\",\n  oops\n}");
     suite.schema = f.dir.path().join("broken.json");
-    let err = JsonSchemaCheck::plan(&suite, "modelci.toml", f.dir.path()).err().expect("err");
+    let err = JsonSchemaCheck::plan(&suite, "modelci.toml", f.dir.path())
+        .err()
+        .expect("err");
     assert!(err.message.contains("is not valid JSON"), "{}", err.message);
     assert_eq!(err.location.line, Some(3));
 
     f.write("invalid.json", "{\"type\": \"nonsense\"}");
     suite.schema = f.dir.path().join("invalid.json");
-    let err = JsonSchemaCheck::plan(&suite, "modelci.toml", f.dir.path()).err().expect("err");
-    assert!(err.message.contains("is not a valid JSON Schema"), "{}", err.message);
+    let err = JsonSchemaCheck::plan(&suite, "modelci.toml", f.dir.path())
+        .err()
+        .expect("err");
+    assert!(
+        err.message.contains("is not a valid JSON Schema"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
 fn relative_refs_resolve_against_the_schema_folder() {
     let f = Fixture::new();
-    f.write("defs/label.json", r#"{"type": "string", "enum": ["cat", "dog"]}"#);
+    f.write(
+        "defs/label.json",
+        r#"{"type": "string", "enum": ["cat", "dog"]}"#,
+    );
     f.write(
         "ref-schema.json",
         r#"{"type": "object", "properties": {"label": {"$ref": "defs/label.json"}}}"#,
@@ -198,5 +262,11 @@ fn relative_refs_resolve_against_the_schema_folder() {
     suite.schema = f.dir.path().join("ref-schema.json");
     let cases = f.run(&suite);
     assert_eq!(cases[0].outcome, Outcome::Failed, "{:?}", cases[0]);
-    assert!(cases[0].message.as_deref().expect("m").starts_with("/label: \"cow\" is not one of"));
+    assert!(
+        cases[0]
+            .message
+            .as_deref()
+            .expect("m")
+            .starts_with("/label: \"cow\" is not one of")
+    );
 }

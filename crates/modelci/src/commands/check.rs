@@ -27,20 +27,39 @@ pub fn run(args: &CheckArgs) -> u8 {
     let config = match modelci_config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
-            report_config_error(&e, args.config == std::path::Path::new(modelci_config::DEFAULT_CONFIG));
+            report_config_error(
+                &e,
+                args.config == std::path::Path::new(modelci_config::DEFAULT_CONFIG),
+            );
             return EXIT_ERROR;
         }
     };
 
     let mut outputs = Vec::new();
     match (&args.junit, &config.junit) {
-        (Some(p), _) => outputs.push(Output { kind: "JUnit", source: "--junit", path: p.clone() }),
-        (None, Some(p)) => outputs.push(Output { kind: "JUnit", source: "`report.junit`", path: p.clone() }),
+        (Some(p), _) => outputs.push(Output {
+            kind: "JUnit",
+            source: "--junit",
+            path: p.clone(),
+        }),
+        (None, Some(p)) => outputs.push(Output {
+            kind: "JUnit",
+            source: "`report.junit`",
+            path: p.clone(),
+        }),
         (None, None) => {}
     }
     match (&args.json, &config.json) {
-        (Some(p), _) => outputs.push(Output { kind: "JSON", source: "--json", path: p.clone() }),
-        (None, Some(p)) => outputs.push(Output { kind: "JSON", source: "`report.json`", path: p.clone() }),
+        (Some(p), _) => outputs.push(Output {
+            kind: "JSON",
+            source: "--json",
+            path: p.clone(),
+        }),
+        (None, Some(p)) => outputs.push(Output {
+            kind: "JSON",
+            source: "`report.json`",
+            path: p.clone(),
+        }),
         (None, None) => {}
     }
     if let Err(message) = output::validate_outputs(&outputs) {
@@ -106,13 +125,12 @@ fn write_reports(run: &Run, outputs: &[Output]) -> bool {
 
 fn report_config_error(e: &ConfigError, default_path: bool) {
     match e.diagnostic() {
-        Some(d) => output::error(
-            &e.to_string(),
-            Some((d.file.as_str(), d.line, d.column)),
-        ),
+        Some(d) => output::error(&e.to_string(), Some((d.file.as_str(), d.line, d.column))),
         None => {
             let mut message = e.to_string();
-            if default_path && matches!(e, ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound) {
+            if default_path
+                && matches!(e, ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+            {
                 message.push_str(
                     " (run modelci where modelci.toml is, or pass --config PATH; \
                      `modelci schema config` prints its schema)",

@@ -22,7 +22,11 @@ pub fn run(args: &DoctorArgs) -> u8 {
         ),
     );
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    line("workers", "ok", format!("{cpus} (cases run in parallel by default)"));
+    line(
+        "workers",
+        "ok",
+        format!("{cpus} (cases run in parallel by default)"),
+    );
 
     let shown = modelci_config::display_path(&args.config);
     if args.config.exists() {
@@ -50,7 +54,11 @@ pub fn run(args: &DoctorArgs) -> u8 {
             }
         }
     } else {
-        line("config", "missing", format!("{shown} not found (pass --config PATH)"));
+        line(
+            "config",
+            "missing",
+            format!("{shown} not found (pass --config PATH)"),
+        );
     }
 
     let colour = crate::terminal::colour_stdout();
@@ -83,7 +91,11 @@ pub fn run(args: &DoctorArgs) -> u8 {
             }
         }
     } else {
-        line("github", "-", "not running in GitHub Actions (GITHUB_ACTIONS is not `true`)".into());
+        line(
+            "github",
+            "-",
+            "not running in GitHub Actions (GITHUB_ACTIONS is not `true`)".into(),
+        );
     }
 
     if problems > 0 { EXIT_ERROR } else { 0 }

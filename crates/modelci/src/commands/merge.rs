@@ -27,6 +27,12 @@ pub fn run(args: &MergeArgs) -> u8 {
         output::error(&message, None);
         return EXIT_ERROR;
     }
+    for (i, input) in args.inputs.iter().enumerate() {
+        if args.inputs[..i].contains(input) {
+            output::error(&format!("`{}` is given twice", input.display()), None);
+            return EXIT_ERROR;
+        }
+    }
     if kind == "JUnit" {
         merge_junit_files(&args.inputs, out)
     } else {

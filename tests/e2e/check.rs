@@ -1,0 +1,162 @@
+use std::fs;
+
+use crate::{modelci, run, stable, validate_junit};
+
+#[test]
+fn quickstart_passes_and_writes_valid_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junit = dir.path().join("junit.xml");
+    let json = dir.path().join("report.json");
+    let (code, stdout, stderr) = run(&mut modelci(&[
+        "check",
+        "--config",
+        "examples/quickstart/modelci.toml",
+        "--junit",
+        junit.to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("verdict: PASS (exit 0)"), "{stdout}");
+    validate_junit(&junit);
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).expect("json")).expect("parse");
+    assert_eq!(report["summary"]["verdict"], "pass");
+    assert_eq!(report["summary"]["total"], 5);
+}
+
+#[test]
+fn failing_example_exits_1_with_locations_in_the_junit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junit = dir.path().join("junit.xml");
+    let (code, stdout, stderr) = run(&mut modelci(&[
+        "check",
+        "--config",
+        "examples/failing/modelci.toml",
+        "--junit",
+        junit.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    validate_junit(&junit);
+    let xml = fs::read_to_string(&junit).expect("junit");
+    assert!(
+        xml.contains(r#"<testcase name="recorded/predictions.jsonl:2" classname="prediction-log""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"file="examples/failing/recorded/predictions.jsonl" line="2""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            r#"<failure message="/body/confidence: 1.7 is greater than the maximum of 1""#
+        ),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<failure ").count(), 4);
+    let out = stdout.replace(&dir.path().display().to_string(), "[TMP]");
+    insta::assert_snapshot!("failing_terminal", stable(&out));
+}
+
+#[test]
+fn only_runs_the_named_suite() {
+    let (code, stdout, _) = run(&mut modelci(&[
+        "check",
+        "--config",
+        "examples/failing/modelci.toml",
+        "--only",
+        "infer-responses",
+    ]));
+    assert_eq!(code, 1);
+    assert!(stdout.contains("infer-responses"));
+    assert!(!stdout.contains("prediction-log"), "{stdout}");
+}
+
+#[test]
+fn errored_cases_exit_2_and_still_write_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    fs::write(d.join("schema.json"), r#"{"type": "object"}"#).expect("w");
+    fs::write(d.join("ok.json"), "{}").expect("w");
+    fs::write(d.join("broken.json"), "{\"a\": ").expect("w");
+    fs::write(d.join("binary.json"), b"\xff\xfe\x00").expect("w");
+    fs::write(
+        d.join("modelci.toml"),
+        "[[suite.json-schema]]\nname = \"s\"\nschema = \"schema.json\"\nfiles = [\"*.json\", \"gone/*.json\"]\n",
+    )
+    .expect("w");
+    let json = d.join("report.json");
+    let (code, stdout, stderr) = run(&mut modelci(&[
+        "check",
+        "--config",
+        d.join("modelci.toml").to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&json).expect("json")).expect("parse");
+    assert_eq!(report["summary"]["verdict"], "error");
+    // schema.json itself matches *.json and is a valid object: passed, like ok.json.
+    assert_eq!(report["summary"]["passed"], 2);
+    assert_eq!(report["summary"]["errored"], 3);
+    assert!(
+        stdout.contains("not valid JSON: EOF while parsing"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("is not valid UTF-8"), "{stdout}");
+    assert!(
+        stdout.contains("file pattern `gone/*.json` matched no files"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn colour_follows_no_color_and_clicolor_force() {
+    let args = ["check", "--config", "examples/quickstart/modelci.toml"];
+    let (_, plain, _) = run(&mut modelci(&args));
+    assert!(!plain.contains('\u{1b}'), "piped output has no colour");
+    let (_, forced, _) = run(modelci(&args).env("CLICOLOR_FORCE", "1"));
+    assert!(forced.contains('\u{1b}'), "CLICOLOR_FORCE gives colour");
+    let (_, no_color, _) = run(modelci(&args)
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1"));
+    assert!(!no_color.contains('\u{1b}'), "NO_COLOR wins");
+}
+
+#[test]
+fn version_help_schema_and_doctor() {
+    let (code, out, _) = run(&mut modelci(&["--version"]));
+    assert_eq!(
+        (code, out.trim()),
+        (0, concat!("modelci ", env!("CARGO_PKG_VERSION")))
+    );
+    let (code, out, _) = run(&mut modelci(&["help"]));
+    assert_eq!(code, 0);
+    for cmd in ["check", "report", "schema", "doctor", "Exit codes"] {
+        assert!(out.contains(cmd), "{out}");
+    }
+    for which in ["config", "report"] {
+        let (code, out, _) = run(&mut modelci(&["schema", which]));
+        assert_eq!(code, 0);
+        let committed = fs::read_to_string(
+            crate::root().join(format!("contracts/modelci/{which}.schema.json")),
+        )
+        .expect("committed schema");
+        assert_eq!(
+            out, committed,
+            "`modelci schema {which}` differs from the committed file"
+        );
+    }
+    let (code, out, _) = run(&mut modelci(&[
+        "doctor",
+        "--config",
+        "examples/quickstart/modelci.toml",
+    ]));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 suite(s): infer-responses (json-schema), prediction-log (json-schema)"),
+        "{out}"
+    );
+}

@@ -1,0 +1,100 @@
+//! End-to-end tests: run the built `modelci` binary on the example projects and on broken input,
+//! and check exit codes, terminal output and the report files.
+
+mod check;
+mod errors;
+mod github;
+mod reports;
+mod shards;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `modelci` run from the repository root with a clean environment for CI and colour variables.
+pub fn modelci(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelci"));
+    cmd.args(args).current_dir(root());
+    for var in [
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_OUTPUT",
+        "GITHUB_WORKSPACE",
+        "CLICOLOR_FORCE",
+        "NO_COLOR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs a command and returns (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("modelci runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// Replaces timings so that snapshots are stable.
+pub fn stable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let mut words: Vec<String> = Vec::new();
+        let parts: Vec<&str> = line.split(' ').collect();
+        let mut i = 0;
+        while i < parts.len() {
+            let w = parts[i];
+            let next = parts.get(i + 1).copied();
+            if matches!(next, Some("ms" | "s")) && w.parse::<f64>().is_ok() {
+                words.push("[TIME]".into());
+                i += 2;
+                continue;
+            }
+            words.push(w.to_owned());
+            i += 1;
+        }
+        out.push_str(&words.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+/// Validates a JUnit file against the common JUnit XSD with xmllint. Skips loudly when xmllint is
+/// missing, except in CI (`CI=true`), where it fails.
+pub fn validate_junit(path: &Path) {
+    let xsd = root().join("tests/e2e/junit.xsd");
+    match Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(path)
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "{} does not validate against the JUnit XSD:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "xmllint is required in CI to validate JUnit reports: {e}"
+            );
+            eprintln!(
+                "SKIPPED JUnit XSD validation: xmllint not found ({e}); install libxml2-utils"
+            );
+        }
+    }
+}
