@@ -6,7 +6,7 @@
 //! read (missing, too large, not UTF-8, not JSON). Problems with the schema itself, or with a
 //! file pattern, are reported once, at the line of the configuration that declares them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use jsonschema::Validator;
 use modelci_config::{JsonSchemaSuite, RecordFormat, display_path};
-use modelci_report::{Case, Location, Outcome};
+use modelci_report::{Case, Location, Outcome, Properties};
 use serde_json::Value;
 
 use crate::locate::{line_col, pointer_offset};
@@ -42,7 +42,7 @@ pub struct JsonSchemaCheck {
     schema: Value,
     pointer: String,
     cases: Vec<Planned>,
-    properties: BTreeMap<String, String>,
+    properties: Properties,
 }
 
 struct Planned {
@@ -174,11 +174,11 @@ impl JsonSchemaCheck {
             }
         }
 
-        let mut properties = BTreeMap::new();
-        properties.insert("schema".into(), schema_display);
-        properties.insert("draft".into(), draft_name(validator.draft()).into());
+        let mut properties = Properties::new();
+        properties.insert("schema", schema_display);
+        properties.insert("draft", draft_name(validator.draft()));
         if !suite.pointer.is_empty() {
-            properties.insert("pointer".into(), suite.pointer.clone());
+            properties.insert("pointer", suite.pointer.clone());
         }
         Ok(JsonSchemaCheck {
             validator,
@@ -205,7 +205,7 @@ impl JsonSchemaCheck {
     }
 
     /// Suite properties: schema path, draft, pointer.
-    pub fn properties(&self) -> &BTreeMap<String, String> {
+    pub fn properties(&self) -> &Properties {
         &self.properties
     }
 
@@ -280,11 +280,9 @@ impl JsonSchemaCheck {
         case.expected = expected_text(&self.schema, first.schema_path().as_str());
         case.actual = Some(value_text(first.instance()));
         case.properties
-            .insert("violations".into(), errors.len().to_string());
-        case.properties.insert(
-            "schema_keyword".into(),
-            first.schema_path().as_str().to_owned(),
-        );
+            .insert("violations", errors.len().to_string());
+        case.properties
+            .insert("schema_keyword", first.schema_path().as_str().to_owned());
         if errors.len() == 1 {
             return case;
         }

@@ -20,6 +20,7 @@ pub mod junit;
 pub mod markdown;
 pub mod merge;
 mod model;
+mod properties;
 #[doc(hidden)]
 pub mod sample;
 mod write;
@@ -28,4 +29,5 @@ pub use error::ReportError;
 pub use model::{
     Case, Counts, Location, Outcome, Run, SCHEMA_VERSION, ShardSpec, Suite, Tool, Verdict,
 };
+pub use properties::Properties;
 pub use write::write_atomic;

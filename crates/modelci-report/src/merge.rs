@@ -49,7 +49,7 @@ pub fn merge_runs(inputs: Vec<(PathBuf, Run)>) -> Result<Run, ReportError> {
         merged.interrupted |= run.interrupted;
         merged.shards.extend(run.shards);
         for (k, v) in run.properties {
-            merged.properties.entry(k).or_insert(v);
+            merged.properties.insert_if_absent(k, v);
         }
         for suite in run.suites {
             match merged.suites.iter_mut().find(|s| s.name == suite.name) {
@@ -68,7 +68,7 @@ pub fn merge_runs(inputs: Vec<(PathBuf, Run)>) -> Result<Run, ReportError> {
                     existing.duration_ms += suite.duration_ms;
                     existing.cases.extend(suite.cases);
                     for (k, v) in suite.properties {
-                        existing.properties.entry(k).or_insert(v);
+                        existing.properties.insert_if_absent(k, v);
                     }
                     if existing.location.is_none() {
                         existing.location = suite.location;

@@ -1,8 +1,9 @@
-use std::collections::BTreeMap;
 use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::Properties;
 
 /// Version of the JSON report format. Bumped on any incompatible change; additive changes keep it.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -35,8 +36,8 @@ pub struct Run {
     #[serde(default)]
     pub interrupted: bool,
     /// Free-form run properties (host, CI provider, ...).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub properties: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Properties::is_empty")]
+    pub properties: Properties,
     /// Verdict and counts over every case. Recomputed from the cases when a report is read.
     pub summary: Counts,
     /// The suites, in declaration order.
@@ -83,8 +84,8 @@ pub struct Suite {
     #[serde(default)]
     pub duration_ms: f64,
     /// Suite properties (schema path, model hash, device, ...).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub properties: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Properties::is_empty")]
+    pub properties: Properties,
     /// Counts over this suite's cases.
     pub summary: Counts,
     /// The cases, in a stable order.
@@ -114,8 +115,8 @@ pub struct Case {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// Case properties (model sha256, device, seed, threshold source, ...).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub properties: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Properties::is_empty")]
+    pub properties: Properties,
     /// Where the case is declared, or where the failure is (the offending line of a file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
@@ -313,7 +314,7 @@ impl Run {
             config: None,
             shards: Vec::new(),
             interrupted: false,
-            properties: BTreeMap::new(),
+            properties: Properties::new(),
             summary: Counts::default(),
             suites: Vec::new(),
         }
@@ -357,7 +358,7 @@ impl Suite {
             kind: kind.into(),
             location: None,
             duration_ms: 0.0,
-            properties: BTreeMap::new(),
+            properties: Properties::new(),
             summary: Counts::default(),
             cases: Vec::new(),
         }
@@ -380,7 +381,7 @@ impl Case {
             expected: None,
             actual: None,
             detail: None,
-            properties: BTreeMap::new(),
+            properties: Properties::new(),
             location: None,
         }
     }

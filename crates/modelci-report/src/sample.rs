@@ -10,14 +10,14 @@ pub fn run() -> Run {
     run.duration_ms = 1234.5;
     run.config = Some("examples/demo/modelci.toml".into());
     run.shards = vec![ShardSpec { index: 1, count: 2 }];
-    run.properties.insert("host".into(), "ci-runner-1".into());
+    run.properties.insert("host", "ci-runner-1");
 
     let mut responses = Suite::new("responses", "json-schema");
     responses.location = Some(Location::line("examples/demo/modelci.toml", 4));
     responses.duration_ms = 12.25;
     responses
         .properties
-        .insert("schema".into(), "contracts/prediction.schema.json".into());
+        .insert("schema", "contracts/prediction.schema.json");
     let mut ok = Case::passed("recorded/ok.json");
     ok.duration_ms = 1.5;
     ok.location = Some(Location::line("examples/demo/recorded/ok.json", 1));
@@ -37,7 +37,7 @@ pub fn run() -> Run {
     bad.actual = Some("{\n  \"label\": \"cat\",\n  \"confidence\": 1.7\n}".into());
     bad.detail = Some("1 violation:\n  /confidence: 1.7 is greater than the maximum of 1 (schema: /properties/confidence/maximum)".into());
     bad.properties
-        .insert("schema".into(), "contracts/prediction.schema.json".into());
+        .insert("schema", "contracts/prediction.schema.json");
     responses.cases.push(bad);
 
     let mut weird = Case::failed(

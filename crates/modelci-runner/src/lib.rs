@@ -130,7 +130,7 @@ pub fn run(
     report.config = Some(modelci_config::display_path(&config.path));
     report.shards = options.shard.into_iter().collect();
     if let Some(name) = &config.project_name {
-        report.properties.insert("project".into(), name.clone());
+        report.properties.insert("project", name.clone());
     }
 
     // Plan every selected suite, then deal the cases into shards.
