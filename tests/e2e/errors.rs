@@ -181,3 +181,13 @@ fn unreadable_schema_is_one_errored_case_at_the_config_line() {
     assert!(out.contains("modelci.toml:3\n"), "{out}");
     assert!(out.contains("failed to read schema `"), "{out}");
 }
+
+#[test]
+fn a_config_without_suites_is_an_error_not_a_pass() {
+    let (code, _, err, _d) = check_config(b"[project]\nname = \"empty\"\n", &[]);
+    assert_one_line_error(
+        code,
+        &err,
+        "error: `[TMP]/modelci.toml` declares no suites, so there is nothing to check; add a `[[suite.json-schema]]` table (see `modelci schema config`)",
+    );
+}

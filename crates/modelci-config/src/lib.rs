@@ -7,12 +7,14 @@
 
 mod error;
 mod file;
+mod secret;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Diagnostic};
 pub use file::{ConfigFile, JsonSchemaSuiteFile, RecordFormat};
+pub use secret::{Secret, SecretError, check_var_name, redact};
 
 /// The configuration file name `modelci check` looks for by default.
 pub const DEFAULT_CONFIG: &str = "modelci.toml";

@@ -35,6 +35,17 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     };
 
+    if config.suites.is_empty() {
+        output::error(
+            &format!(
+                "`{}` declares no suites, so there is nothing to check; add a `[[suite.json-schema]]` table (see `modelci schema config`)",
+                modelci_config::display_path(&config.path)
+            ),
+            Some((&modelci_config::display_path(&config.path), None, None)),
+        );
+        return EXIT_ERROR;
+    }
+
     let mut outputs = Vec::new();
     match (&args.junit, &config.junit) {
         (Some(p), _) => outputs.push(Output {
