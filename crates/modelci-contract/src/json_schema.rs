@@ -150,7 +150,9 @@ impl JsonSchemaCheck {
                 continue;
             }
             for path in matches {
-                if !seen.insert(path.clone()) {
+                // `./a.json` and `a.json` are one file: one case.
+                let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+                if !seen.insert(key) {
                     continue;
                 }
                 let display = display_path(&path);

@@ -181,6 +181,26 @@ mod tests {
         );
     }
 
+    fn unescape(s: &str) -> String {
+        s.replace("%0A", "\n")
+            .replace("%0D", "\r")
+            .replace("%3A", ":")
+            .replace("%2C", ",")
+            .replace("%25", "%")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escaped_values_hold_no_separators_and_round_trip(s in ".*") {
+            let p = escape_property(&s);
+            proptest::prop_assert!(!p.contains([':', ',', '\n', '\r']));
+            proptest::prop_assert_eq!(unescape(&p), s.clone());
+            let d = escape_data(&s);
+            proptest::prop_assert!(!d.contains(['\n', '\r']));
+            proptest::prop_assert_eq!(unescape(&d), s);
+        }
+    }
+
     #[test]
     fn snapshot_of_sample_annotations() {
         insta::assert_snapshot!(annotations(&sample::run(), None));

@@ -10,7 +10,8 @@ pub const EXIT_ERROR: u8 = 2;
 /// Prints `error: message` on stderr; inside GitHub Actions also an `::error` annotation (at
 /// the file and line when given) so the problem shows on the run page.
 pub fn error(message: &str, at: Option<(&str, Option<u32>, Option<u32>)>) {
-    eprintln!("error: {message}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "error: {message}");
     if github_actions() {
         let mut props = Vec::new();
         if let Some((file, line, col)) = at {
@@ -23,17 +24,26 @@ pub fn error(message: &str, at: Option<(&str, Option<u32>, Option<u32>)>) {
             }
         }
         props.push("title=modelci".into());
-        println!(
-            "::error {}::{}",
+        stdout(&format!(
+            "::error {}::{}\n",
             props.join(","),
             github::escape_data(message)
-        );
+        ));
     }
+}
+
+/// Writes text to stdout, ignoring a closed pipe (`modelci check | head` must not panic).
+pub fn stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }
 
 /// Prints `warning: message` on stderr.
 pub fn warning(message: &str) {
-    eprintln!("warning: {message}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "warning: {message}");
 }
 
 /// Whether modelci runs as a GitHub Actions step.
@@ -114,7 +124,7 @@ pub fn github(run: &Run) {
         return;
     }
     let prefix = workspace_prefix();
-    print!("{}", github::annotations(run, prefix.as_deref()));
+    stdout(&github::annotations(run, prefix.as_deref()));
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let text = modelci_report::markdown::summary(run);
         if let Err(e) = github::append(Path::new(&path), &text) {

@@ -253,13 +253,20 @@ fn seconds(ms: f64) -> String {
 /// The progress bar on stderr, drawn only when stderr is a terminal.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    reported: usize,
 }
+
+/// Failed or errored cases printed above the progress bar as they happen.
+const MAX_LIVE_FAILURES: usize = 20;
 
 impl Progress {
     pub fn new() -> Progress {
         let target = ProgressDrawTarget::stderr();
         if target.is_hidden() {
-            return Progress { bar: None };
+            return Progress {
+                bar: None,
+                reported: 0,
+            };
         }
         let bar = ProgressBar::with_draw_target(Some(0), target);
         bar.set_style(
@@ -269,7 +276,10 @@ impl Progress {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
-        Progress { bar: Some(bar) }
+        Progress {
+            bar: Some(bar),
+            reported: 0,
+        }
     }
 
     pub fn finish(&self) {
@@ -290,7 +300,10 @@ impl modelci_runner::Observer for Progress {
         if let Some(bar) = &self.bar {
             bar.inc(1);
             bar.set_message(format!("{suite} › {}", case.name));
-            if matches!(case.outcome, Outcome::Failed | Outcome::Errored) {
+            if matches!(case.outcome, Outcome::Failed | Outcome::Errored)
+                && self.reported < MAX_LIVE_FAILURES
+            {
+                self.reported += 1;
                 bar.println(format!("{} {suite} › {}", case.outcome, case.name));
             }
         }

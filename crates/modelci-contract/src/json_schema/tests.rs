@@ -270,3 +270,13 @@ fn relative_refs_resolve_against_the_schema_folder() {
             .starts_with("/label: \"cow\" is not one of")
     );
 }
+
+#[test]
+fn a_file_named_twice_is_one_case() {
+    let f = Fixture::new();
+    f.write("a.json", r#"{"label": "a", "confidence": 0}"#);
+    let cases = f.run(&f.suite(&["a.json", "./a.json", "*.json"]));
+    let names: Vec<_> = cases.iter().map(|c| c.name.as_str()).collect();
+    // schema.json also matches `*.json` (and fails: it has no label).
+    assert_eq!(names, ["a.json", "schema.json"]);
+}

@@ -100,9 +100,14 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     };
 
+    // Reports first: whatever happens to the terminal (a closed pipe), they are written.
+    let (wrote_all, written) = write_reports(&run, &outputs);
     output::github(&run);
-    print!("{}", terminal::render(&run, terminal::colour_stdout()));
-    let wrote_all = write_reports(&run, &outputs);
+    let mut text = terminal::render(&run, terminal::colour_stdout());
+    if !written.is_empty() {
+        text.push_str(&format!("reports: {}\n", written.join(", ")));
+    }
+    output::stdout(&text);
     if wrote_all {
         run.summary.verdict.exit_code()
     } else {
@@ -110,8 +115,8 @@ pub fn run(args: &CheckArgs) -> u8 {
     }
 }
 
-/// Writes every report, going on after a failure; true when all were written.
-fn write_reports(run: &Run, outputs: &[Output]) -> bool {
+/// Writes every report, going on after a failure: (all written, what was written).
+fn write_reports(run: &Run, outputs: &[Output]) -> (bool, Vec<String>) {
     let mut ok = true;
     let mut written = Vec::new();
     for out in outputs {
@@ -128,10 +133,7 @@ fn write_reports(run: &Run, outputs: &[Output]) -> bool {
             }
         }
     }
-    if !written.is_empty() {
-        println!("reports: {}", written.join(", "));
-    }
-    ok
+    (ok, written)
 }
 
 fn report_config_error(e: &ConfigError, default_path: bool) {

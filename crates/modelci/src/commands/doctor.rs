@@ -9,7 +9,7 @@ use crate::output::{EXIT_ERROR, github_actions};
 pub fn run(args: &DoctorArgs) -> u8 {
     let mut problems = 0;
     let line = |label: &str, status: &str, detail: String| {
-        println!("{label:<16} {status:<8} {detail}");
+        crate::output::stdout(&format!("{label:<16} {status:<8} {detail}\n"));
     };
     line(
         "modelci",

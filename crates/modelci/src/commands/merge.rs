@@ -63,8 +63,12 @@ fn merge_json_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
         return EXIT_ERROR;
     }
     output::github(&merged);
-    print!("{}", terminal::render(&merged, terminal::colour_stdout()));
-    println!("merged {} report(s) into {}", inputs.len(), out.display());
+    output::stdout(&format!(
+        "{}merged {} report(s) into {}\n",
+        terminal::render(&merged, terminal::colour_stdout()),
+        inputs.len(),
+        out.display()
+    ));
     merged.summary.verdict.exit_code()
 }
 
@@ -96,14 +100,14 @@ fn merge_junit_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
         return EXIT_ERROR;
     }
     let verdict = junit_verdict(&merged);
-    println!(
-        "merged {} report(s) into {}: {} tests, {} failures, {} errors, {} skipped; verdict: {verdict}",
+    output::stdout(&format!(
+        "merged {} report(s) into {}: {} tests, {} failures, {} errors, {} skipped; verdict: {verdict}\n",
         inputs.len(),
         out.display(),
         merged.tests,
         merged.failures,
         merged.errors,
         merged.skipped
-    );
+    ));
     verdict.exit_code()
 }

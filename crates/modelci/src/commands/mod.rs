@@ -16,7 +16,7 @@ pub fn dispatch(cli: Cli) -> u8 {
                 SchemaKind::Config => modelci_config::schema(),
                 SchemaKind::Report => modelci_report::json::schema(),
             };
-            print!("{text}");
+            crate::output::stdout(&text);
             0
         }
         Command::Doctor(args) => doctor::run(&args),
