@@ -126,7 +126,7 @@ fn colour_follows_no_color_and_clicolor_force() {
 }
 
 #[test]
-fn version_help_schema_and_doctor() {
+fn version_help_and_doctor() {
     let (code, out, _) = run(&mut modelci(&["--version"]));
     assert_eq!(
         (code, out.trim()),
@@ -136,18 +136,6 @@ fn version_help_schema_and_doctor() {
     assert_eq!(code, 0);
     for cmd in ["check", "report", "schema", "doctor", "Exit codes"] {
         assert!(out.contains(cmd), "{out}");
-    }
-    for which in ["config", "report"] {
-        let (code, out, _) = run(&mut modelci(&["schema", which]));
-        assert_eq!(code, 0);
-        let committed = fs::read_to_string(
-            crate::root().join(format!("contracts/modelci/{which}.schema.json")),
-        )
-        .expect("committed schema");
-        assert_eq!(
-            out, committed,
-            "`modelci schema {which}` differs from the committed file"
-        );
     }
     let (code, out, _) = run(&mut modelci(&[
         "doctor",

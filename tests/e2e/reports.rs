@@ -1,4 +1,4 @@
-//! Report files validate against the committed JSON Schema.
+//! modelci's own JSON Schemas: committed, current, and obeyed by what modelci writes.
 
 use std::fs;
 
@@ -46,5 +46,26 @@ fn config_examples_validate_against_the_committed_config_schema() {
             .map(|e| e.to_string())
             .collect();
         assert!(errors.is_empty(), "{example}: {errors:#?}");
+    }
+}
+
+/// `modelci schema config|report` must match the committed files. Regenerate them with
+/// `MODELCI_UPDATE_SCHEMAS=1 cargo test -p modelci --test e2e committed_schemas`.
+#[test]
+fn committed_schemas_are_current() {
+    for which in ["config", "report"] {
+        let (code, fresh, err) = run(&mut modelci(&["schema", which]));
+        assert_eq!(code, 0, "{err}");
+        let path = root().join(format!("contracts/modelci/{which}.schema.json"));
+        if std::env::var_os("MODELCI_UPDATE_SCHEMAS").is_some() {
+            fs::write(&path, &fresh).expect("update schema");
+            continue;
+        }
+        let committed = fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "contracts/modelci/{which}.schema.json is stale; regenerate it with \
+             `MODELCI_UPDATE_SCHEMAS=1 cargo test -p modelci --test e2e committed_schemas`"
+        );
     }
 }

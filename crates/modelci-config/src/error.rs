@@ -1,6 +1,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use modelci_report::Location;
+
 /// A problem in a configuration file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -42,12 +44,8 @@ fn io_reason(e: &std::io::Error) -> String {
 /// A message about a place in a file: `file:line:column: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// The file, as displayed.
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<u32>,
-    /// 1-based column (in characters), when known.
-    pub column: Option<u32>,
+    /// The file, and the line and column when known.
+    pub location: Location,
     /// What is wrong, as a lowercase fragment.
     pub message: String,
 }
@@ -55,18 +53,8 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic at a byte offset of `text`.
     pub fn at_offset(file: &str, text: &str, offset: usize, message: String) -> Diagnostic {
-        let mut offset = offset.min(text.len());
-        while !text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..offset].chars().count() + 1;
         Diagnostic {
-            file: file.to_owned(),
-            line: u32::try_from(line).ok(),
-            column: u32::try_from(column).ok(),
+            location: Location::at_offset(file, text, offset),
             message,
         }
     }
@@ -74,9 +62,7 @@ impl Diagnostic {
     /// A diagnostic about a whole file.
     pub fn whole_file(file: &str, message: String) -> Diagnostic {
         Diagnostic {
-            file: file.to_owned(),
-            line: None,
-            column: None,
+            location: Location::file(file),
             message,
         }
     }
@@ -84,13 +70,6 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(col) = self.column {
-                write!(f, ":{col}")?;
-            }
-        }
-        write!(f, ": {}", self.message)
+        write!(f, "{}: {}", self.location, self.message)
     }
 }

@@ -138,11 +138,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let at = |offset: usize, message: String| {
         ConfigError::At(Diagnostic::at_offset(&display, text, offset, message))
     };
-    let line_of = |offset: usize| {
-        Diagnostic::at_offset(&display, text, offset, String::new())
-            .line
-            .unwrap_or(1)
-    };
+    let line_of = |offset: usize| modelci_report::line_col(text, offset).0;
 
     let mut suites = Vec::new();
     let mut names: HashMap<String, u32> = HashMap::new();

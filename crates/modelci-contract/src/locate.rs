@@ -3,6 +3,7 @@
 use jsonc_parser::ast::Value;
 use jsonc_parser::common::Ranged;
 use jsonc_parser::{CollectOptions, ParseOptions, parse_to_ast};
+pub use modelci_report::line_col;
 
 /// The byte offset in `text` of the value that `pointer` (RFC 6901) designates, or of the
 /// deepest existing parent when the pointer runs past the document (a missing property is
@@ -35,22 +36,6 @@ pub fn pointer_offset(text: &str, pointer: &str) -> Option<usize> {
     Some(node.start())
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
-    let col = text[start..offset].chars().count() + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(col).unwrap_or(u32::MAX),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,12 +57,5 @@ mod tests {
     #[test]
     fn missing_members_point_at_the_parent() {
         assert_eq!(at("/a/nope"), (2, 8));
-    }
-
-    #[test]
-    fn columns_count_characters() {
-        assert_eq!(line_col("é=1", 2), (1, 2));
-        assert_eq!(line_col("é=1", 3), (1, 3));
-        assert_eq!(line_col("ab\ncd", 99), (2, 3));
     }
 }

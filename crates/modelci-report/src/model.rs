@@ -177,6 +177,16 @@ impl Location {
         }
     }
 
+    /// The location of byte `offset` of `text`, the content of `file`.
+    pub fn at_offset(file: impl Into<String>, text: &str, offset: usize) -> Self {
+        let (line, column) = line_col(text, offset);
+        Location {
+            file: file.into(),
+            line: Some(line),
+            column: Some(column),
+        }
+    }
+
     /// A location pointing at a line of a file.
     pub fn line(file: impl Into<String>, line: u32) -> Self {
         Location {
@@ -198,6 +208,23 @@ impl fmt::Display for Location {
         }
         Ok(())
     }
+}
+
+/// 1-based line and column (in characters) of byte `offset` of `text` (clamped to the text, and
+/// back to a character boundary).
+pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = text[start..offset].chars().count() + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }
 
 /// The answer a run gives: every case passed, at least one failed, or modelci could not evaluate.
@@ -460,6 +487,15 @@ mod tests {
         run.interrupted = true;
         run.refresh_summary();
         assert_eq!(run.summary.verdict, Verdict::Error);
+    }
+
+    #[test]
+    fn line_and_column_of_an_offset() {
+        assert_eq!(line_col("é=1", 2), (1, 2));
+        assert_eq!(line_col("é=1", 3), (1, 3));
+        assert_eq!(line_col("é=1", 1), (1, 1));
+        assert_eq!(line_col("ab\ncd", 99), (2, 3));
+        assert_eq!(Location::at_offset("f", "a\nbc", 3).to_string(), "f:2:2");
     }
 
     #[test]

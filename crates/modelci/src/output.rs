@@ -2,24 +2,24 @@
 
 use std::path::{Path, PathBuf};
 
-use modelci_report::{Run, github};
+use modelci_report::{Location, Run, github};
 
 /// Exit code for "modelci could not evaluate".
 pub const EXIT_ERROR: u8 = 2;
 
 /// Prints `error: message` on stderr; inside GitHub Actions also an `::error` annotation (at
 /// the file and line when given) so the problem shows on the run page.
-pub fn error(message: &str, at: Option<(&str, Option<u32>, Option<u32>)>) {
+pub fn error(message: &str, at: Option<&Location>) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "error: {message}");
     if github_actions() {
         let mut props = Vec::new();
-        if let Some((file, line, col)) = at {
-            props.push(format!("file={}", github::escape_property(file)));
-            if let Some(line) = line {
+        if let Some(at) = at {
+            props.push(format!("file={}", github::escape_property(&at.file)));
+            if let Some(line) = at.line {
                 props.push(format!("line={line}"));
             }
-            if let Some(col) = col {
+            if let Some(col) = at.column {
                 props.push(format!("col={col}"));
             }
         }
@@ -51,14 +51,77 @@ pub fn github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
+/// The kinds of report file modelci writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Junit,
+    Json,
+}
+
+impl ReportKind {
+    /// `JUnit` or `JSON`, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportKind::Junit => "JUnit",
+            ReportKind::Json => "JSON",
+        }
+    }
+
+    /// The command-line flag that names this report.
+    pub fn flag(self) -> &'static str {
+        match self {
+            ReportKind::Junit => "--junit",
+            ReportKind::Json => "--json",
+        }
+    }
+
+    /// The `[report]` key that names this report.
+    pub fn key(self) -> &'static str {
+        match self {
+            ReportKind::Junit => "`report.junit`",
+            ReportKind::Json => "`report.json`",
+        }
+    }
+}
+
 /// A report file to write.
 #[derive(Debug, Clone)]
 pub struct Output {
-    /// `JUnit` or `JSON`.
-    pub kind: &'static str,
+    pub kind: ReportKind,
     /// The flag or key that named it, for messages.
     pub source: &'static str,
     pub path: PathBuf,
+}
+
+impl Output {
+    /// The report named by the flag, else by the config key, else none.
+    pub fn choose(
+        kind: ReportKind,
+        flag: Option<&PathBuf>,
+        key: Option<&PathBuf>,
+    ) -> Option<Output> {
+        let (source, path) = match (flag, key) {
+            (Some(p), _) => (kind.flag(), p),
+            (None, Some(p)) => (kind.key(), p),
+            (None, None) => return None,
+        };
+        Some(Output {
+            kind,
+            source,
+            path: path.clone(),
+        })
+    }
+
+    /// Writes `run` as this report.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write(&self, run: &Run) -> Result<(), modelci_report::ReportError> {
+        match self.kind {
+            ReportKind::Junit => modelci_report::junit::write_file(run, &self.path),
+            ReportKind::Json => modelci_report::json::write_file(run, &self.path),
+        }
+    }
 }
 
 /// Checks report paths before anything runs: each folder exists, no path is a folder, and no two
@@ -75,7 +138,8 @@ pub fn validate_outputs(outputs: &[Output]) -> Result<(), String> {
         if out.path.is_dir() {
             return Err(format!(
                 "cannot write the {} report to `{shown}` ({}): it is a folder; give a file path",
-                out.kind, out.source
+                out.kind.name(),
+                out.source
             ));
         }
         let parent = match out.path.parent() {
@@ -85,7 +149,7 @@ pub fn validate_outputs(outputs: &[Output]) -> Result<(), String> {
         if !parent.is_dir() {
             return Err(format!(
                 "cannot write the {} report to `{shown}` ({}): folder `{}` does not exist",
-                out.kind,
+                out.kind.name(),
                 out.source,
                 parent.display()
             ));
@@ -149,10 +213,10 @@ fn workspace_prefix() -> Option<PathBuf> {
 mod tests {
     use super::*;
 
-    fn out(kind: &'static str, source: &'static str, path: &Path) -> Output {
+    fn out(kind: ReportKind, path: &Path) -> Output {
         Output {
             kind,
-            source,
+            source: kind.flag(),
             path: path.to_path_buf(),
         }
     }
@@ -161,23 +225,23 @@ mod tests {
     fn rejects_missing_folders_folders_and_shared_paths() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        let e = validate_outputs(&[out("JUnit", "--junit", &d.join("nope/x.xml"))])
+        let e = validate_outputs(&[out(ReportKind::Junit, &d.join("nope/x.xml"))])
             .expect_err("missing");
         assert!(
             e.contains("folder `") && e.ends_with("nope` does not exist"),
             "{e}"
         );
-        let e = validate_outputs(&[out("JSON", "--json", d)]).expect_err("folder");
+        let e = validate_outputs(&[out(ReportKind::Json, d)]).expect_err("folder");
         assert!(e.contains("it is a folder"), "{e}");
         let e = validate_outputs(&[
-            out("JUnit", "--junit", &d.join("r.xml")),
-            out("JSON", "--json", &d.join("./r.xml")),
+            out(ReportKind::Junit, &d.join("r.xml")),
+            out(ReportKind::Json, &d.join("./r.xml")),
         ])
         .expect_err("shared");
         assert!(e.starts_with("--junit and --json both write"), "{e}");
         validate_outputs(&[
-            out("JUnit", "--junit", &d.join("r.xml")),
-            out("JSON", "--json", &d.join("r.json")),
+            out(ReportKind::Junit, &d.join("r.xml")),
+            out(ReportKind::Json, &d.join("r.json")),
         ])
         .expect("fine");
     }

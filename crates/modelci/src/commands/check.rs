@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use modelci_config::ConfigError;
-use modelci_report::{Run, json, junit};
+use modelci_report::Run;
 use modelci_runner::{RunOptions, parse_shard};
 
 use crate::cli::CheckArgs;
-use crate::output::{self, EXIT_ERROR, Output};
+use crate::output::{self, EXIT_ERROR, Output, ReportKind};
 use crate::terminal;
 
 pub fn run(args: &CheckArgs) -> u8 {
@@ -41,38 +41,24 @@ pub fn run(args: &CheckArgs) -> u8 {
                 "`{}` declares no suites, so there is nothing to check; add a `[[suite.json-schema]]` table (see `modelci schema config`)",
                 modelci_config::display_path(&config.path)
             ),
-            Some((&modelci_config::display_path(&config.path), None, None)),
+            Some(&modelci_report::Location::file(
+                modelci_config::display_path(&config.path),
+            )),
         );
         return EXIT_ERROR;
     }
 
-    let mut outputs = Vec::new();
-    match (&args.junit, &config.junit) {
-        (Some(p), _) => outputs.push(Output {
-            kind: "JUnit",
-            source: "--junit",
-            path: p.clone(),
-        }),
-        (None, Some(p)) => outputs.push(Output {
-            kind: "JUnit",
-            source: "`report.junit`",
-            path: p.clone(),
-        }),
-        (None, None) => {}
-    }
-    match (&args.json, &config.json) {
-        (Some(p), _) => outputs.push(Output {
-            kind: "JSON",
-            source: "--json",
-            path: p.clone(),
-        }),
-        (None, Some(p)) => outputs.push(Output {
-            kind: "JSON",
-            source: "`report.json`",
-            path: p.clone(),
-        }),
-        (None, None) => {}
-    }
+    let outputs: Vec<Output> = [
+        (
+            ReportKind::Junit,
+            args.junit.as_ref(),
+            config.junit.as_ref(),
+        ),
+        (ReportKind::Json, args.json.as_ref(), config.json.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(kind, flag, key)| Output::choose(kind, flag, key))
+    .collect();
     if let Err(message) = output::validate_outputs(&outputs) {
         output::error(&message, None);
         return EXIT_ERROR;
@@ -120,13 +106,8 @@ fn write_reports(run: &Run, outputs: &[Output]) -> (bool, Vec<String>) {
     let mut ok = true;
     let mut written = Vec::new();
     for out in outputs {
-        let result = if out.kind == "JUnit" {
-            junit::write_file(run, &out.path)
-        } else {
-            json::write_file(run, &out.path)
-        };
-        match result {
-            Ok(()) => written.push(format!("{} {}", out.kind, out.path.display())),
+        match out.write(run) {
+            Ok(()) => written.push(format!("{} {}", out.kind.name(), out.path.display())),
             Err(e) => {
                 output::error(&e.to_string(), None);
                 ok = false;
@@ -138,7 +119,7 @@ fn write_reports(run: &Run, outputs: &[Output]) -> (bool, Vec<String>) {
 
 fn report_config_error(e: &ConfigError, default_path: bool) {
     match e.diagnostic() {
-        Some(d) => output::error(&e.to_string(), Some((d.file.as_str(), d.line, d.column))),
+        Some(d) => output::error(&e.to_string(), Some(&d.location)),
         None => {
             let mut message = e.to_string();
             if default_path

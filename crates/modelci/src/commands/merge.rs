@@ -6,22 +6,18 @@ use modelci_report::merge::{junit_verdict, merge_junit, merge_runs};
 use modelci_report::{json, junit};
 
 use crate::cli::MergeArgs;
-use crate::output::{self, EXIT_ERROR, Output};
+use crate::output::{self, EXIT_ERROR, Output, ReportKind};
 use crate::terminal;
 
 pub fn run(args: &MergeArgs) -> u8 {
-    let (kind, out) = match (&args.junit, &args.json) {
-        (Some(p), None) => ("JUnit", p),
-        (None, Some(p)) => ("JSON", p),
-        _ => {
-            output::error("give exactly one of --junit OUT or --json OUT", None);
-            return EXIT_ERROR;
-        }
+    let target = match (&args.junit, &args.json) {
+        (Some(p), None) => Output::choose(ReportKind::Junit, Some(p), None),
+        (None, Some(p)) => Output::choose(ReportKind::Json, Some(p), None),
+        _ => None,
     };
-    let target = Output {
-        kind,
-        source: if kind == "JUnit" { "--junit" } else { "--json" },
-        path: out.clone(),
+    let Some(target) = target else {
+        output::error("give exactly one of --junit OUT or --json OUT", None);
+        return EXIT_ERROR;
     };
     if let Err(message) = output::validate_outputs(std::slice::from_ref(&target)) {
         output::error(&message, None);
@@ -33,24 +29,16 @@ pub fn run(args: &MergeArgs) -> u8 {
             return EXIT_ERROR;
         }
     }
-    if kind == "JUnit" {
-        merge_junit_files(&args.inputs, out)
-    } else {
-        merge_json_files(&args.inputs, out)
+    match target.kind {
+        ReportKind::Junit => merge_junit_files(&args.inputs, &target.path),
+        ReportKind::Json => merge_json_files(&args.inputs, &target.path),
     }
 }
 
 fn merge_json_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
-    let mut runs = Vec::new();
-    for path in inputs {
-        match json::read_file(path) {
-            Ok(run) => runs.push((path.clone(), run)),
-            Err(e) => {
-                output::error(&e.to_string(), None);
-                return EXIT_ERROR;
-            }
-        }
-    }
+    let Some(runs) = read_all(inputs, json::read_file) else {
+        return EXIT_ERROR;
+    };
     let merged = match merge_runs(runs) {
         Ok(m) => m,
         Err(e) => {
@@ -73,16 +61,9 @@ fn merge_json_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
 }
 
 fn merge_junit_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
-    let mut reports = Vec::new();
-    for path in inputs {
-        match junit::read_file(path) {
-            Ok(r) => reports.push((path.clone(), r)),
-            Err(e) => {
-                output::error(&e.to_string(), None);
-                return EXIT_ERROR;
-            }
-        }
-    }
+    let Some(reports) = read_all(inputs, junit::read_file) else {
+        return EXIT_ERROR;
+    };
     let merged = match merge_junit(reports) {
         Ok(m) => m,
         Err(e) => {
@@ -110,4 +91,22 @@ fn merge_junit_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
         merged.skipped
     ));
     verdict.exit_code()
+}
+
+/// Reads every input, printing the first error (and returning `None`) when one fails.
+fn read_all<T>(
+    inputs: &[PathBuf],
+    read: impl Fn(&std::path::Path) -> Result<T, modelci_report::ReportError>,
+) -> Option<Vec<(PathBuf, T)>> {
+    let mut out = Vec::with_capacity(inputs.len());
+    for path in inputs {
+        match read(path) {
+            Ok(r) => out.push((path.clone(), r)),
+            Err(e) => {
+                output::error(&e.to_string(), None);
+                return None;
+            }
+        }
+    }
+    Some(out)
 }
