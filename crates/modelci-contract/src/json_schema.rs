@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use jsonschema::Validator;
 use modelci_config::{JsonSchemaSuite, RecordFormat, display_path};
-use modelci_report::{Case, Location, Outcome, Properties};
+use modelci_report::{Case, Location, Outcome, Properties, clip};
 use serde_json::Value;
 
 use crate::locate::{line_col, pointer_offset};
@@ -457,18 +457,10 @@ fn value_text(value: &Value) -> String {
     if compact.len() <= 200 {
         return compact;
     }
-    clip(&serde_json::to_string_pretty(value).unwrap_or_default())
-}
-
-fn clip(s: &str) -> String {
-    if s.len() <= MAX_VALUE_TEXT {
-        return s.to_owned();
-    }
-    let mut end = MAX_VALUE_TEXT;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n… ({} bytes in all)", &s[..end], s.len())
+    clip(
+        &serde_json::to_string_pretty(value).unwrap_or_default(),
+        MAX_VALUE_TEXT,
+    )
 }
 
 fn draft_name(draft: jsonschema::Draft) -> &'static str {

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::{Case, Outcome, ReportError, Run, Suite};
+use crate::{Case, Outcome, ReportError, Run, Suite, clip};
 
 /// GitHub shows at most this many annotations of each type (error, warning, notice) per step.
 pub const MAX_ANNOTATIONS_PER_TYPE: usize = 10;
@@ -128,17 +128,6 @@ fn annotation(out: &mut String, prefix: Option<&Path>, suite: &Suite, case: &Cas
         props.join(","),
         escape_data(&message)
     );
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &s[..end], s.len())
 }
 
 /// The `$GITHUB_OUTPUT` lines: `verdict` and the counts.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::{Outcome, Run, Suite, Verdict, diff};
+use crate::{Outcome, Run, Suite, Verdict, clip, diff};
 
 /// Failed and errored cases detailed in the summary; the rest are counted. GitHub accepts at most
 /// 1 MiB of job summary per step.
@@ -149,7 +149,7 @@ fn code(s: &str) -> String {
 
 /// A fenced block whose fence is longer than any run of backticks inside `text`.
 fn fenced(lang: &str, text: &str) -> String {
-    let text = clip(text);
+    let text = clip(text, MAX_TEXT);
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -163,17 +163,6 @@ fn fenced(lang: &str, text: &str) -> String {
     let fence = "`".repeat((longest + 1).max(3));
     let nl = if text.ends_with('\n') { "" } else { "\n" };
     format!("{fence}{lang}\n{text}{nl}{fence}\n\n")
-}
-
-fn clip(s: &str) -> String {
-    if s.len() <= MAX_TEXT {
-        return s.to_owned();
-    }
-    let mut end = MAX_TEXT;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n… ({} bytes in all)", &s[..end], s.len())
 }
 
 #[cfg(test)]
