@@ -113,7 +113,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             "the file is not valid UTF-8".into(),
         ))
     })?;
-    parse(path, &text)
+    // A byte-order mark is not TOML; editors on Windows often write one.
+    parse(path, text.strip_prefix('\u{feff}').unwrap_or(&text))
 }
 
 /// Parses configuration text as if it were the file at `path` (used by [`load`] and tests).

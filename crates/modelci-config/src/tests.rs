@@ -151,3 +151,14 @@ fn empty_config_is_valid_and_has_no_suites() {
     let config = parse(Path::new("modelci.toml"), "").expect("valid");
     assert!(config.suites.is_empty());
 }
+
+#[test]
+fn a_byte_order_mark_is_ignored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("modelci.toml");
+    std::fs::write(&path, "\u{feff}[project]\nname = \"bom\"\n").expect("write");
+    assert_eq!(
+        load(&path).expect("loads").project_name.as_deref(),
+        Some("bom")
+    );
+}

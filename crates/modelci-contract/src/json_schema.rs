@@ -354,7 +354,7 @@ fn read_document(path: &Path, display: &str) -> Result<String, Unreadable> {
     }
     let bytes = std::fs::read(path)
         .map_err(|e| unreadable(format!("failed to read `{display}`: {}", io_reason(&e))))?;
-    String::from_utf8(bytes).map_err(|e| {
+    let mut text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let lossy = String::from_utf8_lossy(e.as_bytes());
         let (line, column) = line_col(&lossy, offset);
@@ -366,7 +366,12 @@ fn read_document(path: &Path, display: &str) -> Result<String, Unreadable> {
                 column: Some(column),
             },
         }
-    })
+    })?;
+    // Editors on Windows often save a byte-order mark, which JSON parsers reject.
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    Ok(text)
 }
 
 /// Plans one case per non-empty line of a JSON Lines file.

@@ -280,3 +280,10 @@ fn a_file_named_twice_is_one_case() {
     // schema.json also matches `*.json` (and fails: it has no label).
     assert_eq!(names, ["a.json", "schema.json"]);
 }
+
+#[test]
+fn a_byte_order_mark_is_ignored() {
+    let f = Fixture::new();
+    f.write("bom.json", "\u{feff}{\"label\": \"a\", \"confidence\": 0}");
+    assert_eq!(f.run(&f.suite(&["bom.json"]))[0].outcome, Outcome::Passed);
+}
