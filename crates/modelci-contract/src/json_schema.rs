@@ -92,10 +92,13 @@ impl JsonSchemaCheck {
                 ),
             )
         })?;
-        let text = String::from_utf8(text).map_err(|_| SetupError {
+        let mut text = String::from_utf8(text).map_err(|_| SetupError {
             message: format!("schema `{schema_display}` is not valid UTF-8"),
             location: Location::file(schema_display.clone()),
         })?;
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         let schema: Value = serde_json::from_str(&text).map_err(|e| SetupError {
             message: format!(
                 "schema `{schema_display}` is not valid JSON: {}",
@@ -107,9 +110,11 @@ impl JsonSchemaCheck {
                 column: u32::try_from(e.column()).ok(),
             },
         })?;
-        let mut options = jsonschema::options().should_validate_formats(suite.validate_formats);
+        let mut options = jsonschema::options()
+            .should_validate_formats(suite.validate_formats)
+            .with_retriever(LocalFiles);
         if let Ok(abs) = std::fs::canonicalize(&suite.schema) {
-            options = options.with_base_uri(format!("file://{}", abs.to_string_lossy()));
+            options = options.with_base_uri(file_uri(&abs));
         }
         let validator = options.build(&schema).map_err(|e| {
             let pointer = e.instance_path().as_str().to_owned();
@@ -430,6 +435,62 @@ fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
         .collect();
     out.sort();
     Ok(out)
+}
+
+/// Resolves `$ref`s to local files (percent-decoding the URI path) and refuses remote ones:
+/// a gate must not depend on what a network fetch returns today.
+struct LocalFiles;
+
+impl jsonschema::Retrieve for LocalFiles {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        if uri.scheme().as_str() != "file" {
+            return Err(format!(
+                "remote `$ref` {uri} is not fetched; keep referenced schemas in local files"
+            )
+            .into());
+        }
+        let path = PathBuf::from(percent_decode(uri.path().as_str()));
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("failed to read `{}`: {}", path.display(), io_reason(&e)))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| format!("`{}` is not valid JSON: {e}", path.display()).into())
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = s.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A `file://` URI for an absolute path, percent-encoding what a URI path cannot hold (spaces,
+/// `#`, `?`, non-ASCII), so that relative `$ref`s resolve against the schema's folder.
+fn file_uri(abs: &Path) -> String {
+    let mut uri = String::from("file://");
+    for b in abs.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri
 }
 
 fn relative_name(path: &Path, dir: &Path) -> String {

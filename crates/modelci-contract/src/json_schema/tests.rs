@@ -249,17 +249,19 @@ fn schema_problems_are_setup_errors_with_locations() {
 #[test]
 fn relative_refs_resolve_against_the_schema_folder() {
     let f = Fixture::new();
+    // Spaces in the schema's folder and in the reference: the base URI is percent-encoded and
+    // the reference percent-decoded.
     f.write(
-        "defs/label.json",
+        "sub dir/my defs/label.json",
         r#"{"type": "string", "enum": ["cat", "dog"]}"#,
     );
     f.write(
-        "ref-schema.json",
-        r#"{"type": "object", "properties": {"label": {"$ref": "defs/label.json"}}}"#,
+        "sub dir/ref-schema.json",
+        r#"{"type": "object", "properties": {"label": {"$ref": "my%20defs/label.json"}}}"#,
     );
     f.write("x.json", r#"{"label": "cow"}"#);
     let mut suite = f.suite(&["x.json"]);
-    suite.schema = f.dir.path().join("ref-schema.json");
+    suite.schema = f.dir.path().join("sub dir/ref-schema.json");
     let cases = f.run(&suite);
     assert_eq!(cases[0].outcome, Outcome::Failed, "{:?}", cases[0]);
     assert!(
@@ -286,4 +288,24 @@ fn a_byte_order_mark_is_ignored() {
     let f = Fixture::new();
     f.write("bom.json", "\u{feff}{\"label\": \"a\", \"confidence\": 0}");
     assert_eq!(f.run(&f.suite(&["bom.json"]))[0].outcome, Outcome::Passed);
+}
+
+#[test]
+fn remote_refs_are_refused() {
+    let f = Fixture::new();
+    f.write(
+        "remote.json",
+        r#"{"properties": {"a": {"$ref": "https://example.com/a.schema.json"}}}"#,
+    );
+    let mut suite = f.suite(&["x.json"]);
+    suite.schema = f.dir.path().join("remote.json");
+    let err = JsonSchemaCheck::plan(&suite, "modelci.toml", f.dir.path())
+        .err()
+        .expect("err");
+    assert!(
+        err.message
+            .contains("remote `$ref` https://example.com/a.schema.json is not fetched"),
+        "{}",
+        err.message
+    );
 }
