@@ -73,7 +73,8 @@ pub struct JsonSchemaSuiteFile {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// The JSON Schema file (draft 4, 6, 7, 2019-09 or 2020-12, from its `$schema`; 2020-12
-    /// when absent). Relative `$ref`s to other local files resolve against its folder.
+    /// when absent). `$ref`s to local files resolve against its folder (or its `$id`); remote
+    /// `$ref`s are refused.
     #[schemars(with = "PathBuf")]
     pub schema: Spanned<PathBuf>,
     /// Files to check: paths or glob patterns (`recorded/*.json`, `logs/**/*.jsonl`). A pattern
