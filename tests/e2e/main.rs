@@ -4,6 +4,8 @@
 mod check;
 mod errors;
 mod github;
+mod pact;
+mod provider;
 mod reports;
 mod shards;
 

@@ -62,6 +62,57 @@ pub struct SuiteSection {
     #[serde(default, rename = "json-schema")]
     #[schemars(with = "Vec<JsonSchemaSuiteFile>")]
     pub json_schema: Vec<Spanned<JsonSchemaSuiteFile>>,
+    /// `[[suite.pact]]`: verify a running provider against pact files (consumer-driven
+    /// contracts). One case per interaction.
+    #[serde(default)]
+    #[schemars(with = "Vec<PactSuiteFile>")]
+    pub pact: Vec<Spanned<PactSuiteFile>>,
+}
+
+/// One `[[suite.pact]]` table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PactSuiteFile {
+    /// The suite's name: unique in the file; letters, digits, `.`, `_` and `-`.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// Pact files, folders of pact files (every `*.json`), or `http(s)://` URLs.
+    #[schemars(with = "Vec<String>", length(min = 1))]
+    pub pacts: Spanned<Vec<String>>,
+    /// Base URL of the provider under test.
+    #[schemars(with = "String")]
+    pub provider_url: Spanned<String>,
+    /// Where provider states are set up: modelci POSTs `{"state", "params", "action": "setup"}`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub state_change_url: Option<Spanned<String>>,
+    /// Also POST `"action": "teardown"` after each interaction with provider states.
+    #[serde(default)]
+    pub state_change_teardown: bool,
+    /// Only interactions whose description matches this regular expression.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub filter_description: Option<Spanned<String>>,
+    /// Only interactions with a provider state matching this regular expression.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub filter_state: Option<Spanned<String>>,
+    /// Extra headers sent with every request, as written (no secrets here: see
+    /// `secret_headers`).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Headers whose values are secrets: header name -> the name of the environment variable
+    /// that holds the whole value (e.g. `Authorization = "PROVIDER_AUTH"` with
+    /// `PROVIDER_AUTH="Bearer ..."`). Values are never printed.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub secret_headers: std::collections::BTreeMap<String, Spanned<String>>,
+    /// Seconds to wait for each request (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    /// Interactions without provider states verified at once (default 8).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
 }
 
 /// One `[[suite.json-schema]]` table.

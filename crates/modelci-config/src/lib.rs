@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Diagnostic};
-pub use file::{ConfigFile, JsonSchemaSuiteFile, RecordFormat};
+pub use file::{ConfigFile, JsonSchemaSuiteFile, PactSuiteFile, RecordFormat};
 pub use secret::{Secret, SecretError, check_var_name, redact};
 
 /// The configuration file name `modelci check` looks for by default.
@@ -54,6 +54,7 @@ impl SuiteDecl {
     pub fn kind(&self) -> &'static str {
         match self.spec {
             SuiteSpec::JsonSchema(_) => "json-schema",
+            SuiteSpec::Pact(_) => "pact",
         }
     }
 }
@@ -63,6 +64,28 @@ impl SuiteDecl {
 pub enum SuiteSpec {
     /// `[[suite.json-schema]]`
     JsonSchema(JsonSchemaSuite),
+    /// `[[suite.pact]]`
+    Pact(PactSuite),
+}
+
+/// A resolved `[[suite.pact]]`.
+#[derive(Debug, Clone)]
+pub struct PactSuite {
+    /// Pact sources: paths resolved against the config folder, and URLs as written.
+    pub pacts: Vec<String>,
+    /// 1-based line of the `pacts` key.
+    pub pacts_line: u32,
+    pub provider_url: String,
+    pub state_change_url: Option<String>,
+    pub state_change_teardown: bool,
+    pub filter_description: Option<String>,
+    pub filter_state: Option<String>,
+    /// Plain headers.
+    pub headers: Vec<(String, String)>,
+    /// Secret headers: (header name, environment variable, 1-based line).
+    pub secret_headers: Vec<(String, String, u32)>,
+    pub timeout_secs: f64,
+    pub concurrency: usize,
 }
 
 /// A resolved `[[suite.json-schema]]`.
@@ -143,18 +166,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 
     let mut suites = Vec::new();
     let mut names: HashMap<String, u32> = HashMap::new();
+    let mut register = |name: &toml::Spanned<String>, line: u32| {
+        let n = name.get_ref();
+        check_name(n).map_err(|m| at(name.span().start, m))?;
+        if let Some(first) = names.insert(n.clone(), line) {
+            return Err(at(
+                name.span().start,
+                format!("suite name `{n}` is already used by the suite on line {first}"),
+            ));
+        }
+        Ok(n.clone())
+    };
     for spanned in file.suite.json_schema {
         let span = spanned.span();
         let raw = spanned.into_inner();
-        let name = raw.name.get_ref().clone();
-        check_name(&name).map_err(|m| at(raw.name.span().start, m))?;
         let line = line_of(span.start);
-        if let Some(first) = names.insert(name.clone(), line) {
-            return Err(at(
-                raw.name.span().start,
-                format!("suite name `{name}` is already used by the suite on line {first}"),
-            ));
-        }
+        let name = register(&raw.name, line)?;
         if raw.schema.get_ref().as_os_str().is_empty() {
             return Err(at(
                 raw.schema.span().start,
@@ -213,6 +240,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             },
         ));
     }
+    for spanned in file.suite.pact {
+        let span = spanned.span();
+        let raw = spanned.into_inner();
+        let line = line_of(span.start);
+        let name = register(&raw.name, line)?;
+        suites.push((
+            span.start,
+            pact_suite(raw, name, line, &dir, &display, text)?,
+        ));
+    }
     suites.sort_by_key(|(offset, _)| *offset);
 
     let junit = file
@@ -244,6 +281,101 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         json: json.map(|(_, p)| p),
         suites: suites.into_iter().map(|(_, s)| s).collect(),
     })
+}
+
+fn pact_suite(
+    raw: PactSuiteFile,
+    name: String,
+    line: u32,
+    dir: &Path,
+    display: &str,
+    text: &str,
+) -> Result<SuiteDecl, ConfigError> {
+    let at = |offset: usize, message: String| {
+        ConfigError::At(Diagnostic::at_offset(display, text, offset, message))
+    };
+    if raw.pacts.get_ref().is_empty() {
+        return Err(at(
+            raw.pacts.span().start,
+            "`pacts` must list at least one pact file, folder or URL".into(),
+        ));
+    }
+    let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://");
+    let pacts = raw
+        .pacts
+        .get_ref()
+        .iter()
+        .map(|p| {
+            if is_url(p) {
+                p.clone()
+            } else {
+                resolve(dir, Path::new(p)).to_string_lossy().into_owned()
+            }
+        })
+        .collect();
+    for url in std::iter::once(&raw.provider_url).chain(raw.state_change_url.iter()) {
+        if !is_url(url.get_ref()) {
+            return Err(at(
+                url.span().start,
+                format!("`{}` is not an http:// or https:// URL", url.get_ref()),
+            ));
+        }
+    }
+    for re in raw.filter_description.iter().chain(raw.filter_state.iter()) {
+        if let Err(e) = regex_syntax_check(re.get_ref()) {
+            return Err(at(
+                re.span().start,
+                format!("invalid regex `{}`: {e}", re.get_ref()),
+            ));
+        }
+    }
+    let mut secret_headers = Vec::new();
+    for (header, var) in &raw.secret_headers {
+        check_var_name(var.get_ref()).map_err(|e| at(var.span().start, e.to_string()))?;
+        secret_headers.push((
+            header.clone(),
+            var.get_ref().clone(),
+            modelci_report::line_col(text, var.span().start).0,
+        ));
+    }
+    let timeout_secs = raw.timeout_secs.unwrap_or(30.0);
+    if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
+        return Err(at(
+            raw.provider_url.span().start,
+            format!("`timeout_secs` must be a positive number, not {timeout_secs}"),
+        ));
+    }
+    let concurrency = raw.concurrency.unwrap_or(8);
+    if concurrency == 0 {
+        return Err(at(
+            raw.provider_url.span().start,
+            "`concurrency` must be at least 1".into(),
+        ));
+    }
+    Ok(SuiteDecl {
+        name,
+        file: display.to_owned(),
+        line,
+        spec: SuiteSpec::Pact(PactSuite {
+            pacts,
+            pacts_line: modelci_report::line_col(text, raw.pacts.span().start).0,
+            provider_url: raw.provider_url.into_inner(),
+            state_change_url: raw.state_change_url.map(toml::Spanned::into_inner),
+            state_change_teardown: raw.state_change_teardown,
+            filter_description: raw.filter_description.map(toml::Spanned::into_inner),
+            filter_state: raw.filter_state.map(toml::Spanned::into_inner),
+            headers: raw.headers.into_iter().collect(),
+            secret_headers,
+            timeout_secs,
+            concurrency,
+        }),
+    })
+}
+
+fn regex_syntax_check(re: &str) -> Result<(), String> {
+    regex::Regex::new(re)
+        .map(|_| ())
+        .map_err(|e| e.to_string().replace('\n', " "))
 }
 
 /// The JSON Schema of `modelci.toml`, pretty-printed.

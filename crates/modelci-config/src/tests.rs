@@ -38,7 +38,9 @@ fn resolves_paths_against_the_config_folder_and_keeps_order() {
         (s.name.as_str(), s.line, s.file.as_str()),
         ("responses", 8, "dir/modelci.toml")
     );
-    let SuiteSpec::JsonSchema(js) = &s.spec;
+    let SuiteSpec::JsonSchema(js) = &s.spec else {
+        panic!("not a json-schema suite")
+    };
     assert_eq!(
         js.schema,
         PathBuf::from("dir/contracts/prediction.schema.json")
@@ -47,7 +49,9 @@ fn resolves_paths_against_the_config_folder_and_keeps_order() {
     assert_eq!(js.files[0].resolved, "dir/recorded/*.json");
     assert_eq!(js.files[1].resolved, "/abs/*.jsonl");
     assert!(js.validate_formats);
-    let SuiteSpec::JsonSchema(js) = &config.suites[1].spec;
+    let SuiteSpec::JsonSchema(js) = &config.suites[1].spec else {
+        panic!("not a json-schema suite")
+    };
     assert_eq!(js.pointer, "/body");
     assert_eq!(js.format, RecordFormat::Jsonl);
 }
@@ -55,7 +59,9 @@ fn resolves_paths_against_the_config_folder_and_keeps_order() {
 #[test]
 fn config_in_the_current_folder_gives_bare_paths() {
     let config = parse(Path::new("modelci.toml"), GOOD).expect("valid");
-    let SuiteSpec::JsonSchema(js) = &config.suites[0].spec;
+    let SuiteSpec::JsonSchema(js) = &config.suites[0].spec else {
+        panic!("not a json-schema suite")
+    };
     assert_eq!(js.schema, PathBuf::from("contracts/prediction.schema.json"));
 }
 
@@ -160,5 +166,53 @@ fn a_byte_order_mark_is_ignored() {
     assert_eq!(
         load(&path).expect("loads").project_name.as_deref(),
         Some("bom")
+    );
+}
+
+#[test]
+fn pact_suites_resolve_paths_and_check_urls_regexes_and_secret_names() {
+    let text = r#"
+[[suite.pact]]
+name = "web"
+pacts = ["pacts/web.json", "https://broker.example/pacts/latest"]
+provider_url = "http://127.0.0.1:8080"
+state_change_url = "http://127.0.0.1:8080/_pact/state"
+filter_description = "^infer"
+headers = { "X-Tenant" = "a" }
+secret_headers = { Authorization = "PROVIDER_TOKEN" }
+timeout_secs = 5
+"#;
+    let config = parse(Path::new("dir/modelci.toml"), text).expect("valid");
+    let SuiteSpec::Pact(p) = &config.suites[0].spec else {
+        panic!("not a pact suite")
+    };
+    assert_eq!(config.suites[0].kind(), "pact");
+    assert_eq!(
+        p.pacts,
+        ["dir/pacts/web.json", "https://broker.example/pacts/latest"]
+    );
+    assert_eq!(
+        p.secret_headers,
+        [("Authorization".to_owned(), "PROVIDER_TOKEN".to_owned(), 9)]
+    );
+    assert_eq!(p.timeout_secs, 5.0);
+    assert_eq!(p.concurrency, 8);
+    let bad_url = text.replace("http://127.0.0.1:8080\"\nstate", "localhost:8080\"\nstate");
+    assert!(
+        err(&bad_url).contains("`localhost:8080` is not an http:// or https:// URL"),
+        "{}",
+        err(&bad_url)
+    );
+    let bad_re = text.replace("^infer", "(");
+    assert!(
+        err(&bad_re).starts_with("dir/modelci.toml:7:22: invalid regex `(`"),
+        "{}",
+        err(&bad_re)
+    );
+    let bad_var = text.replace("PROVIDER_TOKEN", "provider-token");
+    assert!(
+        err(&bad_var).contains("`provider-token` is not a valid environment variable name"),
+        "{}",
+        err(&bad_var)
     );
 }

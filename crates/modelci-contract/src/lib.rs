@@ -7,5 +7,7 @@
 
 pub mod json_schema;
 mod locate;
+pub mod pact_mock;
+pub mod pact_verify;
 
 pub use locate::{line_col, pointer_offset};

@@ -10,10 +10,12 @@
 //! `tests/conformance.rs` (read from `../shared/conformance/pact-specification`).
 
 pub mod body;
+pub mod generators;
 pub mod http;
 pub mod matchers;
 pub mod mismatch;
 pub mod model;
+pub mod pact;
 pub mod path;
 pub mod rules;
 pub mod xml;
@@ -21,3 +23,4 @@ pub mod xml;
 pub use http::{compare_message, compare_request, compare_response};
 pub use mismatch::{Mismatch, Part};
 pub use model::{Body, MessageContents, Request, Response, SpecVersion};
+pub use pact::{Interaction, InteractionKind, Pact, PactError, ProviderState};

@@ -366,6 +366,15 @@ fn parse_datetime(pattern: &str, text: &str) -> Result<(), String> {
     {
         return Ok(());
     }
+    // Java's `X` offsets write UTC as `Z`; chrono's `%z` wants digits.
+    if pattern.contains('X')
+        && let Some(stem) = text.strip_suffix('Z')
+        && ["+00:00", "+0000"]
+            .iter()
+            .any(|zero| DateTime::parse_from_str(&format!("{stem}{zero}"), &f).is_ok())
+    {
+        return Ok(());
+    }
     NaiveDate::parse_from_str(text, &f)
         .map(|_| ())
         .map_err(|e| e.to_string())

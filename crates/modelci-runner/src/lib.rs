@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use modelci_config::{Config, SuiteDecl, SuiteSpec, suggest};
 use modelci_contract::json_schema::JsonSchemaCheck;
+use modelci_contract::pact_verify::PactCheck;
 use modelci_report::{Case, Location, Outcome, Run, ShardSpec, Suite};
 
 /// What to run and how.
@@ -61,6 +62,11 @@ pub enum RunError {
     UnknownSuite(String),
 }
 
+/// The current time, RFC 3339 with milliseconds, for `started_at`.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// Parses `K/N` (1 <= K <= N).
 ///
 /// # Errors
@@ -79,6 +85,9 @@ pub fn parse_shard(text: &str) -> Result<ShardSpec, String> {
 /// A planned suite: a check ready to run, or the problem that kept it from being planned.
 enum Check {
     JsonSchema(JsonSchemaCheck),
+    /// Pact suites verify their interactions together (concurrency and provider states are
+    /// managed per pact), so they run as one batch.
+    Pact(PactCheck),
     Setup(Case),
 }
 
@@ -93,12 +102,23 @@ impl Check {
                     }
                 }
             }
+            SuiteSpec::Pact(spec) => match PactCheck::plan(spec, &decl.file) {
+                Ok(check) => Check::Pact(check),
+                Err(e) => {
+                    Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
+                }
+            },
         }
+    }
+
+    fn is_batch(&self) -> bool {
+        matches!(self, Check::Pact(_))
     }
 
     fn names(&self) -> Vec<String> {
         match self {
             Check::JsonSchema(c) => c.case_names().map(str::to_owned).collect(),
+            Check::Pact(c) => c.case_names(),
             Check::Setup(case) => vec![case.name.clone()],
         }
     }
@@ -106,6 +126,10 @@ impl Check {
     fn run(&self, index: usize) -> Case {
         match self {
             Check::JsonSchema(c) => c.run(index),
+            Check::Pact(c) => c
+                .run_batch(&[index])
+                .pop()
+                .unwrap_or_else(|| Case::errored(format!("#{index}"), "no such case")),
             Check::Setup(case) => case.clone(),
         }
     }
@@ -125,8 +149,7 @@ pub fn run(
     let decls = select(config, &options.only)?;
 
     let mut report = Run::new(&options.version);
-    report.started_at =
-        Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    report.started_at = Some(now_rfc3339());
     report.config = Some(modelci_config::display_path(&config.path));
     report.shards = options.shard.into_iter().collect();
     if let Some(name) = &config.project_name {
@@ -150,9 +173,39 @@ pub fn run(
     }
     observer.planned(work.len());
 
-    let results = execute(&checks, &work, options, |s, case| {
+    // Batch suites first (each verifies its own cases concurrently), then the rest on the
+    // worker pool.
+    let mut results: Vec<Option<Case>> = vec![None; work.len()];
+    for (s, check) in checks.iter().enumerate() {
+        let Check::Pact(pact) = check else { continue };
+        if options.cancel.load(Ordering::SeqCst) {
+            break;
+        }
+        let slots: Vec<usize> = (0..work.len()).filter(|&n| work[n].0 == s).collect();
+        let indices: Vec<usize> = slots.iter().map(|&n| work[n].1).collect();
+        for (n, case) in slots.into_iter().zip(pact.run_batch(&indices)) {
+            observer.finished(&decls[s].name, &case);
+            results[n] = Some(case);
+        }
+    }
+    let pooled: Vec<(usize, usize)> = work
+        .iter()
+        .map(|&(s, i)| {
+            if checks[s].is_batch() {
+                (usize::MAX, i)
+            } else {
+                (s, i)
+            }
+        })
+        .collect();
+    let pool_results = execute(&checks, &pooled, options, |s, case| {
         observer.finished(&decls[s].name, case);
     });
+    for (slot, r) in results.iter_mut().zip(pool_results) {
+        if slot.is_none() {
+            *slot = r;
+        }
+    }
 
     let mut suites: Vec<Suite> = decls
         .iter()
@@ -160,8 +213,10 @@ pub fn run(
         .map(|(decl, check)| {
             let mut suite = Suite::new(&decl.name, decl.kind());
             suite.location = Some(Location::line(&decl.file, decl.line));
-            if let Check::JsonSchema(c) = check {
-                suite.properties = c.properties().clone();
+            match check {
+                Check::JsonSchema(c) => suite.properties = c.properties().clone(),
+                Check::Pact(c) => suite.properties = c.properties().clone(),
+                Check::Setup(_) => {}
             }
             suite
         })
@@ -247,7 +302,11 @@ fn execute(
                     }
                     let n = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&(s, i)) = work.get(n) else { break };
-                    let case = run_guarded(&checks[s], i);
+                    let Some(check) = checks.get(s) else {
+                        // Run elsewhere (a batch suite).
+                        continue;
+                    };
+                    let case = run_guarded(check, i);
                     if tx.send((n, case)).is_err() {
                         break;
                     }

@@ -26,6 +26,9 @@ pub struct Cli {
 pub enum Command {
     /// Run every suite that the configuration declares and report the results.
     Check(CheckArgs),
+    /// Contract checks: verify a provider against pacts, or stand in for it.
+    #[command(subcommand)]
+    Contract(ContractCommand),
     /// Work with report files.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -55,6 +58,64 @@ pub struct CheckArgs {
     /// Cases run in parallel (default: the number of CPUs).
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Replay the interactions of pact files against a running provider.
+    Verify(VerifyArgs),
+    /// Serve the interactions of pact files as a stub provider.
+    Mock(MockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A pact file, a folder of pact files, or an http(s) URL (repeatable).
+    #[arg(long, value_name = "PATH_OR_URL", required = true, num_args = 1..)]
+    pub pact: Vec<String>,
+    /// Base URL of the provider under test.
+    #[arg(long, value_name = "URL")]
+    pub provider_url: String,
+    /// Where to POST provider states ({"state", "params", "action": "setup"}).
+    #[arg(long, value_name = "URL")]
+    pub state_change_url: Option<String>,
+    /// Also POST `"action": "teardown"` after each interaction with provider states.
+    #[arg(long)]
+    pub state_change_teardown: bool,
+    /// Only interactions whose description matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub filter_description: Option<String>,
+    /// Only interactions with a provider state matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub filter_state: Option<String>,
+    /// An extra header for every request, `Name: value` (repeatable). Values are never printed.
+    #[arg(long, value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+    /// Seconds to wait for each request.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Interactions without provider states verified at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// A pact file or a folder of pact files (repeatable).
+    #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
+    pub pact: Vec<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
 }
 
 #[derive(Debug, Subcommand)]

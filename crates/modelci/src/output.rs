@@ -124,6 +124,34 @@ impl Output {
     }
 }
 
+/// Ends a command that produced a run: writes every report (going on after a failure), the
+/// GitHub outputs and the terminal summary, and returns the exit code: the verdict's, or 2 when
+/// a report could not be written. Reports come first, so that a closed terminal cannot lose them.
+pub fn finish(run: &Run, outputs: &[Output]) -> u8 {
+    let mut wrote_all = true;
+    let mut written = Vec::new();
+    for out in outputs {
+        match out.write(run) {
+            Ok(()) => written.push(format!("{} {}", out.kind.name(), out.path.display())),
+            Err(e) => {
+                error(&e.to_string(), None);
+                wrote_all = false;
+            }
+        }
+    }
+    github(run);
+    let mut text = crate::terminal::render(run, crate::terminal::colour_stdout());
+    if !written.is_empty() {
+        text.push_str(&format!("reports: {}\n", written.join(", ")));
+    }
+    stdout(&text);
+    if wrote_all {
+        run.summary.verdict.exit_code()
+    } else {
+        EXIT_ERROR
+    }
+}
+
 /// Checks report paths before anything runs: each folder exists, no path is a folder, and no two
 /// outputs write one file.
 ///

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use modelci_config::ConfigError;
-use modelci_report::Run;
 use modelci_runner::{RunOptions, parse_shard};
 
 use crate::cli::CheckArgs;
@@ -86,35 +85,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     };
 
-    // Reports first: whatever happens to the terminal (a closed pipe), they are written.
-    let (wrote_all, written) = write_reports(&run, &outputs);
-    output::github(&run);
-    let mut text = terminal::render(&run, terminal::colour_stdout());
-    if !written.is_empty() {
-        text.push_str(&format!("reports: {}\n", written.join(", ")));
-    }
-    output::stdout(&text);
-    if wrote_all {
-        run.summary.verdict.exit_code()
-    } else {
-        EXIT_ERROR
-    }
-}
-
-/// Writes every report, going on after a failure: (all written, what was written).
-fn write_reports(run: &Run, outputs: &[Output]) -> (bool, Vec<String>) {
-    let mut ok = true;
-    let mut written = Vec::new();
-    for out in outputs {
-        match out.write(run) {
-            Ok(()) => written.push(format!("{} {}", out.kind.name(), out.path.display())),
-            Err(e) => {
-                output::error(&e.to_string(), None);
-                ok = false;
-            }
-        }
-    }
-    (ok, written)
+    output::finish(&run, &outputs)
 }
 
 fn report_config_error(e: &ConfigError, default_path: bool) {

@@ -1,15 +1,18 @@
 //! One module per command. Each returns the process exit code.
 
 mod check;
+mod contract;
 mod doctor;
 mod merge;
 
-use crate::cli::{Cli, Command, ReportCommand, SchemaKind};
+use crate::cli::{Cli, Command, ContractCommand, ReportCommand, SchemaKind};
 
 /// Runs a parsed command line.
 pub fn dispatch(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Contract(ContractCommand::Verify(args)) => contract::verify(&args),
+        Command::Contract(ContractCommand::Mock(args)) => contract::mock(&args),
         Command::Report(ReportCommand::Merge(args)) => merge::run(&args),
         Command::Schema(args) => {
             let text = match args.which {

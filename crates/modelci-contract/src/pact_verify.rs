@@ -1,0 +1,931 @@
+//! Provider verification: replay every interaction of a set of pacts against a running provider
+//! and report one case per interaction (`modelci contract verify`, `[[suite.pact]]`).
+//!
+//! - Pact sources are files, folders of `*.json` pact files, or `http(s)://` URLs.
+//! - Provider states are set up by POSTing `{"state", "params", "action": "setup"}` to the
+//!   state-change URL (and `"action": "teardown"` afterwards when asked), as Pact verifiers do;
+//!   values the setup call returns feed `ProviderState` generators.
+//! - Interactions without provider states run concurrently; the others run one at a time, since
+//!   a state is global to the provider.
+//! - A mismatch fails the case, with every mismatch listed (path, rule, expected, actual) and the
+//!   expected and actual bodies for a diff. A pending interaction (v4) that fails is reported as
+//!   skipped, so it does not fail the run. A provider that cannot be reached, times out, or whose
+//!   state setup fails gives an errored case; the other interactions still run.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use modelci_pact::generators::{self, Context, Mode};
+use modelci_pact::{
+    Body, Interaction, InteractionKind, MessageContents, Mismatch, Pact, Request, Response,
+    compare_message, compare_response,
+};
+use modelci_report::{Case, Location, Outcome};
+use serde_json::{Map, Value};
+
+use crate::locate::{line_col, pointer_offset};
+
+/// Bodies larger than this are not read: the case errors.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// How to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Base URL of the provider (`http://127.0.0.1:8080`).
+    pub provider_url: String,
+    /// Where provider states are set up.
+    pub state_change_url: Option<String>,
+    /// Also call the state-change URL with `"action": "teardown"` after each interaction.
+    pub state_change_teardown: bool,
+    /// Only interactions whose description matches.
+    pub filter_description: Option<regex::Regex>,
+    /// Only interactions with a provider state matching.
+    pub filter_state: Option<regex::Regex>,
+    /// Extra headers sent with every request (e.g. authorization). Values are never reported.
+    pub headers: Vec<(String, String)>,
+    /// Timeout of each request.
+    pub timeout: Duration,
+    /// Interactions without provider states verified at once.
+    pub concurrency: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            provider_url: String::new(),
+            state_change_url: None,
+            state_change_teardown: false,
+            filter_description: None,
+            filter_state: None,
+            headers: Vec::new(),
+            timeout: Duration::from_secs(30),
+            concurrency: 8,
+        }
+    }
+}
+
+/// A pact read from a source, with its text (for locating interactions).
+#[derive(Debug, Clone)]
+pub struct LoadedPact {
+    pub pact: Pact,
+    text: String,
+}
+
+impl LoadedPact {
+    /// The location of an interaction in the pact file.
+    pub fn location(&self, index: usize, messages: bool) -> Location {
+        let key = if messages && self.text.contains("\"messages\"") {
+            "messages"
+        } else {
+            "interactions"
+        };
+        match pointer_offset(&self.text, &format!("/{key}/{index}")) {
+            Some(offset) => {
+                let (line, column) = line_col(&self.text, offset);
+                Location {
+                    file: self.pact.source.clone(),
+                    line: Some(line),
+                    column: Some(column),
+                }
+            }
+            None => Location::file(self.pact.source.clone()),
+        }
+    }
+}
+
+/// A source that could not be read: an errored case for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    pub source: String,
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+impl SourceError {
+    /// The errored case that reports it.
+    pub fn to_case(&self) -> Case {
+        Case::errored(self.source.clone(), self.message.clone()).with_location(Location {
+            file: self.source.clone(),
+            line: self.line,
+            column: None,
+        })
+    }
+}
+
+/// Reads pact sources: files, folders (every `*.json` in them, sorted) and URLs.
+pub fn load(sources: &[String], timeout: Duration) -> Vec<Result<LoadedPact, SourceError>> {
+    let mut out = Vec::new();
+    for source in sources {
+        if source.starts_with("http://") || source.starts_with("https://") {
+            out.push(fetch(source, timeout).and_then(|text| parse(&text, source)));
+            continue;
+        }
+        let path = Path::new(source);
+        if path.is_dir() {
+            let mut files: Vec<_> = match std::fs::read_dir(path) {
+                Ok(entries) => entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect(),
+                Err(e) => {
+                    out.push(Err(SourceError {
+                        source: source.clone(),
+                        line: None,
+                        message: format!("failed to read folder `{source}`: {e}"),
+                    }));
+                    continue;
+                }
+            };
+            files.sort();
+            if files.is_empty() {
+                out.push(Err(SourceError {
+                    source: source.clone(),
+                    line: None,
+                    message: format!("folder `{source}` holds no pact files (*.json)"),
+                }));
+            }
+            for f in files {
+                let shown = modelci_config::display_path(&f);
+                out.push(read(&f, &shown));
+            }
+        } else {
+            out.push(read(path, &modelci_config::display_path(path)));
+        }
+    }
+    out
+}
+
+fn read(path: &Path, shown: &str) -> Result<LoadedPact, SourceError> {
+    let bytes = std::fs::read(path).map_err(|e| SourceError {
+        source: shown.to_owned(),
+        line: None,
+        message: format!(
+            "failed to read pact file `{shown}`: {}",
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "no such file".to_owned()
+            } else {
+                e.to_string()
+            }
+        ),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| SourceError {
+        source: shown.to_owned(),
+        line: None,
+        message: format!("pact file `{shown}` is not valid UTF-8"),
+    })?;
+    parse(&text, shown)
+}
+
+fn parse(text: &str, source: &str) -> Result<LoadedPact, SourceError> {
+    modelci_pact::pact::parse(text, source)
+        .map(|pact| LoadedPact {
+            pact,
+            text: text.to_owned(),
+        })
+        .map_err(|e| SourceError {
+            source: source.to_owned(),
+            line: e.line,
+            message: format!("invalid pact file: {e}"),
+        })
+}
+
+fn fetch(url: &str, timeout: Duration) -> Result<String, SourceError> {
+    let fail = |message: String| SourceError {
+        source: url.to_owned(),
+        line: None,
+        message,
+    };
+    let rt = runtime().map_err(|e| fail(format!("failed to start the HTTP client: {e}")))?;
+    rt.block_on(async {
+        let client =
+            client(timeout).map_err(|e| fail(format!("failed to start the HTTP client: {e}")))?;
+        let resp = client
+            .get(url)
+            .header("Accept", "application/hal+json, application/json")
+            .send()
+            .await
+            .map_err(|e| fail(format!("failed to fetch pact `{url}`: {}", reason(&e))))?;
+        let status = resp.status();
+        let bytes = read_limited(resp)
+            .await
+            .map_err(|e| fail(format!("failed to fetch pact `{url}`: {e}")))?;
+        if !status.is_success() {
+            return Err(fail(format!("failed to fetch pact `{url}`: HTTP {status}")));
+        }
+        String::from_utf8(bytes).map_err(|_| fail(format!("pact `{url}` is not valid UTF-8")))
+    })
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+}
+
+fn reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        let mut s = "connection failed".to_owned();
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            s = format!("connection failed: {inner}");
+            src = inner.source();
+        }
+        s
+    } else if e.is_body() || e.is_decode() {
+        format!("the connection broke while reading the body ({e})")
+    } else {
+        let mut s = e.to_string();
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            let _ = write!(s, ": {inner}");
+            src = inner.source();
+        }
+        s
+    }
+}
+
+async fn read_limited(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if out.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(format!(
+                        "the body is larger than {} MiB",
+                        MAX_BODY_BYTES / (1024 * 1024)
+                    ));
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(reason(&e)),
+        }
+    }
+}
+
+/// Whether the interaction passes the filters.
+fn selected(i: &Interaction, opts: &VerifyOptions) -> bool {
+    if let Some(re) = &opts.filter_description
+        && !re.is_match(&i.description)
+    {
+        return false;
+    }
+    if let Some(re) = &opts.filter_state
+        && !i.provider_states.iter().any(|s| re.is_match(&s.name))
+    {
+        return false;
+    }
+    true
+}
+
+/// Verifies every selected interaction of `pact`, returning one case per interaction, in the
+/// pact's order. Never fails: every problem is a case.
+pub fn verify(pact: &LoadedPact, opts: &VerifyOptions) -> Vec<Case> {
+    let indices: Vec<usize> = pact
+        .pact
+        .interactions
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| selected(i, opts))
+        .map(|(n, _)| n)
+        .collect();
+    verify_interactions(pact, &indices, opts)
+}
+
+/// Verifies the interactions at `indices` (positions in `pact.interactions`), one case each, in
+/// the order given.
+pub fn verify_interactions(
+    pact: &LoadedPact,
+    indices: &[usize],
+    opts: &VerifyOptions,
+) -> Vec<Case> {
+    let work: Vec<&Interaction> = indices
+        .iter()
+        .filter_map(|&n| pact.pact.interactions.get(n))
+        .collect();
+    if work.is_empty() {
+        return Vec::new();
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            return work
+                .iter()
+                .map(|i| {
+                    Case::errored(
+                        case_name(pact, i),
+                        format!("failed to start the HTTP client: {e}"),
+                    )
+                })
+                .collect();
+        }
+    };
+    let client = match client(opts.timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            return work
+                .iter()
+                .map(|i| {
+                    Case::errored(
+                        case_name(pact, i),
+                        format!("failed to start the HTTP client: {e}"),
+                    )
+                })
+                .collect();
+        }
+    };
+    let opts = Arc::new(opts.clone());
+    rt.block_on(async {
+        let mut results: Vec<Option<Case>> = vec![None; work.len()];
+        // Stateless interactions: concurrently.
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        for (n, i) in work.iter().enumerate() {
+            if !i.provider_states.is_empty() {
+                continue;
+            }
+            let (i, client, opts, sem) = (
+                (*i).clone(),
+                client.clone(),
+                Arc::clone(&opts),
+                Arc::clone(&semaphore),
+            );
+            let loc = pact.location(i.index, matches!(i.kind, InteractionKind::Message { .. }));
+            let name = case_name(pact, &i);
+            set.spawn(async move {
+                let _permit = sem.acquire().await;
+                (n, verify_one(&client, &opts, &i, name, loc).await)
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            if let Ok((n, case)) = joined {
+                results[n] = Some(case);
+            }
+        }
+        // Interactions with provider states: one at a time, in order.
+        for (n, i) in work.iter().enumerate() {
+            if i.provider_states.is_empty() {
+                continue;
+            }
+            let loc = pact.location(i.index, matches!(i.kind, InteractionKind::Message { .. }));
+            results[n] = Some(verify_one(&client, &opts, i, case_name(pact, i), loc).await);
+        }
+        results
+            .into_iter()
+            .zip(&work)
+            .map(|(r, i)| {
+                r.unwrap_or_else(|| {
+                    Case::errored(
+                        case_name(pact, i),
+                        "internal error: the verification task failed",
+                    )
+                })
+            })
+            .collect()
+    })
+}
+
+/// A planned `[[suite.pact]]`: the interactions of its pacts, ready to verify.
+pub struct PactCheck {
+    pacts: Vec<LoadedPact>,
+    items: Vec<Item>,
+    opts: VerifyOptions,
+    secrets: Vec<modelci_config::Secret>,
+    properties: modelci_report::Properties,
+}
+
+enum Item {
+    Interaction {
+        pact: usize,
+        index: usize,
+        name: String,
+    },
+    Problem(Case),
+}
+
+impl PactCheck {
+    /// Reads the pacts (a source that cannot be read becomes one errored case) and resolves the
+    /// secret headers.
+    ///
+    /// # Errors
+    /// A [`crate::json_schema::SetupError`] when a secret header's variable is not set.
+    pub fn plan(
+        spec: &modelci_config::PactSuite,
+        config_file: &str,
+    ) -> Result<PactCheck, crate::json_schema::SetupError> {
+        let mut headers = spec.headers.clone();
+        let mut secrets = Vec::new();
+        for (name, var, line) in &spec.secret_headers {
+            let secret = modelci_config::Secret::from_env(var).map_err(|e| {
+                crate::json_schema::SetupError {
+                    message: format!("secret header `{name}`: {e}"),
+                    location: Location::line(config_file, *line),
+                }
+            })?;
+            headers.push((name.clone(), secret.expose().to_owned()));
+            secrets.push(secret);
+        }
+        let opts = VerifyOptions {
+            provider_url: spec.provider_url.clone(),
+            state_change_url: spec.state_change_url.clone(),
+            state_change_teardown: spec.state_change_teardown,
+            filter_description: spec
+                .filter_description
+                .as_deref()
+                .and_then(|r| regex::Regex::new(r).ok()),
+            filter_state: spec
+                .filter_state
+                .as_deref()
+                .and_then(|r| regex::Regex::new(r).ok()),
+            headers,
+            timeout: Duration::from_secs_f64(spec.timeout_secs),
+            concurrency: spec.concurrency,
+        };
+        let mut pacts = Vec::new();
+        let mut items = Vec::new();
+        for loaded in load(&spec.pacts, opts.timeout) {
+            match loaded {
+                Ok(p) => {
+                    let n = pacts.len();
+                    for (index, i) in p.pact.interactions.iter().enumerate() {
+                        if selected(i, &opts) {
+                            items.push(Item::Interaction {
+                                pact: n,
+                                index,
+                                name: case_name(&p, i),
+                            });
+                        }
+                    }
+                    pacts.push(p);
+                }
+                Err(e) => items.push(Item::Problem(e.to_case())),
+            }
+        }
+        let mut properties = modelci_report::Properties::new();
+        properties.insert("provider_url", spec.provider_url.clone());
+        Ok(PactCheck {
+            pacts,
+            items,
+            opts,
+            secrets,
+            properties,
+        })
+    }
+
+    /// Stable case names, in order.
+    pub fn case_names(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|i| match i {
+                Item::Interaction { name, .. } => name.clone(),
+                Item::Problem(c) => c.name.clone(),
+            })
+            .collect()
+    }
+
+    /// Suite properties.
+    pub fn properties(&self) -> &modelci_report::Properties {
+        &self.properties
+    }
+
+    /// Verifies the cases at `indices` (positions in [`case_names`](Self::case_names)),
+    /// returning them in the same order. Secret header values are scrubbed from the results.
+    pub fn run_batch(&self, indices: &[usize]) -> Vec<Case> {
+        let mut out: Vec<Option<Case>> = vec![None; indices.len()];
+        for (p, pact) in self.pacts.iter().enumerate() {
+            let mine: Vec<(usize, usize)> = indices
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, &i)| match self.items.get(i) {
+                    Some(Item::Interaction { pact, index, .. }) if *pact == p => {
+                        Some((slot, *index))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let interaction_indices: Vec<usize> = mine.iter().map(|(_, i)| *i).collect();
+            let cases = verify_interactions(pact, &interaction_indices, &self.opts);
+            for ((slot, _), case) in mine.iter().zip(cases) {
+                out[*slot] = Some(self.scrub(case));
+            }
+        }
+        indices
+            .iter()
+            .zip(out)
+            .map(|(&i, case)| match (case, self.items.get(i)) {
+                (Some(c), _) => c,
+                (None, Some(Item::Problem(c))) => c.clone(),
+                (None, _) => Case::errored(format!("#{i}"), "no such case"),
+            })
+            .collect()
+    }
+
+    fn scrub(&self, mut case: Case) -> Case {
+        if self.secrets.is_empty() {
+            return case;
+        }
+        let secrets: Vec<&modelci_config::Secret> = self.secrets.iter().collect();
+        for text in [
+            &mut case.message,
+            &mut case.detail,
+            &mut case.expected,
+            &mut case.actual,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *text = modelci_config::redact(text, &secrets);
+        }
+        case
+    }
+}
+
+fn case_name(pact: &LoadedPact, i: &Interaction) -> String {
+    if pact.pact.consumer.is_empty() {
+        i.title()
+    } else {
+        format!("{}: {}", pact.pact.consumer, i.title())
+    }
+}
+
+async fn verify_one(
+    client: &reqwest::Client,
+    opts: &VerifyOptions,
+    i: &Interaction,
+    name: String,
+    location: Location,
+) -> Case {
+    let started = Instant::now();
+    let mut case = match verify_inner(client, opts, i, &name).await {
+        Ok(mismatches) if mismatches.is_empty() => Case::passed(&name),
+        Ok(failure) => failure.into_case(&name, i.pending),
+        Err(message) => Case::errored(&name, message),
+    };
+    case.location = Some(location);
+    if i.pending {
+        case.properties.insert("pending", "true");
+    }
+    if let Some(key) = &i.key {
+        case.properties.insert("interaction_key", key.clone());
+    }
+    case.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    case
+}
+
+/// The mismatches of one interaction, with the bodies for a diff.
+struct Failure {
+    mismatches: Vec<Mismatch>,
+    expected_body: Option<String>,
+    actual_body: Option<String>,
+    exchange: String,
+}
+
+impl Failure {
+    fn is_empty(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+
+    fn into_case(self, name: &str, pending: bool) -> Case {
+        let first = self.mismatches[0].to_string();
+        let more = self.mismatches.len() - 1;
+        let mut message = first;
+        if more > 0 {
+            let _ = write!(message, " (and {more} more)");
+        }
+        let mut detail = format!(
+            "{}\n{} mismatch(es):\n",
+            self.exchange,
+            self.mismatches.len()
+        );
+        for m in &self.mismatches {
+            let _ = writeln!(detail, "  - {m}");
+            let _ = writeln!(detail, "      expected: {}", m.expected);
+            let _ = writeln!(detail, "      actual:   {}", m.actual);
+        }
+        let mut case = if pending {
+            Case::new(name, Outcome::Skipped).with_message(format!(
+                "pending interaction failed (not counted against the run): {message}"
+            ))
+        } else {
+            Case::new(name, Outcome::Failed).with_message(message)
+        };
+        case.detail = Some(detail.trim_end().to_owned());
+        case.expected = self.expected_body;
+        case.actual = self.actual_body;
+        case.properties
+            .insert("mismatches", self.mismatches.len().to_string());
+        case
+    }
+}
+
+async fn verify_inner(
+    client: &reqwest::Client,
+    opts: &VerifyOptions,
+    i: &Interaction,
+    name: &str,
+) -> Result<Failure, String> {
+    let mut state_values = Map::new();
+    for state in &i.provider_states {
+        let values = change_state(client, opts, &state.name, &state.params, "setup").await?;
+        for (k, v) in state.params.iter().chain(values.iter()) {
+            state_values.insert(k.clone(), v.clone());
+        }
+    }
+    let result = match &i.kind {
+        InteractionKind::Http { request, response } => {
+            verify_http(client, opts, request, response, &state_values).await
+        }
+        InteractionKind::Message { contents } => {
+            verify_message(client, opts, i, contents, &state_values).await
+        }
+        InteractionKind::SyncMessage { .. } => Err(format!(
+            "`{name}` is a synchronous message interaction; verifying those needs a message \
+             transport plugin, which modelci does not have"
+        )),
+    };
+    if opts.state_change_teardown {
+        for state in &i.provider_states {
+            // A failed teardown is reported only when the interaction itself passed.
+            if let Err(e) = change_state(client, opts, &state.name, &state.params, "teardown").await
+                && matches!(&result, Ok(f) if f.is_empty())
+            {
+                return Err(e);
+            }
+        }
+    }
+    result
+}
+
+async fn change_state(
+    client: &reqwest::Client,
+    opts: &VerifyOptions,
+    state: &str,
+    params: &Map<String, Value>,
+    action: &str,
+) -> Result<Map<String, Value>, String> {
+    let Some(url) = &opts.state_change_url else {
+        return Ok(Map::new());
+    };
+    let body = serde_json::json!({"state": state, "params": params, "action": action});
+    let mut req = client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    for (k, v) in &opts.headers {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await.map_err(|e| {
+        format!(
+            "provider state `{state}` {action} failed: state-change URL {url}: {}",
+            reason(&e)
+        )
+    })?;
+    let status = resp.status();
+    let bytes = read_limited(resp).await.map_err(|e| {
+        format!("provider state `{state}` {action} failed: state-change URL {url}: {e}")
+    })?;
+    if !status.is_success() {
+        return Err(format!(
+            "provider state `{state}` {action} failed: state-change URL {url} answered HTTP {status}: {}",
+            modelci_report::clip(&String::from_utf8_lossy(&bytes), 300)
+        ));
+    }
+    Ok(serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default())
+}
+
+fn provider_url(base: &str, path: &str, query: Option<&modelci_pact::model::Query>) -> String {
+    let mut url = base.trim_end_matches('/').to_owned();
+    if !path.starts_with('/') {
+        url.push('/');
+    }
+    url.push_str(path);
+    match query {
+        Some(modelci_pact::model::Query::Raw(q)) if !q.is_empty() => {
+            url.push('?');
+            url.push_str(q);
+        }
+        Some(modelci_pact::model::Query::Params(params)) if !params.is_empty() => {
+            let mut ser = form_urlencoded::Serializer::new(String::new());
+            for (k, values) in params {
+                for v in values {
+                    ser.append_pair(k, v);
+                }
+            }
+            url.push('?');
+            url.push_str(&ser.finish());
+        }
+        _ => {}
+    }
+    url
+}
+
+fn body_bytes(body: &Body) -> Option<Vec<u8>> {
+    match body {
+        Body::Missing | Body::Null => None,
+        Body::Value(Value::String(s)) => Some(s.clone().into_bytes()),
+        Body::Value(v) => Some(v.to_string().into_bytes()),
+        Body::Bytes(b) => Some(b.clone()),
+    }
+}
+
+/// The actual body, as the matcher wants it: JSON parsed when it is JSON, text when UTF-8,
+/// bytes otherwise.
+fn actual_body(bytes: Vec<u8>, content_type: Option<&str>) -> Body {
+    if bytes.is_empty() {
+        return Body::Missing;
+    }
+    let json = content_type
+        .is_some_and(|c| modelci_pact::body::kind_of(c) == modelci_pact::body::BodyKind::Json);
+    if json && let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
+        return Body::Value(v);
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => Body::Value(Value::String(s)),
+        Err(e) => Body::Bytes(e.into_bytes()),
+    }
+}
+
+fn pretty(body: &Body) -> Option<String> {
+    match body {
+        Body::Missing | Body::Null => None,
+        Body::Value(Value::String(s)) => Some(modelci_report::clip(s, 20_000)),
+        Body::Value(v) => Some(modelci_report::clip(
+            &serde_json::to_string_pretty(v).unwrap_or_default(),
+            20_000,
+        )),
+        Body::Bytes(b) => Some(format!("({} bytes, not UTF-8)", b.len())),
+    }
+}
+
+async fn verify_http(
+    client: &reqwest::Client,
+    opts: &VerifyOptions,
+    request: &Request,
+    response: &Response,
+    state: &Map<String, Value>,
+) -> Result<Failure, String> {
+    let mut request = request.clone();
+    let ctx = Context {
+        mode: Mode::Provider,
+        provider_state: state,
+        mock_server_url: None,
+    };
+    generators::apply_to_request(&mut request, &ctx)
+        .map_err(|e| format!("failed to apply the request's generators: {e}"))?;
+    let url = provider_url(&opts.provider_url, &request.path, request.query.as_ref());
+    let method = reqwest::Method::from_bytes(request.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| format!("invalid HTTP method `{}` in the pact", request.method))?;
+    let mut req = client.request(method.clone(), &url);
+    let mut has_content_type = false;
+    for (name, values) in request.headers.iter().flatten() {
+        has_content_type |= name.eq_ignore_ascii_case("content-type");
+        req = req.header(name.as_str(), values.join(", "));
+    }
+    if let Some(bytes) = body_bytes(&request.body) {
+        if !has_content_type {
+            let ct = request.content_type.clone().unwrap_or_else(|| {
+                if matches!(
+                    request.body,
+                    Body::Value(Value::Object(_) | Value::Array(_))
+                ) {
+                    "application/json".into()
+                } else {
+                    "text/plain".into()
+                }
+            });
+            req = req.header("Content-Type", ct);
+        }
+        req = req.body(bytes);
+    }
+    for (k, v) in &opts.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| format!("{method} {url}: {}", reason(&e)))?;
+    let status = resp.status().as_u16();
+    let mut headers: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, value) in resp.headers() {
+        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_str()))
+        {
+            Some((_, vs)) => vs.push(v),
+            None => headers.push((name.as_str().to_owned(), vec![v])),
+        }
+    }
+    let content_type = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        .and_then(|(_, v)| v.first().cloned());
+    let bytes = read_limited(resp)
+        .await
+        .map_err(|e| format!("{method} {url}: {e}"))?;
+    let actual = Response {
+        status: Some(status),
+        headers: Some(headers),
+        body: actual_body(bytes, content_type.as_deref()),
+        content_type: None,
+        rules: Default::default(),
+        generators: None,
+    };
+    let mismatches = compare_response(response, &actual);
+    Ok(Failure {
+        exchange: format!("{method} {url} -> HTTP {status}"),
+        expected_body: pretty(&response.body),
+        actual_body: pretty(&actual.body),
+        mismatches,
+    })
+}
+
+/// Message interactions: as Pact verifiers do, POST `{"description", "providerStates"}` to the
+/// provider URL and compare the body it answers with the message (metadata from the
+/// `Pact-Message-Metadata` header, base64 JSON).
+async fn verify_message(
+    client: &reqwest::Client,
+    opts: &VerifyOptions,
+    i: &Interaction,
+    contents: &MessageContents,
+    _state: &Map<String, Value>,
+) -> Result<Failure, String> {
+    let states: Vec<Value> = i
+        .provider_states
+        .iter()
+        .map(|s| serde_json::json!({"name": s.name, "params": s.params}))
+        .collect();
+    let body = serde_json::json!({"description": i.description, "providerStates": states});
+    let url = opts.provider_url.clone();
+    let mut req = client
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    for (k, v) in &opts.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| format!("POST {url} (message): {}", reason(&e)))?;
+    let status = resp.status();
+    let metadata = resp
+        .headers()
+        .get("Pact-Message-Metadata")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| modelci_pact::model::base64_decode(v).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = read_limited(resp)
+        .await
+        .map_err(|e| format!("POST {url} (message): {e}"))?;
+    if !status.is_success() {
+        return Err(format!(
+            "POST {url} (message `{}`) answered HTTP {status}",
+            i.description
+        ));
+    }
+    let actual = MessageContents {
+        body: actual_body(
+            bytes,
+            content_type.as_deref().or(contents.content_type.as_deref()),
+        ),
+        content_type: content_type.clone(),
+        metadata,
+        rules: Default::default(),
+        generators: None,
+    };
+    Ok(Failure {
+        exchange: format!("POST {url} (message) -> HTTP {status}"),
+        expected_body: pretty(&contents.body),
+        actual_body: pretty(&actual.body),
+        mismatches: compare_message(contents, &actual),
+    })
+}
