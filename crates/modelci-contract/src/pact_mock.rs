@@ -30,6 +30,11 @@ struct Stub {
 
 struct Served {
     stubs: Vec<Stub>,
+    /// Stubs whose path is matched by equality, by (METHOD, path): a request is first tried
+    /// against these and the path-rule stubs only, so large pacts answer in constant time.
+    by_route: std::collections::HashMap<(String, String), Vec<usize>>,
+    /// Stubs whose path has a matching rule.
+    by_rule: Vec<usize>,
     base_url: String,
 }
 
@@ -82,8 +87,26 @@ pub async fn serve(
             }
         }
     }
+    let mut by_route: std::collections::HashMap<(String, String), Vec<usize>> =
+        std::collections::HashMap::new();
+    let mut by_rule = Vec::new();
+    for (n, stub) in stubs.iter().enumerate() {
+        if stub.request.rules.category("path").is_empty() {
+            by_route
+                .entry((
+                    stub.request.method.to_ascii_uppercase(),
+                    stub.request.path.clone(),
+                ))
+                .or_default()
+                .push(n);
+        } else {
+            by_rule.push(n);
+        }
+    }
     let state = Arc::new(Served {
         stubs,
+        by_route,
+        by_rule,
         base_url: format!("http://{addr}"),
     });
     let app = axum::Router::new().fallback(handle).with_state(state);
@@ -106,12 +129,25 @@ async fn handle(
         );
     }
     let actual = to_request(&method, &uri, &headers, &body);
+    let route = (method.as_str().to_ascii_uppercase(), uri.path().to_owned());
+    let candidates = served
+        .by_route
+        .get(&route)
+        .into_iter()
+        .flatten()
+        .chain(&served.by_rule);
+    let mut candidates: Vec<usize> = candidates.copied().collect();
+    candidates.sort_unstable();
+    for n in candidates {
+        let stub = &served.stubs[n];
+        if compare_request(&stub.request, &actual).is_empty() {
+            return respond(stub, &served.base_url);
+        }
+    }
+    // No match: find the closest interaction to explain why.
     let mut closest: Option<(usize, &Stub, Vec<modelci_pact::Mismatch>)> = None;
     for stub in &served.stubs {
         let mismatches = compare_request(&stub.request, &actual);
-        if mismatches.is_empty() {
-            return respond(stub, &served.base_url);
-        }
         // Closeness: method and path count most, then the number of mismatches.
         let score = mismatches
             .iter()
