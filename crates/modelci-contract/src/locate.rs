@@ -36,6 +36,52 @@ pub fn pointer_offset(text: &str, pointer: &str) -> Option<usize> {
     Some(node.start())
 }
 
+/// The byte offsets of the elements of the array at the top-level key `key` of a JSON document
+/// (parsed once), e.g. every interaction of a pact file.
+pub fn element_offsets(text: &str, key: &str) -> Vec<usize> {
+    let Ok(parsed) = parse_to_ast(text, &CollectOptions::default(), &ParseOptions::default())
+    else {
+        return Vec::new();
+    };
+    let Some(Value::Object(root)) = parsed.value.as_ref() else {
+        return Vec::new();
+    };
+    match root.properties.iter().find(|p| p.name.as_str() == key) {
+        Some(p) => match &p.value {
+            Value::Array(arr) => arr.elements.iter().map(Ranged::start).collect(),
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    }
+}
+
+/// Lines and columns of ascending byte offsets, in one pass over the text.
+pub fn line_cols(text: &str, offsets: &[usize]) -> Vec<(u32, u32)> {
+    let mut out = Vec::with_capacity(offsets.len());
+    let (mut line, mut line_start, mut pos) = (1u32, 0usize, 0usize);
+    for &offset in offsets {
+        if offset < pos {
+            out.push(line_col(text, offset));
+            continue;
+        }
+        let end = offset.min(text.len());
+        for (i, b) in text.as_bytes()[pos..end].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                line_start = pos + i + 1;
+            }
+        }
+        pos = end;
+        let mut boundary = end;
+        while !text.is_char_boundary(boundary) {
+            boundary -= 1;
+        }
+        let col = text[line_start.min(boundary)..boundary].chars().count() + 1;
+        out.push((line, u32::try_from(col).unwrap_or(u32::MAX)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +98,18 @@ mod tests {
         assert_eq!(at("/a"), (2, 8));
         assert_eq!(at("/a/b~1c/1"), (4, 7));
         assert_eq!(at("/x~0y"), (6, 10));
+    }
+
+    #[test]
+    fn element_offsets_and_line_cols_in_one_pass() {
+        let text = "{\"a\": [\n  1,\n  {\"b\": 2}\n], \"c\": 3}";
+        let offsets = element_offsets(text, "a");
+        assert_eq!(line_cols(text, &offsets), [(2, 3), (3, 3)]);
+        assert!(element_offsets(text, "c").is_empty());
+        assert!(element_offsets("not json", "a").is_empty());
+        for &o in &offsets {
+            assert_eq!(line_cols(text, &[o])[0], line_col(text, o));
+        }
     }
 
     #[test]

@@ -25,7 +25,6 @@ use modelci_pact::{
 use modelci_report::{Case, Location, Outcome};
 use serde_json::{Map, Value};
 
-use crate::locate::{line_col, pointer_offset};
 
 /// Bodies larger than this are not read: the case errors.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -66,32 +65,43 @@ impl Default for VerifyOptions {
     }
 }
 
-/// A pact read from a source, with its text (for locating interactions).
+/// A pact read from a source, with where each interaction sits in the file.
 #[derive(Debug, Clone)]
 pub struct LoadedPact {
     pub pact: Pact,
-    text: String,
+    locations: Vec<Location>,
 }
 
 impl LoadedPact {
-    /// The location of an interaction in the pact file.
-    pub fn location(&self, index: usize, messages: bool) -> Location {
-        let key = if messages && self.text.contains("\"messages\"") {
-            "messages"
-        } else {
-            "interactions"
-        };
-        match pointer_offset(&self.text, &format!("/{key}/{index}")) {
-            Some(offset) => {
-                let (line, column) = line_col(&self.text, offset);
-                Location {
-                    file: self.pact.source.clone(),
-                    line: Some(line),
-                    column: Some(column),
-                }
-            }
-            None => Location::file(self.pact.source.clone()),
+    fn new(pact: Pact, text: &str) -> LoadedPact {
+        // Offsets of every interaction (then every v3 message), in `pact.interactions` order,
+        // found with one parse of the file.
+        let mut offsets = crate::locate::element_offsets(text, "interactions");
+        offsets.extend(crate::locate::element_offsets(text, "messages"));
+        let mut order: Vec<usize> = (0..offsets.len()).collect();
+        order.sort_by_key(|&i| offsets[i]);
+        let sorted: Vec<usize> = order.iter().map(|&i| offsets[i]).collect();
+        let mut positions = vec![(0, 0); offsets.len()];
+        for (k, lc) in crate::locate::line_cols(text, &sorted).into_iter().enumerate() {
+            positions[order[k]] = lc;
         }
+        let locations = positions
+            .into_iter()
+            .map(|(line, column)| Location {
+                file: pact.source.clone(),
+                line: Some(line),
+                column: Some(column),
+            })
+            .collect();
+        LoadedPact { pact, locations }
+    }
+
+    /// The location of an interaction (by its index in `pact.interactions`) in the pact file.
+    pub fn location(&self, index: usize) -> Location {
+        self.locations
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| Location::file(self.pact.source.clone()))
     }
 }
 
@@ -181,10 +191,7 @@ fn read(path: &Path, shown: &str) -> Result<LoadedPact, SourceError> {
 
 fn parse(text: &str, source: &str) -> Result<LoadedPact, SourceError> {
     modelci_pact::pact::parse(text, source)
-        .map(|pact| LoadedPact {
-            pact,
-            text: text.to_owned(),
-        })
+        .map(|pact| LoadedPact::new(pact, text))
         .map_err(|e| SourceError {
             source: source.to_owned(),
             line: e.line,
@@ -365,7 +372,7 @@ pub fn verify_interactions(
                 Arc::clone(&opts),
                 Arc::clone(&semaphore),
             );
-            let loc = pact.location(i.index, matches!(i.kind, InteractionKind::Message { .. }));
+            let loc = pact.location(i.index);
             let name = case_name(pact, &i);
             set.spawn(async move {
                 let _permit = sem.acquire().await;
@@ -382,7 +389,7 @@ pub fn verify_interactions(
             if i.provider_states.is_empty() {
                 continue;
             }
-            let loc = pact.location(i.index, matches!(i.kind, InteractionKind::Message { .. }));
+            let loc = pact.location(i.index);
             results[n] = Some(verify_one(&client, &opts, i, case_name(pact, i), loc).await);
         }
         results

@@ -113,8 +113,7 @@ pub fn check(m: &Matcher, expected: &Value, actual: &Value) -> Result<(), String
             }
         }
         Matcher::Regex(re) => {
-            let anchored = format!("^(?:{re})$");
-            let regex = regex::Regex::new(&anchored).map_err(|e| format!("invalid regex: {e}"))?;
+            let regex = compiled(re)?;
             if matches!(actual, Value::Array(_) | Value::Object(_)) {
                 return Err(format!(
                     "expected a value matching /{re}/ but got {} {}",
@@ -266,6 +265,27 @@ pub fn check(m: &Matcher, expected: &Value, actual: &Value) -> Result<(), String
             }
         }
     }
+}
+
+/// The whole-string form of a matcher's regex, compiled once per process (pacts repeat the same
+/// few patterns across thousands of values).
+fn compiled(re: &str) -> Result<regex::Regex, String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, regex::Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(map) = cache.lock()
+        && let Some(r) = map.get(re)
+    {
+        return Ok(r.clone());
+    }
+    let regex = regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("invalid regex: {e}"))?;
+    if let Ok(mut map) = cache.lock()
+        && map.len() < 10_000
+    {
+        map.insert(re.to_owned(), regex.clone());
+    }
+    Ok(regex)
 }
 
 /// Converts a Java `DateTimeFormatter`/`SimpleDateFormat` pattern to a chrono format string.
