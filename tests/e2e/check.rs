@@ -4,6 +4,7 @@ use crate::{modelci, run, stable, validate_junit};
 
 #[test]
 fn quickstart_passes_and_writes_valid_reports() {
+    let _provider = crate::QuickstartProvider::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let junit = dir.path().join("junit.xml");
     let json = dir.path().join("report.json");
@@ -22,7 +23,8 @@ fn quickstart_passes_and_writes_valid_reports() {
     let report: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&json).expect("json")).expect("parse");
     assert_eq!(report["summary"]["verdict"], "pass");
-    assert_eq!(report["summary"]["total"], 5);
+    assert_eq!(report["summary"]["total"], 9);
+    assert_eq!(report["suites"][2]["kind"], "pact");
 }
 
 #[test]
@@ -144,7 +146,9 @@ fn version_help_and_doctor() {
     ]));
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("2 suite(s): infer-responses (json-schema), prediction-log (json-schema)"),
+        out.contains(
+            "3 suite(s): infer-responses (json-schema), prediction-log (json-schema), consumer-contracts (pact)"
+        ),
         "{out}"
     );
 }

@@ -34,6 +34,42 @@ pub fn modelci(args: &[&str]) -> Command {
     cmd
 }
 
+/// The quickstart's example provider (python3, standard library) on 127.0.0.1:47831, stopped
+/// when dropped. If something already answers there (another test's provider), it is reused.
+pub struct QuickstartProvider(Option<std::process::Child>);
+
+impl QuickstartProvider {
+    pub fn start() -> QuickstartProvider {
+        let ready = || std::net::TcpStream::connect("127.0.0.1:47831").is_ok();
+        if ready() {
+            return QuickstartProvider(None);
+        }
+        let child = Command::new("python3")
+            .arg(root().join("examples/quickstart/provider/model_service.py"))
+            .arg("47831")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs the example provider");
+        for _ in 0..100 {
+            if ready() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        QuickstartProvider(Some(child))
+    }
+}
+
+impl Drop for QuickstartProvider {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Runs a command and returns (exit code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let Output {

@@ -25,7 +25,6 @@ use modelci_pact::{
 use modelci_report::{Case, Location, Outcome};
 use serde_json::{Map, Value};
 
-
 /// Bodies larger than this are not read: the case errors.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
@@ -82,7 +81,10 @@ impl LoadedPact {
         order.sort_by_key(|&i| offsets[i]);
         let sorted: Vec<usize> = order.iter().map(|&i| offsets[i]).collect();
         let mut positions = vec![(0, 0); offsets.len()];
-        for (k, lc) in crate::locate::line_cols(text, &sorted).into_iter().enumerate() {
+        for (k, lc) in crate::locate::line_cols(text, &sorted)
+            .into_iter()
+            .enumerate()
+        {
             positions[order[k]] = lc;
         }
         let locations = positions

@@ -279,7 +279,8 @@ fn compiled(re: &str) -> Result<regex::Regex, String> {
     {
         return Ok(r.clone());
     }
-    let regex = regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("invalid regex: {e}"))?;
+    let regex =
+        regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("invalid regex: {e}"))?;
     if let Ok(mut map) = cache.lock()
         && map.len() < 10_000
     {
