@@ -99,6 +99,39 @@ pub fn compare(
             "expected a body but received none",
         )];
     }
+    // A `contentType` matcher on the whole body judges the kind of content, not its bytes.
+    if let Some(rule) = rules.best(&["$".to_owned()])
+        && let Some(want) = rule.matchers.iter().find_map(|m| match m {
+            Matcher::ContentType(ct) => Some(ct),
+            _ => None,
+        })
+    {
+        let detected = detect_content_type(actual);
+        let base = |c: &str| {
+            c.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        };
+        return if base(want) == detected
+            || (kind_of(want) == BodyKind::Json && detected == "application/json")
+            || (kind_of(want) == BodyKind::Xml && detected == "application/xml")
+        {
+            Vec::new()
+        } else {
+            vec![
+                Mismatch::new(
+                    Part::Body,
+                    "$",
+                    want.clone(),
+                    detected.clone(),
+                    format!("expected content of type {want} but the body looks like {detected}"),
+                )
+                .with_rule(Some(format!("contentType {want}"))),
+            ]
+        };
+    }
     let kind = content_type.map_or_else(|| sniff(expected), kind_of);
     match kind {
         BodyKind::Json => {
@@ -121,6 +154,38 @@ pub fn compare(
             crate::http::compare_params(Part::Body, &e, &a, rules, opts.allow_unexpected)
         }
         BodyKind::Text => compare_text(expected, actual, rules),
+    }
+}
+
+/// The content type a body's bytes look like (magic numbers, then JSON, XML, text).
+pub fn detect_content_type(body: &Body) -> String {
+    let bytes: Vec<u8> = match body {
+        Body::Missing | Body::Null => return "application/octet-stream".into(),
+        Body::Value(Value::String(s)) => s.as_bytes().to_vec(),
+        Body::Value(_) => return "application/json".into(),
+        Body::Bytes(b) => b.clone(),
+    };
+    let magic: [(&[u8], &str); 6] = [
+        (b"\x89PNG\r\n\x1a\n", "image/png"),
+        (b"\xff\xd8\xff", "image/jpeg"),
+        (b"GIF8", "image/gif"),
+        (b"%PDF-", "application/pdf"),
+        (b"PK\x03\x04", "application/zip"),
+        (b"\x1f\x8b", "application/gzip"),
+    ];
+    if let Some((_, t)) = magic.iter().find(|(m, _)| bytes.starts_with(m)) {
+        return (*t).to_owned();
+    }
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return "application/octet-stream".into();
+    };
+    let t = text.trim_start();
+    if serde_json::from_str::<Value>(t).is_ok() {
+        "application/json".into()
+    } else if t.starts_with('<') && roxmltree::Document::parse(t).is_ok() {
+        "application/xml".into()
+    } else {
+        "text/plain".into()
     }
 }
 
@@ -200,7 +265,11 @@ pub fn compare_json(
     opts: Options,
     out: &mut Vec<Mismatch>,
 ) {
-    let rule = rules.best(path);
+    let rule = rules.best(path).filter(|r| {
+        // Matchers about a collection's shape (values, eachKey, arrayContains, ...) hold at their
+        // own path; only the others cascade to children.
+        r.matchers.iter().any(cascades) || rules.exact(path).is_some_and(|e| std::ptr::eq(e, *r))
+    });
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => compare_maps(path, e, a, rule, rules, opts, out),
         (Value::Array(e), Value::Array(a)) => compare_lists(path, e, a, rule, rules, opts, out),
@@ -239,6 +308,18 @@ pub fn compare_json(
             }
         },
     }
+}
+
+fn cascades(m: &Matcher) -> bool {
+    !matches!(
+        m,
+        Matcher::Values
+            | Matcher::EachKey(_)
+            | Matcher::EachValue(_)
+            | Matcher::ArrayContains(_)
+            | Matcher::ContentType(_)
+            | Matcher::StatusCode(_)
+    )
 }
 
 fn compare_maps(
@@ -318,9 +399,18 @@ fn compare_maps(
     }
     if free_keys {
         // Keys are free: every actual value is compared with the expected value of the same
-        // key, or with the first expected value.
+        // key, or with the first expected value. Under `eachValue`, its matchers have already
+        // judged the leaf values; only nested objects and arrays are walked.
+        let each_value = exact.is_some_and(|r| {
+            r.matchers
+                .iter()
+                .any(|m| matches!(m, Matcher::EachValue(v) if !v.is_empty()))
+        });
         let template = expected.values().next();
         for (key, value) in actual {
+            if each_value && !(value.is_object() || value.is_array()) {
+                continue;
+            }
             if let Some(e) = expected.get(key).or(template) {
                 path.push(key.clone());
                 compare_json(path, e, value, rules, opts, out);
@@ -456,7 +546,14 @@ fn compare_lists(
         if expected.is_empty() {
             return;
         }
+        let each_value = r
+            .matchers
+            .iter()
+            .any(|m| matches!(m, Matcher::EachValue(v) if !v.is_empty()));
         for (i, a) in actual.iter().enumerate() {
+            if each_value && !(a.is_object() || a.is_array()) {
+                continue;
+            }
             let e = expected.get(i).unwrap_or(&expected[0]);
             path.push(i.to_string());
             compare_json(path, e, a, rules, opts, out);
@@ -481,5 +578,161 @@ fn compare_lists(
         path.push(i.to_string());
         compare_json(path, e, a, rules, opts, out);
         path.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::rules::MatchingRules;
+
+    fn rules(v: Value) -> Rules {
+        MatchingRules::parse(&json!({ "body": v }), false)
+            .expect("rules")
+            .category("body")
+            .clone()
+    }
+
+    fn json_mismatches(expected: Value, actual: Value, r: Value, allow: bool) -> Vec<Mismatch> {
+        compare(
+            &Body::Value(expected),
+            &Body::Value(actual),
+            Some("application/json"),
+            &rules(r),
+            Options {
+                allow_unexpected: allow,
+            },
+        )
+    }
+
+    #[test]
+    fn values_each_key_and_each_value() {
+        let r = json!({
+            "$.scores": {"matchers": [{"match": "values"}]},
+            "$.scores.*": {"matchers": [{"match": "type"}]}
+        });
+        assert!(
+            json_mismatches(
+                json!({"scores": {"cat": 0.5}}),
+                json!({"scores": {"dog": 0.1, "bird": 0.2}}),
+                r.clone(),
+                false
+            )
+            .is_empty()
+        );
+        assert!(
+            !json_mismatches(
+                json!({"scores": {"cat": 0.5}}),
+                json!({"scores": {"dog": "x"}}),
+                r,
+                false
+            )
+            .is_empty()
+        );
+        let k = json!({"$.scores": {"matchers": [{"match": "eachKey", "rules": [{"match": "regex", "regex": "^[a-z]+$"}]}]}});
+        assert!(
+            json_mismatches(
+                json!({"scores": {"cat": 1}}),
+                json!({"scores": {"dog": 1}}),
+                k.clone(),
+                false
+            )
+            .is_empty()
+        );
+        let m = json_mismatches(
+            json!({"scores": {"cat": 1}}),
+            json!({"scores": {"Dog": 1}}),
+            k,
+            false,
+        );
+        assert!(m[0].message.starts_with("key \"Dog\""), "{m:?}");
+        let v = json!({"$.scores": {"matchers": [{"match": "eachValue", "rules": [{"match": "number"}]}]}});
+        assert!(
+            json_mismatches(
+                json!({"scores": {"cat": 1}}),
+                json!({"scores": {"dog": 2, "x": 3}}),
+                v.clone(),
+                false
+            )
+            .is_empty()
+        );
+        assert!(
+            !json_mismatches(
+                json!({"scores": {"cat": 1}}),
+                json!({"scores": {"dog": "two"}}),
+                v,
+                false
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn array_contains_variants() {
+        let r = json!({"$.events": {"matchers": [{"match": "arrayContains", "variants": [
+            {"index": 0, "rules": {"$.id": {"matchers": [{"match": "integer"}]}}},
+            {"index": 1, "rules": {}}
+        ]}]}});
+        let expected = json!({"events": [{"type": "start", "id": 1}, {"type": "stop"}]});
+        let ok =
+            json!({"events": [{"type": "noise"}, {"type": "stop"}, {"type": "start", "id": 99}]});
+        assert!(json_mismatches(expected.clone(), ok, r.clone(), false).is_empty());
+        let missing = json!({"events": [{"type": "start", "id": 5}]});
+        let m = json_mismatches(expected, missing, r, false);
+        assert_eq!(m.len(), 1);
+        assert!(
+            m[0].message.starts_with("no element matches variant 1"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn content_type_matcher_looks_at_the_bytes() {
+        let r = rules(json!({"$": {"matchers": [{"match": "contentType", "value": "image/png"}]}}));
+        let png = Body::Bytes(b"\x89PNG\r\n\x1a\nrest".to_vec());
+        let opts = Options {
+            allow_unexpected: true,
+        };
+        assert!(compare(&Body::Bytes(vec![1]), &png, Some("image/png"), &r, opts).is_empty());
+        let text = Body::Value(Value::String("hello".into()));
+        let m = compare(&Body::Bytes(vec![1]), &text, Some("image/png"), &r, opts);
+        assert_eq!(
+            m[0].message,
+            "expected content of type image/png but the body looks like text/plain"
+        );
+        assert_eq!(
+            detect_content_type(&Body::Value(json!({"a": 1}))),
+            "application/json"
+        );
+        assert_eq!(
+            detect_content_type(&Body::Value(Value::String("<a/>".into()))),
+            "application/xml"
+        );
+    }
+
+    #[test]
+    fn form_bodies_compare_as_parameters() {
+        let opts = Options {
+            allow_unexpected: false,
+        };
+        let e = Body::Value(Value::String("a=1&b=two".into()));
+        let same = Body::Value(Value::String("b=two&a=1".into()));
+        let other = Body::Value(Value::String("a=1&b=three".into()));
+        let ct = Some("application/x-www-form-urlencoded");
+        assert!(compare(&e, &same, ct, &Rules::default(), opts).is_empty());
+        assert_eq!(compare(&e, &other, ct, &Rules::default(), opts).len(), 1);
+    }
+
+    #[test]
+    fn request_bodies_reject_unexpected_keys_responses_allow_them() {
+        let e = json!({"a": 1});
+        let a = json!({"a": 1, "b": 2});
+        assert_eq!(
+            json_mismatches(e.clone(), a.clone(), json!({}), false).len(),
+            1
+        );
+        assert!(json_mismatches(e, a, json!({}), true).is_empty());
     }
 }
