@@ -18,11 +18,13 @@ trap cleanup EXIT
 
 cargo build -q --release --locked -p modelci
 modelci=target/release/modelci
-verifier="$(command -v pact_verifier_cli || true)"
+# The pact_verifier_cli crate installs an executable named `pact-verifier`.
+verifier="${PACT_VERIFIER:-$(command -v pact-verifier || true)}"
 if [ -z "$verifier" ]; then
-  verifier=target/bench-tools/bin/pact_verifier_cli
+  verifier=target/bench-tools/bin/pact-verifier
   [ -x "$verifier" ] || cargo install -q --locked pact_verifier_cli --root target/bench-tools
 fi
+echo "baseline: $("$verifier" --version 2>&1 | head -1)"
 
 python3 bench/pact/generate.py "$work/pact.json" "$n"
 python3 bench/pact/generate.py "$work/broken.json" "$n" --broken 10
@@ -34,21 +36,23 @@ url=$(sed -n 's/^listening on //p' "$work/mock.out" | head -1)
 port=${url##*:}
 echo "provider: modelci contract mock at $url ($n interactions)"
 
-best() { # best wall time of 3 runs in seconds; sets $code to the last exit code
-  local best="" s e
+best() { # prints "<best wall time of 3 runs in seconds> <exit code of the last run>"
+  local best="" s e code=0
   for _ in 1 2 3; do
     s=$(date +%s.%N); set +e; "$@" >/dev/null 2>&1; code=$?; set -e; e=$(date +%s.%N)
     best=$(python3 -c "t=$e-$s; b='$best'; print(t if not b else min(t, float(b)))")
   done
-  echo "$best"
+  echo "$best $code"
 }
 verdict() { if [ "$1" = 0 ]; then echo pass; else echo "fail (exit $1)"; fi; }
 
 for pact in pact broken; do
-  m=$(best "$modelci" contract verify --pact "$work/$pact.json" --provider-url "$url"); mc=$code
-  b=$(best "$verifier" --file "$work/$pact.json" --hostname 127.0.0.1 --port "$port"); bc=$code
-  echo "$pact.json: modelci $(verdict $mc) in ${m}s; pact_verifier_cli $(verdict $bc) in ${b}s"
+  read -r m mc < <(best "$modelci" contract verify --pact "$work/$pact.json" --provider-url "$url")
+  read -r b bc < <(best "$verifier" --file "$work/$pact.json" --hostname 127.0.0.1 --port "$port" --no-colour)
+  printf '%s: modelci %s in %.3f s; pact_verifier_cli %s in %.3f s\n' "$pact.json" "$(verdict "$mc")" "$m" "$(verdict "$bc")" "$b"
   python3 -c "print(f'  ratio (modelci / pact_verifier_cli): {$m/$b:.3f}  speed-up: {$b/$m:.1f}x')"
+  read -r m1 _ < <(best "$modelci" contract verify --pact "$work/$pact.json" --provider-url "$url" --concurrency 1)
+  python3 -c "print(f'  modelci --concurrency 1 (sequential, like the baseline): {$m1:.3f} s, speed-up {$b/$m1:.1f}x')"
   if { [ "$mc" = 0 ] && [ "$bc" != 0 ]; } || { [ "$mc" != 0 ] && [ "$bc" = 0 ]; }; then
     echo "  VERDICTS DIFFER"; exit 1
   fi
