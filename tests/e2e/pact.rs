@@ -350,3 +350,73 @@ fn the_stub_server_serves_interactions_and_explains_misses() {
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0), "SIGTERM stops it cleanly");
 }
+
+#[test]
+fn provider_state_generators_and_message_pacts() {
+    let p = provider::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let state_url = format!("{}/_pact/state", p.url);
+    let (code, out, err) = run(&mut modelci(&[
+        "contract",
+        "verify",
+        "--pact",
+        "tests/e2e/pacts/generators-and-messages.json",
+        "--pact",
+        "tests/e2e/pacts/scoring-events.json",
+        "--provider-url",
+        &p.url,
+        "--state-change-url",
+        &state_url,
+        "--filter-description",
+        "version picked|prediction event|drift alert",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    let r = report(&json);
+    // The path came from the provider state's `version` parameter, not the example's `1`.
+    assert_eq!(case(&r, "version picked")["outcome"], "passed", "{r:#}");
+    assert_eq!(case(&r, "prediction event")["outcome"], "passed", "{r:#}");
+    let alert = case(&r, "drift alert");
+    assert_eq!(alert["outcome"], "failed");
+    assert!(
+        alert["message"]
+            .as_str()
+            .expect("m")
+            .starts_with("metadata topic: expected \"alerts\" but received \"metrics\""),
+        "{alert:#}"
+    );
+}
+
+#[test]
+fn the_stub_server_applies_response_generators() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modelci"))
+        .args([
+            "contract",
+            "mock",
+            "--pact",
+            "tests/e2e/pacts/generators-and-messages.json",
+        ])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line
+        .trim()
+        .trim_start_matches("listening on http://")
+        .to_owned();
+    let (status, body) = http(&addr, "GET", "/jobs/1", None);
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let id = v["id"].as_i64().expect("id");
+    assert!((100..=200).contains(&id), "generated id {id}");
+    assert_eq!(v["state"], "done");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -44,6 +44,7 @@ pub fn start() -> Provider {
         .route("/v2/models/classifier/versions/{v}", get(version))
         .route("/v2/models/{name}", get(unknown))
         .route("/_pact/state", post(state))
+        .route("/", post(message))
         .route("/slow", get(slow))
         .route("/binary", get(binary))
         .route("/big", get(big))
@@ -148,5 +149,33 @@ async fn big() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain")],
         "x".repeat(10 * 1024 * 1024),
+    )
+}
+
+/// Messages, the way Pact verifiers ask for them: a POST of `{"description", "providerStates"}`;
+/// the answer is the message, with its metadata as base64 JSON in `Pact-Message-Metadata`.
+async fn message(body: Bytes) -> impl IntoResponse {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (contents, metadata) = match v["description"].as_str() {
+        Some("a prediction event") => (
+            json!({"model": "classifier", "label": "dog", "confidence": 0.88}),
+            // {"contentType":"application/json","topic":"predictions"}
+            "eyJjb250ZW50VHlwZSI6ImFwcGxpY2F0aW9uL2pzb24iLCJ0b3BpYyI6InByZWRpY3Rpb25zIn0=",
+        ),
+        // The alert goes out on the wrong topic: {"contentType":"application/json","topic":"metrics"}
+        _ => (
+            json!({"model": "classifier", "psi": 0.31}),
+            "eyJjb250ZW50VHlwZSI6ImFwcGxpY2F0aW9uL2pzb24iLCJ0b3BpYyI6Im1ldHJpY3MifQ==",
+        ),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::HeaderName::from_static("pact-message-metadata"),
+                metadata,
+            ),
+        ],
+        contents.to_string(),
     )
 }
