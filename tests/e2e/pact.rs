@@ -255,6 +255,28 @@ fn secret_headers_reach_the_provider_but_never_the_reports() {
     assert!(!err.contains("s3cr3t"), "{err}");
 }
 
+/// Starts `modelci contract mock` on a free port; returns the process and its `host:port`, read
+/// from the first line it prints.
+fn spawn_mock(pact: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modelci"))
+        .args(["contract", "mock", "--pact", pact, "--port", "0"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line: {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
 /// Sends one HTTP/1.1 request and returns (status, body).
 fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
@@ -279,29 +301,7 @@ fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Strin
 
 #[test]
 fn the_stub_server_serves_interactions_and_explains_misses() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_modelci"))
-        .args([
-            "contract",
-            "mock",
-            "--pact",
-            "examples/quickstart/pacts/web-app-model-service.json",
-            "--port",
-            "0",
-        ])
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("first line: {line:?}"))
-        .to_owned();
+    let (mut child, addr) = spawn_mock("examples/quickstart/pacts/web-app-model-service.json");
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
 
     let (status, body) = http(&addr, "GET", "/v2/models/classifier", None);
@@ -391,26 +391,7 @@ fn provider_state_generators_and_message_pacts() {
 
 #[test]
 fn the_stub_server_applies_response_generators() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_modelci"))
-        .args([
-            "contract",
-            "mock",
-            "--pact",
-            "tests/e2e/pacts/generators-and-messages.json",
-        ])
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let addr = line
-        .trim()
-        .trim_start_matches("listening on http://")
-        .to_owned();
+    let (mut child, addr) = spawn_mock("tests/e2e/pacts/generators-and-messages.json");
     let (status, body) = http(&addr, "GET", "/jobs/1", None);
     assert_eq!(status, 200);
     let v: Value = serde_json::from_str(&body).expect("json");

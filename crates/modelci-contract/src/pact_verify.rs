@@ -330,22 +330,13 @@ pub fn verify_interactions(
     if work.is_empty() {
         return Vec::new();
     }
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            return work
-                .iter()
-                .map(|i| {
-                    Case::errored(
-                        case_name(pact, i),
-                        format!("failed to start the HTTP client: {e}"),
-                    )
-                })
-                .collect();
-        }
-    };
-    let client = match client(opts.timeout) {
-        Ok(c) => c,
+    let started = runtime().map_err(|e| e.to_string()).and_then(|rt| {
+        client(opts.timeout)
+            .map(|c| (rt, c))
+            .map_err(|e| e.to_string())
+    });
+    let (rt, client) = match started {
+        Ok(pair) => pair,
         Err(e) => {
             return work
                 .iter()

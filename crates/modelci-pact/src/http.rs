@@ -27,25 +27,18 @@ pub fn compare_request(expected: &Request, actual: &Request) -> Vec<Mismatch> {
     }
     compare_path(expected, actual, &mut out);
     compare_query(expected, actual, &mut out);
-    if let Some(eh) = &expected.headers {
-        let empty = Vec::new();
-        let ah = actual.headers.as_ref().unwrap_or(&empty);
-        compare_headers(eh, ah, expected.rules.category("header"), &mut out);
-    }
-    let ct = content_type(
-        expected.content_type.as_deref(),
-        expected.headers.as_ref(),
-        actual.headers.as_ref(),
-    );
-    out.extend(body::compare(
-        &expected.body,
-        &actual.body,
-        ct.as_deref(),
-        expected.rules.category("body"),
-        Options {
-            allow_unexpected: false,
+    headers_and_body(
+        Parts {
+            headers: expected.headers.as_ref(),
+            body: &expected.body,
+            content_type: expected.content_type.as_deref(),
+            rules: &expected.rules,
         },
-    ));
+        actual.headers.as_ref(),
+        &actual.body,
+        false,
+        &mut out,
+    );
     out
 }
 
@@ -81,26 +74,51 @@ pub fn compare_response(expected: &Response, actual: &Response) -> Vec<Mismatch>
             None => {}
         }
     }
-    if let Some(eh) = &expected.headers {
-        let empty = Vec::new();
-        let ah = actual.headers.as_ref().unwrap_or(&empty);
-        compare_headers(eh, ah, expected.rules.category("header"), &mut out);
-    }
-    let ct = content_type(
-        expected.content_type.as_deref(),
-        expected.headers.as_ref(),
+    headers_and_body(
+        Parts {
+            headers: expected.headers.as_ref(),
+            body: &expected.body,
+            content_type: expected.content_type.as_deref(),
+            rules: &expected.rules,
+        },
         actual.headers.as_ref(),
-    );
-    out.extend(body::compare(
-        &expected.body,
         &actual.body,
+        true,
+        &mut out,
+    );
+    out
+}
+
+/// The expected side of a request or response, as headers and body matching need it.
+struct Parts<'a> {
+    headers: Option<&'a Headers>,
+    body: &'a crate::model::Body,
+    content_type: Option<&'a str>,
+    rules: &'a crate::rules::MatchingRules,
+}
+
+/// Headers, then the body (whose kind the content type decides). `allow_unexpected`: responses
+/// may carry body keys and elements the pact does not mention; requests may not.
+fn headers_and_body(
+    expected: Parts<'_>,
+    actual_headers: Option<&Headers>,
+    actual_body: &crate::model::Body,
+    allow_unexpected: bool,
+    out: &mut Vec<Mismatch>,
+) {
+    if let Some(eh) = expected.headers {
+        let empty = Vec::new();
+        let ah = actual_headers.unwrap_or(&empty);
+        compare_headers(eh, ah, expected.rules.category("header"), out);
+    }
+    let ct = content_type(expected.content_type, expected.headers, actual_headers);
+    out.extend(body::compare(
+        expected.body,
+        actual_body,
         ct.as_deref(),
         expected.rules.category("body"),
-        Options {
-            allow_unexpected: true,
-        },
+        Options { allow_unexpected },
     ));
-    out
 }
 
 /// Compares message contents and metadata.

@@ -185,14 +185,7 @@ impl Rules {
     /// match `path` or one of its ancestors (rules cascade to children), the heaviest, then the
     /// longest.
     pub fn best(&self, path: &[String]) -> Option<&RuleList> {
-        self.entries
-            .iter()
-            .filter_map(|(expr, rules)| {
-                let w = weight(expr, path);
-                (w > 0).then_some((w, expr.len(), rules))
-            })
-            .max_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)))
-            .map(|(_, _, r)| r)
+        self.best_weighted(path).map(|(_, _, r)| r)
     }
 
     /// Like [`best`](Self::best), with the weight and length of the winning expression.

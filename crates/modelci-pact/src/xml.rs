@@ -184,22 +184,14 @@ fn compare_element(
     if array_like && !e_children.is_empty() {
         // The children form an array: each is compared with the expected child at its index,
         // or with the first one.
-        if let Some(r) = path.exact(rules) {
-            let ev = Value::Array(vec![Value::Null; e_children.len()]);
-            let av = Value::Array(vec![Value::Null; a_children.len()]);
-            if let Err(why) = check_rules(r, &ev, &av) {
-                out.push(
-                    Mismatch::new(
-                        Part::Body,
-                        path.shown(),
-                        format!("{} child element(s)", e_children.len()),
-                        format!("{} child element(s)", a_children.len()),
-                        why,
-                    )
-                    .with_rule(Some(describe(r))),
-                );
-            }
-        }
+        check_count(
+            path,
+            rules,
+            e_children.len(),
+            a_children.len(),
+            "child element(s)",
+            out,
+        );
         for (i, a) in a_children.iter().enumerate() {
             let e = e_children.get(i).unwrap_or(&e_children[0]);
             let child = path.child(i, a.tag_name().name());
@@ -270,22 +262,14 @@ fn compare_children_by_name(
             })
         });
         if type_like {
-            if let Some(r) = group.exact(rules) {
-                let ev = Value::Array(vec![Value::Null; es.len()]);
-                let av = Value::Array(vec![Value::Null; as_.len()]);
-                if let Err(why) = check_rules(r, &ev, &av) {
-                    out.push(
-                        Mismatch::new(
-                            Part::Body,
-                            group.shown(),
-                            format!("{} <{local}>", es.len()),
-                            format!("{} <{local}>", as_.len()),
-                            why,
-                        )
-                        .with_rule(Some(describe(r))),
-                    );
-                }
-            }
+            check_count(
+                &group,
+                rules,
+                es.len(),
+                as_.len(),
+                &format!("<{local}>"),
+                out,
+            );
             for (i, (pos, a)) in as_.iter().enumerate() {
                 let e = es.get(i).unwrap_or(&es[0]).1;
                 compare_element(&path.child(*pos, &local), *e, **a, rules, opts, out);
@@ -346,6 +330,32 @@ fn compare_children_by_name(
                 "expected an element without children",
             ));
         }
+    }
+}
+
+/// Applies the length rules (`min`, `max`) declared exactly at `path` to a number of elements.
+fn check_count(
+    path: &XPath,
+    rules: &Rules,
+    expected: usize,
+    actual: usize,
+    what: &str,
+    out: &mut Vec<Mismatch>,
+) {
+    let Some(r) = path.exact(rules) else { return };
+    let ev = Value::Array(vec![Value::Null; expected]);
+    let av = Value::Array(vec![Value::Null; actual]);
+    if let Err(why) = check_rules(r, &ev, &av) {
+        out.push(
+            Mismatch::new(
+                Part::Body,
+                path.shown(),
+                format!("{expected} {what}"),
+                format!("{actual} {what}"),
+                why,
+            )
+            .with_rule(Some(describe(r))),
+        );
     }
 }
 
