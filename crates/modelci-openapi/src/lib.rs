@@ -1,0 +1,15 @@
+//! OpenAPI and JSON Schema contracts: loading (OpenAPI 3.0/3.1 in YAML or JSON, bare JSON
+//! Schemas), standalone schemas with local `$ref`s resolved and OpenAPI 3.0's dialect translated,
+//! the operations of a document, and the checks a response must pass.
+//!
+//! Nothing here does I/O beyond reading the contract file; live testing (`contract test`) and
+//! recorded traffic (`contract validate`) build on it in `modelci-contract`.
+
+pub mod check;
+pub mod load;
+pub mod ops;
+pub mod schema;
+
+pub use check::{CheckKind, Observed, Validators, check_response};
+pub use load::{Document, Kind, LoadError, load, parse};
+pub use ops::{Operation, operations};

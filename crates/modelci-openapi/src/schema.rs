@@ -1,0 +1,304 @@
+//! Turning a schema inside a contract into a standalone JSON Schema 2020-12 document:
+//! every local `$ref` (`#/components/schemas/Pet`, `#/$defs/x`, any JSON pointer) is copied into
+//! `$defs` and the reference rewritten, so recursive schemas stay references (and terminate);
+//! OpenAPI 3.0's dialect is translated (`nullable`, boolean `exclusiveMinimum`/`exclusiveMaximum`,
+//! OpenAPI-only keywords dropped).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value, json};
+
+use crate::load::Document;
+
+/// A `$ref` that cannot be followed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefError {
+    #[error("unresolvable $ref `{0}`: no such location in the document")]
+    Missing(String),
+    #[error("remote $ref `{0}` is not fetched (pass --allow-remote-refs to allow it)")]
+    Remote(String),
+    #[error("external $ref `{0}` to another file is not supported; bundle the document first")]
+    External(String),
+}
+
+/// Builds the standalone schema for `schema`, a schema object taken from `doc`.
+///
+/// # Errors
+/// A [`RefError`] for a reference that cannot be followed.
+pub fn standalone(doc: &Document, schema: &Value) -> Result<Value, RefError> {
+    let openapi_30 = doc.openapi_30();
+    let mut queue: Vec<String> = Vec::new();
+    let mut main = rewrite(schema, openapi_30, &mut queue)?;
+    let mut defs = Map::new();
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    while let Some(pointer) = queue.pop() {
+        if !done.insert(pointer.clone()) {
+            continue;
+        }
+        let target = doc
+            .root
+            .pointer(&pointer)
+            .ok_or_else(|| RefError::Missing(format!("#{pointer}")))?;
+        let rewritten = rewrite(target, openapi_30, &mut queue)?;
+        defs.insert(def_name(&pointer), rewritten);
+    }
+    if !defs.is_empty() {
+        main = match main {
+            Value::Object(mut o) => {
+                let existing = o.remove("$defs");
+                let mut all = match existing {
+                    Some(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
+                all.extend(defs);
+                o.insert("$defs".into(), Value::Object(all));
+                Value::Object(o)
+            }
+            Value::Bool(true) => json!({"$defs": defs}),
+            Value::Bool(false) => json!({"not": {}, "$defs": defs}),
+            other => other,
+        };
+    }
+    Ok(main)
+}
+
+fn def_name(pointer: &str) -> String {
+    // The key under `$defs`: the pointer itself (a JSON pointer escapes it when referenced).
+    format!("modelci{pointer}")
+}
+
+fn ref_to_def(pointer: &str) -> String {
+    let key = def_name(pointer).replace('~', "~0").replace('/', "~1");
+    format!("#/$defs/{key}")
+}
+
+/// Decodes the fragment of a local reference into a JSON pointer (`#/a/b%20c` -> `/a/b c`).
+fn fragment_pointer(reference: &str) -> Option<String> {
+    let frag = reference.strip_prefix('#')?;
+    let mut out = Vec::new();
+    let bytes = frag.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(h) = frag.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(h, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+const SCHEMA_MAPS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+];
+const SCHEMA_ONE: &[&str] = &[
+    "additionalProperties",
+    "not",
+    "contains",
+    "propertyNames",
+    "if",
+    "then",
+    "else",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "additionalItems",
+    "items",
+];
+const SCHEMA_LISTS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems", "items"];
+/// OpenAPI 3.0 keywords that are not JSON Schema.
+const OPENAPI_ONLY: &[&str] = &[
+    "nullable",
+    "discriminator",
+    "xml",
+    "externalDocs",
+    "example",
+];
+
+fn rewrite(schema: &Value, openapi_30: bool, queue: &mut Vec<String>) -> Result<Value, RefError> {
+    let Value::Object(obj) = schema else {
+        return Ok(schema.clone());
+    };
+    let mut out = Map::new();
+    for (key, value) in obj {
+        if key == "$ref" {
+            let Some(r) = value.as_str() else {
+                out.insert(key.clone(), value.clone());
+                continue;
+            };
+            if r.starts_with('#') {
+                let pointer = fragment_pointer(r).unwrap_or_default();
+                queue.push(pointer.clone());
+                out.insert("$ref".into(), Value::String(ref_to_def(&pointer)));
+            } else if r.starts_with("http://") || r.starts_with("https://") {
+                return Err(RefError::Remote(r.to_owned()));
+            } else {
+                return Err(RefError::External(r.to_owned()));
+            }
+            continue;
+        }
+        if openapi_30 && OPENAPI_ONLY.contains(&key.as_str()) {
+            continue;
+        }
+        let rewritten = if SCHEMA_MAPS.contains(&key.as_str()) && value.is_object() {
+            let mut m = Map::new();
+            for (k, v) in value.as_object().into_iter().flatten() {
+                m.insert(k.clone(), rewrite(v, openapi_30, queue)?);
+            }
+            Value::Object(m)
+        } else if SCHEMA_LISTS.contains(&key.as_str()) && value.is_array() {
+            Value::Array(
+                value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| rewrite(v, openapi_30, queue))
+                    .collect::<Result<_, _>>()?,
+            )
+        } else if SCHEMA_ONE.contains(&key.as_str()) && value.is_object() {
+            rewrite(value, openapi_30, queue)?
+        } else {
+            value.clone()
+        };
+        out.insert(key.clone(), rewritten);
+    }
+    if openapi_30 {
+        // Draft-4 style exclusive bounds: `exclusiveMinimum: true` qualifies `minimum`.
+        for (flag, bound) in [
+            ("exclusiveMinimum", "minimum"),
+            ("exclusiveMaximum", "maximum"),
+        ] {
+            if let Some(Value::Bool(b)) = out.get(flag).cloned() {
+                out.remove(flag);
+                if b && let Some(v) = out.remove(bound) {
+                    out.insert(flag.into(), v);
+                }
+            }
+        }
+        // In OpenAPI 3.0, `items` is a schema and array tuples do not exist.
+        if obj.get("nullable") == Some(&Value::Bool(true)) {
+            return Ok(nullable(out));
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+/// OpenAPI 3.0 `nullable: true`: the schema also accepts `null`.
+fn nullable(mut schema: Map<String, Value>) -> Value {
+    match schema.get_mut("type") {
+        Some(Value::String(t)) => {
+            let t = t.clone();
+            schema.insert("type".into(), json!([t, "null"]));
+            if let Some(Value::Array(e)) = schema.get_mut("enum")
+                && !e.contains(&Value::Null)
+            {
+                e.push(Value::Null);
+            }
+            Value::Object(schema)
+        }
+        Some(Value::Array(types)) => {
+            if !types.contains(&json!("null")) {
+                types.push(json!("null"));
+            }
+            Value::Object(schema)
+        }
+        _ => json!({"anyOf": [Value::Object(schema), {"type": "null"}]}),
+    }
+}
+
+/// Resolves an OpenAPI object that may be a `$ref` (parameters, request bodies, responses,
+/// headers), following chains of references.
+///
+/// # Errors
+/// A [`RefError`] for a reference that cannot be followed, or a cycle.
+pub fn deref<'a>(
+    doc: &'a Document,
+    value: &'a Value,
+) -> Result<(&'a Value, Option<String>), RefError> {
+    let mut current = value;
+    let mut pointer = None;
+    for _ in 0..32 {
+        let Some(r) = current.get("$ref").and_then(Value::as_str) else {
+            return Ok((current, pointer));
+        };
+        if !r.starts_with('#') {
+            return Err(if r.starts_with("http") {
+                RefError::Remote(r.to_owned())
+            } else {
+                RefError::External(r.to_owned())
+            });
+        }
+        let p = fragment_pointer(r).unwrap_or_default();
+        current = doc
+            .root
+            .pointer(&p)
+            .ok_or_else(|| RefError::Missing(r.to_owned()))?;
+        pointer = Some(p);
+    }
+    Err(RefError::Missing(format!(
+        "{} (a cycle of references)",
+        value
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse;
+
+    fn doc30() -> Document {
+        parse(
+            r##"{
+              "openapi": "3.0.3",
+              "paths": {},
+              "components": {"schemas": {
+                "Node": {"type": "object", "properties": {"value": {"type": "integer"}, "next": {"$ref": "#/components/schemas/Node"}}, "nullable": true},
+                "Score": {"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": 1}
+              }}
+            }"##,
+            "doc.json",
+        )
+        .expect("doc")
+    }
+
+    #[test]
+    fn recursive_refs_terminate_and_validate() {
+        let d = doc30();
+        let s = standalone(&d, &json!({"$ref": "#/components/schemas/Node"})).expect("schema");
+        let v = jsonschema::validator_for(&s).expect("compiles");
+        assert!(v.is_valid(&json!({"value": 1, "next": {"value": 2, "next": null}})));
+        assert!(!v.is_valid(&json!({"value": 1, "next": {"value": "x"}})));
+        assert!(v.is_valid(&json!(null)));
+    }
+
+    #[test]
+    fn openapi_30_bounds_are_translated() {
+        let d = doc30();
+        let s = standalone(&d, &json!({"$ref": "#/components/schemas/Score"})).expect("schema");
+        let v = jsonschema::validator_for(&s).expect("compiles");
+        assert!(!v.is_valid(&json!(0)));
+        assert!(v.is_valid(&json!(0.5)));
+        assert!(!v.is_valid(&json!(1.5)));
+    }
+
+    #[test]
+    fn unresolvable_and_remote_refs_are_errors() {
+        let d = doc30();
+        assert_eq!(
+            standalone(&d, &json!({"$ref": "#/components/schemas/Nope"})),
+            Err(RefError::Missing("#/components/schemas/Nope".into()))
+        );
+        assert!(matches!(
+            standalone(&d, &json!({"$ref": "https://example.com/s.json"})),
+            Err(RefError::Remote(_))
+        ));
+    }
+}
