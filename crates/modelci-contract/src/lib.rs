@@ -7,6 +7,7 @@
 
 pub mod json_schema;
 mod locate;
+pub mod openapi_recorded;
 pub mod pact_mock;
 pub mod pact_verify;
 

@@ -36,22 +36,29 @@ pub fn pointer_offset(text: &str, pointer: &str) -> Option<usize> {
     Some(node.start())
 }
 
-/// The byte offsets of the elements of the array at the top-level key `key` of a JSON document
-/// (parsed once), e.g. every interaction of a pact file.
-pub fn element_offsets(text: &str, key: &str) -> Vec<usize> {
+/// The byte offsets of the elements of the array found by following object `keys` from the root
+/// of a JSON document (parsed once): `["interactions"]` in a pact file, `["log", "entries"]` in
+/// a HAR file.
+pub fn element_offsets(text: &str, keys: &[&str]) -> Vec<usize> {
     let Ok(parsed) = parse_to_ast(text, &CollectOptions::default(), &ParseOptions::default())
     else {
         return Vec::new();
     };
-    let Some(Value::Object(root)) = parsed.value.as_ref() else {
+    let Some(mut node) = parsed.value.as_ref() else {
         return Vec::new();
     };
-    match root.properties.iter().find(|p| p.name.as_str() == key) {
-        Some(p) => match &p.value {
-            Value::Array(arr) => arr.elements.iter().map(Ranged::start).collect(),
-            _ => Vec::new(),
-        },
-        None => Vec::new(),
+    for key in keys {
+        let Value::Object(obj) = node else {
+            return Vec::new();
+        };
+        match obj.properties.iter().find(|p| p.name.as_str() == *key) {
+            Some(p) => node = &p.value,
+            None => return Vec::new(),
+        }
+    }
+    match node {
+        Value::Array(arr) => arr.elements.iter().map(Ranged::start).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -103,10 +110,14 @@ mod tests {
     #[test]
     fn element_offsets_and_line_cols_in_one_pass() {
         let text = "{\"a\": [\n  1,\n  {\"b\": 2}\n], \"c\": 3}";
-        let offsets = element_offsets(text, "a");
+        let offsets = element_offsets(text, &["a"]);
         assert_eq!(line_cols(text, &offsets), [(2, 3), (3, 3)]);
-        assert!(element_offsets(text, "c").is_empty());
-        assert!(element_offsets("not json", "a").is_empty());
+        assert!(element_offsets(text, &["c"]).is_empty());
+        assert!(element_offsets("not json", &["a"]).is_empty());
+        assert_eq!(
+            element_offsets("{\"log\": {\"entries\": [1, 2]}}", &["log", "entries"]).len(),
+            2
+        );
         for &o in &offsets {
             assert_eq!(line_cols(text, &[o])[0], line_col(text, o));
         }

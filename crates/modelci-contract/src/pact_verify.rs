@@ -75,8 +75,8 @@ impl LoadedPact {
     fn new(pact: Pact, text: &str) -> LoadedPact {
         // Offsets of every interaction (then every v3 message), in `pact.interactions` order,
         // found with one parse of the file.
-        let mut offsets = crate::locate::element_offsets(text, "interactions");
-        offsets.extend(crate::locate::element_offsets(text, "messages"));
+        let mut offsets = crate::locate::element_offsets(text, &["interactions"]);
+        offsets.extend(crate::locate::element_offsets(text, &["messages"]));
         let mut order: Vec<usize> = (0..offsets.len()).collect();
         order.sort_by_key(|&i| offsets[i]);
         let sorted: Vec<usize> = order.iter().map(|&i| offsets[i]).collect();
