@@ -4,6 +4,7 @@
 mod check;
 mod errors;
 mod github;
+mod openapi;
 mod pact;
 mod provider;
 mod reports;
@@ -34,19 +35,39 @@ pub fn modelci(args: &[&str]) -> Command {
     cmd
 }
 
-/// The quickstart's example provider (python3, standard library) on 127.0.0.1:47831, stopped
-/// when dropped. If something already answers there (another test's provider), it is reused.
-pub struct QuickstartProvider(Option<std::process::Child>);
+/// The quickstart's example provider (python3, standard library) on 127.0.0.1, stopped when
+/// dropped.
+pub struct QuickstartProvider {
+    child: Option<std::process::Child>,
+    pub url: String,
+}
 
 impl QuickstartProvider {
+    /// On the port the quickstart's `modelci.toml` names (47831). If something already answers
+    /// there (another test's provider), it is reused.
     pub fn start() -> QuickstartProvider {
-        let ready = || std::net::TcpStream::connect("127.0.0.1:47831").is_ok();
-        if ready() {
-            return QuickstartProvider(None);
+        QuickstartProvider::on(47831, true)
+    }
+
+    /// On a free port of its own.
+    pub fn start_private() -> QuickstartProvider {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        QuickstartProvider::on(port, false)
+    }
+
+    fn on(port: u16, reuse: bool) -> QuickstartProvider {
+        let addr = format!("127.0.0.1:{port}");
+        let url = format!("http://{addr}");
+        let ready = || std::net::TcpStream::connect(&addr).is_ok();
+        if reuse && ready() {
+            return QuickstartProvider { child: None, url };
         }
         let child = Command::new("python3")
             .arg(root().join("examples/quickstart/provider/model_service.py"))
-            .arg("47831")
+            .arg(port.to_string())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -57,13 +78,16 @@ impl QuickstartProvider {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        QuickstartProvider(Some(child))
+        QuickstartProvider {
+            child: Some(child),
+            url,
+        }
     }
 }
 
 impl Drop for QuickstartProvider {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
+        if let Some(child) = &mut self.child {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -244,7 +244,8 @@ fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-fn reason(e: &reqwest::Error) -> String {
+/// Why an HTTP call failed, with the underlying cause.
+pub(crate) fn reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {

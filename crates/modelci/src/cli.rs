@@ -66,6 +66,60 @@ pub enum ContractCommand {
     Verify(VerifyArgs),
     /// Serve the interactions of pact files as a stub provider.
     Mock(MockArgs),
+    /// Test a running service against its OpenAPI document.
+    Test(TestArgs),
+    /// Check recorded request/response pairs (HAR or JSON Lines) against an OpenAPI document.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The OpenAPI document (3.0 or 3.1, YAML or JSON).
+    #[arg(long, value_name = "PATH")]
+    pub openapi: PathBuf,
+    /// Base URL of the running service.
+    #[arg(long, value_name = "URL")]
+    pub base_url: String,
+    /// An extra header for every request, `Name: value` (repeatable). Values are never printed.
+    #[arg(long, value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+    /// Only this operation: an operationId or `METHOD /path` (repeatable).
+    #[arg(long, value_name = "ID_OR_METHOD_PATH")]
+    pub operation: Vec<String>,
+    /// Generated valid requests per operation (the document's examples come on top).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_cases: usize,
+    /// Seed of the generated requests (the same seed sends the same requests).
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Seconds to wait for each request.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The OpenAPI document (3.0 or 3.1, YAML or JSON).
+    #[arg(long, value_name = "PATH")]
+    pub openapi: PathBuf,
+    /// Recorded traffic: a HAR file or JSON Lines of exchanges (repeatable).
+    #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+    pub recorded: Vec<PathBuf>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use crate::cli::{MockArgs, VerifyArgs};
 use crate::output::{self, EXIT_ERROR, Output, ReportKind};
 
 /// Parses `Name: value`.
-fn parse_header(text: &str) -> Result<(String, String), String> {
+pub fn parse_header(text: &str) -> Result<(String, String), String> {
     match text.split_once(':') {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_owned(), value.trim().to_owned()))
@@ -121,7 +121,7 @@ fn suite_name(pact: &modelci_pact::Pact) -> String {
     }
 }
 
-fn chrono_now() -> String {
+pub fn chrono_now() -> String {
     modelci_runner::now_rfc3339()
 }
 

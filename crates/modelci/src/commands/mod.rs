@@ -4,6 +4,7 @@ mod check;
 mod contract;
 mod doctor;
 mod merge;
+mod openapi;
 
 use crate::cli::{Cli, Command, ContractCommand, ReportCommand, SchemaKind};
 
@@ -13,6 +14,8 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Check(args) => check::run(&args),
         Command::Contract(ContractCommand::Verify(args)) => contract::verify(&args),
         Command::Contract(ContractCommand::Mock(args)) => contract::mock(&args),
+        Command::Contract(ContractCommand::Test(args)) => openapi::test(&args),
+        Command::Contract(ContractCommand::Validate(args)) => openapi::validate(&args),
         Command::Report(ReportCommand::Merge(args)) => merge::run(&args),
         Command::Schema(args) => {
             let text = match args.which {

@@ -1,0 +1,186 @@
+//! `modelci contract test` and `modelci contract validate`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use modelci_contract::openapi_recorded;
+use modelci_contract::openapi_test::{self, LiveOptions};
+use modelci_openapi::{Document, Kind, Operation};
+use modelci_report::{Location, Run, Suite};
+
+use crate::cli::{TestArgs, ValidateArgs};
+use crate::commands::contract::{chrono_now, parse_header};
+use crate::output::{self, EXIT_ERROR, Output, ReportKind};
+
+fn outputs(
+    junit: Option<&std::path::PathBuf>,
+    json: Option<&std::path::PathBuf>,
+) -> Result<Vec<Output>, String> {
+    let outputs: Vec<Output> = [(ReportKind::Junit, junit), (ReportKind::Json, json)]
+        .into_iter()
+        .filter_map(|(kind, flag)| Output::choose(kind, flag, None))
+        .collect();
+    output::validate_outputs(&outputs)?;
+    Ok(outputs)
+}
+
+/// Loads an OpenAPI document and its operations, or prints why not.
+fn load(path: &Path) -> Result<(Document, Vec<Operation>), (String, Option<Location>)> {
+    let shown = modelci_config::display_path(path);
+    let doc = modelci_openapi::load(path, &shown).map_err(|e| {
+        let loc = Location {
+            file: e.source_name.clone(),
+            line: e.line,
+            column: None,
+        };
+        (format!("cannot use the OpenAPI document: {e}"), Some(loc))
+    })?;
+    if doc.kind == Kind::JsonSchema {
+        return Err((
+            format!("`{shown}` is a JSON Schema, not an OpenAPI document"),
+            Some(Location::file(shown)),
+        ));
+    }
+    let ops = modelci_openapi::operations(&doc).map_err(|e| {
+        (
+            format!("`{shown}`: {e}"),
+            Some(Location::file(shown.clone())),
+        )
+    })?;
+    Ok((doc, ops))
+}
+
+pub fn test(args: &TestArgs) -> u8 {
+    let outputs = match outputs(args.junit.as_ref(), args.json.as_ref()) {
+        Ok(o) => o,
+        Err(m) => {
+            output::error(&m, None);
+            return EXIT_ERROR;
+        }
+    };
+    if !(args.base_url.starts_with("http://") || args.base_url.starts_with("https://")) {
+        output::error(
+            &format!(
+                "--base-url must be an http:// or https:// URL, not `{}`",
+                args.base_url
+            ),
+            None,
+        );
+        return EXIT_ERROR;
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) || args.concurrency == 0 {
+        output::error(
+            "--timeout must be positive and --concurrency at least 1",
+            None,
+        );
+        return EXIT_ERROR;
+    }
+    let headers = match args
+        .header
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(h) => h,
+        Err(m) => {
+            output::error(&m, None);
+            return EXIT_ERROR;
+        }
+    };
+    let (doc, ops) = match load(&args.openapi) {
+        Ok(x) => x,
+        Err((m, loc)) => {
+            output::error(&m, loc.as_ref());
+            return EXIT_ERROR;
+        }
+    };
+    let unknown: Vec<&String> = args
+        .operation
+        .iter()
+        .filter(|f| {
+            !ops.iter()
+                .any(|o| openapi_test::selected(o, std::slice::from_ref(f)))
+        })
+        .collect();
+    if let Some(f) = unknown.first() {
+        output::error(
+            &format!("--operation {f}: `{}` has no such operation", doc.source),
+            None,
+        );
+        return EXIT_ERROR;
+    }
+    let opts = LiveOptions {
+        base_url: args.base_url.clone(),
+        headers,
+        operations: args.operation.clone(),
+        max_cases: args.max_cases,
+        seed: args.seed,
+        timeout: Duration::from_secs_f64(args.timeout),
+        concurrency: args.concurrency,
+    };
+    let started = Instant::now();
+    let mut run = Run::new(env!("CARGO_PKG_VERSION"));
+    run.started_at = Some(chrono_now());
+    run.properties.insert("base_url", args.base_url.clone());
+    run.properties.insert("seed", args.seed.to_string());
+    let mut suite = Suite::new(doc.source.clone(), "openapi");
+    suite.location = Some(Location::file(doc.source.clone()));
+    suite.properties.insert("openapi", doc.source.clone());
+    suite.cases = openapi_test::test(&doc, &ops, &opts);
+    suite.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    run.suites.push(suite);
+    run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    run.refresh_summary();
+    output::finish(&run, &outputs)
+}
+
+pub fn validate(args: &ValidateArgs) -> u8 {
+    let outputs = match outputs(args.junit.as_ref(), args.json.as_ref()) {
+        Ok(o) => o,
+        Err(m) => {
+            output::error(&m, None);
+            return EXIT_ERROR;
+        }
+    };
+    let (doc, ops) = match load(&args.openapi) {
+        Ok(x) => x,
+        Err((m, loc)) => {
+            output::error(&m, loc.as_ref());
+            return EXIT_ERROR;
+        }
+    };
+    let started = Instant::now();
+    let mut run = Run::new(env!("CARGO_PKG_VERSION"));
+    run.started_at = Some(chrono_now());
+    for path in &args.recorded {
+        let shown = modelci_config::display_path(path);
+        let mut suite = Suite::new(shown.clone(), "openapi-recorded");
+        suite.location = Some(Location::file(shown.clone()));
+        suite.properties.insert("openapi", doc.source.clone());
+        let t = Instant::now();
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => suite.cases = openapi_recorded::validate(&doc, &ops, &text, &shown),
+                Err(_) => suite.cases.push(
+                    modelci_report::Case::errored(
+                        shown.clone(),
+                        format!("`{shown}` is not valid UTF-8"),
+                    )
+                    .with_location(Location::file(shown.clone())),
+                ),
+            },
+            Err(e) => suite.cases.push(
+                modelci_report::Case::errored(
+                    shown.clone(),
+                    format!("failed to read `{shown}`: {e}"),
+                )
+                .with_location(Location::file(shown.clone())),
+            ),
+        }
+        suite.duration_ms = t.elapsed().as_secs_f64() * 1000.0;
+        run.suites.push(suite);
+    }
+    run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    run.refresh_summary();
+    output::finish(&run, &outputs)
+}
