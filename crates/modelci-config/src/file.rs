@@ -67,6 +67,53 @@ pub struct SuiteSection {
     #[serde(default)]
     #[schemars(with = "Vec<PactSuiteFile>")]
     pub pact: Vec<Spanned<PactSuiteFile>>,
+    /// `[[suite.openapi]]`: check a running service (`base_url`) and/or recorded traffic
+    /// (`recorded`) against its OpenAPI document. One case per operation and check, or per
+    /// recorded exchange.
+    #[serde(default)]
+    #[schemars(with = "Vec<OpenApiSuiteFile>")]
+    pub openapi: Vec<Spanned<OpenApiSuiteFile>>,
+}
+
+/// One `[[suite.openapi]]` table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenApiSuiteFile {
+    /// The suite's name: unique in the file; letters, digits, `.`, `_` and `-`.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// The OpenAPI document (3.0 or 3.1, YAML or JSON).
+    #[schemars(with = "PathBuf")]
+    pub openapi: Spanned<PathBuf>,
+    /// Base URL of the running service to test live. At least one of `base_url` and `recorded`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub base_url: Option<Spanned<String>>,
+    /// Recorded traffic to check: HAR files or JSON Lines of exchanges.
+    #[serde(default)]
+    pub recorded: Vec<PathBuf>,
+    /// Only these operations (operationId or `METHOD /path`); all when empty.
+    #[serde(default)]
+    pub operations: Vec<String>,
+    /// Generated valid requests per operation (default 10).
+    #[serde(default)]
+    pub max_cases: Option<usize>,
+    /// Seed of the generated requests (default 0).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Seconds to wait for each request (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    /// Requests in flight at once (default 8).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Extra headers on every request, as written (no secrets here).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Headers whose values are secrets: header name -> environment variable holding the value.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub secret_headers: std::collections::BTreeMap<String, Spanned<String>>,
 }
 
 /// One `[[suite.pact]]` table.

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Diagnostic};
-pub use file::{ConfigFile, JsonSchemaSuiteFile, PactSuiteFile, RecordFormat};
+pub use file::{ConfigFile, JsonSchemaSuiteFile, OpenApiSuiteFile, PactSuiteFile, RecordFormat};
 pub use secret::{Secret, SecretError, check_var_name, redact};
 
 /// The configuration file name `modelci check` looks for by default.
@@ -55,6 +55,7 @@ impl SuiteDecl {
         match self.spec {
             SuiteSpec::JsonSchema(_) => "json-schema",
             SuiteSpec::Pact(_) => "pact",
+            SuiteSpec::OpenApi(_) => "openapi",
         }
     }
 }
@@ -66,6 +67,26 @@ pub enum SuiteSpec {
     JsonSchema(JsonSchemaSuite),
     /// `[[suite.pact]]`
     Pact(PactSuite),
+    /// `[[suite.openapi]]`
+    OpenApi(OpenApiSuite),
+}
+
+/// A resolved `[[suite.openapi]]`.
+#[derive(Debug, Clone)]
+pub struct OpenApiSuite {
+    pub openapi: PathBuf,
+    /// 1-based line of the `openapi` key.
+    pub openapi_line: u32,
+    pub base_url: Option<String>,
+    pub recorded: Vec<PathBuf>,
+    pub operations: Vec<String>,
+    pub max_cases: usize,
+    pub seed: u64,
+    pub timeout_secs: f64,
+    pub concurrency: usize,
+    pub headers: Vec<(String, String)>,
+    /// (header name, environment variable, 1-based line).
+    pub secret_headers: Vec<(String, String, u32)>,
 }
 
 /// A resolved `[[suite.pact]]`.
@@ -250,6 +271,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             pact_suite(raw, name, line, &dir, &display, text)?,
         ));
     }
+    for spanned in file.suite.openapi {
+        let span = spanned.span();
+        let raw = spanned.into_inner();
+        let line = line_of(span.start);
+        let name = register(&raw.name, line)?;
+        suites.push((
+            span.start,
+            openapi_suite(raw, name, line, &dir, &display, text)?,
+        ));
+    }
     suites.sort_by_key(|(offset, _)| *offset);
 
     let junit = file
@@ -368,6 +399,74 @@ fn pact_suite(
             secret_headers,
             timeout_secs,
             concurrency,
+        }),
+    })
+}
+
+fn openapi_suite(
+    raw: OpenApiSuiteFile,
+    name: String,
+    line: u32,
+    dir: &Path,
+    display: &str,
+    text: &str,
+) -> Result<SuiteDecl, ConfigError> {
+    let at = |offset: usize, message: String| {
+        ConfigError::At(Diagnostic::at_offset(display, text, offset, message))
+    };
+    let name_offset = raw.name.span().start;
+    if raw.base_url.is_none() && raw.recorded.is_empty() {
+        return Err(at(
+            name_offset,
+            format!(
+                "suite `{name}` needs `base_url` (a running service to test) or `recorded` (traffic to check), or both"
+            ),
+        ));
+    }
+    if let Some(url) = &raw.base_url
+        && !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://"))
+    {
+        return Err(at(
+            url.span().start,
+            format!("`{}` is not an http:// or https:// URL", url.get_ref()),
+        ));
+    }
+    let mut secret_headers = Vec::new();
+    for (header, var) in &raw.secret_headers {
+        check_var_name(var.get_ref()).map_err(|e| at(var.span().start, e.to_string()))?;
+        secret_headers.push((
+            header.clone(),
+            var.get_ref().clone(),
+            modelci_report::line_col(text, var.span().start).0,
+        ));
+    }
+    let timeout_secs = raw.timeout_secs.unwrap_or(30.0);
+    if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
+        return Err(at(
+            name_offset,
+            format!("`timeout_secs` must be a positive number, not {timeout_secs}"),
+        ));
+    }
+    let concurrency = raw.concurrency.unwrap_or(8);
+    if concurrency == 0 {
+        return Err(at(name_offset, "`concurrency` must be at least 1".into()));
+    }
+    Ok(SuiteDecl {
+        name,
+        file: display.to_owned(),
+        line,
+        spec: SuiteSpec::OpenApi(OpenApiSuite {
+            openapi: resolve(dir, raw.openapi.get_ref()),
+            openapi_line: modelci_report::line_col(text, raw.openapi.span().start).0,
+            base_url: raw.base_url.map(toml::Spanned::into_inner),
+            recorded: raw.recorded.iter().map(|p| resolve(dir, p)).collect(),
+            operations: raw.operations,
+            max_cases: raw.max_cases.unwrap_or(10),
+            seed: raw.seed.unwrap_or(0),
+            timeout_secs,
+            concurrency,
+            headers: raw.headers.into_iter().collect(),
+            secret_headers,
         }),
     })
 }

@@ -8,6 +8,7 @@
 pub mod json_schema;
 mod locate;
 pub mod openapi_recorded;
+pub mod openapi_suite;
 pub mod openapi_test;
 pub mod pact_mock;
 pub mod pact_verify;

@@ -227,6 +227,22 @@ fn plan(doc: &Document, op: &Operation, opts: &LiveOptions) -> Vec<Planned> {
     out
 }
 
+/// The names of the cases [`test`] reports, in order, without sending anything: one per selected
+/// operation and check (`rejects invalid requests` only where invalid requests can be built).
+pub fn case_names(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<String> {
+    let mut out = Vec::new();
+    for op in ops.iter().filter(|o| selected(o, &opts.operations)) {
+        let invalid = plan(doc, op, opts).iter().any(|p| p.invalid);
+        for kind in CheckKind::ALL {
+            if kind == CheckKind::RejectsInvalid && !invalid {
+                continue;
+            }
+            out.push(format!("{} › {kind}", op.label()));
+        }
+    }
+    out
+}
+
 /// Tests every selected operation; one case per operation and check.
 pub fn test(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<Case> {
     let selected_ops: Vec<&Operation> = ops

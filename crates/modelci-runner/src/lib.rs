@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use modelci_config::{Config, SuiteDecl, SuiteSpec, suggest};
 use modelci_contract::json_schema::JsonSchemaCheck;
+use modelci_contract::openapi_suite::OpenApiCheck;
 use modelci_contract::pact_verify::PactCheck;
 use modelci_report::{Case, Location, Outcome, Run, ShardSpec, Suite};
 
@@ -88,6 +89,8 @@ enum Check {
     /// Pact suites verify their interactions together (concurrency and provider states are
     /// managed per pact), so they run as one batch.
     Pact(PactCheck),
+    /// OpenAPI suites send their requests together, concurrently: a batch too.
+    OpenApi(OpenApiCheck),
     Setup(Case),
 }
 
@@ -108,17 +111,32 @@ impl Check {
                     Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
                 }
             },
+            SuiteSpec::OpenApi(spec) => match OpenApiCheck::plan(spec, &decl.file) {
+                Ok(check) => Check::OpenApi(check),
+                Err(e) => {
+                    Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
+                }
+            },
         }
     }
 
     fn is_batch(&self) -> bool {
-        matches!(self, Check::Pact(_))
+        matches!(self, Check::Pact(_) | Check::OpenApi(_))
+    }
+
+    fn run_batch(&self, indices: &[usize]) -> Vec<Case> {
+        match self {
+            Check::Pact(c) => c.run_batch(indices),
+            Check::OpenApi(c) => c.run_batch(indices),
+            other => indices.iter().map(|&i| other.run(i)).collect(),
+        }
     }
 
     fn names(&self) -> Vec<String> {
         match self {
             Check::JsonSchema(c) => c.case_names().map(str::to_owned).collect(),
             Check::Pact(c) => c.case_names(),
+            Check::OpenApi(c) => c.case_names(),
             Check::Setup(case) => vec![case.name.clone()],
         }
     }
@@ -126,7 +144,7 @@ impl Check {
     fn run(&self, index: usize) -> Case {
         match self {
             Check::JsonSchema(c) => c.run(index),
-            Check::Pact(c) => c
+            Check::Pact(_) | Check::OpenApi(_) => self
                 .run_batch(&[index])
                 .pop()
                 .unwrap_or_else(|| Case::errored(format!("#{index}"), "no such case")),
@@ -177,13 +195,15 @@ pub fn run(
     // worker pool.
     let mut results: Vec<Option<Case>> = vec![None; work.len()];
     for (s, check) in checks.iter().enumerate() {
-        let Check::Pact(pact) = check else { continue };
+        if !check.is_batch() {
+            continue;
+        }
         if options.cancel.load(Ordering::SeqCst) {
             break;
         }
         let slots: Vec<usize> = (0..work.len()).filter(|&n| work[n].0 == s).collect();
         let indices: Vec<usize> = slots.iter().map(|&n| work[n].1).collect();
-        for (n, case) in slots.into_iter().zip(pact.run_batch(&indices)) {
+        for (n, case) in slots.into_iter().zip(check.run_batch(&indices)) {
             observer.finished(&decls[s].name, &case);
             results[n] = Some(case);
         }
@@ -216,6 +236,7 @@ pub fn run(
             match check {
                 Check::JsonSchema(c) => suite.properties = c.properties().clone(),
                 Check::Pact(c) => suite.properties = c.properties().clone(),
+                Check::OpenApi(c) => suite.properties = c.properties().clone(),
                 Check::Setup(_) => {}
             }
             suite

@@ -1,0 +1,187 @@
+//! `[[suite.openapi]]` in `modelci check`: live conformance of a running service and/or
+//! recorded traffic against an OpenAPI document, through the same code as `modelci contract
+//! test` and `modelci contract validate`.
+
+use std::time::Duration;
+
+use modelci_openapi::{Document, Kind, Operation};
+use modelci_report::{Case, Location, Properties};
+
+use crate::json_schema::SetupError;
+use crate::openapi_test::{self, LiveOptions};
+
+/// A planned OpenAPI suite.
+pub struct OpenApiCheck {
+    doc: Document,
+    ops: Vec<Operation>,
+    live: Option<LiveOptions>,
+    /// Recorded files: (display path, text or read error).
+    recorded: Vec<(String, Result<String, String>)>,
+    names: Vec<String>,
+    secrets: Vec<modelci_config::Secret>,
+    properties: Properties,
+}
+
+impl OpenApiCheck {
+    /// Loads the document, reads the recorded files and lists the cases.
+    ///
+    /// # Errors
+    /// A [`SetupError`] when the document cannot be used or a secret header is not set.
+    pub fn plan(
+        spec: &modelci_config::OpenApiSuite,
+        config_file: &str,
+    ) -> Result<OpenApiCheck, SetupError> {
+        let shown = modelci_config::display_path(&spec.openapi);
+        let doc = modelci_openapi::load(&spec.openapi, &shown).map_err(|e| SetupError {
+            message: format!("cannot use the OpenAPI document: {e}"),
+            location: match e.line {
+                Some(l) => Location::line(shown.clone(), l),
+                None => Location::line(config_file, spec.openapi_line),
+            },
+        })?;
+        if doc.kind == Kind::JsonSchema {
+            return Err(SetupError {
+                message: format!("`{shown}` is a JSON Schema, not an OpenAPI document"),
+                location: Location::line(config_file, spec.openapi_line),
+            });
+        }
+        let ops = modelci_openapi::operations(&doc).map_err(|e| SetupError {
+            message: format!("`{shown}`: {e}"),
+            location: Location::file(shown.clone()),
+        })?;
+        let mut headers = spec.headers.clone();
+        let mut secrets = Vec::new();
+        for (name, var, line) in &spec.secret_headers {
+            let secret = modelci_config::Secret::from_env(var).map_err(|e| SetupError {
+                message: format!("secret header `{name}`: {e}"),
+                location: Location::line(config_file, *line),
+            })?;
+            headers.push((name.clone(), secret.expose().to_owned()));
+            secrets.push(secret);
+        }
+        let live = spec.base_url.as_ref().map(|url| LiveOptions {
+            base_url: url.clone(),
+            headers,
+            operations: spec.operations.clone(),
+            max_cases: spec.max_cases,
+            seed: spec.seed,
+            timeout: Duration::from_secs_f64(spec.timeout_secs),
+            concurrency: spec.concurrency,
+        });
+        let mut names = Vec::new();
+        if let Some(l) = &live {
+            names.extend(openapi_test::case_names(&doc, &ops, l));
+        }
+        let mut recorded = Vec::new();
+        for path in &spec.recorded {
+            let shown = modelci_config::display_path(path);
+            let text = std::fs::read(path)
+                .map_err(|e| format!("failed to read `{shown}`: {e}"))
+                .and_then(|b| {
+                    String::from_utf8(b).map_err(|_| format!("`{shown}` is not valid UTF-8"))
+                });
+            match &text {
+                Ok(t) => names.extend(
+                    crate::openapi_recorded::validate(&doc, &ops, t, &shown)
+                        .into_iter()
+                        .map(|c| format!("{shown} {}", c.name)),
+                ),
+                Err(_) => names.push(shown.clone()),
+            }
+            recorded.push((shown, text));
+        }
+        let mut properties = Properties::new();
+        properties.insert("openapi", shown);
+        if let Some(l) = &live {
+            properties.insert("base_url", l.base_url.clone());
+            properties.insert("seed", l.seed.to_string());
+        }
+        Ok(OpenApiCheck {
+            doc,
+            ops,
+            live,
+            recorded,
+            names,
+            secrets,
+            properties,
+        })
+    }
+
+    /// Stable case names, in order.
+    pub fn case_names(&self) -> Vec<String> {
+        self.names.clone()
+    }
+
+    /// Suite properties.
+    pub fn properties(&self) -> &Properties {
+        &self.properties
+    }
+
+    /// Runs the cases at `indices` (positions in [`case_names`](Self::case_names)).
+    pub fn run_batch(&self, indices: &[usize]) -> Vec<Case> {
+        let wanted: Vec<&str> = indices
+            .iter()
+            .filter_map(|&i| self.names.get(i).map(String::as_str))
+            .collect();
+        let mut all: Vec<Case> = Vec::new();
+        if let Some(live) = &self.live {
+            let live_names: Vec<&str> = wanted
+                .iter()
+                .copied()
+                .filter(|n| n.contains(" › "))
+                .collect();
+            if !live_names.is_empty() {
+                // Only the operations that have a wanted case.
+                let ops: Vec<Operation> = self
+                    .ops
+                    .iter()
+                    .filter(|o| {
+                        live_names
+                            .iter()
+                            .any(|n| n.starts_with(&format!("{} › ", o.label())))
+                    })
+                    .cloned()
+                    .collect();
+                all.extend(openapi_test::test(&self.doc, &ops, live));
+            }
+        }
+        for (shown, text) in &self.recorded {
+            match text {
+                Ok(t) => all.extend(
+                    crate::openapi_recorded::validate(&self.doc, &self.ops, t, shown)
+                        .into_iter()
+                        .map(|mut c| {
+                            c.name = format!("{shown} {}", c.name);
+                            c
+                        }),
+                ),
+                Err(e) => all.push(
+                    Case::errored(shown.clone(), e.clone())
+                        .with_location(Location::file(shown.clone())),
+                ),
+            }
+        }
+        let secrets: Vec<&modelci_config::Secret> = self.secrets.iter().collect();
+        wanted
+            .iter()
+            .map(|name| {
+                let mut case = all
+                    .iter()
+                    .find(|c| c.name == *name)
+                    .cloned()
+                    .unwrap_or_else(|| {
+                        Case::errored(*name, "this case was not produced by the run")
+                    });
+                if !secrets.is_empty() {
+                    for text in [&mut case.message, &mut case.detail, &mut case.actual]
+                        .into_iter()
+                        .flatten()
+                    {
+                        *text = modelci_config::redact(text, &secrets);
+                    }
+                }
+                case
+            })
+            .collect()
+    }
+}
