@@ -92,6 +92,17 @@ pub struct OpenApiSuiteFile {
     /// Recorded traffic to check: HAR files or JSON Lines of exchanges.
     #[serde(default)]
     pub recorded: Vec<PathBuf>,
+    /// The previous version of the document, to check for breaking changes (a file).
+    #[serde(default)]
+    pub previous: Option<PathBuf>,
+    /// Check for breaking changes against the document as it is at this git revision
+    /// (e.g. `origin/main`).
+    #[serde(default)]
+    pub base_ref: Option<String>,
+    /// Breaking-change findings at or above this severity fail (`breaking` or `warning`;
+    /// default `breaking`).
+    #[serde(default)]
+    pub fail_on: Option<FailOn>,
     /// Only these operations (operationId or `METHOD /path`); all when empty.
     #[serde(default)]
     pub operations: Vec<String>,
@@ -195,6 +206,16 @@ pub struct JsonSchemaSuiteFile {
 
 fn yes() -> bool {
     true
+}
+
+/// The severity at which a contract change fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Only breaking changes fail.
+    Breaking,
+    /// Warnings fail too.
+    Warning,
 }
 
 /// How the files of a `json-schema` suite are read.

@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Diagnostic};
-pub use file::{ConfigFile, JsonSchemaSuiteFile, OpenApiSuiteFile, PactSuiteFile, RecordFormat};
+pub use file::{
+    ConfigFile, FailOn, JsonSchemaSuiteFile, OpenApiSuiteFile, PactSuiteFile, RecordFormat,
+};
 pub use secret::{Secret, SecretError, check_var_name, redact};
 
 /// The configuration file name `modelci check` looks for by default.
@@ -79,6 +81,11 @@ pub struct OpenApiSuite {
     pub openapi_line: u32,
     pub base_url: Option<String>,
     pub recorded: Vec<PathBuf>,
+    /// Previous version to diff against, resolved.
+    pub previous: Option<PathBuf>,
+    /// Git revision to diff against.
+    pub base_ref: Option<String>,
+    pub fail_on: FailOn,
     pub operations: Vec<String>,
     pub max_cases: usize,
     pub seed: u64,
@@ -460,6 +467,9 @@ fn openapi_suite(
             openapi_line: modelci_report::line_col(text, raw.openapi.span().start).0,
             base_url: raw.base_url.map(toml::Spanned::into_inner),
             recorded: raw.recorded.iter().map(|p| resolve(dir, p)).collect(),
+            previous: raw.previous.as_deref().map(|p| resolve(dir, p)),
+            base_ref: raw.base_ref,
+            fail_on: raw.fail_on.unwrap_or(FailOn::Breaking),
             operations: raw.operations,
             max_cases: raw.max_cases.unwrap_or(10),
             seed: raw.seed.unwrap_or(0),

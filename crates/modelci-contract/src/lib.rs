@@ -5,6 +5,7 @@
 //! which cases exist, giving each a stable name) and *run* one case at a time, returning a
 //! [`modelci_report::Case`]. Nothing here prints.
 
+pub mod contract_diff;
 pub mod json_schema;
 mod locate;
 pub mod openapi_recorded;

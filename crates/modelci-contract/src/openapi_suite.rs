@@ -17,6 +17,8 @@ pub struct OpenApiCheck {
     live: Option<LiveOptions>,
     /// Recorded files: (display path, text or read error).
     recorded: Vec<(String, Result<String, String>)>,
+    /// Breaking-change cases against the previous version, computed when planned.
+    diff_cases: Vec<Case>,
     names: Vec<String>,
     secrets: Vec<modelci_config::Secret>,
     properties: Properties,
@@ -90,6 +92,8 @@ impl OpenApiCheck {
             }
             recorded.push((shown, text));
         }
+        let diff_cases = diff_cases(spec, &doc, config_file);
+        names.extend(diff_cases.iter().map(|c| c.name.clone()));
         let mut properties = Properties::new();
         properties.insert("openapi", shown);
         if let Some(l) = &live {
@@ -101,6 +105,7 @@ impl OpenApiCheck {
             ops,
             live,
             recorded,
+            diff_cases,
             names,
             secrets,
             properties,
@@ -161,6 +166,7 @@ impl OpenApiCheck {
                 ),
             }
         }
+        all.extend(self.diff_cases.iter().cloned());
         let secrets: Vec<&modelci_config::Secret> = self.secrets.iter().collect();
         wanted
             .iter()
@@ -183,5 +189,59 @@ impl OpenApiCheck {
                 case
             })
             .collect()
+    }
+}
+
+/// The breaking-change cases of a suite with `previous` or `base_ref`: one per finding (failed at
+/// or above `fail_on`), one passed case when nothing matters, or one errored case when the
+/// previous version cannot be read.
+fn diff_cases(spec: &modelci_config::OpenApiSuite, doc: &Document, config_file: &str) -> Vec<Case> {
+    let (text, name) = match (&spec.previous, &spec.base_ref) {
+        (Some(path), _) => {
+            let shown = modelci_config::display_path(path);
+            (
+                std::fs::read(path)
+                    .map_err(|e| format!("failed to read the previous version `{shown}`: {e}"))
+                    .and_then(|b| {
+                        String::from_utf8(b).map_err(|_| format!("`{shown}` is not valid UTF-8"))
+                    }),
+                shown,
+            )
+        }
+        (None, Some(reference)) => (
+            crate::contract_diff::read_at_ref(&spec.openapi, reference),
+            format!("{}@{reference}", doc.source),
+        ),
+        (None, None) => return Vec::new(),
+    };
+    let fail_on = match spec.fail_on {
+        modelci_config::FailOn::Breaking => modelci_openapi::diff::Severity::Breaking,
+        modelci_config::FailOn::Warning => modelci_openapi::diff::Severity::Warning,
+    };
+    let result = text
+        .and_then(|t| modelci_openapi::parse(&t, &name).map_err(|e| e.to_string()))
+        .and_then(|old| {
+            crate::contract_diff::diff(
+                &old,
+                doc,
+                crate::contract_diff::Roles::Both,
+                &modelci_openapi::compat::Compat,
+            )
+        });
+    match result {
+        Ok(report) => report
+            .to_run("diff", fail_on, "")
+            .suites
+            .into_iter()
+            .flat_map(|s| s.cases)
+            .map(|mut c| {
+                c.name = format!("breaking changes since {name}: {}", c.name);
+                c
+            })
+            .collect(),
+        Err(e) => vec![
+            Case::errored(format!("breaking changes since {name}"), e)
+                .with_location(Location::line(config_file, spec.openapi_line)),
+        ],
     }
 }

@@ -425,6 +425,16 @@ fn schemas(
             return;
         }
     };
+    // Unchanged schemas (the common case) need no comparison.
+    if os == ns {
+        return;
+    }
+    // A change's path is relative to the compared schema, or absolute (`#/...`) when it lies in
+    // a referenced schema.
+    let place = |base: &str, path: &str| match path.strip_prefix('#') {
+        Some(abs) => abs.to_owned(),
+        None => format!("{base}{path}"),
+    };
     for c in cmp.compare(&os, &ns, role) {
         out.push(Finding {
             id: format!("{prefix}-{}", c.kind),
@@ -433,8 +443,8 @@ fn schemas(
             } else {
                 Severity::Info
             },
-            old_pointer: format!("{old_ptr}{}", c.old_path),
-            new_pointer: format!("{new_ptr}{}", c.new_path),
+            old_pointer: place(old_ptr, &c.old_path),
+            new_pointer: place(new_ptr, &c.new_path),
             message: format!("{label}: {}", c.message),
             witness: c.witness,
         });

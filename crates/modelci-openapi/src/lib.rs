@@ -6,6 +6,7 @@
 //! recorded traffic (`contract validate`) build on it in `modelci-contract`.
 
 pub mod check;
+pub mod compat;
 pub mod diff;
 pub mod generate;
 pub mod load;

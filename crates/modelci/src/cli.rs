@@ -70,6 +70,52 @@ pub enum ContractCommand {
     Test(TestArgs),
     /// Check recorded request/response pairs (HAR or JSON Lines) against an OpenAPI document.
     Validate(ValidateArgs),
+    /// Find breaking changes between two versions of an OpenAPI document or JSON Schema.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// OLD and NEW versions; with --base-ref, only NEW (OLD is read from git).
+    #[arg(value_name = "OLD NEW", required = true, num_args = 1..=2)]
+    pub files: Vec<PathBuf>,
+    /// Read OLD from git at this revision (e.g. origin/main), for the same path as NEW.
+    #[arg(long, value_name = "GIT_REF")]
+    pub base_ref: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, default_value_t = FailOn::Breaking)]
+    pub fail_on: FailOn,
+    /// For bare JSON Schemas: which direction matters (a request may only widen, a response may
+    /// only narrow). Default: both.
+    #[arg(long, value_enum, default_value_t = DiffRole::Both)]
+    pub role: DiffRole,
+    /// Write the output to this file instead of stdout.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+    Junit,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailOn {
+    Breaking,
+    Warning,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DiffRole {
+    Request,
+    Response,
+    Both,
 }
 
 #[derive(Debug, Args)]

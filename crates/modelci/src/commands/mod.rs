@@ -2,6 +2,7 @@
 
 mod check;
 mod contract;
+mod diff;
 mod doctor;
 mod merge;
 mod openapi;
@@ -16,6 +17,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Contract(ContractCommand::Mock(args)) => contract::mock(&args),
         Command::Contract(ContractCommand::Test(args)) => openapi::test(&args),
         Command::Contract(ContractCommand::Validate(args)) => openapi::validate(&args),
+        Command::Contract(ContractCommand::Diff(args)) => diff::run(&args),
         Command::Report(ReportCommand::Merge(args)) => merge::run(&args),
         Command::Schema(args) => {
             let text = match args.which {
