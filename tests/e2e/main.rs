@@ -2,6 +2,7 @@
 //! and check exit codes, terminal output and the report files.
 
 mod check;
+mod diff;
 mod errors;
 mod github;
 mod openapi;

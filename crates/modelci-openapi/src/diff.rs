@@ -343,11 +343,33 @@ fn operation(
                         ),
                     }
                 }
-                for (name, required, _) in &or.headers {
+                for (name, required, old_schema) in &or.headers {
                     let still = nr
                         .headers
                         .iter()
                         .find(|(n2, _, _)| n2.eq_ignore_ascii_case(name));
+                    if let (Some(os), Some((_, _, Some(ns)))) = (old_schema, still) {
+                        let at = |p: &str| {
+                            format!(
+                                "{p}/responses/{}/headers/{}/schema",
+                                esc(&or.status),
+                                esc(name)
+                            )
+                        };
+                        schemas(
+                            old_doc,
+                            new_doc,
+                            os,
+                            ns,
+                            Role::Response,
+                            &at(&o.pointer),
+                            &at(&n.pointer),
+                            &format!("{label}: response {} header `{name}`", or.status),
+                            "response-header",
+                            cmp,
+                            out,
+                        );
+                    }
                     if *required && still.is_none_or(|(_, r, _)| !r) {
                         out.push(finding(
                             "response-header-removed",
