@@ -15,7 +15,9 @@ use crate::load::Document;
 pub enum RefError {
     #[error("unresolvable $ref `{0}`: no such location in the document")]
     Missing(String),
-    #[error("remote $ref `{0}` is not followed: modelci never fetches schemas over the network; bundle the document (e.g. with `redocly bundle`) first")]
+    #[error(
+        "remote $ref `{0}` is not followed: modelci never fetches schemas over the network; bundle the document (e.g. with `redocly bundle`) first"
+    )]
     Remote(String),
     #[error("external $ref `{0}` to another file is not supported; bundle the document first")]
     External(String),
