@@ -191,3 +191,84 @@ fn recorded_traffic_is_validated_without_a_service() {
         cases[1]
     );
 }
+
+#[test]
+fn remote_refs_are_fetched_only_when_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(
+        d.join("label.json"),
+        r#"{"type": "string", "enum": ["cat", "dog"]}"#,
+    )
+    .expect("w");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("a")
+        .port();
+    let mut server = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 http.server");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let spec = d.join("api.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "openapi: 3.1.0\npaths:\n  /predict:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema:\n                type: object\n                properties:\n                  label: {{$ref: 'http://127.0.0.1:{port}/label.json'}}\n"
+        ),
+    )
+    .expect("w");
+    let traffic = d.join("t.jsonl");
+    std::fs::write(
+        &traffic,
+        "{\"method\": \"GET\", \"path\": \"/predict\", \"status\": 200, \"body\": {\"label\": \"cat\"}}\n{\"method\": \"GET\", \"path\": \"/predict\", \"status\": 200, \"body\": {\"label\": \"cow\"}}\n",
+    )
+    .expect("w");
+    let args = |allow: bool| {
+        let mut a = vec![
+            "contract".to_owned(),
+            "validate".to_owned(),
+            "--openapi".to_owned(),
+            spec.to_string_lossy().into_owned(),
+            "--recorded".to_owned(),
+            traffic.to_string_lossy().into_owned(),
+        ];
+        if allow {
+            a.push("--allow-remote-refs".to_owned());
+        }
+        a
+    };
+    let refuse: Vec<String> = args(false);
+    let (code, _, err) = run(&mut modelci(
+        &refuse.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("is not fetched without --allow-remote-refs"),
+        "{err}"
+    );
+    let allow: Vec<String> = args(true);
+    let (code, out, err) = run(&mut modelci(
+        &allow.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("1 passed, 1 failed"), "{out}");
+    assert!(out.contains("\"cow\" is not one of"), "{out}");
+}

@@ -106,6 +106,9 @@ pub struct OpenApiSuiteFile {
     /// Only these operations (operationId or `METHOD /path`); all when empty.
     #[serde(default)]
     pub operations: Vec<String>,
+    /// Fetch `$ref`s to http(s):// documents (never fetched otherwise). Default false.
+    #[serde(default)]
+    pub allow_remote_refs: bool,
     /// Generated valid requests per operation (default 10).
     #[serde(default)]
     pub max_cases: Option<usize>,

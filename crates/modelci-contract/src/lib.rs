@@ -7,6 +7,16 @@
 
 pub mod contract_diff;
 pub mod json_schema;
+
+/// Reads a text document over HTTP (GET, with a timeout and a 64 MiB limit): the fetcher behind
+/// `--allow-remote-refs`.
+///
+/// # Errors
+/// Why the document could not be fetched.
+pub fn get_text(url: &str, timeout: std::time::Duration) -> Result<String, String> {
+    pact_verify::fetch(url, timeout).map_err(|e| e.message)
+}
+
 mod locate;
 pub mod openapi_recorded;
 pub mod openapi_suite;

@@ -34,12 +34,17 @@ impl OpenApiCheck {
         config_file: &str,
     ) -> Result<OpenApiCheck, SetupError> {
         let shown = modelci_config::display_path(&spec.openapi);
-        let doc = modelci_openapi::load(&spec.openapi, &shown).map_err(|e| SetupError {
-            message: format!("cannot use the OpenAPI document: {e}"),
-            location: match e.line {
-                Some(l) => Location::line(shown.clone(), l),
-                None => Location::line(config_file, spec.openapi_line),
-            },
+        let fetch = |url: &str| crate::get_text(url, Duration::from_secs_f64(spec.timeout_secs));
+        let remote: Option<modelci_openapi::load::Fetcher<'_>> =
+            spec.allow_remote_refs.then_some(&fetch);
+        let doc = modelci_openapi::load::load_with(&spec.openapi, &shown, remote).map_err(|e| {
+            SetupError {
+                message: format!("cannot use the OpenAPI document: {e}"),
+                location: match e.line {
+                    Some(l) => Location::line(shown.clone(), l),
+                    None => Location::line(config_file, spec.openapi_line),
+                },
+            }
         })?;
         if doc.kind == Kind::JsonSchema {
             return Err(SetupError {

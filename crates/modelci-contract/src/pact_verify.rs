@@ -201,7 +201,8 @@ fn parse(text: &str, source: &str) -> Result<LoadedPact, SourceError> {
         })
 }
 
-fn fetch(url: &str, timeout: Duration) -> Result<String, SourceError> {
+/// Fetches a pact (or any text document) over HTTP, with a timeout and a size limit.
+pub(crate) fn fetch(url: &str, timeout: Duration) -> Result<String, SourceError> {
     let fail = |message: String| SourceError {
         source: url.to_owned(),
         line: None,

@@ -15,11 +15,9 @@ use crate::load::Document;
 pub enum RefError {
     #[error("unresolvable $ref `{0}`: no such location in the document")]
     Missing(String),
-    #[error(
-        "remote $ref `{0}` is not followed: modelci never fetches schemas over the network; bundle the document (e.g. with `redocly bundle`) first"
-    )]
+    #[error("remote $ref `{0}` was not fetched (pass --allow-remote-refs to fetch it)")]
     Remote(String),
-    #[error("external $ref `{0}` to another file is not supported; bundle the document first")]
+    #[error("$ref `{0}` points into another document that was not loaded")]
     External(String),
 }
 
@@ -28,21 +26,18 @@ pub enum RefError {
 /// # Errors
 /// A [`RefError`] for a reference that cannot be followed.
 pub fn standalone(doc: &Document, schema: &Value) -> Result<Value, RefError> {
-    let openapi_30 = doc.openapi_30();
-    let mut queue: Vec<String> = Vec::new();
-    let mut main = rewrite(schema, openapi_30, &mut queue)?;
+    let mut queue: Vec<Target> = Vec::new();
+    let mut main = rewrite(doc, &doc.base, schema, &mut queue)?;
     let mut defs = Map::new();
     let mut done: BTreeSet<String> = BTreeSet::new();
-    while let Some(pointer) = queue.pop() {
-        if !done.insert(pointer.clone()) {
+    while let Some(target) = queue.pop() {
+        let name = def_name(doc, &target);
+        if !done.insert(name.clone()) {
             continue;
         }
-        let target = doc
-            .root
-            .pointer(&pointer)
-            .ok_or_else(|| RefError::Missing(format!("#{pointer}")))?;
-        let rewritten = rewrite(target, openapi_30, &mut queue)?;
-        defs.insert(def_name(&pointer), rewritten);
+        let value = lookup(doc, &target)?;
+        let rewritten = rewrite(doc, &target.document, value, &mut queue)?;
+        defs.insert(name, rewritten);
     }
     if !defs.is_empty() {
         main = match main {
@@ -64,14 +59,72 @@ pub fn standalone(doc: &Document, schema: &Value) -> Result<Value, RefError> {
     Ok(main)
 }
 
-fn def_name(pointer: &str) -> String {
-    // The key under `$defs`: the pointer itself (a JSON pointer escapes it when referenced).
-    format!("modelci{pointer}")
+/// A referenced schema: a document (its location; the main document's own `base` for local
+/// references) and a JSON pointer in it.
+struct Target {
+    document: String,
+    pointer: String,
 }
 
-fn ref_to_def(pointer: &str) -> String {
-    let key = def_name(pointer).replace('~', "~0").replace('/', "~1");
+fn def_name(doc: &Document, t: &Target) -> String {
+    // The key under `$defs`: the pointer itself (a JSON pointer escapes it when referenced),
+    // prefixed with the document's position for other documents.
+    if t.document == doc.base {
+        format!("modelci{}", t.pointer)
+    } else {
+        let n = doc
+            .externals
+            .keys()
+            .position(|k| *k == t.document)
+            .unwrap_or(usize::MAX);
+        format!("modelci@{n}{}", t.pointer)
+    }
+}
+
+fn ref_to_def(doc: &Document, t: &Target) -> String {
+    let key = def_name(doc, t).replace('~', "~0").replace('/', "~1");
     format!("#/$defs/{key}")
+}
+
+fn lookup<'a>(doc: &'a Document, t: &Target) -> Result<&'a Value, RefError> {
+    let root = if t.document == doc.base {
+        &doc.root
+    } else {
+        doc.externals
+            .get(&t.document)
+            .ok_or_else(|| RefError::External(t.document.clone()))?
+    };
+    root.pointer(&t.pointer).ok_or_else(|| {
+        RefError::Missing(if t.document == doc.base {
+            format!("#{}", t.pointer)
+        } else {
+            format!("{}#{}", t.document, t.pointer)
+        })
+    })
+}
+
+/// Where a `$ref` found in the document at `base` points.
+fn target_of(doc: &Document, base: &str, reference: &str) -> Result<Target, RefError> {
+    let (location, fragment) = match reference.split_once('#') {
+        Some((l, f)) => (l, format!("#{f}")),
+        None => (reference, "#".to_owned()),
+    };
+    let pointer = fragment_pointer(&fragment).unwrap_or_default();
+    if location.is_empty() {
+        return Ok(Target {
+            document: base.to_owned(),
+            pointer,
+        });
+    }
+    let document = crate::load::join(base, location);
+    if document == doc.base || doc.externals.contains_key(&document) {
+        return Ok(Target { document, pointer });
+    }
+    if location.starts_with("http://") || location.starts_with("https://") {
+        Err(RefError::Remote(reference.to_owned()))
+    } else {
+        Err(RefError::External(reference.to_owned()))
+    }
 }
 
 /// Decodes the fragment of a local reference into a JSON pointer (`#/a/b%20c` -> `/a/b c`).
@@ -125,7 +178,13 @@ const OPENAPI_ONLY: &[&str] = &[
     "example",
 ];
 
-fn rewrite(schema: &Value, openapi_30: bool, queue: &mut Vec<String>) -> Result<Value, RefError> {
+fn rewrite(
+    doc: &Document,
+    base: &str,
+    schema: &Value,
+    queue: &mut Vec<Target>,
+) -> Result<Value, RefError> {
+    let openapi_30 = doc.openapi_30();
     let Value::Object(obj) = schema else {
         return Ok(schema.clone());
     };
@@ -136,15 +195,9 @@ fn rewrite(schema: &Value, openapi_30: bool, queue: &mut Vec<String>) -> Result<
                 out.insert(key.clone(), value.clone());
                 continue;
             };
-            if r.starts_with('#') {
-                let pointer = fragment_pointer(r).unwrap_or_default();
-                queue.push(pointer.clone());
-                out.insert("$ref".into(), Value::String(ref_to_def(&pointer)));
-            } else if r.starts_with("http://") || r.starts_with("https://") {
-                return Err(RefError::Remote(r.to_owned()));
-            } else {
-                return Err(RefError::External(r.to_owned()));
-            }
+            let target = target_of(doc, base, r)?;
+            out.insert("$ref".into(), Value::String(ref_to_def(doc, &target)));
+            queue.push(target);
             continue;
         }
         if openapi_30 && OPENAPI_ONLY.contains(&key.as_str()) {
@@ -153,7 +206,7 @@ fn rewrite(schema: &Value, openapi_30: bool, queue: &mut Vec<String>) -> Result<
         let rewritten = if SCHEMA_MAPS.contains(&key.as_str()) && value.is_object() {
             let mut m = Map::new();
             for (k, v) in value.as_object().into_iter().flatten() {
-                m.insert(k.clone(), rewrite(v, openapi_30, queue)?);
+                m.insert(k.clone(), rewrite(doc, base, v, queue)?);
             }
             Value::Object(m)
         } else if SCHEMA_LISTS.contains(&key.as_str()) && value.is_array() {
@@ -162,11 +215,11 @@ fn rewrite(schema: &Value, openapi_30: bool, queue: &mut Vec<String>) -> Result<
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|v| rewrite(v, openapi_30, queue))
+                    .map(|v| rewrite(doc, base, v, queue))
                     .collect::<Result<_, _>>()?,
             )
         } else if SCHEMA_ONE.contains(&key.as_str()) && value.is_object() {
-            rewrite(value, openapi_30, queue)?
+            rewrite(doc, base, value, queue)?
         } else {
             value.clone()
         };
@@ -231,19 +284,9 @@ pub fn deref<'a>(
         let Some(r) = current.get("$ref").and_then(Value::as_str) else {
             return Ok((current, pointer));
         };
-        if !r.starts_with('#') {
-            return Err(if r.starts_with("http") {
-                RefError::Remote(r.to_owned())
-            } else {
-                RefError::External(r.to_owned())
-            });
-        }
-        let p = fragment_pointer(r).unwrap_or_default();
-        current = doc
-            .root
-            .pointer(&p)
-            .ok_or_else(|| RefError::Missing(r.to_owned()))?;
-        pointer = Some(p);
+        let target = target_of(doc, &doc.base, r)?;
+        current = lookup(doc, &target)?;
+        pointer = (target.document == doc.base).then_some(target.pointer);
     }
     Err(RefError::Missing(format!(
         "{} (a cycle of references)",

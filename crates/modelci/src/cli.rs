@@ -95,6 +95,9 @@ pub struct DiffArgs {
     /// Write the output to this file instead of stdout.
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+    /// Fetch `$ref`s to http(s):// documents (never fetched otherwise).
+    #[arg(long)]
+    pub allow_remote_refs: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -123,6 +126,9 @@ pub struct TestArgs {
     /// The OpenAPI document (3.0 or 3.1, YAML or JSON).
     #[arg(long, value_name = "PATH")]
     pub openapi: PathBuf,
+    /// Fetch `$ref`s to http(s):// documents (never fetched otherwise).
+    #[arg(long)]
+    pub allow_remote_refs: bool,
     /// Base URL of the running service.
     #[arg(long, value_name = "URL")]
     pub base_url: String,
@@ -157,6 +163,9 @@ pub struct ValidateArgs {
     /// The OpenAPI document (3.0 or 3.1, YAML or JSON).
     #[arg(long, value_name = "PATH")]
     pub openapi: PathBuf,
+    /// Fetch `$ref`s to http(s):// documents (never fetched otherwise).
+    #[arg(long)]
+    pub allow_remote_refs: bool,
     /// Recorded traffic: a HAR file or JSON Lines of exchanges (repeatable).
     #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
     pub recorded: Vec<PathBuf>,

@@ -20,24 +20,31 @@ pub fn run(args: &DiffArgs) -> u8 {
 }
 
 fn run_inner(args: &DiffArgs) -> Result<u8, String> {
-    let (old_text, old_name, new_path) = match (&args.base_ref, args.files.as_slice()) {
+    let fetch = |url: &str| modelci_contract::get_text(url, std::time::Duration::from_secs(30));
+    let remote: Option<modelci_openapi::load::Fetcher<'_>> =
+        args.allow_remote_refs.then_some(&fetch);
+    // A file is read with the documents its `$ref`s point into; a version read from git stands
+    // alone (its references to other files are reported as unresolvable).
+    let load = |path: &Path| {
+        let shown = modelci_config::display_path(path);
+        if !path.exists() {
+            return Err(format!("`{shown}`: no such file"));
+        }
+        modelci_openapi::load::load_with(path, &shown, remote).map_err(|e| e.to_string())
+    };
+    let (old, new) = match (&args.base_ref, args.files.as_slice()) {
         (Some(reference), [new]) => {
             let text = contract_diff::read_at_ref(new, reference)?;
             let name = format!("{}@{reference}", modelci_config::display_path(new));
-            (text, name, new.clone())
+            let old = modelci_openapi::parse(&text, &name).map_err(|e| e.to_string())?;
+            (old, load(new)?)
         }
         (Some(_), _) => {
             return Err("with --base-ref, give only the NEW file (OLD is read from git)".into());
         }
-        (None, [old, new]) => {
-            let text = read(old)?;
-            (text, modelci_config::display_path(old), new.clone())
-        }
+        (None, [old, new]) => (load(old)?, load(new)?),
         (None, _) => return Err("give OLD and NEW files, or NEW and --base-ref GIT_REF".into()),
     };
-    let new_name = modelci_config::display_path(&new_path);
-    let old = modelci_openapi::parse(&old_text, &old_name).map_err(|e| e.to_string())?;
-    let new = modelci_openapi::parse(&read(&new_path)?, &new_name).map_err(|e| e.to_string())?;
     let roles = match args.role {
         DiffRole::Request => Roles::Request,
         DiffRole::Response => Roles::Response,
@@ -71,16 +78,4 @@ fn run_inner(args: &DiffArgs) -> Result<u8, String> {
         output::github(&run);
     }
     Ok(u8::from(report.fails(fail_on)))
-}
-
-fn read(path: &Path) -> Result<String, String> {
-    let shown = modelci_config::display_path(path);
-    let bytes = std::fs::read(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            format!("`{shown}`: no such file")
-        } else {
-            format!("failed to read `{shown}`: {e}")
-        }
-    })?;
-    String::from_utf8(bytes).map_err(|_| format!("`{shown}` is not valid UTF-8"))
 }

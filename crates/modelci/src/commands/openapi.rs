@@ -25,9 +25,14 @@ fn outputs(
 }
 
 /// Loads an OpenAPI document and its operations, or prints why not.
-fn load(path: &Path) -> Result<(Document, Vec<Operation>), (String, Option<Location>)> {
+fn load(
+    path: &Path,
+    allow_remote: bool,
+) -> Result<(Document, Vec<Operation>), (String, Option<Location>)> {
     let shown = modelci_config::display_path(path);
-    let doc = modelci_openapi::load(path, &shown).map_err(|e| {
+    let fetch = |url: &str| modelci_contract::get_text(url, Duration::from_secs(30));
+    let remote: Option<modelci_openapi::load::Fetcher<'_>> = allow_remote.then_some(&fetch);
+    let doc = modelci_openapi::load::load_with(path, &shown, remote).map_err(|e| {
         let loc = Location {
             file: e.source_name.clone(),
             line: e.line,
@@ -87,7 +92,7 @@ pub fn test(args: &TestArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let (doc, ops) = match load(&args.openapi) {
+    let (doc, ops) = match load(&args.openapi, args.allow_remote_refs) {
         Ok(x) => x,
         Err((m, loc)) => {
             output::error(&m, loc.as_ref());
@@ -142,7 +147,7 @@ pub fn validate(args: &ValidateArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let (doc, ops) = match load(&args.openapi) {
+    let (doc, ops) = match load(&args.openapi, args.allow_remote_refs) {
         Ok(x) => x,
         Err((m, loc)) => {
             output::error(&m, loc.as_ref());
