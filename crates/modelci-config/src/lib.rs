@@ -368,29 +368,13 @@ fn pact_suite(
             ));
         }
     }
-    let mut secret_headers = Vec::new();
-    for (header, var) in &raw.secret_headers {
-        check_var_name(var.get_ref()).map_err(|e| at(var.span().start, e.to_string()))?;
-        secret_headers.push((
-            header.clone(),
-            var.get_ref().clone(),
-            modelci_report::line_col(text, var.span().start).0,
-        ));
-    }
-    let timeout_secs = raw.timeout_secs.unwrap_or(30.0);
-    if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
-        return Err(at(
-            raw.provider_url.span().start,
-            format!("`timeout_secs` must be a positive number, not {timeout_secs}"),
-        ));
-    }
-    let concurrency = raw.concurrency.unwrap_or(8);
-    if concurrency == 0 {
-        return Err(at(
-            raw.provider_url.span().start,
-            "`concurrency` must be at least 1".into(),
-        ));
-    }
+    let secret_headers = secret_headers(&raw.secret_headers, text, &at)?;
+    let (timeout_secs, concurrency) = limits(
+        raw.timeout_secs,
+        raw.concurrency,
+        raw.provider_url.span().start,
+        &at,
+    )?;
     Ok(SuiteDecl {
         name,
         file: display.to_owned(),
@@ -439,26 +423,8 @@ fn openapi_suite(
             format!("`{}` is not an http:// or https:// URL", url.get_ref()),
         ));
     }
-    let mut secret_headers = Vec::new();
-    for (header, var) in &raw.secret_headers {
-        check_var_name(var.get_ref()).map_err(|e| at(var.span().start, e.to_string()))?;
-        secret_headers.push((
-            header.clone(),
-            var.get_ref().clone(),
-            modelci_report::line_col(text, var.span().start).0,
-        ));
-    }
-    let timeout_secs = raw.timeout_secs.unwrap_or(30.0);
-    if !(timeout_secs.is_finite() && timeout_secs > 0.0) {
-        return Err(at(
-            name_offset,
-            format!("`timeout_secs` must be a positive number, not {timeout_secs}"),
-        ));
-    }
-    let concurrency = raw.concurrency.unwrap_or(8);
-    if concurrency == 0 {
-        return Err(at(name_offset, "`concurrency` must be at least 1".into()));
-    }
+    let secret_headers = secret_headers(&raw.secret_headers, text, &at)?;
+    let (timeout_secs, concurrency) = limits(raw.timeout_secs, raw.concurrency, name_offset, &at)?;
     Ok(SuiteDecl {
         name,
         file: display.to_owned(),
@@ -481,6 +447,45 @@ fn openapi_suite(
             secret_headers,
         }),
     })
+}
+
+/// Checks `secret_headers` (header name -> environment variable name), keeping each line.
+fn secret_headers(
+    raw: &std::collections::BTreeMap<String, toml::Spanned<String>>,
+    text: &str,
+    at: &dyn Fn(usize, String) -> ConfigError,
+) -> Result<Vec<(String, String, u32)>, ConfigError> {
+    let mut out = Vec::new();
+    for (header, var) in raw {
+        check_var_name(var.get_ref()).map_err(|e| at(var.span().start, e.to_string()))?;
+        out.push((
+            header.clone(),
+            var.get_ref().clone(),
+            modelci_report::line_col(text, var.span().start).0,
+        ));
+    }
+    Ok(out)
+}
+
+/// `timeout_secs` (default 30, positive) and `concurrency` (default 8, at least 1).
+fn limits(
+    timeout_secs: Option<f64>,
+    concurrency: Option<usize>,
+    offset: usize,
+    at: &dyn Fn(usize, String) -> ConfigError,
+) -> Result<(f64, usize), ConfigError> {
+    let timeout = timeout_secs.unwrap_or(30.0);
+    if !(timeout.is_finite() && timeout > 0.0) {
+        return Err(at(
+            offset,
+            format!("`timeout_secs` must be a positive number, not {timeout}"),
+        ));
+    }
+    let concurrency = concurrency.unwrap_or(8);
+    if concurrency == 0 {
+        return Err(at(offset, "`concurrency` must be at least 1".into()));
+    }
+    Ok((timeout, concurrency))
 }
 
 fn regex_syntax_check(re: &str) -> Result<(), String> {

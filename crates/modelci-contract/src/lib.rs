@@ -25,3 +25,26 @@ pub mod pact_mock;
 pub mod pact_verify;
 
 pub use locate::{line_col, pointer_offset};
+
+/// The headers of a suite: the plain ones, then the secret ones read from the environment
+/// (the secrets are returned too, to scrub them from results).
+///
+/// # Errors
+/// A [`json_schema::SetupError`] at the config line of a secret whose variable is not set.
+pub(crate) fn resolve_headers(
+    plain: &[(String, String)],
+    secret: &[(String, String, u32)],
+    config_file: &str,
+) -> Result<(Vec<(String, String)>, Vec<modelci_config::Secret>), json_schema::SetupError> {
+    let mut headers = plain.to_vec();
+    let mut secrets = Vec::new();
+    for (name, var, line) in secret {
+        let value = modelci_config::Secret::from_env(var).map_err(|e| json_schema::SetupError {
+            message: format!("secret header `{name}`: {e}"),
+            location: modelci_report::Location::line(config_file, *line),
+        })?;
+        headers.push((name.clone(), value.expose().to_owned()));
+        secrets.push(value);
+    }
+    Ok((headers, secrets))
+}

@@ -56,16 +56,8 @@ impl OpenApiCheck {
             message: format!("`{shown}`: {e}"),
             location: Location::file(shown.clone()),
         })?;
-        let mut headers = spec.headers.clone();
-        let mut secrets = Vec::new();
-        for (name, var, line) in &spec.secret_headers {
-            let secret = modelci_config::Secret::from_env(var).map_err(|e| SetupError {
-                message: format!("secret header `{name}`: {e}"),
-                location: Location::line(config_file, *line),
-            })?;
-            headers.push((name.clone(), secret.expose().to_owned()));
-            secrets.push(secret);
-        }
+        let (headers, secrets) =
+            crate::resolve_headers(&spec.headers, &spec.secret_headers, config_file)?;
         let live = spec.base_url.as_ref().map(|url| LiveOptions {
             base_url: url.clone(),
             headers,

@@ -430,18 +430,8 @@ impl PactCheck {
         spec: &modelci_config::PactSuite,
         config_file: &str,
     ) -> Result<PactCheck, crate::json_schema::SetupError> {
-        let mut headers = spec.headers.clone();
-        let mut secrets = Vec::new();
-        for (name, var, line) in &spec.secret_headers {
-            let secret = modelci_config::Secret::from_env(var).map_err(|e| {
-                crate::json_schema::SetupError {
-                    message: format!("secret header `{name}`: {e}"),
-                    location: Location::line(config_file, *line),
-                }
-            })?;
-            headers.push((name.clone(), secret.expose().to_owned()));
-            secrets.push(secret);
-        }
+        let (headers, secrets) =
+            crate::resolve_headers(&spec.headers, &spec.secret_headers, config_file)?;
         let opts = VerifyOptions {
             provider_url: spec.provider_url.clone(),
             state_change_url: spec.state_change_url.clone(),

@@ -60,6 +60,17 @@ pub struct CheckArgs {
     pub jobs: Option<usize>,
 }
 
+/// `--junit PATH` and `--json PATH`, shared by the commands that produce a run.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report here.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ContractCommand {
     /// Replay the interactions of pact files against a running provider.
@@ -150,12 +161,8 @@ pub struct TestArgs {
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
-    /// Write a JUnit XML report here.
-    #[arg(long, value_name = "PATH")]
-    pub junit: Option<PathBuf>,
-    /// Write a JSON report here.
-    #[arg(long, value_name = "PATH")]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -169,12 +176,8 @@ pub struct ValidateArgs {
     /// Recorded traffic: a HAR file or JSON Lines of exchanges (repeatable).
     #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
     pub recorded: Vec<PathBuf>,
-    /// Write a JUnit XML report here.
-    #[arg(long, value_name = "PATH")]
-    pub junit: Option<PathBuf>,
-    /// Write a JSON report here.
-    #[arg(long, value_name = "PATH")]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -206,12 +209,8 @@ pub struct VerifyArgs {
     /// Interactions without provider states verified at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
-    /// Write a JUnit XML report here.
-    #[arg(long, value_name = "PATH")]
-    pub junit: Option<PathBuf>,
-    /// Write a JSON report here.
-    #[arg(long, value_name = "PATH")]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 #[derive(Debug, Args)]

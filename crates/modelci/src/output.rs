@@ -152,6 +152,22 @@ pub fn finish(run: &Run, outputs: &[Output]) -> u8 {
     }
 }
 
+/// The reports that `--junit`/`--json` ask for, checked (see [`validate_outputs`]).
+///
+/// # Errors
+/// The message to print (exit code 2).
+pub fn requested(reports: &crate::cli::ReportArgs) -> Result<Vec<Output>, String> {
+    let outputs: Vec<Output> = [
+        (ReportKind::Junit, reports.junit.as_ref()),
+        (ReportKind::Json, reports.json.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(kind, flag)| Output::choose(kind, flag, None))
+    .collect();
+    validate_outputs(&outputs)?;
+    Ok(outputs)
+}
+
 /// Checks report paths before anything runs: each folder exists, no path is a folder, and no two
 /// outputs write one file.
 ///

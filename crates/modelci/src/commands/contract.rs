@@ -6,7 +6,7 @@ use modelci_contract::pact_verify::{self, VerifyOptions};
 use modelci_report::{Run, Suite};
 
 use crate::cli::{MockArgs, VerifyArgs};
-use crate::output::{self, EXIT_ERROR, Output, ReportKind};
+use crate::output::{self, EXIT_ERROR};
 
 /// Parses `Name: value`.
 pub fn parse_header(text: &str) -> Result<(String, String), String> {
@@ -65,17 +65,13 @@ pub fn verify(args: &VerifyArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let outputs: Vec<Output> = [
-        (ReportKind::Junit, args.junit.as_ref()),
-        (ReportKind::Json, args.json.as_ref()),
-    ]
-    .into_iter()
-    .filter_map(|(kind, flag)| Output::choose(kind, flag, None))
-    .collect();
-    if let Err(message) = output::validate_outputs(&outputs) {
-        output::error(&message, None);
-        return EXIT_ERROR;
-    }
+    let outputs = match output::requested(&args.reports) {
+        Ok(o) => o,
+        Err(message) => {
+            output::error(&message, None);
+            return EXIT_ERROR;
+        }
+    };
     let started = Instant::now();
     let mut run = Run::new(env!("CARGO_PKG_VERSION"));
     run.started_at = Some(chrono_now());

@@ -10,19 +10,7 @@ use modelci_report::{Location, Run, Suite};
 
 use crate::cli::{TestArgs, ValidateArgs};
 use crate::commands::contract::{chrono_now, parse_header};
-use crate::output::{self, EXIT_ERROR, Output, ReportKind};
-
-fn outputs(
-    junit: Option<&std::path::PathBuf>,
-    json: Option<&std::path::PathBuf>,
-) -> Result<Vec<Output>, String> {
-    let outputs: Vec<Output> = [(ReportKind::Junit, junit), (ReportKind::Json, json)]
-        .into_iter()
-        .filter_map(|(kind, flag)| Output::choose(kind, flag, None))
-        .collect();
-    output::validate_outputs(&outputs)?;
-    Ok(outputs)
-}
+use crate::output::{self, EXIT_ERROR};
 
 /// Loads an OpenAPI document and its operations, or prints why not.
 fn load(
@@ -56,7 +44,7 @@ fn load(
 }
 
 pub fn test(args: &TestArgs) -> u8 {
-    let outputs = match outputs(args.junit.as_ref(), args.json.as_ref()) {
+    let outputs = match output::requested(&args.reports) {
         Ok(o) => o,
         Err(m) => {
             output::error(&m, None);
@@ -140,7 +128,7 @@ pub fn test(args: &TestArgs) -> u8 {
 }
 
 pub fn validate(args: &ValidateArgs) -> u8 {
-    let outputs = match outputs(args.junit.as_ref(), args.json.as_ref()) {
+    let outputs = match output::requested(&args.reports) {
         Ok(o) => o,
         Err(m) => {
             output::error(&m, None);
