@@ -26,6 +26,9 @@ pub mod pact_verify;
 
 pub use locate::{line_col, pointer_offset};
 
+/// Headers to send (name, value), with the secrets among them.
+pub(crate) type Headers = (Vec<(String, String)>, Vec<modelci_config::Secret>);
+
 /// The headers of a suite: the plain ones, then the secret ones read from the environment
 /// (the secrets are returned too, to scrub them from results).
 ///
@@ -35,7 +38,7 @@ pub(crate) fn resolve_headers(
     plain: &[(String, String)],
     secret: &[(String, String, u32)],
     config_file: &str,
-) -> Result<(Vec<(String, String)>, Vec<modelci_config::Secret>), json_schema::SetupError> {
+) -> Result<Headers, json_schema::SetupError> {
     let mut headers = plain.to_vec();
     let mut secrets = Vec::new();
     for (name, var, line) in secret {
