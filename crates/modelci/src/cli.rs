@@ -26,7 +26,7 @@ pub struct Cli {
 pub enum Command {
     /// Run every suite that the configuration declares and report the results.
     Check(CheckArgs),
-    /// Contract checks: verify a provider against pacts, or stand in for it.
+    /// Contract checks: Pact verification and stub server, OpenAPI conformance, breaking changes.
     #[command(subcommand)]
     Contract(ContractCommand),
     /// Work with report files.
