@@ -407,12 +407,22 @@ fn openapi_suite(
         ConfigError::At(Diagnostic::at_offset(display, text, offset, message))
     };
     let name_offset = raw.name.span().start;
-    if raw.base_url.is_none() && raw.recorded.is_empty() {
+    if raw.base_url.is_none()
+        && raw.recorded.is_empty()
+        && raw.previous.is_none()
+        && raw.base_ref.is_none()
+    {
         return Err(at(
             name_offset,
             format!(
-                "suite `{name}` needs `base_url` (a running service to test) or `recorded` (traffic to check), or both"
+                "suite `{name}` has nothing to check: give `base_url` (a running service), `recorded` (traffic), or `previous`/`base_ref` (a version to diff against)"
             ),
+        ));
+    }
+    if raw.previous.is_some() && raw.base_ref.is_some() {
+        return Err(at(
+            name_offset,
+            format!("suite `{name}`: give `previous` or `base_ref`, not both"),
         ));
     }
     if let Some(url) = &raw.base_url

@@ -216,3 +216,38 @@ timeout_secs = 5
         err(&bad_var)
     );
 }
+
+#[test]
+fn openapi_suites() {
+    let ok = "[[suite.openapi]]\nname = \"api\"\nopenapi = \"api.yaml\"\nprevious = \"api.v1.yaml\"\nfail_on = \"warning\"\n";
+    let config = parse(Path::new("dir/modelci.toml"), ok).expect("a diff-only suite is valid");
+    let SuiteSpec::OpenApi(o) = &config.suites[0].spec else {
+        panic!("not an openapi suite")
+    };
+    assert_eq!(o.openapi, PathBuf::from("dir/api.yaml"));
+    assert_eq!(o.previous, Some(PathBuf::from("dir/api.v1.yaml")));
+    assert_eq!(o.fail_on, FailOn::Warning);
+    assert_eq!((o.max_cases, o.seed, o.concurrency), (10, 0, 8));
+    let e = err("[[suite.openapi]]\nname = \"api\"\nopenapi = \"api.yaml\"\n");
+    assert!(
+        e.starts_with("dir/modelci.toml:2:8: suite `api` has nothing to check"),
+        "{e}"
+    );
+    let e = err(
+        "[[suite.openapi]]\nname = \"api\"\nopenapi = \"a.yaml\"\nprevious = \"b.yaml\"\nbase_ref = \"main\"\n",
+    );
+    assert!(
+        e.ends_with("give `previous` or `base_ref`, not both"),
+        "{e}"
+    );
+    let e =
+        err("[[suite.openapi]]\nname = \"api\"\nopenapi = \"a.yaml\"\nbase_url = \"localhost\"\n");
+    assert!(
+        e.contains("`localhost` is not an http:// or https:// URL"),
+        "{e}"
+    );
+    let e = err(
+        "[[suite.openapi]]\nname = \"api\"\nopenapi = \"a.yaml\"\nbase_url = \"http://h\"\nconcurrency = 0\n",
+    );
+    assert!(e.ends_with("`concurrency` must be at least 1"), "{e}");
+}
