@@ -1,0 +1,346 @@
+//! Golden cases: named inputs and the outputs they must produce.
+//!
+//! Two formats are read here:
+//! - the **ONNX test-data layout** of the ONNX model zoo and ONNX's backend tests:
+//!   `<dir>/test_data_set_N/input_K.pb` and `output_K.pb` (serialized `TensorProto`s);
+//! - a readable **JSON** form for hand-written cases:
+//!   `{"inputs": {"X": {"dtype": "float32", "shape": [1, 4], "data": [...]}}, "outputs": {...}}`,
+//!   or several under `{"cases": [{"name": ..., "inputs": ..., "outputs": ...}]}`. `data` may be
+//!   flat or nested like the shape.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::pb;
+use crate::tensor::{DType, Data, Tensor};
+
+/// One golden case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    /// Stable name (`test_data_set_0`, `cat.json`, `cat.json#2`).
+    pub name: String,
+    /// The file or folder it came from.
+    pub source: String,
+    pub inputs: Vec<Tensor>,
+    /// Expected outputs (may be empty for input-only cases).
+    pub outputs: Vec<Tensor>,
+}
+
+/// A golden file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct GoldenError {
+    pub file: String,
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+fn gerr(file: &str, message: String) -> GoldenError {
+    GoldenError {
+        file: file.to_owned(),
+        line: None,
+        message,
+    }
+}
+
+/// Reads the cases of an ONNX test-data folder (the one holding `test_data_set_*`).
+///
+/// # Errors
+/// A folder without test data sets, or a `.pb` file that cannot be decoded (named).
+pub fn read_onnx_layout(dir: &Path) -> Result<Vec<Case>, GoldenError> {
+    let shown = dir.display().to_string();
+    let mut sets: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| gerr(&shown, format!("cannot read the folder: {e}")))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("test_data_set_"))
+        })
+        .collect();
+    sets.sort_by_key(|p| numeric_suffix(p));
+    if sets.is_empty() {
+        return Err(gerr(&shown, "no test_data_set_N folders".into()));
+    }
+    sets.iter()
+        .map(|set| {
+            let name = set
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok(Case {
+                name,
+                source: set.display().to_string(),
+                inputs: read_pbs(set, "input_")?,
+                outputs: read_pbs(set, "output_")?,
+            })
+        })
+        .collect()
+}
+
+fn numeric_suffix(p: &Path) -> u64 {
+    p.file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .and_then(|n| n.rsplit('_').next().and_then(|d| d.parse().ok()))
+        .unwrap_or(u64::MAX)
+}
+
+fn read_pbs(set: &Path, prefix: &str) -> Result<Vec<Tensor>, GoldenError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(set)
+        .map_err(|e| {
+            gerr(
+                &set.display().to_string(),
+                format!("cannot read the folder: {e}"),
+            )
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "pb")
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+        .collect();
+    files.sort_by_key(|p| numeric_suffix(p));
+    files
+        .iter()
+        .map(|f| {
+            let shown = f.display().to_string();
+            let bytes =
+                std::fs::read(f).map_err(|e| gerr(&shown, format!("cannot read it: {e}")))?;
+            let fallback = f
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            pb::decode(&bytes, &fallback).map_err(|e| gerr(&shown, e.to_string()))
+        })
+        .collect()
+}
+
+/// Reads a JSON golden file.
+///
+/// # Errors
+/// Invalid JSON (with its line), unknown dtypes, shapes that do not match the data.
+pub fn read_json(path: &Path) -> Result<Vec<Case>, GoldenError> {
+    let shown = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| gerr(&shown, format!("cannot read it: {e}")))?;
+    parse_json(&text, &shown)
+}
+
+/// Parses the JSON golden form (see the module docs).
+///
+/// # Errors
+/// As [`read_json`].
+pub fn parse_json(text: &str, shown: &str) -> Result<Vec<Case>, GoldenError> {
+    let v: Value =
+        serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| GoldenError {
+            file: shown.to_owned(),
+            line: u32::try_from(e.line()).ok(),
+            message: format!("not valid JSON: {e}"),
+        })?;
+    let base = Path::new(shown)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| shown.to_owned());
+    match v.get("cases") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let name = c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("{base}#{}", i + 1), str::to_owned);
+                case(c, name, shown)
+            })
+            .collect(),
+        Some(_) => Err(gerr(shown, "`cases` must be an array".into())),
+        None => Ok(vec![case(&v, base, shown)?]),
+    }
+}
+
+fn case(v: &Value, name: String, shown: &str) -> Result<Case, GoldenError> {
+    let tensors = |key: &str| -> Result<Vec<Tensor>, GoldenError> {
+        let Some(map) = v.get(key) else {
+            return Ok(Vec::new());
+        };
+        let map = map.as_object().ok_or_else(|| {
+            gerr(
+                shown,
+                format!("case `{name}`: `{key}` must be an object of tensors"),
+            )
+        })?;
+        map.iter()
+            .map(|(n, t)| {
+                tensor(n, t).map_err(|m| gerr(shown, format!("case `{name}`: {key} `{n}`: {m}")))
+            })
+            .collect()
+    };
+    let inputs = tensors("inputs")?;
+    if inputs.is_empty() {
+        return Err(gerr(shown, format!("case `{name}` has no `inputs`")));
+    }
+    Ok(Case {
+        inputs,
+        outputs: tensors("outputs")?,
+        source: shown.to_owned(),
+        name,
+    })
+}
+
+fn flatten<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
+        other => out.push(other),
+    }
+}
+
+fn tensor(name: &str, v: &Value) -> Result<Tensor, String> {
+    let dtype_text = v.get("dtype").and_then(Value::as_str).ok_or("no `dtype`")?;
+    let dtype = DType::parse(dtype_text).ok_or_else(|| format!("unknown dtype `{dtype_text}`"))?;
+    let data = v.get("data").ok_or("no `data`")?;
+    let mut flat = Vec::new();
+    flatten(data, &mut flat);
+    let shape: Vec<i64> = match v.get("shape") {
+        Some(Value::Array(dims)) => dims
+            .iter()
+            .map(|d| {
+                d.as_i64()
+                    .ok_or_else(|| format!("shape has a non-integer dimension {d}"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(format!("`shape` must be an array, not {other}")),
+        None => vec![i64::try_from(flat.len()).map_err(|_| "too many values".to_owned())?],
+    };
+    let bad = |x: &Value| format!("value {x} is not a {dtype}");
+    let values = match dtype {
+        d if d.is_float() => Data::Float(
+            flat.iter()
+                .map(|x| match x {
+                    Value::Number(n) => n.as_f64().ok_or_else(|| bad(x)),
+                    Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                        "nan" => Ok(f64::NAN),
+                        "inf" | "infinity" | "+inf" => Ok(f64::INFINITY),
+                        "-inf" | "-infinity" => Ok(f64::NEG_INFINITY),
+                        _ => Err(bad(x)),
+                    },
+                    _ => Err(bad(x)),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        DType::I8 | DType::I16 | DType::I32 | DType::I64 => Data::Int(
+            flat.iter()
+                .map(|x| x.as_i64().ok_or_else(|| bad(x)))
+                .collect::<Result<_, _>>()?,
+        ),
+        DType::U8 | DType::U16 | DType::U32 | DType::U64 => Data::UInt(
+            flat.iter()
+                .map(|x| x.as_u64().ok_or_else(|| bad(x)))
+                .collect::<Result<_, _>>()?,
+        ),
+        DType::Bool => Data::Bool(
+            flat.iter()
+                .map(|x| x.as_bool().ok_or_else(|| bad(x)))
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => Data::Str(
+            flat.iter()
+                .map(|x| x.as_str().map(str::to_owned).ok_or_else(|| bad(x)))
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    Tensor::new(name, dtype, shape, values).map_err(|e| e.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_cases_single_and_many() {
+        let one = parse_json(
+            r#"{"inputs": {"X": {"dtype": "float32", "shape": [1, 2], "data": [[0.5, "nan"]]}},
+                "outputs": {"label": {"dtype": "int64", "shape": [1], "data": [2]}}}"#,
+            "cases/cat.json",
+        )
+        .expect("case");
+        assert_eq!(one[0].name, "cat.json");
+        assert!(matches!(&one[0].inputs[0].data, Data::Float(v) if v[1].is_nan()));
+        let many = parse_json(
+            r#"{"cases": [{"inputs": {"t": {"dtype": "string", "data": ["a", "b"]}}},
+                          {"name": "second", "inputs": {"t": {"dtype": "bool", "data": [true]}}}]}"#,
+            "x.json",
+        )
+        .expect("cases");
+        assert_eq!(many[0].name, "x.json#1");
+        assert_eq!(many[0].inputs[0].shape, vec![2]);
+        assert_eq!(many[1].name, "second");
+    }
+
+    #[test]
+    fn json_errors_name_the_case_and_tensor() {
+        let e = parse_json(
+            r#"{"inputs": {"X": {"dtype": "float32", "shape": [3], "data": [1, 2]}}}"#,
+            "a.json",
+        )
+        .expect_err("count");
+        assert_eq!(
+            e.to_string(),
+            "a.json: case `a.json`: inputs `X`: shape [3] holds 3 element(s) but 2 value(s) were given"
+        );
+        let e = parse_json(
+            r#"{"inputs": {"X": {"dtype": "complex", "data": [1]}}}"#,
+            "a.json",
+        )
+        .expect_err("dtype");
+        assert!(e.message.ends_with("unknown dtype `complex`"), "{e}");
+        let e = parse_json("{\n\"inputs\": ", "a.json").expect_err("json");
+        assert_eq!(e.line, Some(2));
+        let e = parse_json(r#"{"outputs": {}}"#, "a.json").expect_err("no inputs");
+        assert!(e.message.ends_with("has no `inputs`"), "{e}");
+    }
+
+    #[test]
+    fn onnx_layout_folders() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for n in [0, 1, 10, 2] {
+            let set = dir.path().join(format!("test_data_set_{n}"));
+            std::fs::create_dir(&set).expect("mkdir");
+            let x = Tensor::new(
+                "x",
+                DType::F32,
+                vec![1, 2],
+                Data::Float(vec![f64::from(n), 1.0]),
+            )
+            .expect("t");
+            let y =
+                Tensor::new("y", DType::I64, vec![1], Data::Int(vec![i64::from(n)])).expect("t");
+            std::fs::write(set.join("input_0.pb"), pb::encode(&x)).expect("w");
+            std::fs::write(set.join("output_0.pb"), pb::encode(&y)).expect("w");
+        }
+        let cases = read_onnx_layout(dir.path()).expect("cases");
+        let names: Vec<_> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "test_data_set_0",
+                "test_data_set_1",
+                "test_data_set_2",
+                "test_data_set_10"
+            ]
+        );
+        assert_eq!(cases[3].outputs[0].data, Data::Int(vec![10]));
+        std::fs::write(dir.path().join("test_data_set_1/output_0.pb"), b"\xff\xff").expect("w");
+        let e = read_onnx_layout(dir.path()).expect_err("corrupt");
+        assert!(
+            e.file.ends_with("test_data_set_1/output_0.pb")
+                && e.message.contains("not a TensorProto"),
+            "{e}"
+        );
+        let empty = tempfile::tempdir().expect("tempdir");
+        assert!(read_onnx_layout(empty.path()).is_err());
+    }
+}

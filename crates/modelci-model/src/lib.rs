@@ -1,0 +1,14 @@
+//! Models under test: tensors of every ONNX element type, golden cases (the ONNX test-data
+//! layout with serialized `TensorProto`s, and a readable JSON form), and the comparison of actual
+//! outputs with golden ones (per-dtype tolerances, explicit NaN handling, reports that say how
+//! many elements differ, where the worst one is, and which labels changed).
+//!
+//! The ONNX Runtime layer and the model suites build on these.
+
+pub mod compare;
+pub mod golden;
+pub mod pb;
+pub mod tensor;
+
+pub use compare::{NanPolicy, Tolerance, ValueMismatch, compare};
+pub use tensor::{DType, Data, Tensor};

@@ -1,0 +1,271 @@
+//! Tensors: an element type, a shape and the values.
+//!
+//! Floating-point values of every width are held as `f64` (widening float16, bfloat16 and
+//! float32 is exact, so nothing is lost for comparisons), integers as `i64`/`u64`, booleans and
+//! strings as themselves; the element type says what the model produces.
+
+use std::fmt;
+
+/// ONNX element types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DType {
+    F16,
+    BF16,
+    F32,
+    F64,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    Bool,
+    String,
+}
+
+impl DType {
+    /// From `TensorProto.DataType`.
+    pub fn from_onnx(code: i32) -> Option<DType> {
+        Some(match code {
+            1 => DType::F32,
+            2 => DType::U8,
+            3 => DType::I8,
+            4 => DType::U16,
+            5 => DType::I16,
+            6 => DType::I32,
+            7 => DType::I64,
+            8 => DType::String,
+            9 => DType::Bool,
+            10 => DType::F16,
+            11 => DType::F64,
+            12 => DType::U32,
+            13 => DType::U64,
+            16 => DType::BF16,
+            _ => return None,
+        })
+    }
+
+    /// `TensorProto.DataType` code.
+    pub fn onnx_code(self) -> i32 {
+        match self {
+            DType::F32 => 1,
+            DType::U8 => 2,
+            DType::I8 => 3,
+            DType::U16 => 4,
+            DType::I16 => 5,
+            DType::I32 => 6,
+            DType::I64 => 7,
+            DType::String => 8,
+            DType::Bool => 9,
+            DType::F16 => 10,
+            DType::F64 => 11,
+            DType::U32 => 12,
+            DType::U64 => 13,
+            DType::BF16 => 16,
+        }
+    }
+
+    /// The name used in reports and JSON cases (`float32`, `int64`, `bool`, `string`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F16 => "float16",
+            DType::BF16 => "bfloat16",
+            DType::F32 => "float32",
+            DType::F64 => "float64",
+            DType::I8 => "int8",
+            DType::I16 => "int16",
+            DType::I32 => "int32",
+            DType::I64 => "int64",
+            DType::U8 => "uint8",
+            DType::U16 => "uint16",
+            DType::U32 => "uint32",
+            DType::U64 => "uint64",
+            DType::Bool => "bool",
+            DType::String => "string",
+        }
+    }
+
+    /// Reads a name: modelci's (`float32`), NumPy's (`float`, `f4`, `<f4`), the Open Inference
+    /// Protocol's (`FP32`, `INT64`, `BOOL`, `BYTES`) or ONNX's (`tensor(float)`).
+    pub fn parse(text: &str) -> Option<DType> {
+        let t = text.trim();
+        let t = t
+            .strip_prefix("tensor(")
+            .and_then(|x| x.strip_suffix(')'))
+            .unwrap_or(t);
+        let t = t
+            .trim_start_matches(['<', '>', '|', '='])
+            .to_ascii_lowercase();
+        Some(match t.as_str() {
+            "float16" | "f2" | "half" | "fp16" => DType::F16,
+            "bfloat16" | "bf16" => DType::BF16,
+            "float32" | "f4" | "float" | "fp32" | "single" => DType::F32,
+            "float64" | "f8" | "double" | "fp64" => DType::F64,
+            "int8" | "i1" => DType::I8,
+            "int16" | "i2" => DType::I16,
+            "int32" | "i4" => DType::I32,
+            "int64" | "i8" | "long" => DType::I64,
+            "uint8" | "u1" => DType::U8,
+            "uint16" | "u2" => DType::U16,
+            "uint32" | "u4" => DType::U32,
+            "uint64" | "u8" => DType::U64,
+            "bool" | "b1" | "boolean" => DType::Bool,
+            "string" | "bytes" | "str" => DType::String,
+            _ => return None,
+        })
+    }
+
+    /// Whether values are floating point.
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The values of a tensor, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    Float(Vec<f64>),
+    Int(Vec<i64>),
+    UInt(Vec<u64>),
+    Bool(Vec<bool>),
+    Str(Vec<String>),
+}
+
+impl Data {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Data::Float(v) => v.len(),
+            Data::Int(v) => v.len(),
+            Data::UInt(v) => v.len(),
+            Data::Bool(v) => v.len(),
+            Data::Str(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `i` as text, for reports.
+    pub fn show(&self, i: usize) -> String {
+        match self {
+            Data::Float(v) => v.get(i).map(|x| format!("{x}")),
+            Data::Int(v) => v.get(i).map(ToString::to_string),
+            Data::UInt(v) => v.get(i).map(ToString::to_string),
+            Data::Bool(v) => v.get(i).map(ToString::to_string),
+            Data::Str(v) => v.get(i).map(|s| format!("{s:?}")),
+        }
+        .unwrap_or_default()
+    }
+}
+
+/// A named tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<i64>,
+    pub data: Data,
+}
+
+/// A tensor whose element count does not match its shape, or whose values do not fit its type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("tensor `{name}`: {message}")]
+pub struct TensorError {
+    pub name: String,
+    pub message: String,
+}
+
+impl Tensor {
+    /// Builds a tensor, checking that the shape and the number of values agree.
+    ///
+    /// # Errors
+    /// A negative dimension, or an element count that is not the product of the shape.
+    pub fn new(
+        name: impl Into<String>,
+        dtype: DType,
+        shape: Vec<i64>,
+        data: Data,
+    ) -> Result<Tensor, TensorError> {
+        let name = name.into();
+        if let Some(d) = shape.iter().find(|d| **d < 0) {
+            return Err(TensorError {
+                name,
+                message: format!("dimension {d} is negative"),
+            });
+        }
+        let expected = shape.iter().map(|d| *d as u128).product::<u128>();
+        if expected != data.len() as u128 {
+            return Err(TensorError {
+                name,
+                message: format!(
+                    "shape {shape:?} holds {expected} element(s) but {} value(s) were given",
+                    data.len()
+                ),
+            });
+        }
+        Ok(Tensor {
+            name,
+            dtype,
+            shape,
+            data,
+        })
+    }
+
+    /// The multi-dimensional index of flat position `i`.
+    pub fn index_of(&self, i: usize) -> Vec<usize> {
+        let mut rest = i;
+        let mut out = vec![0; self.shape.len()];
+        for (k, d) in self.shape.iter().enumerate().rev() {
+            let d = (*d).max(1) as usize;
+            out[k] = rest % d;
+            rest /= d;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtype_names_round_trip() {
+        for code in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16] {
+            let d = DType::from_onnx(code).expect("known");
+            assert_eq!(d.onnx_code(), code);
+            assert_eq!(DType::parse(d.name()), Some(d));
+        }
+        assert_eq!(DType::parse("FP32"), Some(DType::F32));
+        assert_eq!(DType::parse("<f8"), Some(DType::F64));
+        assert_eq!(DType::parse("tensor(int64)"), Some(DType::I64));
+        assert_eq!(DType::parse("BYTES"), Some(DType::String));
+        assert_eq!(DType::parse("complex64"), None);
+        assert_eq!(DType::from_onnx(14), None);
+    }
+
+    #[test]
+    fn shapes_must_match_the_data() {
+        assert!(Tensor::new("x", DType::F32, vec![2, 3], Data::Float(vec![0.0; 6])).is_ok());
+        let e =
+            Tensor::new("x", DType::F32, vec![2, 3], Data::Float(vec![0.0; 5])).expect_err("count");
+        assert_eq!(
+            e.to_string(),
+            "tensor `x`: shape [2, 3] holds 6 element(s) but 5 value(s) were given"
+        );
+        assert!(Tensor::new("x", DType::F32, vec![-1], Data::Float(vec![])).is_err());
+        let t = Tensor::new("x", DType::I64, vec![2, 3], Data::Int(vec![0; 6])).expect("t");
+        assert_eq!(t.index_of(5), vec![1, 2]);
+        assert_eq!(t.index_of(3), vec![1, 0]);
+    }
+}
