@@ -5,6 +5,7 @@ mod check;
 mod diff;
 mod errors;
 mod github;
+mod model;
 mod openapi;
 mod pact;
 mod provider;

@@ -29,6 +29,9 @@ pub enum Command {
     /// Contract checks: Pact verification and stub server, OpenAPI conformance, breaking changes.
     #[command(subcommand)]
     Contract(ContractCommand),
+    /// Models: inspect an ONNX model's signature.
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Work with report files.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -224,6 +227,22 @@ pub struct MockArgs {
     /// Port to listen on (0 picks a free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Show an ONNX model's inputs, outputs, opsets, producer, size and sha256.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The `.onnx` file.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

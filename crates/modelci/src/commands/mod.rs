@@ -5,9 +5,10 @@ mod contract;
 mod diff;
 mod doctor;
 mod merge;
+mod model;
 mod openapi;
 
-use crate::cli::{Cli, Command, ContractCommand, ReportCommand, SchemaKind};
+use crate::cli::{Cli, Command, ContractCommand, ModelCommand, ReportCommand, SchemaKind};
 
 /// Runs a parsed command line.
 pub fn dispatch(cli: Cli) -> u8 {
@@ -18,6 +19,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Contract(ContractCommand::Test(args)) => openapi::test(&args),
         Command::Contract(ContractCommand::Validate(args)) => openapi::validate(&args),
         Command::Contract(ContractCommand::Diff(args)) => diff::run(&args),
+        Command::Model(ModelCommand::Inspect(args)) => model::inspect(&args),
         Command::Report(ReportCommand::Merge(args)) => merge::run(&args),
         Command::Schema(args) => {
             let text = match args.which {
