@@ -169,3 +169,13 @@ fn unusable_inputs_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("are not the same kind of contract"), "{err}");
 }
+
+#[test]
+fn text_and_markdown_output_snapshots() {
+    let (_, text, _) = run(&mut modelci(&["contract", "diff", V3, BROKEN]));
+    insta::assert_snapshot!("diff_text", text);
+    let (_, md, _) = run(&mut modelci(&[
+        "contract", "diff", V3, BROKEN, "--format", "markdown",
+    ]));
+    insta::assert_snapshot!("diff_markdown", md);
+}
