@@ -401,3 +401,21 @@ fn the_stub_server_applies_response_generators() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn mismatch_report_snapshot() {
+    let p = provider::start();
+    let (code, out, _) = run(&mut modelci(&[
+        "contract",
+        "verify",
+        "--pact",
+        "tests/e2e/pacts/dashboard-model-service.json",
+        "--provider-url",
+        &p.url,
+        "--filter-description",
+        "labels|unknown",
+    ]));
+    assert_eq!(code, 1);
+    let out = crate::stable(&out.replace(&p.url, "[PROVIDER]"));
+    insta::assert_snapshot!("pact_mismatch_report", out);
+}

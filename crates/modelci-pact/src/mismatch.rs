@@ -67,9 +67,16 @@ impl Mismatch {
         }
     }
 
-    /// Records the rule that was applied.
+    /// Records the rule that was applied; the expected value then reads as the rule, with the
+    /// pact's example (`regex /^a+$/ (example: "aaa")`), since the example itself is not what must
+    /// match.
     #[must_use]
     pub fn with_rule(mut self, rule: Option<String>) -> Mismatch {
+        if let Some(r) = &rule
+            && !self.expected.starts_with(r.as_str())
+        {
+            self.expected = format!("{r} (example: {})", self.expected);
+        }
         self.rule = rule;
         self
     }
