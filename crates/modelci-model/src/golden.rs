@@ -1,12 +1,14 @@
 //! Golden cases: named inputs and the outputs they must produce.
 //!
-//! Two formats are read here:
+//! Three formats are read here:
 //! - the **ONNX test-data layout** of the ONNX model zoo and ONNX's backend tests:
 //!   `<dir>/test_data_set_N/input_K.pb` and `output_K.pb` (serialized `TensorProto`s);
 //! - a readable **JSON** form for hand-written cases:
 //!   `{"inputs": {"X": {"dtype": "float32", "shape": [1, 4], "data": [...]}}, "outputs": {...}}`,
 //!   or several under `{"cases": [{"name": ..., "inputs": ..., "outputs": ...}]}`. `data` may be
-//!   flat or nested like the shape.
+//!   flat or nested like the shape;
+//! - **NumPy `.npz`** archives ([`read_npz`]), keyed by the model's input and output names, as
+//!   data scientists save them (which arrays are inputs is for the model's signature to say).
 
 use std::path::{Path, PathBuf};
 
@@ -255,6 +257,145 @@ fn tensor(name: &str, v: &Value) -> Result<Tensor, String> {
     Tensor::new(name, dtype, shape, values).map_err(|e| e.message)
 }
 
+/// Reads every array of a NumPy `.npz` archive, in name order. Numeric and boolean
+/// arrays of any width are read (little- or big-endian); string and object arrays are not
+/// (use the JSON form for those).
+///
+/// # Errors
+/// An unreadable or invalid archive, or an array of an unsupported type (named).
+pub fn read_npz(path: &Path) -> Result<Vec<Tensor>, GoldenError> {
+    let shown = path.display().to_string();
+    let mut archive = npyz::npz::NpzArchive::open(path)
+        .map_err(|e| gerr(&shown, format!("not a readable .npz archive: {e}")))?;
+    let mut names: Vec<String> = archive.array_names().map(str::to_owned).collect();
+    names.sort();
+    let mut out = Vec::new();
+    for name in names {
+        let fail = |m: String| gerr(&shown, format!("array `{name}`: {m}"));
+        let npy = archive
+            .by_name(&name)
+            .map_err(|e| fail(e.to_string()))?
+            .ok_or_else(|| fail("missing from the archive".into()))?;
+        let shape: Vec<i64> = npy
+            .shape()
+            .iter()
+            .map(|d| i64::try_from(*d).unwrap_or(i64::MAX))
+            .collect();
+        let npyz::DType::Plain(ts) = npy.dtype() else {
+            return Err(fail("structured arrays are not supported".into()));
+        };
+        let size = ts.size_field();
+        let (dtype, data) = match (ts.type_char(), size) {
+            (npyz::TypeChar::Float, 2) => (
+                DType::F16,
+                Data::Float(
+                    npy.into_vec::<half::f16>()
+                        .map_err(|e| fail(e.to_string()))?
+                        .iter()
+                        .map(|x| x.to_f64())
+                        .collect(),
+                ),
+            ),
+            (npyz::TypeChar::Float, 4) => (
+                DType::F32,
+                Data::Float(
+                    npy.into_vec::<f32>()
+                        .map_err(|e| fail(e.to_string()))?
+                        .iter()
+                        .map(|x| f64::from(*x))
+                        .collect(),
+                ),
+            ),
+            (npyz::TypeChar::Float, 8) => (
+                DType::F64,
+                Data::Float(npy.into_vec::<f64>().map_err(|e| fail(e.to_string()))?),
+            ),
+            (npyz::TypeChar::Int, 1) => (
+                DType::I8,
+                Data::Int(
+                    npy.into_vec::<i8>()
+                        .map_err(|e| fail(e.to_string()))?
+                        .into_iter()
+                        .map(i64::from)
+                        .collect(),
+                ),
+            ),
+            (npyz::TypeChar::Int, 2) => (
+                DType::I16,
+                Data::Int(
+                    npy.into_vec::<i16>()
+                        .map_err(|e| fail(e.to_string()))?
+                        .into_iter()
+                        .map(i64::from)
+                        .collect(),
+                ),
+            ),
+            (npyz::TypeChar::Int, 4) => (
+                DType::I32,
+                Data::Int(
+                    npy.into_vec::<i32>()
+                        .map_err(|e| fail(e.to_string()))?
+                        .into_iter()
+                        .map(i64::from)
+                        .collect(),
+                ),
+            ),
+            (npyz::TypeChar::Int, 8) => (
+                DType::I64,
+                Data::Int(npy.into_vec::<i64>().map_err(|e| fail(e.to_string()))?),
+            ),
+            (npyz::TypeChar::Uint, 1) => (
+                DType::U8,
+                Data::UInt(
+                    npy.into_vec::<u8>()
+                        .map_err(|e| fail(e.to_string()))?
+                        .into_iter()
+                        .map(u64::from)
+                        .collect(),
+                ),
+            ),
+            (npyz::TypeChar::Uint, 2) => (
+                DType::U16,
+                Data::UInt(
+                    npy.into_vec::<u16>()
+                        .map_err(|e| fail(e.to_string()))?
+                        .into_iter()
+                        .map(u64::from)
+                        .collect(),
+                ),
+            ),
+            (npyz::TypeChar::Uint, 4) => (
+                DType::U32,
+                Data::UInt(
+                    npy.into_vec::<u32>()
+                        .map_err(|e| fail(e.to_string()))?
+                        .into_iter()
+                        .map(u64::from)
+                        .collect(),
+                ),
+            ),
+            (npyz::TypeChar::Uint, 8) => (
+                DType::U64,
+                Data::UInt(npy.into_vec::<u64>().map_err(|e| fail(e.to_string()))?),
+            ),
+            (npyz::TypeChar::Bool, _) => (
+                DType::Bool,
+                Data::Bool(npy.into_vec::<bool>().map_err(|e| fail(e.to_string()))?),
+            ),
+            (other, _) => {
+                return Err(fail(format!(
+                    "arrays of type `{ts}` ({other:?}) are not supported; use the JSON form"
+                )));
+            }
+        };
+        out.push(Tensor::new(name.clone(), dtype, shape, data).map_err(|e| fail(e.message))?);
+    }
+    if out.is_empty() {
+        return Err(gerr(&shown, "the archive holds no arrays".into()));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +442,38 @@ mod tests {
         assert_eq!(e.line, Some(2));
         let e = parse_json(r#"{"outputs": {}}"#, "a.json").expect_err("no inputs");
         assert!(e.message.ends_with("has no `inputs`"), "{e}");
+    }
+
+    #[test]
+    fn npz_archives_from_numpy() {
+        // fixtures/golden/linear_cases.npz, written by numpy (make_linear_cases.py).
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/linear_cases.npz");
+        let arrays = read_npz(&path).expect("npz");
+        let names: Vec<_> = arrays.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["input", "label", "probabilities"]);
+        assert_eq!(
+            (arrays[0].dtype, arrays[0].shape.clone()),
+            (DType::F32, vec![8, 4])
+        );
+        assert_eq!(
+            (arrays[1].dtype, arrays[1].shape.clone()),
+            (DType::I64, vec![8])
+        );
+        let Data::Float(p) = &arrays[2].data else {
+            panic!("floats")
+        };
+        let row: f64 = p[..3].iter().sum();
+        assert!((row - 1.0).abs() < 1e-6, "probabilities sum to 1: {row}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bad = dir.path().join("bad.npz");
+        std::fs::write(&bad, b"not a zip").expect("w");
+        assert!(
+            read_npz(&bad)
+                .expect_err("bad")
+                .message
+                .starts_with("not a readable .npz archive")
+        );
     }
 
     #[test]
