@@ -276,28 +276,22 @@ fn compare_children_by_name(
             }
             continue;
         }
-        if as_.len() < es.len() {
+        let too_many = as_.len() > es.len() && !opts.allow_unexpected;
+        if as_.len() < es.len() || too_many {
             out.push(Mismatch::new(
                 Part::Body,
                 group.shown(),
                 format!("{} <{local}>", es.len()),
                 format!("{} <{local}>", as_.len()),
                 format!(
-                    "expected {} <{local}> element(s) but received {}",
+                    "expected {} <{local}> element(s) but received {}{}",
                     es.len(),
-                    as_.len()
-                ),
-            ));
-        } else if as_.len() > es.len() && !opts.allow_unexpected {
-            out.push(Mismatch::new(
-                Part::Body,
-                group.shown(),
-                format!("{} <{local}>", es.len()),
-                format!("{} <{local}>", as_.len()),
-                format!(
-                    "expected {} <{local}> element(s) but received {} (unexpected elements)",
-                    es.len(),
-                    as_.len()
+                    as_.len(),
+                    if too_many {
+                        " (unexpected elements)"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }

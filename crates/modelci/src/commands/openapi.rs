@@ -43,64 +43,50 @@ fn load(
     Ok((doc, ops))
 }
 
+/// Why a command could not run: the message and, when known, where.
+type Failure = (String, Option<Location>);
+
+/// Prints a failure and gives the exit code for "could not evaluate".
+fn report(result: Result<u8, Failure>) -> u8 {
+    result.unwrap_or_else(|(message, at)| {
+        output::error(&message, at.as_ref());
+        EXIT_ERROR
+    })
+}
+
 pub fn test(args: &TestArgs) -> u8 {
-    let outputs = match output::requested(&args.reports) {
-        Ok(o) => o,
-        Err(m) => {
-            output::error(&m, None);
-            return EXIT_ERROR;
-        }
-    };
+    report(test_inner(args))
+}
+
+fn test_inner(args: &TestArgs) -> Result<u8, Failure> {
+    let plain = |m: String| (m, None);
+    let outputs = output::requested(&args.reports).map_err(plain)?;
     if !(args.base_url.starts_with("http://") || args.base_url.starts_with("https://")) {
-        output::error(
-            &format!(
-                "--base-url must be an http:// or https:// URL, not `{}`",
-                args.base_url
-            ),
-            None,
-        );
-        return EXIT_ERROR;
+        return Err(plain(format!(
+            "--base-url must be an http:// or https:// URL, not `{}`",
+            args.base_url
+        )));
     }
     if !(args.timeout.is_finite() && args.timeout > 0.0) || args.concurrency == 0 {
-        output::error(
-            "--timeout must be positive and --concurrency at least 1",
-            None,
-        );
-        return EXIT_ERROR;
+        return Err(plain(
+            "--timeout must be positive and --concurrency at least 1".into(),
+        ));
     }
-    let headers = match args
+    let headers = args
         .header
         .iter()
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(h) => h,
-        Err(m) => {
-            output::error(&m, None);
-            return EXIT_ERROR;
-        }
-    };
-    let (doc, ops) = match load(&args.openapi, args.allow_remote_refs) {
-        Ok(x) => x,
-        Err((m, loc)) => {
-            output::error(&m, loc.as_ref());
-            return EXIT_ERROR;
-        }
-    };
-    let unknown: Vec<&String> = args
-        .operation
-        .iter()
-        .filter(|f| {
-            !ops.iter()
-                .any(|o| openapi_test::selected(o, std::slice::from_ref(f)))
-        })
-        .collect();
-    if let Some(f) = unknown.first() {
-        output::error(
-            &format!("--operation {f}: `{}` has no such operation", doc.source),
-            None,
-        );
-        return EXIT_ERROR;
+        .map_err(plain)?;
+    let (doc, ops) = load(&args.openapi, args.allow_remote_refs)?;
+    if let Some(f) = args.operation.iter().find(|f| {
+        !ops.iter()
+            .any(|o| openapi_test::selected(o, std::slice::from_ref(f)))
+    }) {
+        return Err(plain(format!(
+            "--operation {f}: `{}` has no such operation",
+            doc.source
+        )));
     }
     let opts = LiveOptions {
         base_url: args.base_url.clone(),
@@ -124,24 +110,16 @@ pub fn test(args: &TestArgs) -> u8 {
     run.suites.push(suite);
     run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     run.refresh_summary();
-    output::finish(&run, &outputs)
+    Ok(output::finish(&run, &outputs))
 }
 
 pub fn validate(args: &ValidateArgs) -> u8 {
-    let outputs = match output::requested(&args.reports) {
-        Ok(o) => o,
-        Err(m) => {
-            output::error(&m, None);
-            return EXIT_ERROR;
-        }
-    };
-    let (doc, ops) = match load(&args.openapi, args.allow_remote_refs) {
-        Ok(x) => x,
-        Err((m, loc)) => {
-            output::error(&m, loc.as_ref());
-            return EXIT_ERROR;
-        }
-    };
+    report(validate_inner(args))
+}
+
+fn validate_inner(args: &ValidateArgs) -> Result<u8, Failure> {
+    let outputs = output::requested(&args.reports).map_err(|m| (m, None))?;
+    let (doc, ops) = load(&args.openapi, args.allow_remote_refs)?;
     let started = Instant::now();
     let mut run = Run::new(env!("CARGO_PKG_VERSION"));
     run.started_at = Some(chrono_now());
@@ -175,5 +153,5 @@ pub fn validate(args: &ValidateArgs) -> u8 {
     }
     run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     run.refresh_summary();
-    output::finish(&run, &outputs)
+    Ok(output::finish(&run, &outputs))
 }
