@@ -419,3 +419,56 @@ fn mismatch_report_snapshot() {
     let out = crate::stable(&out.replace(&p.url, "[PROVIDER]"));
     insta::assert_snapshot!("pact_mismatch_report", out);
 }
+
+#[test]
+fn pact_suites_in_check_shard_and_read_secrets_from_the_environment() {
+    let p = provider::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("modelci.toml");
+    let pact = crate::root().join("examples/quickstart/pacts/web-app-model-service.json");
+    std::fs::write(
+        &config,
+        format!(
+            "[[suite.pact]]\nname = \"web\"\npacts = [{pact:?}]\nprovider_url = \"{}\"\nstate_change_url = \"{}/_pact/state\"\nsecret_headers = {{ Authorization = \"MODELCI_E2E_PROVIDER_AUTH\" }}\n",
+            p.url, p.url
+        ),
+    )
+    .expect("w");
+    let cfg = config.to_str().expect("utf8");
+    // Without the variable: one errored case at the line that names it, nothing sent.
+    let (code, out, _) =
+        run(modelci(&["check", "--config", cfg]).env_remove("MODELCI_E2E_PROVIDER_AUTH"));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("secret header `Authorization`: environment variable `MODELCI_E2E_PROVIDER_AUTH` is not set"), "{out}");
+    assert!(out.contains("modelci.toml:6"), "{out}");
+    // With it: two shards verify disjoint halves, and the header reaches the provider.
+    let mut total = 0;
+    for shard in ["1/2", "2/2"] {
+        let json = dir.path().join(format!("{}.json", shard.replace('/', "-")));
+        let (code, out, err) = run(modelci(&[
+            "check",
+            "--config",
+            cfg,
+            "--shard",
+            shard,
+            "--json",
+            json.to_str().expect("utf8"),
+        ])
+        .env("MODELCI_E2E_PROVIDER_AUTH", "Bearer e2e-secret"));
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert!(!out.contains("e2e-secret"), "{out}");
+        total += report(&json)["summary"]["total"].as_u64().expect("total");
+    }
+    assert_eq!(
+        total, 4,
+        "every interaction verified exactly once across the shards"
+    );
+    assert!(
+        p.seen
+            .lock()
+            .expect("lock")
+            .auth
+            .iter()
+            .all(|a| a == "Bearer e2e-secret")
+    );
+}
