@@ -9,6 +9,7 @@ pub mod compare;
 pub mod golden;
 pub mod onnx;
 pub mod pb;
+pub mod runtime;
 pub mod tensor;
 
 pub use compare::{NanPolicy, Tolerance, ValueMismatch, compare};

@@ -61,6 +61,20 @@ pub fn run(args: &DoctorArgs) -> u8 {
         );
     }
 
+    match modelci_model::runtime::find_library(None) {
+        Ok(lib) => line(
+            "onnxruntime",
+            "ok",
+            format!(
+                "{} {} (found through {})",
+                lib.path.display(),
+                lib.version.as_deref().unwrap_or(""),
+                lib.source
+            ),
+        ),
+        Err(e) => line("onnxruntime", "missing", e.to_string()),
+    }
+
     let colour = crate::terminal::colour_stdout();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     line(

@@ -1,0 +1,433 @@
+//! The ONNX Runtime layer: finding the shared library, loading it once per process, and running
+//! models on [`Tensor`]s.
+//!
+//! modelci links ONNX Runtime dynamically (the `ort` crate's `load-dynamic`), so nothing is
+//! downloaded at build time. The library is looked for, in order, at:
+//! 1. an explicit path (`--ort-lib`), then the `ORT_DYLIB_PATH` environment variable;
+//! 2. the `onnxruntime` or `onnxruntime-gpu` Python package (`capi/libonnxruntime.so.*`, which
+//!    the wheel ships), as `python3` sees it;
+//! 3. the system library folders (`LD_LIBRARY_PATH`, `/usr/local/lib`, `/usr/lib`, ...).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use ort::session::Session;
+use ort::value::{DynValue, Tensor as OrtTensor, TensorElementType, ValueType};
+
+use crate::tensor::{DType, Data, Tensor};
+
+/// Why the runtime cannot be used, or a model cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(
+        "ONNX Runtime was not found ({searched}); install it with `python3 -m pip install onnxruntime`, or point --ort-lib / ORT_DYLIB_PATH at libonnxruntime.so"
+    )]
+    NotFound { searched: String },
+    #[error("cannot load ONNX Runtime from `{path}`: {message}")]
+    Load { path: String, message: String },
+    #[error("{path}: cannot load the model: {message}")]
+    Model { path: String, message: String },
+    #[error("{message}")]
+    Run { message: String },
+}
+
+/// Where the library was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Library {
+    pub path: PathBuf,
+    /// How it was found (`--ort-lib`, `ORT_DYLIB_PATH`, `python package onnxruntime`, `system`).
+    pub source: String,
+    /// The version, from the file name (`libonnxruntime.so.1.32.0`), when it says.
+    pub version: Option<String>,
+}
+
+fn version_of(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    let v = name.split(".so.").nth(1)?;
+    (!v.is_empty()).then(|| v.to_owned())
+}
+
+fn library_in(dir: &Path) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                let n = n.to_string_lossy();
+                n == "libonnxruntime.so"
+                    || n.starts_with("libonnxruntime.so.")
+                    || n == "libonnxruntime.dylib"
+            })
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// Finds the ONNX Runtime library (see the module docs for the order).
+///
+/// # Errors
+/// [`RuntimeError::NotFound`] with what was searched and how to install it.
+pub fn find_library(explicit: Option<&Path>) -> Result<Library, RuntimeError> {
+    let lib = |path: PathBuf, source: &str| Library {
+        version: version_of(&path),
+        path,
+        source: source.to_owned(),
+    };
+    if let Some(p) = explicit {
+        return Ok(lib(p.to_path_buf(), "--ort-lib"));
+    }
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
+        return Ok(lib(PathBuf::from(p), "ORT_DYLIB_PATH"));
+    }
+    let mut searched = vec!["ORT_DYLIB_PATH (unset)".to_owned()];
+    for package in ["onnxruntime", "onnxruntime_gpu"] {
+        let script = format!("import os, {package} as m; print(os.path.dirname(m.__file__))");
+        if let Ok(out) = Command::new("python3").args(["-c", &script]).output()
+            && out.status.success()
+        {
+            let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("capi");
+            if let Some(p) = library_in(&dir) {
+                return Ok(lib(p, &format!("python package {package}")));
+            }
+        }
+    }
+    searched.push("the onnxruntime Python package (not installed)".into());
+    let mut dirs: Vec<PathBuf> = std::env::var_os("LD_LIBRARY_PATH")
+        .map(|v| std::env::split_paths(&v).collect())
+        .unwrap_or_default();
+    dirs.extend(
+        [
+            "/usr/local/lib",
+            "/usr/lib",
+            "/usr/lib/x86_64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/opt/onnxruntime/lib",
+        ]
+        .iter()
+        .map(PathBuf::from),
+    );
+    for d in &dirs {
+        if let Some(p) = library_in(d) {
+            return Ok(lib(p, "system"));
+        }
+    }
+    searched.push("the system library folders".into());
+    Err(RuntimeError::NotFound {
+        searched: searched.join(", "),
+    })
+}
+
+/// The loaded runtime (one per process: ONNX Runtime's environment is global).
+pub struct Runtime {
+    pub library: Library,
+    env: ort::environment::Environment,
+}
+
+static RUNTIME: OnceLock<Result<Runtime, RuntimeError>> = OnceLock::new();
+
+/// Loads ONNX Runtime (once; later calls return the same runtime whatever they ask for).
+///
+/// # Errors
+/// When the library cannot be found or loaded.
+pub fn runtime(explicit: Option<&Path>) -> Result<&'static Runtime, RuntimeError> {
+    RUNTIME
+        .get_or_init(|| {
+            let library = find_library(explicit)?;
+            let shown = library.path.display().to_string();
+            let builder = ort::init_from(&library.path).map_err(|e| RuntimeError::Load {
+                path: shown.clone(),
+                message: e.to_string(),
+            })?;
+            let env = builder
+                .with_name("modelci")
+                .build()
+                .map_err(|e| RuntimeError::Load {
+                    path: shown,
+                    message: e.to_string(),
+                })?;
+            Ok(Runtime { library, env })
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// An input or output of a loaded model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Port {
+    pub name: String,
+    pub dtype: Option<DType>,
+    /// `-1` for dynamic dimensions.
+    pub shape: Vec<i64>,
+}
+
+/// A loaded model, ready to run (from several threads; runs are serialized per model).
+pub struct Model {
+    session: Mutex<Session>,
+    pub inputs: Vec<Port>,
+    pub outputs: Vec<Port>,
+}
+
+fn dtype_of(t: TensorElementType) -> Option<DType> {
+    Some(match t {
+        TensorElementType::Float32 => DType::F32,
+        TensorElementType::Float64 => DType::F64,
+        TensorElementType::Float16 => DType::F16,
+        TensorElementType::Bfloat16 => DType::BF16,
+        TensorElementType::Int8 => DType::I8,
+        TensorElementType::Int16 => DType::I16,
+        TensorElementType::Int32 => DType::I32,
+        TensorElementType::Int64 => DType::I64,
+        TensorElementType::Uint8 => DType::U8,
+        TensorElementType::Uint16 => DType::U16,
+        TensorElementType::Uint32 => DType::U32,
+        TensorElementType::Uint64 => DType::U64,
+        TensorElementType::Bool => DType::Bool,
+        TensorElementType::String => DType::String,
+        _ => return None,
+    })
+}
+
+fn port(name: &str, vt: &ValueType) -> Port {
+    match vt {
+        ValueType::Tensor { ty, shape, .. } => Port {
+            name: name.to_owned(),
+            dtype: dtype_of(*ty),
+            shape: shape.iter().copied().collect(),
+        },
+        _ => Port {
+            name: name.to_owned(),
+            dtype: None,
+            shape: Vec::new(),
+        },
+    }
+}
+
+impl Runtime {
+    /// Loads a model file.
+    ///
+    /// # Errors
+    /// A file ONNX Runtime refuses (corrupt, unsupported opset...), with its message.
+    pub fn load(&self, path: &Path) -> Result<Model, RuntimeError> {
+        let shown = path.display().to_string();
+        let fail = |e: ort::Error| RuntimeError::Model {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        let session = Session::builder(&self.env)
+            .map_err(fail)?
+            .commit_from_file(path)
+            .map_err(fail)?;
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|o| port(o.name(), o.dtype()))
+            .collect();
+        let outputs = session
+            .outputs()
+            .iter()
+            .map(|o| port(o.name(), o.dtype()))
+            .collect();
+        Ok(Model {
+            session: Mutex::new(session),
+            inputs,
+            outputs,
+        })
+    }
+}
+
+fn to_value(t: &Tensor) -> Result<DynValue, String> {
+    let shape: Vec<usize> = t
+        .shape
+        .iter()
+        .map(|d| usize::try_from(*d).unwrap_or(0))
+        .collect();
+    let e = |e: ort::Error| format!("input `{}`: {e}", t.name);
+    Ok(match (&t.data, t.dtype) {
+        (Data::Float(v), DType::F32) => {
+            OrtTensor::from_array((shape, v.iter().map(|x| *x as f32).collect::<Vec<_>>()))
+                .map_err(e)?
+                .into_dyn()
+        }
+        (Data::Float(v), DType::F64) => OrtTensor::from_array((shape, v.clone()))
+            .map_err(e)?
+            .into_dyn(),
+        (Data::Float(v), DType::F16) => OrtTensor::from_array((
+            shape,
+            v.iter()
+                .map(|x| half::f16::from_f64(*x))
+                .collect::<Vec<_>>(),
+        ))
+        .map_err(e)?
+        .into_dyn(),
+        (Data::Float(v), DType::BF16) => OrtTensor::from_array((
+            shape,
+            v.iter()
+                .map(|x| half::bf16::from_f64(*x))
+                .collect::<Vec<_>>(),
+        ))
+        .map_err(e)?
+        .into_dyn(),
+        (Data::Int(v), DType::I8) => {
+            OrtTensor::from_array((shape, v.iter().map(|x| *x as i8).collect::<Vec<_>>()))
+                .map_err(e)?
+                .into_dyn()
+        }
+        (Data::Int(v), DType::I16) => {
+            OrtTensor::from_array((shape, v.iter().map(|x| *x as i16).collect::<Vec<_>>()))
+                .map_err(e)?
+                .into_dyn()
+        }
+        (Data::Int(v), DType::I32) => {
+            OrtTensor::from_array((shape, v.iter().map(|x| *x as i32).collect::<Vec<_>>()))
+                .map_err(e)?
+                .into_dyn()
+        }
+        (Data::Int(v), _) => OrtTensor::from_array((shape, v.clone()))
+            .map_err(e)?
+            .into_dyn(),
+        (Data::UInt(v), DType::U8) => {
+            OrtTensor::from_array((shape, v.iter().map(|x| *x as u8).collect::<Vec<_>>()))
+                .map_err(e)?
+                .into_dyn()
+        }
+        (Data::UInt(v), DType::U16) => {
+            OrtTensor::from_array((shape, v.iter().map(|x| *x as u16).collect::<Vec<_>>()))
+                .map_err(e)?
+                .into_dyn()
+        }
+        (Data::UInt(v), DType::U32) => {
+            OrtTensor::from_array((shape, v.iter().map(|x| *x as u32).collect::<Vec<_>>()))
+                .map_err(e)?
+                .into_dyn()
+        }
+        (Data::UInt(v), _) => OrtTensor::from_array((shape, v.clone()))
+            .map_err(e)?
+            .into_dyn(),
+        (Data::Bool(v), _) => OrtTensor::from_array((shape, v.clone()))
+            .map_err(e)?
+            .into_dyn(),
+        (Data::Str(v), _) => OrtTensor::from_string_array((shape, v.as_slice()))
+            .map_err(e)?
+            .into_dyn(),
+        (Data::Float(_), other) => {
+            return Err(format!(
+                "input `{}`: float values for a {other} tensor",
+                t.name
+            ));
+        }
+    })
+}
+
+fn from_value(name: &str, v: &DynValue) -> Result<Tensor, String> {
+    let e = |e: ort::Error| format!("output `{name}`: {e}");
+    let ValueType::Tensor { ty, .. } = v.dtype() else {
+        return Err(format!(
+            "output `{name}` is not a tensor (sequences and maps are not supported)"
+        ));
+    };
+    let dtype = dtype_of(*ty)
+        .ok_or_else(|| format!("output `{name}` has an unsupported element type {ty:?}"))?;
+    macro_rules! ext {
+        ($t:ty, $wrap:expr) => {{
+            let (shape, data) = v.try_extract_tensor::<$t>().map_err(e)?;
+            (shape.iter().copied().collect::<Vec<i64>>(), $wrap(data))
+        }};
+    }
+    let (shape, data) = match dtype {
+        DType::F32 => ext!(f32, |d: &[f32]| Data::Float(
+            d.iter().map(|x| f64::from(*x)).collect()
+        )),
+        DType::F64 => ext!(f64, |d: &[f64]| Data::Float(d.to_vec())),
+        DType::F16 => ext!(half::f16, |d: &[half::f16]| Data::Float(
+            d.iter().map(|x| x.to_f64()).collect()
+        )),
+        DType::BF16 => ext!(half::bf16, |d: &[half::bf16]| Data::Float(
+            d.iter().map(|x| x.to_f64()).collect()
+        )),
+        DType::I8 => ext!(i8, |d: &[i8]| Data::Int(
+            d.iter().map(|x| i64::from(*x)).collect()
+        )),
+        DType::I16 => ext!(i16, |d: &[i16]| Data::Int(
+            d.iter().map(|x| i64::from(*x)).collect()
+        )),
+        DType::I32 => ext!(i32, |d: &[i32]| Data::Int(
+            d.iter().map(|x| i64::from(*x)).collect()
+        )),
+        DType::I64 => ext!(i64, |d: &[i64]| Data::Int(d.to_vec())),
+        DType::U8 => ext!(u8, |d: &[u8]| Data::UInt(
+            d.iter().map(|x| u64::from(*x)).collect()
+        )),
+        DType::U16 => ext!(u16, |d: &[u16]| Data::UInt(
+            d.iter().map(|x| u64::from(*x)).collect()
+        )),
+        DType::U32 => ext!(u32, |d: &[u32]| Data::UInt(
+            d.iter().map(|x| u64::from(*x)).collect()
+        )),
+        DType::U64 => ext!(u64, |d: &[u64]| Data::UInt(d.to_vec())),
+        DType::Bool => ext!(bool, |d: &[bool]| Data::Bool(d.to_vec())),
+        DType::String => {
+            let (shape, data) = v.try_extract_strings().map_err(e)?;
+            (shape.iter().copied().collect(), Data::Str(data))
+        }
+    };
+    Tensor::new(name, dtype, shape, data).map_err(|e| e.to_string())
+}
+
+impl Model {
+    /// Runs the model on named inputs and returns every output, in the model's order.
+    ///
+    /// # Errors
+    /// Missing or unexpected inputs, and whatever ONNX Runtime refuses (wrong shape or dtype),
+    /// as a message; never a panic.
+    pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
+        let run = |message: String| RuntimeError::Run { message };
+        for want in &self.inputs {
+            if !inputs.iter().any(|t| t.name == want.name) {
+                return Err(run(format!(
+                    "the model needs input `{}`, which the case does not give",
+                    want.name
+                )));
+            }
+        }
+        if let Some(extra) = inputs
+            .iter()
+            .find(|t| !self.inputs.iter().any(|p| p.name == t.name))
+        {
+            let names: Vec<&str> = self.inputs.iter().map(|p| p.name.as_str()).collect();
+            return Err(run(format!(
+                "the case gives input `{}`, which the model does not have (its inputs: {})",
+                extra.name,
+                names.join(", ")
+            )));
+        }
+        let mut values = Vec::with_capacity(inputs.len());
+        for t in inputs {
+            values.push((
+                std::borrow::Cow::from(t.name.clone()),
+                ort::session::SessionInputValue::from(to_value(t).map_err(run)?),
+            ));
+        }
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| run("the model's session is unusable after an earlier failure".into()))?;
+        let outputs = session
+            .run(values)
+            .map_err(|e| run(format!("ONNX Runtime refused the inputs: {e}")))?;
+        self.outputs
+            .iter()
+            .map(|p| {
+                let v = outputs
+                    .get(p.name.as_str())
+                    .ok_or_else(|| run(format!("the model did not produce output `{}`", p.name)))?;
+                from_value(&p.name, v).map_err(run)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,91 @@
+use super::*;
+use crate::compare::{NanPolicy, Tolerance, compare};
+use crate::golden::read_npz;
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../")
+        .join(rel)
+}
+
+/// The real runtime, or `None` (with a loud message) where ONNX Runtime is not installed; in
+/// CI (`CI=true`) its absence fails the test.
+fn real_runtime() -> Option<&'static Runtime> {
+    match runtime(None) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "ONNX Runtime is required in CI: {e}"
+            );
+            eprintln!("\n\n!!!!! SKIPPED: {e} !!!!!\n");
+            None
+        }
+    }
+}
+
+#[test]
+fn explicit_paths_and_versions() {
+    let l = find_library(Some(Path::new("/opt/ort/libonnxruntime.so.1.32.0"))).expect("explicit");
+    assert_eq!(l.source, "--ort-lib");
+    assert_eq!(l.version.as_deref(), Some("1.32.0"));
+    assert_eq!(version_of(Path::new("libonnxruntime.so")), None);
+}
+
+#[test]
+fn golden_cases_of_a_real_model_match() {
+    let Some(rt) = real_runtime() else { return };
+    let model = rt
+        .load(&fixture("fixtures/models/linear.onnx"))
+        .expect("model");
+    assert_eq!(model.inputs[0].name, "input");
+    assert_eq!(model.inputs[0].dtype, Some(DType::F32));
+    assert_eq!(model.inputs[0].shape, vec![-1, 4]);
+    let arrays = read_npz(&fixture("fixtures/golden/linear_cases.npz")).expect("npz");
+    let input = arrays
+        .iter()
+        .find(|t| t.name == "input")
+        .expect("input")
+        .clone();
+    let outputs = model.run(&[input]).expect("runs");
+    for out in &outputs {
+        let expected = arrays.iter().find(|t| t.name == out.name).expect("golden");
+        let tol = Tolerance::default_for(out.dtype);
+        assert!(
+            compare(expected, out, tol, NanPolicy::Equal).is_none(),
+            "{}",
+            out.name
+        );
+    }
+}
+
+#[test]
+fn bad_inputs_and_models_are_errors_not_panics() {
+    let Some(rt) = real_runtime() else { return };
+    let model = rt
+        .load(&fixture("fixtures/models/linear.onnx"))
+        .expect("model");
+    let wrong_shape =
+        Tensor::new("input", DType::F32, vec![1, 3], Data::Float(vec![1.0; 3])).expect("t");
+    let e = model.run(&[wrong_shape]).expect_err("shape");
+    assert!(
+        e.to_string().starts_with("ONNX Runtime refused the inputs"),
+        "{e}"
+    );
+    let wrong_type =
+        Tensor::new("input", DType::I64, vec![1, 4], Data::Int(vec![1; 4])).expect("t");
+    assert!(model.run(&[wrong_type]).is_err());
+    let e = model.run(&[]).expect_err("missing");
+    assert_eq!(
+        e.to_string(),
+        "the model needs input `input`, which the case does not give"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.onnx");
+    std::fs::write(&bad, b"not a model").expect("w");
+    let e = rt.load(&bad).err().expect("corrupt");
+    assert!(
+        e.to_string().contains("bad.onnx: cannot load the model"),
+        "{e}"
+    );
+}
