@@ -30,6 +30,39 @@ pub enum RuntimeError {
     Model { path: String, message: String },
     #[error("{message}")]
     Run { message: String },
+    #[error("{0}")]
+    Device(String),
+}
+
+/// Where a model runs: `device = "cpu" | "cuda" | "auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    Cpu,
+    Cuda,
+    /// CUDA when this runtime has it and it starts, else the CPU; the model records which ran.
+    #[default]
+    Auto,
+}
+
+impl Device {
+    /// `cpu`, `cuda`, `auto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+            Device::Auto => "auto",
+        }
+    }
+
+    /// Reads `cpu`, `cuda` or `auto`.
+    pub fn parse(text: &str) -> Option<Device> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Some(Device::Cpu),
+            "cuda" | "gpu" => Some(Device::Cuda),
+            "auto" => Some(Device::Auto),
+            _ => None,
+        }
+    }
 }
 
 /// Where the library was found.
@@ -168,6 +201,8 @@ pub struct Model {
     session: Mutex<Session>,
     pub inputs: Vec<Port>,
     pub outputs: Vec<Port>,
+    /// The device the model runs on (`Cpu` or `Cuda`, never `Auto`).
+    pub device: Device,
 }
 
 fn dtype_of(t: TensorElementType) -> Option<DType> {
@@ -206,20 +241,67 @@ fn port(name: &str, vt: &ValueType) -> Port {
 }
 
 impl Runtime {
-    /// Loads a model file.
+    /// Whether this ONNX Runtime was built with the CUDA execution provider (the CPU-only
+    /// `onnxruntime` wheel was not; `onnxruntime-gpu` was).
+    pub fn has_cuda(&self) -> bool {
+        use ort::ep::ExecutionProvider as _;
+        ort::ep::CUDA::is_available().unwrap_or(false)
+    }
+
+    /// The execution providers this runtime offers, for `doctor` and reports.
+    pub fn providers(&self) -> Vec<&'static str> {
+        let mut out = vec!["cpu"];
+        if self.has_cuda() {
+            out.push("cuda");
+        }
+        out
+    }
+
+    /// Loads a model file on the CPU.
     ///
     /// # Errors
     /// A file ONNX Runtime refuses (corrupt, unsupported opset...), with its message.
     pub fn load(&self, path: &Path) -> Result<Model, RuntimeError> {
+        self.load_on(path, Device::Cpu)
+    }
+
+    /// Loads a model file on a device. Asking for CUDA where it is not available is an error,
+    /// never a silent fall-back; `Auto` falls back to the CPU and says so in [`Model::device`].
+    ///
+    /// # Errors
+    /// As [`Runtime::load`], plus [`RuntimeError::Device`] for CUDA that is missing or fails.
+    pub fn load_on(&self, path: &Path, device: Device) -> Result<Model, RuntimeError> {
         let shown = path.display().to_string();
         let fail = |e: ort::Error| RuntimeError::Model {
             path: shown.clone(),
             message: e.to_string(),
         };
-        let session = Session::builder(&self.env)
-            .map_err(fail)?
-            .commit_from_file(path)
-            .map_err(fail)?;
+        let cuda_wanted = match device {
+            Device::Cpu => false,
+            Device::Cuda if !self.has_cuda() => {
+                return Err(RuntimeError::Device(format!(
+                    "device `cuda` was asked for, but this ONNX Runtime ({}) has no CUDA execution provider; install `onnxruntime-gpu` on a machine with an NVIDIA GPU and CUDA, or use device `cpu` or `auto`",
+                    self.library.path.display()
+                )));
+            }
+            Device::Cuda => true,
+            Device::Auto => self.has_cuda(),
+        };
+        let mut builder = Session::builder(&self.env).map_err(fail)?;
+        let mut used = Device::Cpu;
+        if cuda_wanted {
+            use ort::ep::ExecutionProvider as _;
+            match ort::ep::CUDA::default().register(&mut builder) {
+                Ok(()) => used = Device::Cuda,
+                Err(e) if device == Device::Cuda => {
+                    return Err(RuntimeError::Device(format!(
+                        "device `cuda` was asked for, but CUDA could not start: {e}"
+                    )));
+                }
+                Err(_) => {}
+            }
+        }
+        let session = builder.commit_from_file(path).map_err(fail)?;
         let inputs = session
             .inputs()
             .iter()
@@ -234,6 +316,7 @@ impl Runtime {
             session: Mutex::new(session),
             inputs,
             outputs,
+            device: used,
         })
     }
 }

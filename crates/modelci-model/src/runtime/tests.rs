@@ -89,3 +89,26 @@ fn bad_inputs_and_models_are_errors_not_panics() {
         "{e}"
     );
 }
+
+#[test]
+fn devices() {
+    assert_eq!(Device::parse("CUDA"), Some(Device::Cuda));
+    assert_eq!(Device::parse("auto"), Some(Device::Auto));
+    assert_eq!(Device::parse("tpu"), None);
+    let Some(rt) = real_runtime() else { return };
+    let path = fixture("fixtures/models/linear.onnx");
+    let auto = rt.load_on(&path, Device::Auto).expect("auto");
+    if rt.has_cuda() {
+        assert_eq!(auto.device, Device::Cuda);
+    } else {
+        // The CPU wheel: `auto` runs on the CPU and says so; `cuda` is an error, not a fall-back.
+        assert_eq!(auto.device, Device::Cpu);
+        assert_eq!(rt.providers(), ["cpu"]);
+        let e = rt.load_on(&path, Device::Cuda).err().expect("no cuda");
+        assert!(
+            e.to_string()
+                .starts_with("device `cuda` was asked for, but this ONNX Runtime"),
+            "{e}"
+        );
+    }
+}

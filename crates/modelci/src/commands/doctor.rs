@@ -74,6 +74,27 @@ pub fn run(args: &DoctorArgs) -> u8 {
         ),
         Err(e) => line("onnxruntime", "missing", e.to_string()),
     }
+    if modelci_model::runtime::find_library(None).is_ok() {
+        match modelci_model::runtime::runtime(None) {
+            Ok(rt) => line(
+                "devices",
+                "ok",
+                format!(
+                    "execution providers: {}{}",
+                    rt.providers().join(", "),
+                    if rt.has_cuda() {
+                        ""
+                    } else {
+                        " (no CUDA: asking for device `cuda` is an error; onnxruntime-gpu on a GPU machine has it)"
+                    }
+                ),
+            ),
+            Err(e) => {
+                problems += 1;
+                line("onnxruntime", "ERROR", e.to_string());
+            }
+        }
+    }
 
     let colour = crate::terminal::colour_stdout();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
