@@ -46,3 +46,145 @@ fn a_corrupt_model_is_an_error() {
         "{err}"
     );
 }
+
+/// Whether ONNX Runtime can be found (`modelci doctor` says so); in CI it must be.
+fn runtime_available() -> bool {
+    let (_, out, _) = run(&mut modelci(&["doctor"]));
+    let ok = out
+        .lines()
+        .any(|l| l.starts_with("onnxruntime") && l.contains(" ok "));
+    if !ok {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "ONNX Runtime is required in CI:\n{out}"
+        );
+        eprintln!("\n\n!!!!! SKIPPED: ONNX Runtime not found ({out}) !!!!!\n");
+    }
+    ok
+}
+
+const MODEL: &str = "fixtures/models/linear.onnx";
+
+#[test]
+fn golden_cases_in_every_format_pass_on_the_real_runtime() {
+    if !runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "model",
+        "test",
+        "--model",
+        MODEL,
+        "--cases",
+        "fixtures/golden/linear_cases.json",
+        "fixtures/golden/linear_onnx_layout",
+        "fixtures/golden/linear_cases.npz",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("6 cases: 6 passed"), "{out}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("r")).expect("json");
+    let props = &r["suites"][0]["properties"];
+    assert_eq!(props["device"], "cpu");
+    assert_eq!(props["model_sha256"].as_str().map(str::len), Some(64));
+}
+
+#[test]
+fn wrong_outputs_fail_and_unrunnable_cases_error() {
+    if !runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = dir.path().join("cases.json");
+    std::fs::write(
+        &cases,
+        r#"{"cases": [
+          {"name": "wrong label", "inputs": {"input": {"dtype": "float32", "shape": [1, 4], "data": [5.1, 3.5, 1.4, 0.2]}},
+           "outputs": {"label": {"dtype": "int64", "shape": [1], "data": [2]},
+                       "probabilities": {"dtype": "float32", "shape": [1, 3], "data": [0.1, 0.1, 0.8]}}},
+          {"name": "wrong shape", "inputs": {"input": {"dtype": "float32", "shape": [1, 3], "data": [5.1, 3.5, 1.4]}}}
+        ]}"#,
+    )
+    .expect("w");
+    let json = dir.path().join("r.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "model",
+        "test",
+        "--model",
+        MODEL,
+        "--cases",
+        cases.to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 2, "an errored case makes it exit 2\n{out}\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("r")).expect("json");
+    let c = &r["suites"][0]["cases"];
+    assert_eq!(c[0]["outcome"], "failed");
+    let m = c[0]["message"].as_str().expect("m");
+    assert!(
+        m.contains("`label`: 1 of 1 element(s) differ") || m.contains("`probabilities`"),
+        "{m}"
+    );
+    assert!(m.contains("(and 1 more output(s))"), "{m}");
+    assert_eq!(c[1]["outcome"], "errored");
+    assert!(
+        c[1]["message"]
+            .as_str()
+            .expect("m")
+            .starts_with("the model could not run the case: ONNX Runtime refused the inputs"),
+        "{:#}",
+        c[1]
+    );
+}
+
+#[test]
+fn cuda_where_there_is_none_and_bad_paths_exit_2() {
+    if !runtime_available() {
+        return;
+    }
+    let (_, out, _) = run(&mut modelci(&["doctor"]));
+    if !out.contains("execution providers: cpu, cuda") {
+        let (code, _, err) = run(&mut modelci(&[
+            "model",
+            "test",
+            "--model",
+            MODEL,
+            "--cases",
+            "fixtures/golden/linear_cases.npz",
+            "--device",
+            "cuda",
+        ]));
+        assert_eq!(code, 2);
+        assert!(err.contains("device `cuda` was asked for"), "{err}");
+    }
+    let (code, out, _) = run(&mut modelci(&[
+        "model",
+        "test",
+        "--model",
+        MODEL,
+        "--cases",
+        "fixtures/models/make_linear.py",
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        out.contains(
+            "golden cases are a folder of test_data_set_N folders, a .json file or a .npz archive"
+        ),
+        "{out}"
+    );
+    let (code, _, err) = run(&mut modelci(&[
+        "model",
+        "test",
+        "--model",
+        "nope.onnx",
+        "--cases",
+        "x.json",
+    ]));
+    assert_eq!(code, 2);
+    assert!(err.contains("nope.onnx: no such file"), "{err}");
+}

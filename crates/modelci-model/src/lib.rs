@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod golden;
+pub mod golden_suite;
 pub mod onnx;
 pub mod pb;
 pub mod runtime;

@@ -233,6 +233,34 @@ pub struct MockArgs {
 pub enum ModelCommand {
     /// Show an ONNX model's inputs, outputs, opsets, producer, size and sha256.
     Inspect(InspectArgs),
+    /// Run golden cases on an ONNX model and compare its outputs.
+    Test(ModelTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelTestArgs {
+    /// The `.onnx` model.
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Golden cases: a folder of test_data_set_N folders, a .json file or a .npz archive
+    /// (repeatable).
+    #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
+    pub cases: Vec<PathBuf>,
+    /// Where the model runs: cpu, cuda, or auto (cuda when available).
+    #[arg(long, value_name = "DEVICE", default_value = "cpu")]
+    pub device: String,
+    /// Relative tolerance for floating-point outputs (default: per dtype).
+    #[arg(long, value_name = "X")]
+    pub rtol: Option<f64>,
+    /// Absolute tolerance for floating-point outputs (default: per dtype).
+    #[arg(long, value_name = "Y")]
+    pub atol: Option<f64>,
+    /// The ONNX Runtime library to load (else ORT_DYLIB_PATH, the onnxruntime Python package,
+    /// the system folders).
+    #[arg(long, value_name = "PATH")]
+    pub ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 #[derive(Debug, Args)]

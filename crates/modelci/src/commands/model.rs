@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use modelci_model::onnx::{ModelInfo, Port, inspect as read_model};
 use serde_json::{Value, json};
 
-use crate::cli::InspectArgs;
+use crate::cli::{InspectArgs, ModelTestArgs};
 use crate::output::{self, EXIT_ERROR};
 
 pub fn inspect(args: &InspectArgs) -> u8 {
@@ -78,4 +78,77 @@ fn to_text(info: &ModelInfo) -> String {
         let _ = writeln!(out, "    {p}");
     }
     out
+}
+
+pub fn test(args: &ModelTestArgs) -> u8 {
+    match test_inner(args) {
+        Ok(code) => code,
+        Err(message) => {
+            output::error(&message, None);
+            EXIT_ERROR
+        }
+    }
+}
+
+fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
+    use modelci_model::golden_suite::{self, Overrides};
+    use modelci_model::runtime::{Device, runtime};
+    use modelci_report::{Location, Run, Suite};
+
+    let outputs = output::requested(&args.reports)?;
+    let device = Device::parse(&args.device)
+        .ok_or_else(|| format!("--device must be cpu, cuda or auto, not `{}`", args.device))?;
+    for (flag, v) in [("--rtol", args.rtol), ("--atol", args.atol)] {
+        if v.is_some_and(|x| !(x.is_finite() && x >= 0.0)) {
+            return Err(format!("{flag} must be a non-negative number"));
+        }
+    }
+    let info = read_model(&args.model).map_err(|e| e.to_string())?;
+    let rt = runtime(args.ort_lib.as_deref()).map_err(|e| e.to_string())?;
+    let model = rt.load_on(&args.model, device).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let mut run = Run::new(env!("CARGO_PKG_VERSION"));
+    run.started_at = Some(crate::commands::contract::chrono_now());
+    let overrides = Overrides {
+        rtol: args.rtol,
+        atol: args.atol,
+    };
+    for path in &args.cases {
+        let shown = modelci_config::display_path(path);
+        let mut suite = Suite::new(shown.clone(), "model-golden");
+        suite.location = Some(Location::file(shown.clone()));
+        suite.properties.insert("model", info.path.clone());
+        suite.properties.insert("model_sha256", info.sha256.clone());
+        suite.properties.insert("device", model.device.name());
+        suite.properties.insert(
+            "onnxruntime",
+            rt.library.version.clone().unwrap_or_default(),
+        );
+        match golden_suite::load(path, &model) {
+            Ok(loaded) => {
+                for case in &loaded.cases {
+                    suite.cases.push(golden_suite::run_case(
+                        &model,
+                        case,
+                        overrides,
+                        loaded.onnx_layout,
+                    ));
+                }
+            }
+            Err(e) => suite.cases.push(
+                modelci_report::Case::errored(shown.clone(), e.to_string()).with_location(
+                    Location {
+                        file: e.file.clone(),
+                        line: e.line,
+                        column: None,
+                    },
+                ),
+            ),
+        }
+        suite.duration_ms = suite.cases.iter().map(|c| c.duration_ms).sum();
+        run.suites.push(suite);
+    }
+    run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    run.refresh_summary();
+    Ok(output::finish(&run, &outputs))
 }
