@@ -188,3 +188,57 @@ fn cuda_where_there_is_none_and_bad_paths_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("nope.onnx: no such file"), "{err}");
 }
+
+#[test]
+fn model_suites_in_check_run_and_a_missing_model_errors_at_its_line() {
+    if !runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = crate::root();
+    let config = dir.path().join("modelci.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[[suite.model]]
+name = "good"
+model = "{root}/fixtures/models/linear.onnx"
+cases = ["{root}/fixtures/golden/linear_cases.json", "{root}/fixtures/golden/linear_onnx_layout"]
+
+[[suite.model]]
+name = "missing"
+model = "gone.onnx"
+cases = ["x.json"]
+"#,
+            root = root.display()
+        ),
+    )
+    .expect("w");
+    let json = dir.path().join("r.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "check",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("r")).expect("json");
+    let good = &r["suites"][0];
+    assert_eq!(good["name"], "good");
+    let cases = good["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 2, "{good:#}");
+    assert!(cases.iter().all(|c| c["outcome"] == "passed"), "{good:#}");
+    assert_eq!(good["properties"]["device"], "cpu");
+    let missing = &r["suites"][1];
+    assert_eq!(missing["cases"][0]["outcome"], "errored");
+    assert!(
+        missing["cases"][0]["message"]
+            .as_str()
+            .expect("m")
+            .contains("gone.onnx"),
+        "{missing:#}"
+    );
+    assert_eq!(missing["cases"][0]["location"]["line"], 8, "{missing:#}");
+}

@@ -73,6 +73,36 @@ pub struct SuiteSection {
     #[serde(default)]
     #[schemars(with = "Vec<OpenApiSuiteFile>")]
     pub openapi: Vec<Spanned<OpenApiSuiteFile>>,
+    /// `[[suite.model]]`: golden cases run on an ONNX model with ONNX Runtime. One case per
+    /// golden case.
+    #[serde(default)]
+    #[schemars(with = "Vec<ModelSuiteFile>")]
+    pub model: Vec<Spanned<ModelSuiteFile>>,
+}
+
+/// One `[[suite.model]]` table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSuiteFile {
+    /// The suite's name: unique in the file; letters, digits, `.`, `_` and `-`.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// The `.onnx` model.
+    #[schemars(with = "PathBuf")]
+    pub model: Spanned<PathBuf>,
+    /// Golden cases: folders of `test_data_set_N` folders, `.json` files or `.npz` archives.
+    #[schemars(with = "Vec<PathBuf>", length(min = 1))]
+    pub cases: Spanned<Vec<PathBuf>>,
+    /// `cpu` (default), `cuda` or `auto`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub device: Option<Spanned<String>>,
+    /// Relative tolerance for floating-point outputs (default: per dtype).
+    #[serde(default)]
+    pub rtol: Option<f64>,
+    /// Absolute tolerance for floating-point outputs (default: per dtype).
+    #[serde(default)]
+    pub atol: Option<f64>,
 }
 
 /// One `[[suite.openapi]]` table.

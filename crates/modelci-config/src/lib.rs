@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, Diagnostic};
 pub use file::{
-    ConfigFile, FailOn, JsonSchemaSuiteFile, OpenApiSuiteFile, PactSuiteFile, RecordFormat,
+    ConfigFile, FailOn, JsonSchemaSuiteFile, ModelSuiteFile, OpenApiSuiteFile, PactSuiteFile,
+    RecordFormat,
 };
 pub use secret::{Secret, SecretError, check_var_name, redact};
 
@@ -58,6 +59,7 @@ impl SuiteDecl {
             SuiteSpec::JsonSchema(_) => "json-schema",
             SuiteSpec::Pact(_) => "pact",
             SuiteSpec::OpenApi(_) => "openapi",
+            SuiteSpec::Model(_) => "model",
         }
     }
 }
@@ -71,6 +73,21 @@ pub enum SuiteSpec {
     Pact(PactSuite),
     /// `[[suite.openapi]]`
     OpenApi(OpenApiSuite),
+    /// `[[suite.model]]`
+    Model(ModelSuite),
+}
+
+/// A resolved `[[suite.model]]`.
+#[derive(Debug, Clone)]
+pub struct ModelSuite {
+    pub model: PathBuf,
+    /// 1-based line of the `model` key.
+    pub model_line: u32,
+    pub cases: Vec<PathBuf>,
+    /// `cpu`, `cuda` or `auto`.
+    pub device: String,
+    pub rtol: Option<f64>,
+    pub atol: Option<f64>,
 }
 
 /// A resolved `[[suite.openapi]]`.
@@ -287,6 +304,60 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         suites.push((
             span.start,
             openapi_suite(raw, name, line, &dir, &display, text)?,
+        ));
+    }
+    for spanned in file.suite.model {
+        let span = spanned.span();
+        let raw = spanned.into_inner();
+        let line = line_of(span.start);
+        let name = register(&raw.name, line)?;
+        if raw.cases.get_ref().is_empty() {
+            return Err(at(
+                raw.cases.span().start,
+                "`cases` must list at least one golden folder or file".into(),
+            ));
+        }
+        let device = match &raw.device {
+            Some(d) if !matches!(d.get_ref().as_str(), "cpu" | "cuda" | "auto") => {
+                return Err(at(
+                    d.span().start,
+                    format!(
+                        "`device` must be `cpu`, `cuda` or `auto`, not `{}`",
+                        d.get_ref()
+                    ),
+                ));
+            }
+            Some(d) => d.get_ref().clone(),
+            None => "cpu".into(),
+        };
+        for (key, v) in [("rtol", raw.rtol), ("atol", raw.atol)] {
+            if v.is_some_and(|x| !(x.is_finite() && x >= 0.0)) {
+                return Err(at(
+                    raw.name.span().start,
+                    format!("`{key}` must be a non-negative number"),
+                ));
+            }
+        }
+        suites.push((
+            span.start,
+            SuiteDecl {
+                name,
+                file: display.clone(),
+                line,
+                spec: SuiteSpec::Model(ModelSuite {
+                    model: resolve(&dir, raw.model.get_ref()),
+                    model_line: line_of(raw.model.span().start),
+                    cases: raw
+                        .cases
+                        .get_ref()
+                        .iter()
+                        .map(|p| resolve(&dir, p))
+                        .collect(),
+                    device,
+                    rtol: raw.rtol,
+                    atol: raw.atol,
+                }),
+            },
         ));
     }
     suites.sort_by_key(|(offset, _)| *offset);

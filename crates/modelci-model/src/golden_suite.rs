@@ -194,3 +194,118 @@ fn judge(case: &golden::Case, actual: &[Tensor], overrides: Overrides, onnx_layo
     }
     c
 }
+
+/// A planned `[[suite.model]]`: the model loaded on its device, and its golden cases.
+pub struct ModelCheck {
+    model: Model,
+    items: Vec<Item>,
+    overrides: Overrides,
+    properties: modelci_report::Properties,
+}
+
+enum Item {
+    Golden {
+        case: golden::Case,
+        onnx_layout: bool,
+    },
+    Problem(Case),
+}
+
+/// Why a model suite cannot run at all (the model or the runtime), and where.
+pub struct SetupError {
+    pub message: String,
+    pub location: Location,
+}
+
+impl ModelCheck {
+    /// Loads ONNX Runtime, the model and the golden cases (a golden path that cannot be read
+    /// becomes one errored case).
+    ///
+    /// # Errors
+    /// A [`SetupError`] at the config line when the model or the runtime cannot be used.
+    pub fn plan(
+        spec: &modelci_config::ModelSuite,
+        config_file: &str,
+    ) -> Result<ModelCheck, SetupError> {
+        let at = |message: String| SetupError {
+            message,
+            location: Location::line(config_file, spec.model_line),
+        };
+        let info = crate::onnx::inspect(&spec.model).map_err(|e| at(e.to_string()))?;
+        let rt = crate::runtime::runtime(None).map_err(|e| at(e.to_string()))?;
+        let device = crate::runtime::Device::parse(&spec.device).unwrap_or_default();
+        let model = rt
+            .load_on(&spec.model, device)
+            .map_err(|e| at(e.to_string()))?;
+        let mut items = Vec::new();
+        for path in &spec.cases {
+            match load(path, &model) {
+                Ok(loaded) => items.extend(loaded.cases.into_iter().map(|case| Item::Golden {
+                    case,
+                    onnx_layout: loaded.onnx_layout,
+                })),
+                Err(e) => items.push(Item::Problem(
+                    Case::errored(path.display().to_string(), e.to_string()).with_location(
+                        Location {
+                            file: e.file.clone(),
+                            line: e.line,
+                            column: None,
+                        },
+                    ),
+                )),
+            }
+        }
+        let mut properties = modelci_report::Properties::new();
+        properties.insert("model", info.path.clone());
+        properties.insert("model_sha256", info.sha256);
+        properties.insert("device", model.device.name());
+        properties.insert(
+            "onnxruntime",
+            rt.library.version.clone().unwrap_or_default(),
+        );
+        Ok(ModelCheck {
+            model,
+            items,
+            overrides: Overrides {
+                rtol: spec.rtol,
+                atol: spec.atol,
+            },
+            properties,
+        })
+    }
+
+    /// Stable case names, in order.
+    pub fn case_names(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|i| match i {
+                Item::Golden { case, .. } => format!("{} ({})", case.name, short(&case.source)),
+                Item::Problem(c) => c.name.clone(),
+            })
+            .collect()
+    }
+
+    /// Suite properties: model, sha256, device, runtime version.
+    pub fn properties(&self) -> &modelci_report::Properties {
+        &self.properties
+    }
+
+    /// Runs the case at `index`.
+    pub fn run(&self, index: usize) -> Case {
+        match self.items.get(index) {
+            Some(Item::Golden { case, onnx_layout }) => {
+                let mut c = run_case(&self.model, case, self.overrides, *onnx_layout);
+                c.name = format!("{} ({})", case.name, short(&case.source));
+                c
+            }
+            Some(Item::Problem(c)) => c.clone(),
+            None => Case::errored(format!("#{index}"), "no such case"),
+        }
+    }
+}
+
+/// The last two components of a path, to tell cases of several golden sources apart.
+fn short(source: &str) -> String {
+    let parts: Vec<&str> = source.rsplit('/').take(2).collect();
+    parts.into_iter().rev().collect::<Vec<_>>().join("/")
+}

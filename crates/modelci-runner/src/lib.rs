@@ -21,6 +21,7 @@ use modelci_config::{Config, SuiteDecl, SuiteSpec, suggest};
 use modelci_contract::json_schema::JsonSchemaCheck;
 use modelci_contract::openapi_suite::OpenApiCheck;
 use modelci_contract::pact_verify::PactCheck;
+use modelci_model::golden_suite::ModelCheck;
 use modelci_report::{Case, Location, Outcome, Run, ShardSpec, Suite};
 
 /// What to run and how.
@@ -91,6 +92,7 @@ enum Check {
     Pact(PactCheck),
     /// OpenAPI suites send their requests together, concurrently: a batch too.
     OpenApi(OpenApiCheck),
+    Model(ModelCheck),
     Setup(Case),
 }
 
@@ -107,6 +109,12 @@ impl Check {
             }
             SuiteSpec::Pact(spec) => match PactCheck::plan(spec, &decl.file) {
                 Ok(check) => Check::Pact(check),
+                Err(e) => {
+                    Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
+                }
+            },
+            SuiteSpec::Model(spec) => match ModelCheck::plan(spec, &decl.file) {
+                Ok(check) => Check::Model(check),
                 Err(e) => {
                     Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
                 }
@@ -137,6 +145,7 @@ impl Check {
             Check::JsonSchema(c) => c.case_names().map(str::to_owned).collect(),
             Check::Pact(c) => c.case_names(),
             Check::OpenApi(c) => c.case_names(),
+            Check::Model(c) => c.case_names(),
             Check::Setup(case) => vec![case.name.clone()],
         }
     }
@@ -144,6 +153,7 @@ impl Check {
     fn run(&self, index: usize) -> Case {
         match self {
             Check::JsonSchema(c) => c.run(index),
+            Check::Model(c) => c.run(index),
             Check::Pact(_) | Check::OpenApi(_) => self
                 .run_batch(&[index])
                 .pop()
@@ -237,6 +247,7 @@ pub fn run(
                 Check::JsonSchema(c) => suite.properties = c.properties().clone(),
                 Check::Pact(c) => suite.properties = c.properties().clone(),
                 Check::OpenApi(c) => suite.properties = c.properties().clone(),
+                Check::Model(c) => suite.properties = c.properties().clone(),
                 Check::Setup(_) => {}
             }
             suite
