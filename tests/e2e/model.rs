@@ -242,3 +242,63 @@ cases = ["x.json"]
     );
     assert_eq!(missing["cases"][0]["location"]["line"], 8, "{missing:#}");
 }
+
+#[test]
+fn recorded_golden_cases_pass_model_test_and_a_bad_input_writes_nothing() {
+    if !runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("golden.json");
+    let (code, stdout, err) = run(&mut modelci(&[
+        "model",
+        "record",
+        "--model",
+        MODEL,
+        "--inputs",
+        "fixtures/golden/linear_onnx_layout",
+        "fixtures/golden/linear_cases.npz",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    assert!(stdout.starts_with("recorded "), "{stdout}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("r")).expect("json");
+    let first = &v["cases"][0];
+    assert_eq!(first["outputs"]["label"]["dtype"], "int64");
+    assert_eq!(first["outputs"]["probabilities"]["dtype"], "float32");
+    let (code, stdout, err) = run(&mut modelci(&[
+        "model",
+        "test",
+        "--model",
+        MODEL,
+        "--cases",
+        out.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    assert!(stdout.contains("passed, 0 failed"), "{stdout}");
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"inputs": {"input": {"dtype": "float32", "shape": [1, 3], "data": [1, 2, 3]}}}"#,
+    )
+    .expect("w");
+    let out2 = dir.path().join("never.json");
+    let (code, _, err) = run(&mut modelci(&[
+        "model",
+        "record",
+        "--model",
+        MODEL,
+        "--inputs",
+        bad.to_str().expect("utf8"),
+        "--out",
+        out2.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.json: case `bad.json`: the model could not run it"),
+        "{err}"
+    );
+    assert!(!out2.exists());
+}

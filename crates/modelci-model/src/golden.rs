@@ -517,3 +517,94 @@ mod tests {
         assert!(read_onnx_layout(empty.path()).is_err());
     }
 }
+
+/// Golden cases as the JSON form [`parse_json`] reads: `{"cases": [{"name", "inputs",
+/// "outputs"}]}`, with flat `data`. Non-finite floats are written `"nan"`, `"inf"`, `"-inf"`;
+/// 32-bit and narrower floats with their shortest round-trip text.
+pub fn to_json(cases: &[Case]) -> Value {
+    let tensors = |ts: &[Tensor]| -> Value {
+        Value::Object(
+            ts.iter()
+                .map(|t| (t.name.clone(), tensor_json(t)))
+                .collect(),
+        )
+    };
+    serde_json::json!({
+        "cases": cases.iter().map(|c| serde_json::json!({
+            "name": c.name,
+            "inputs": tensors(&c.inputs),
+            "outputs": tensors(&c.outputs),
+        })).collect::<Vec<_>>()
+    })
+}
+
+fn tensor_json(t: &Tensor) -> Value {
+    let narrow = t.dtype != DType::F64;
+    let float = |x: f64| -> Value {
+        if x.is_nan() {
+            Value::from("nan")
+        } else if x.is_infinite() {
+            Value::from(if x > 0.0 { "inf" } else { "-inf" })
+        } else if narrow {
+            // The shortest text that reads back as the same f32 (f16/bf16 values are exact f32s).
+            serde_json::from_str::<serde_json::Number>(&format!("{:?}", x as f32))
+                .map_or(Value::Null, Value::Number)
+        } else {
+            serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+        }
+    };
+    let data: Vec<Value> = match &t.data {
+        Data::Float(v) => v.iter().map(|x| float(*x)).collect(),
+        Data::Int(v) => v.iter().map(|x| Value::from(*x)).collect(),
+        Data::UInt(v) => v.iter().map(|x| Value::from(*x)).collect(),
+        Data::Bool(v) => v.iter().map(|x| Value::from(*x)).collect(),
+        Data::Str(v) => v.iter().map(|x| Value::from(x.as_str())).collect(),
+    };
+    serde_json::json!({"dtype": t.dtype.name(), "shape": t.shape, "data": data})
+}
+
+#[cfg(test)]
+mod json_roundtrip {
+    use super::*;
+
+    #[test]
+    fn written_cases_read_back_identically() {
+        let case = Case {
+            name: "c1".into(),
+            source: "x.json".into(),
+            inputs: vec![
+                Tensor::new(
+                    "x",
+                    DType::F32,
+                    vec![2, 2],
+                    Data::Float(vec![0.1_f32 as f64, f64::NAN, f64::INFINITY, -2.5]),
+                )
+                .unwrap(),
+                Tensor::new("s", DType::String, vec![1], Data::Str(vec!["é\"".into()])).unwrap(),
+            ],
+            outputs: vec![
+                Tensor::new("l", DType::I64, vec![2], Data::Int(vec![-1, i64::MAX])).unwrap(),
+                Tensor::new("b", DType::Bool, vec![1], Data::Bool(vec![true])).unwrap(),
+                Tensor::new("d", DType::F64, vec![1], Data::Float(vec![0.1])).unwrap(),
+            ],
+        };
+        let v = to_json(std::slice::from_ref(&case));
+        let text = serde_json::to_string(&v).unwrap();
+        assert!(text.contains("[0.1,\"nan\",\"inf\",-2.5]"), "{text}");
+        let back = parse_json(&text, "x.json").unwrap();
+        assert_eq!(back.len(), 1);
+        let b = &back[0];
+        assert_eq!(b.name, "c1");
+        let Data::Float(xs) = &b.inputs.iter().find(|t| t.name == "x").unwrap().data else {
+            panic!("float")
+        };
+        assert_eq!(xs[0] as f32, 0.1_f32);
+        assert!(xs[1].is_nan());
+        assert_eq!(xs[2], f64::INFINITY);
+        let mut want = case.outputs.clone();
+        let mut got = b.outputs.clone();
+        want.sort_by(|a, b| a.name.cmp(&b.name));
+        got.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(got, want);
+    }
+}

@@ -235,6 +235,29 @@ pub enum ModelCommand {
     Inspect(InspectArgs),
     /// Run golden cases on an ONNX model and compare its outputs.
     Test(ModelTestArgs),
+    /// Run a trusted model on golden inputs and save its outputs as golden cases (JSON).
+    Record(ModelRecordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelRecordArgs {
+    /// The trusted `.onnx` model whose outputs become the expected ones.
+    #[arg(long, value_name = "PATH")]
+    pub model: PathBuf,
+    /// Inputs: a folder of test_data_set_N folders, a .json file or a .npz archive (repeatable;
+    /// any outputs they hold are replaced).
+    #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+    /// The JSON golden file to write (replaced atomically; nothing is written on an error).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Where the model runs: cpu, cuda, or auto (cuda when available).
+    #[arg(long, value_name = "DEVICE", default_value = "cpu")]
+    pub device: String,
+    /// The ONNX Runtime library to load (else ORT_DYLIB_PATH, the onnxruntime Python package,
+    /// the system folders).
+    #[arg(long, value_name = "PATH")]
+    pub ort_lib: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Contract(ContractCommand::Diff(args)) => diff::run(&args),
         Command::Model(ModelCommand::Inspect(args)) => model::inspect(&args),
         Command::Model(ModelCommand::Test(args)) => model::test(&args),
+        Command::Model(ModelCommand::Record(args)) => model::record(&args),
         Command::Report(ReportCommand::Merge(args)) => merge::run(&args),
         Command::Schema(args) => {
             let text = match args.which {

@@ -1,11 +1,11 @@
-//! `modelci model inspect`.
+//! `modelci model inspect`, `model test` and `model record`.
 
 use std::fmt::Write as _;
 
 use modelci_model::onnx::{ModelInfo, Port, inspect as read_model};
 use serde_json::{Value, json};
 
-use crate::cli::{InspectArgs, ModelTestArgs};
+use crate::cli::{InspectArgs, ModelRecordArgs, ModelTestArgs};
 use crate::output::{self, EXIT_ERROR};
 
 pub fn inspect(args: &InspectArgs) -> u8 {
@@ -151,4 +151,67 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
     run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     run.refresh_summary();
     Ok(output::finish(&run, &outputs))
+}
+
+pub fn record(args: &ModelRecordArgs) -> u8 {
+    match record_inner(args) {
+        Ok(n) => {
+            output::stdout(&format!(
+                "recorded {n} golden case(s) to {}\n",
+                args.out.display()
+            ));
+            0
+        }
+        Err(message) => {
+            output::error(&message, None);
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Runs every input case; any failure aborts before anything is written, so a golden file is
+/// never half-recorded.
+fn record_inner(args: &ModelRecordArgs) -> Result<usize, String> {
+    use modelci_model::golden_suite;
+    use modelci_model::runtime::{Device, runtime};
+
+    let device = Device::parse(&args.device)
+        .ok_or_else(|| format!("--device must be cpu, cuda or auto, not `{}`", args.device))?;
+    read_model(&args.model).map_err(|e| e.to_string())?;
+    let rt = runtime(args.ort_lib.as_deref()).map_err(|e| e.to_string())?;
+    let model = rt.load_on(&args.model, device).map_err(|e| e.to_string())?;
+    let mut recorded = Vec::new();
+    for path in &args.inputs {
+        let loaded = golden_suite::load(path, &model).map_err(|e| e.to_string())?;
+        for mut case in loaded.cases {
+            case.outputs = model.run(&case.inputs).map_err(|e| {
+                format!(
+                    "{}: case `{}`: the model could not run it: {e}",
+                    case.source, case.name
+                )
+            })?;
+            recorded.push(case);
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for case in &mut recorded {
+        // Cases from several sources can share a name; keep names unique so reports stay stable.
+        let base = case.name.clone();
+        let mut k = 2;
+        while !names.insert(case.name.clone()) {
+            case.name = format!("{base}-{k}");
+            k += 1;
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&modelci_model::golden::to_json(&recorded))
+        .map_err(|e| e.to_string())?;
+    text.push('\n');
+    let tmp = args.out.with_extension("json.partial");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, &args.out))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("{}: cannot write: {e}", args.out.display())
+        })?;
+    Ok(recorded.len())
 }
