@@ -195,6 +195,37 @@ fn judge(case: &golden::Case, actual: &[Tensor], overrides: Overrides, onnx_layo
     c
 }
 
+/// A model ready to run, with the properties every report of it records.
+pub struct Opened {
+    pub model: Model,
+    /// model path, `model_sha256`, device, onnxruntime version.
+    pub properties: modelci_report::Properties,
+}
+
+/// Reads the model's signature, loads ONNX Runtime (`ort_lib`, else the usual places) and the
+/// model on `device`: the start shared by `model test`, `model record` and `[[suite.model]]`.
+///
+/// # Errors
+/// The model or the runtime cannot be used (the message names the file).
+pub fn open(
+    path: &Path,
+    device: crate::runtime::Device,
+    ort_lib: Option<&Path>,
+) -> Result<Opened, String> {
+    let info = crate::onnx::inspect(path).map_err(|e| e.to_string())?;
+    let rt = crate::runtime::runtime(ort_lib).map_err(|e| e.to_string())?;
+    let model = rt.load_on(path, device).map_err(|e| e.to_string())?;
+    let mut properties = modelci_report::Properties::new();
+    properties.insert("model", info.path);
+    properties.insert("model_sha256", info.sha256);
+    properties.insert("device", model.device.name());
+    properties.insert(
+        "onnxruntime",
+        rt.library.version.clone().unwrap_or_default(),
+    );
+    Ok(Opened { model, properties })
+}
+
 /// A planned `[[suite.model]]`: the model loaded on its device, and its golden cases.
 pub struct ModelCheck {
     model: Model,
@@ -231,12 +262,8 @@ impl ModelCheck {
             message,
             location: Location::line(config_file, spec.model_line),
         };
-        let info = crate::onnx::inspect(&spec.model).map_err(|e| at(e.to_string()))?;
-        let rt = crate::runtime::runtime(None).map_err(|e| at(e.to_string()))?;
         let device = crate::runtime::Device::parse(&spec.device).unwrap_or_default();
-        let model = rt
-            .load_on(&spec.model, device)
-            .map_err(|e| at(e.to_string()))?;
+        let Opened { model, properties } = open(&spec.model, device, None).map_err(at)?;
         let mut items = Vec::new();
         for path in &spec.cases {
             match load(path, &model) {
@@ -255,14 +282,6 @@ impl ModelCheck {
                 )),
             }
         }
-        let mut properties = modelci_report::Properties::new();
-        properties.insert("model", info.path.clone());
-        properties.insert("model_sha256", info.sha256);
-        properties.insert("device", model.device.name());
-        properties.insert(
-            "onnxruntime",
-            rt.library.version.clone().unwrap_or_default(),
-        );
         Ok(ModelCheck {
             model,
             items,

@@ -92,7 +92,7 @@ pub fn test(args: &ModelTestArgs) -> u8 {
 
 fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
     use modelci_model::golden_suite::{self, Overrides};
-    use modelci_model::runtime::{Device, runtime};
+    use modelci_model::runtime::Device;
     use modelci_report::{Location, Run, Suite};
 
     let outputs = output::requested(&args.reports)?;
@@ -103,9 +103,8 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
             return Err(format!("{flag} must be a non-negative number"));
         }
     }
-    let info = read_model(&args.model).map_err(|e| e.to_string())?;
-    let rt = runtime(args.ort_lib.as_deref()).map_err(|e| e.to_string())?;
-    let model = rt.load_on(&args.model, device).map_err(|e| e.to_string())?;
+    let golden_suite::Opened { model, properties } =
+        golden_suite::open(&args.model, device, args.ort_lib.as_deref())?;
     let started = std::time::Instant::now();
     let mut run = Run::new(env!("CARGO_PKG_VERSION"));
     run.started_at = Some(crate::commands::contract::chrono_now());
@@ -117,13 +116,7 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
         let shown = modelci_config::display_path(path);
         let mut suite = Suite::new(shown.clone(), "model-golden");
         suite.location = Some(Location::file(shown.clone()));
-        suite.properties.insert("model", info.path.clone());
-        suite.properties.insert("model_sha256", info.sha256.clone());
-        suite.properties.insert("device", model.device.name());
-        suite.properties.insert(
-            "onnxruntime",
-            rt.library.version.clone().unwrap_or_default(),
-        );
+        suite.properties = properties.clone();
         match golden_suite::load(path, &model) {
             Ok(loaded) => {
                 for case in &loaded.cases {
@@ -173,13 +166,11 @@ pub fn record(args: &ModelRecordArgs) -> u8 {
 /// never half-recorded.
 fn record_inner(args: &ModelRecordArgs) -> Result<usize, String> {
     use modelci_model::golden_suite;
-    use modelci_model::runtime::{Device, runtime};
+    use modelci_model::runtime::Device;
 
     let device = Device::parse(&args.device)
         .ok_or_else(|| format!("--device must be cpu, cuda or auto, not `{}`", args.device))?;
-    read_model(&args.model).map_err(|e| e.to_string())?;
-    let rt = runtime(args.ort_lib.as_deref()).map_err(|e| e.to_string())?;
-    let model = rt.load_on(&args.model, device).map_err(|e| e.to_string())?;
+    let model = golden_suite::open(&args.model, device, args.ort_lib.as_deref())?.model;
     let mut recorded = Vec::new();
     for path in &args.inputs {
         let loaded = golden_suite::load(path, &model).map_err(|e| e.to_string())?;
