@@ -87,12 +87,36 @@ pub struct ModelSuiteFile {
     /// The suite's name: unique in the file; letters, digits, `.`, `_` and `-`.
     #[schemars(with = "String")]
     pub name: Spanned<String>,
-    /// The `.onnx` model.
-    #[schemars(with = "PathBuf")]
-    pub model: Spanned<PathBuf>,
+    /// The `.onnx` model. With `endpoint`, the cases run on the endpoint and this file is the
+    /// signature the endpoint's metadata must match.
+    #[serde(default)]
+    #[schemars(with = "Option<PathBuf>")]
+    pub model: Option<Spanned<PathBuf>>,
+    /// Base URL of a live model server speaking the Open Inference Protocol (KServe v2 REST),
+    /// e.g. `http://127.0.0.1:8000`. At least one of `model` and `endpoint`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub endpoint: Option<Spanned<String>>,
+    /// The model's name on the endpoint (`/v2/models/{model_name}`). Required with `endpoint`.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// The model's version on the endpoint (`/v2/models/{name}/versions/{version}`).
+    #[serde(default)]
+    pub model_version: Option<String>,
+    /// Seconds each endpoint request may take (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
     /// Golden cases: folders of `test_data_set_N` folders, `.json` files or `.npz` archives.
     #[schemars(with = "Vec<PathBuf>", length(min = 1))]
     pub cases: Spanned<Vec<PathBuf>>,
+    /// Split every golden case along its first axis into one case per row (for `.npz` archives
+    /// that stack many cases).
+    #[serde(default)]
+    pub per_row: bool,
+    /// The most rows batched into one inference when cases share shapes and the model has a
+    /// dynamic batch dimension (default 1024; 1 turns batching off).
+    #[serde(default)]
+    pub max_batch: Option<usize>,
     /// `cpu` (default), `cuda` or `auto`.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -103,6 +127,22 @@ pub struct ModelSuiteFile {
     /// Absolute tolerance for floating-point outputs (default: per dtype).
     #[serde(default)]
     pub atol: Option<f64>,
+    /// The output holding class labels, for label flips (default: an integer output, else the
+    /// argmax of the first floating-point output).
+    #[serde(default)]
+    pub label_output: Option<String>,
+    /// Edge cases to probe.
+    #[serde(default)]
+    pub edge_cases: Option<crate::model::EdgeCases>,
+    /// Invariants every answer must keep.
+    #[serde(default)]
+    pub invariants: Option<crate::model::Invariants>,
+    /// Robustness checks: perturbed inputs with bounds on the change.
+    #[serde(default)]
+    pub robustness: Vec<crate::model::Robustness>,
+    /// Regression against a baseline model.
+    #[serde(default)]
+    pub regression: Option<crate::model::Regression>,
 }
 
 /// One `[[suite.openapi]]` table.

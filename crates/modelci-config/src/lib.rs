@@ -7,6 +7,7 @@
 
 mod error;
 mod file;
+pub mod model;
 mod secret;
 
 use std::collections::HashMap;
@@ -80,15 +81,33 @@ pub enum SuiteSpec {
 /// A resolved `[[suite.model]]`.
 #[derive(Debug, Clone)]
 pub struct ModelSuite {
-    pub model: PathBuf,
-    /// 1-based line of the `model` key.
+    /// The `.onnx` file (run locally, or the signature an endpoint must match).
+    pub model: Option<PathBuf>,
+    /// 1-based line of the `model` key (or of `endpoint` when there is no model).
     pub model_line: u32,
+    /// A live Open Inference Protocol endpoint (base URL) to run the cases on.
+    pub endpoint: Option<String>,
+    pub model_name: Option<String>,
+    pub model_version: Option<String>,
+    /// Seconds per endpoint request.
+    pub timeout_secs: f64,
     pub cases: Vec<PathBuf>,
+    pub per_row: bool,
+    /// Rows per batched inference (1: no batching).
+    pub max_batch: usize,
     /// `cpu`, `cuda` or `auto`.
     pub device: String,
     pub rtol: Option<f64>,
     pub atol: Option<f64>,
+    pub label_output: Option<String>,
+    pub edge_cases: Option<model::EdgeCases>,
+    pub invariants: Option<model::Invariants>,
+    pub robustness: Vec<model::Robustness>,
+    pub regression: Option<model::Regression>,
 }
+
+/// Rows per batched inference when a suite does not say.
+pub const DEFAULT_MAX_BATCH: usize = 1024;
 
 /// A resolved `[[suite.openapi]]`.
 #[derive(Debug, Clone)]
@@ -330,14 +349,134 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             Some(d) => d.get_ref().clone(),
             None => "cpu".into(),
         };
-        for (key, v) in [("rtol", raw.rtol), ("atol", raw.atol)] {
+        let name_at = raw.name.span().start;
+        let nonneg = |key: &str, v: Option<f64>| -> Result<(), ConfigError> {
             if v.is_some_and(|x| !(x.is_finite() && x >= 0.0)) {
                 return Err(at(
-                    raw.name.span().start,
+                    name_at,
                     format!("`{key}` must be a non-negative number"),
                 ));
             }
+            Ok(())
+        };
+        nonneg("rtol", raw.rtol)?;
+        nonneg("atol", raw.atol)?;
+        if raw
+            .timeout_secs
+            .is_some_and(|t| !(t.is_finite() && t > 0.0))
+        {
+            return Err(at(
+                name_at,
+                "`timeout_secs` must be a positive number".into(),
+            ));
         }
+        if raw.max_batch == Some(0) {
+            return Err(at(name_at, "`max_batch` must be at least 1".into()));
+        }
+        let (model_line, endpoint) = match (&raw.model, &raw.endpoint) {
+            (None, None) => {
+                return Err(at(
+                    name_at,
+                    "a model suite needs `model` (an .onnx file) or `endpoint` (a live server's URL)"
+                        .into(),
+                ));
+            }
+            (_, Some(e)) => {
+                let url = e.get_ref().trim_end_matches('/').to_owned();
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(at(
+                        e.span().start,
+                        format!("`endpoint` must be an http:// or https:// URL, not `{url}`"),
+                    ));
+                }
+                if raw.model_name.as_deref().is_none_or(str::is_empty) {
+                    return Err(at(
+                        e.span().start,
+                        "`endpoint` needs `model_name`, the model's name on the server".into(),
+                    ));
+                }
+                (line_of(e.span().start), Some(url))
+            }
+            (Some(m), None) => (line_of(m.span().start), None),
+        };
+        if let Some(inv) = &raw.invariants {
+            nonneg(
+                "invariants.probability_tolerance",
+                Some(inv.probability_tolerance),
+            )?;
+        }
+        for r in &raw.robustness {
+            let what = format!("robustness `{}`", r.display_name());
+            if !(r.scale.is_finite() && r.scale > 0.0) {
+                return Err(at(
+                    name_at,
+                    format!("{what}: `scale` must be a positive number"),
+                ));
+            }
+            if r.perturbation == model::Perturbation::Dropout && r.scale > 1.0 {
+                return Err(at(
+                    name_at,
+                    format!("{what}: a dropout `scale` is a probability, at most 1"),
+                ));
+            }
+            if r.samples == 0 {
+                return Err(at(name_at, format!("{what}: `samples` must be at least 1")));
+            }
+            for (key, v) in [
+                ("max_flip_rate", r.max_flip_rate),
+                ("max_relative_change", r.max_relative_change),
+                ("min_flip_eps", r.min_flip_eps),
+            ] {
+                nonneg(&format!("{what}: {key}"), v)?;
+            }
+            if r.max_flip_rate.is_none()
+                && r.max_relative_change.is_none()
+                && r.min_flip_eps.is_none()
+            {
+                return Err(at(
+                    name_at,
+                    format!(
+                        "{what} bounds nothing: give `max_flip_rate`, `max_relative_change` or (search) `min_flip_eps`"
+                    ),
+                ));
+            }
+        }
+        let regression = match raw.regression {
+            None => None,
+            Some(mut r) => {
+                if r.baseline.is_none() && r.baseline_endpoint.is_none() {
+                    return Err(at(
+                        name_at,
+                        "`regression` needs `baseline` (an .onnx file) or `baseline_endpoint`"
+                            .into(),
+                    ));
+                }
+                if r.max_label_change_rate.is_none()
+                    && r.max_output_drift.is_none()
+                    && r.max_mean_drift.is_none()
+                {
+                    return Err(at(
+                        name_at,
+                        "`regression` bounds nothing: give `max_label_change_rate`, `max_output_drift` or `max_mean_drift`".into(),
+                    ));
+                }
+                for (key, v) in [
+                    ("regression.max_label_change_rate", r.max_label_change_rate),
+                    ("regression.max_output_drift", r.max_output_drift),
+                    ("regression.max_mean_drift", r.max_mean_drift),
+                ] {
+                    nonneg(key, v)?;
+                }
+                r.baseline = r.baseline.map(|p| resolve(&dir, &p));
+                r.baseline_endpoint = r
+                    .baseline_endpoint
+                    .map(|u| u.trim_end_matches('/').to_owned());
+                if r.baseline_model_name.is_none() {
+                    r.baseline_model_name.clone_from(&raw.model_name);
+                }
+                Some(r)
+            }
+        };
         suites.push((
             span.start,
             SuiteDecl {
@@ -345,17 +484,28 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 file: display.clone(),
                 line,
                 spec: SuiteSpec::Model(ModelSuite {
-                    model: resolve(&dir, raw.model.get_ref()),
-                    model_line: line_of(raw.model.span().start),
+                    model: raw.model.as_ref().map(|m| resolve(&dir, m.get_ref())),
+                    model_line,
+                    endpoint,
+                    model_name: raw.model_name,
+                    model_version: raw.model_version,
+                    timeout_secs: raw.timeout_secs.unwrap_or(30.0),
                     cases: raw
                         .cases
                         .get_ref()
                         .iter()
                         .map(|p| resolve(&dir, p))
                         .collect(),
+                    per_row: raw.per_row,
+                    max_batch: raw.max_batch.unwrap_or(DEFAULT_MAX_BATCH),
                     device,
                     rtol: raw.rtol,
                     atol: raw.atol,
+                    label_output: raw.label_output,
+                    edge_cases: raw.edge_cases,
+                    invariants: raw.invariants,
+                    robustness: raw.robustness,
+                    regression,
                 }),
             },
         ));

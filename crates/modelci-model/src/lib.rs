@@ -5,6 +5,7 @@
 //!
 //! The ONNX Runtime layer and the model suites build on these.
 
+pub mod backend;
 pub mod compare;
 pub mod golden;
 pub mod golden_suite;

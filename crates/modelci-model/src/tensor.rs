@@ -235,6 +235,98 @@ impl Tensor {
     }
 }
 
+impl Data {
+    /// An empty vector of the same kind.
+    fn empty_like(&self) -> Data {
+        match self {
+            Data::Float(_) => Data::Float(Vec::new()),
+            Data::Int(_) => Data::Int(Vec::new()),
+            Data::UInt(_) => Data::UInt(Vec::new()),
+            Data::Bool(_) => Data::Bool(Vec::new()),
+            Data::Str(_) => Data::Str(Vec::new()),
+        }
+    }
+
+    /// Appends elements `range` of `other` (of the same kind; otherwise nothing).
+    fn extend_from(&mut self, other: &Data, range: std::ops::Range<usize>) {
+        match (self, other) {
+            (Data::Float(a), Data::Float(b)) => a.extend_from_slice(&b[range]),
+            (Data::Int(a), Data::Int(b)) => a.extend_from_slice(&b[range]),
+            (Data::UInt(a), Data::UInt(b)) => a.extend_from_slice(&b[range]),
+            (Data::Bool(a), Data::Bool(b)) => a.extend_from_slice(&b[range]),
+            (Data::Str(a), Data::Str(b)) => a.extend_from_slice(&b[range]),
+            _ => {}
+        }
+    }
+}
+
+impl Tensor {
+    /// Rows along the first axis (`None` for a scalar).
+    pub fn rows(&self) -> Option<usize> {
+        self.shape.first().map(|d| usize::try_from(*d).unwrap_or(0))
+    }
+
+    /// Elements per row (the product of every dimension but the first).
+    pub fn row_len(&self) -> usize {
+        self.shape
+            .iter()
+            .skip(1)
+            .map(|d| usize::try_from(*d).unwrap_or(0))
+            .product()
+    }
+
+    /// Rows `start..start + count` along the first axis, as a tensor of the same name and type.
+    /// `None` when the tensor is a scalar or the rows are out of range.
+    pub fn slice_rows(&self, start: usize, count: usize) -> Option<Tensor> {
+        let rows = self.rows()?;
+        if start.checked_add(count)? > rows {
+            return None;
+        }
+        let width = self.row_len();
+        let mut data = self.data.empty_like();
+        data.extend_from(&self.data, start * width..(start + count) * width);
+        let mut shape = self.shape.clone();
+        shape[0] = count as i64;
+        Some(Tensor {
+            name: self.name.clone(),
+            dtype: self.dtype,
+            shape,
+            data,
+        })
+    }
+
+    /// Stacks tensors along the first axis. `None` unless every part has the same name, element
+    /// type and shape past the first axis (and at least one axis).
+    pub fn concat_rows(parts: &[&Tensor]) -> Option<Tensor> {
+        let first = *parts.first()?;
+        first.rows()?;
+        let mut rows = 0i64;
+        for p in parts {
+            if p.name != first.name
+                || p.dtype != first.dtype
+                || p.shape.len() != first.shape.len()
+                || p.shape[1..] != first.shape[1..]
+                || std::mem::discriminant(&p.data) != std::mem::discriminant(&first.data)
+            {
+                return None;
+            }
+            rows += p.shape[0];
+        }
+        let mut data = first.data.empty_like();
+        for p in parts {
+            data.extend_from(&p.data, 0..p.data.len());
+        }
+        let mut shape = first.shape.clone();
+        shape[0] = rows;
+        Some(Tensor {
+            name: first.name.clone(),
+            dtype: first.dtype,
+            shape,
+            data,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +359,27 @@ mod tests {
         let t = Tensor::new("x", DType::I64, vec![2, 3], Data::Int(vec![0; 6])).expect("t");
         assert_eq!(t.index_of(5), vec![1, 2]);
         assert_eq!(t.index_of(3), vec![1, 0]);
+    }
+
+    #[test]
+    fn rows_slice_and_concatenate() {
+        let t = Tensor::new(
+            "x",
+            DType::F32,
+            vec![3, 2],
+            Data::Float(vec![1., 2., 3., 4., 5., 6.]),
+        )
+        .expect("t");
+        let mid = t.slice_rows(1, 2).expect("rows");
+        assert_eq!(mid.shape, vec![2, 2]);
+        assert_eq!(mid.data, Data::Float(vec![3., 4., 5., 6.]));
+        assert!(t.slice_rows(2, 2).is_none());
+        let first = t.slice_rows(0, 1).expect("row");
+        let back = Tensor::concat_rows(&[&first, &mid]).expect("concat");
+        assert_eq!(back, t);
+        let other = Tensor::new("x", DType::F32, vec![1, 3], Data::Float(vec![0.; 3])).expect("o");
+        assert!(Tensor::concat_rows(&[&first, &other]).is_none());
+        let empty = t.slice_rows(3, 0).expect("empty");
+        assert_eq!(empty.shape, vec![0, 2]);
     }
 }

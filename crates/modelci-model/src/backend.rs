@@ -1,0 +1,37 @@
+//! What golden suites and expectations run on: a model loaded in ONNX Runtime
+//! ([`crate::runtime::Model`]) or a live Open Inference Protocol endpoint
+//! ([`crate::endpoint::Endpoint`]). Both take and give [`Tensor`]s.
+
+use crate::runtime::{Model, Port, RuntimeError};
+use crate::tensor::Tensor;
+
+/// A model that answers inference requests.
+pub trait Backend: Send + Sync {
+    /// The inputs it takes, in order (`-1` for dynamic dimensions).
+    fn inputs(&self) -> &[Port];
+    /// The outputs it gives, in order.
+    fn outputs(&self) -> &[Port];
+    /// Runs the model on named inputs and returns every output, in [`Backend::outputs`] order.
+    ///
+    /// # Errors
+    /// Whatever keeps the inputs from being answered (missing inputs, wrong shapes or dtypes,
+    /// a server that is down or answers garbage), as a message; never a panic.
+    fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError>;
+    /// Where it runs, for messages: `cpu`, `cuda`, or the endpoint's URL.
+    fn target(&self) -> String;
+}
+
+impl Backend for Model {
+    fn inputs(&self) -> &[Port] {
+        &self.inputs
+    }
+    fn outputs(&self) -> &[Port] {
+        &self.outputs
+    }
+    fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
+        Model::run(self, inputs)
+    }
+    fn target(&self) -> String {
+        self.device.name().to_owned()
+    }
+}
