@@ -3,6 +3,7 @@
 
 mod check;
 mod diff;
+mod endpoint;
 mod errors;
 mod github;
 mod model;

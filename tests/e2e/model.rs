@@ -302,3 +302,117 @@ fn recorded_golden_cases_pass_model_test_and_a_bad_input_writes_nothing() {
     );
     assert!(!out2.exists());
 }
+
+#[test]
+fn per_row_cases_are_batched_and_a_wrong_row_fails_alone() {
+    if !runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 8 stacked rows; row 5's expected label is made wrong.
+    let cases = dir.path().join("rows.json");
+    let (code, _, err) = run(&mut modelci(&[
+        "model",
+        "record",
+        "--model",
+        MODEL,
+        "--inputs",
+        "fixtures/golden/linear_cases.npz",
+        "--out",
+        cases.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&cases).expect("r")).expect("json");
+    let labels = &mut v["cases"][0]["outputs"]["label"]["data"];
+    let old = labels[5].as_i64().expect("label");
+    labels[5] = Value::from((old + 1) % 3);
+    std::fs::write(&cases, v.to_string()).expect("w");
+    for max_batch in ["1024", "1", "3"] {
+        let json = dir.path().join(format!("r{max_batch}.json"));
+        let (code, out, err) = run(&mut modelci(&[
+            "model",
+            "test",
+            "--model",
+            MODEL,
+            "--cases",
+            cases.to_str().expect("utf8"),
+            "--per-row",
+            "--max-batch",
+            max_batch,
+            "--json",
+            json.to_str().expect("utf8"),
+        ]));
+        assert_eq!(code, 1, "--max-batch {max_batch}\n{out}\n{err}");
+        assert!(out.contains("8 cases: 7 passed, 1 failed"), "{out}");
+        let r: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("r")).expect("json");
+        let c = r["suites"][0]["cases"].as_array().expect("cases");
+        assert_eq!(c.len(), 8);
+        let name = c[5]["name"].as_str().expect("name");
+        assert!(name.starts_with("linear_cases.npz#5 ("), "{name}");
+        assert_eq!(c[5]["outcome"], "failed", "{:#}", c[5]);
+        assert!(
+            c[5]["message"]
+                .as_str()
+                .expect("m")
+                .contains("`label`: 1 of 1 element(s) differ"),
+            "{:#}",
+            c[5]
+        );
+        assert_eq!(r["suites"][0]["properties"]["max_batch"], max_batch);
+    }
+}
+
+#[test]
+fn re_recording_shows_what_changed_and_overwrites_only_with_accept() {
+    if !runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("golden.json");
+    let record = |extra: &[&str]| {
+        let mut args = vec![
+            "model",
+            "record",
+            "--model",
+            MODEL,
+            "--inputs",
+            "fixtures/golden/linear_cases.json",
+            "--out",
+            out.to_str().expect("utf8"),
+        ];
+        args.extend_from_slice(extra);
+        run(&mut modelci(&args))
+    };
+    let (code, stdout, err) = record(&[]);
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    let (code, stdout, _) = record(&[]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("unchanged"), "{stdout}");
+
+    // Someone edits a recorded probability: re-recording shows it and keeps the file.
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("r")).expect("j");
+    let name = v["cases"][0]["name"].as_str().expect("name").to_owned();
+    v["cases"][0]["outputs"]["probabilities"]["data"][0] = Value::from(0.5);
+    let edited = v.to_string();
+    std::fs::write(&out, &edited).expect("w");
+    let (code, stdout, err) = record(&[]);
+    assert_eq!(code, 1, "{stdout}\n{err}");
+    assert!(
+        stdout.contains("1 change(s) against the recorded golden cases"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("~ `{name}`: `probabilities`")),
+        "{stdout}"
+    );
+    assert!(err.contains("rerun with --accept"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).expect("r"), edited);
+    let (code, stdout, _) = record(&["--accept"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.starts_with("recorded "), "{stdout}");
+    let (code, stdout, _) = record(&[]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("unchanged"), "{stdout}");
+}

@@ -222,7 +222,10 @@ fn tensor(name: &str, v: &Value) -> Result<Tensor, String> {
         d if d.is_float() => Data::Float(
             flat.iter()
                 .map(|x| match x {
-                    Value::Number(n) => n.as_f64().ok_or_else(|| bad(x)),
+                    Value::Number(n) => n
+                        .as_f64()
+                        .map(|f| dtype.round_float(f))
+                        .ok_or_else(|| bad(x)),
                     Value::String(s) => match s.to_ascii_lowercase().as_str() {
                         "nan" => Ok(f64::NAN),
                         "inf" | "infinity" | "+inf" => Ok(f64::INFINITY),

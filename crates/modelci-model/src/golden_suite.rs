@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use modelci_report::{Case, Location, Outcome};
 
+use crate::backend::Backend;
 use crate::compare::{NanPolicy, Tolerance, compare};
 use crate::golden::{self, GoldenError};
 use crate::runtime::Model;
@@ -32,7 +33,7 @@ pub struct Loaded {
 ///
 /// # Errors
 /// A path that is none of these, or a golden file that cannot be read.
-pub fn load(path: &Path, model: &Model) -> Result<Loaded, GoldenError> {
+pub fn load(path: &Path, model: &dyn Backend) -> Result<Loaded, GoldenError> {
     let shown = path.display().to_string();
     if path.is_dir() {
         let mut cases = golden::read_onnx_layout(path)?;
@@ -40,11 +41,11 @@ pub fn load(path: &Path, model: &Model) -> Result<Loaded, GoldenError> {
         for case in &mut cases {
             name_by_position(
                 &mut case.inputs,
-                model.inputs.iter().map(|p| p.name.as_str()),
+                model.inputs().iter().map(|p| p.name.as_str()),
             );
             name_by_position(
                 &mut case.outputs,
-                model.outputs.iter().map(|p| p.name.as_str()),
+                model.outputs().iter().map(|p| p.name.as_str()),
             );
         }
         return Ok(Loaded {
@@ -61,9 +62,9 @@ pub fn load(path: &Path, model: &Model) -> Result<Loaded, GoldenError> {
             let arrays = golden::read_npz(path)?;
             let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
             for a in arrays {
-                if model.inputs.iter().any(|p| p.name == a.name) {
+                if model.inputs().iter().any(|p| p.name == a.name) {
                     inputs.push(a);
-                } else if model.outputs.iter().any(|p| p.name == a.name) {
+                } else if model.outputs().iter().any(|p| p.name == a.name) {
                     outputs.push(a);
                 } else {
                     return Err(GoldenError {
@@ -115,23 +116,294 @@ fn name_by_position<'a>(tensors: &mut [Tensor], names: impl Iterator<Item = &'a 
 
 /// Runs one golden case and judges it.
 pub fn run_case(
-    model: &Model,
+    backend: &dyn Backend,
     case: &golden::Case,
     overrides: Overrides,
     onnx_layout: bool,
 ) -> Case {
     let started = Instant::now();
-    let location = Location::file(case.source.clone());
-    let mut out = match model.run(&case.inputs) {
+    let answer = backend.run(&case.inputs);
+    finish(
+        case,
+        answer,
+        overrides,
+        onnx_layout,
+        started.elapsed().as_secs_f64() * 1000.0,
+    )
+}
+
+/// Judges an answer to a golden case.
+fn finish(
+    case: &golden::Case,
+    answer: Result<Vec<Tensor>, crate::runtime::RuntimeError>,
+    overrides: Overrides,
+    onnx_layout: bool,
+    duration_ms: f64,
+) -> Case {
+    let mut out = match answer {
         Err(e) => Case::errored(&case.name, format!("the model could not run the case: {e}")),
         Ok(actual) if case.outputs.is_empty() => {
             Case::passed(&case.name).with_property("outputs", actual.len().to_string())
         }
         Ok(actual) => judge(case, &actual, overrides, onnx_layout),
     };
-    out.location = Some(location);
-    out.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    out.location = Some(Location::file(case.source.clone()));
+    out.duration_ms = duration_ms;
     out
+}
+
+/// A golden case to run, and whether it comes from the ONNX test-data layout.
+#[derive(Clone, Copy)]
+pub struct Golden<'a> {
+    pub case: &'a golden::Case,
+    pub onnx_layout: bool,
+}
+
+/// How golden cases are run together.
+#[derive(Debug, Clone, Copy)]
+pub struct Batching {
+    /// The most rows in one inference (1: every case alone).
+    pub max_batch: usize,
+    /// How many inferences run at once.
+    pub jobs: usize,
+}
+
+/// Runs golden cases and judges them, returning one report case per golden case, in order.
+///
+/// When every input and output of the model has a dynamic first (batch) dimension, cases whose
+/// inputs share dtypes and shapes past that dimension are stacked into batches of at most
+/// `max_batch` rows, run once, and split again. A case judged in a batch is only reported as
+/// failed after it was run alone and failed alone too (batching may change float results in the
+/// last bits), and a batch the model refuses is run case by case, so batching never changes a
+/// verdict. Batches (or cases) run on `jobs` threads.
+pub fn run_all(
+    backend: &dyn Backend,
+    cases: &[Golden<'_>],
+    overrides: Overrides,
+    batching: Batching,
+) -> Vec<Case> {
+    let units = plan_batches(backend, cases, batching.max_batch);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let jobs = batching.jobs.clamp(1, units.len().max(1));
+    let mut results: Vec<Option<Case>> = vec![None; cases.len()];
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<(usize, Case)>>();
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (next, units) = (&next, &units);
+            scope.spawn(move || {
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(unit) = units.get(n) else { break };
+                    let done = run_unit(backend, cases, unit, overrides);
+                    if tx.send(done).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for done in rx {
+            for (i, case) in done {
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(case);
+                }
+            }
+        }
+    });
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.unwrap_or_else(|| {
+                let name = cases
+                    .get(i)
+                    .map_or_else(|| format!("#{i}"), |g| g.case.name.clone());
+                Case::errored(name, "internal error: the case was not run")
+            })
+        })
+        .collect()
+}
+
+/// Groups case indexes into batches: each batch's cases can be stacked along the first axis.
+fn plan_batches(backend: &dyn Backend, cases: &[Golden<'_>], max_batch: usize) -> Vec<Vec<usize>> {
+    let batchable = max_batch > 1
+        && !backend.inputs().is_empty()
+        && backend
+            .inputs()
+            .iter()
+            .chain(backend.outputs())
+            .all(|p| p.shape.first() == Some(&-1));
+    if !batchable {
+        return (0..cases.len()).map(|i| vec![i]).collect();
+    }
+    // Key: per model input, (dtype, shape past the first axis); the case's row count.
+    let mut groups: Vec<(Vec<(crate::tensor::DType, Vec<i64>)>, Vec<usize>)> = Vec::new();
+    let mut alone = Vec::new();
+    for (i, g) in cases.iter().enumerate() {
+        let Some((key, _)) = batch_key(backend, g.case) else {
+            alone.push(vec![i]);
+            continue;
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((key, vec![i])),
+        }
+    }
+    let mut units = Vec::new();
+    for (_, members) in groups {
+        let mut current: Vec<usize> = Vec::new();
+        let mut rows = 0usize;
+        for i in members {
+            let r = batch_key(backend, cases[i].case).map_or(1, |k| k.1);
+            if !current.is_empty() && rows + r > max_batch {
+                units.push(std::mem::take(&mut current));
+                rows = 0;
+            }
+            current.push(i);
+            rows += r;
+        }
+        if !current.is_empty() {
+            units.push(current);
+        }
+    }
+    units.extend(alone);
+    units
+}
+
+type BatchKey = Vec<(crate::tensor::DType, Vec<i64>)>;
+
+/// The stacking key of a case and its row count, when it can be stacked: it gives exactly the
+/// model's inputs, each with at least one axis and the same (non-zero) number of rows.
+fn batch_key(backend: &dyn Backend, case: &golden::Case) -> Option<(BatchKey, usize)> {
+    if case.inputs.len() != backend.inputs().len() {
+        return None;
+    }
+    let mut key = Vec::with_capacity(case.inputs.len());
+    let mut rows = None;
+    for port in backend.inputs() {
+        let t = case.inputs.iter().find(|t| t.name == port.name)?;
+        let r = t.rows()?;
+        if r == 0 || rows.is_some_and(|x| x != r) || t.shape.len() != port.shape.len() {
+            return None;
+        }
+        rows = Some(r);
+        key.push((t.dtype, t.shape[1..].to_vec()));
+    }
+    Some((key, rows?))
+}
+
+/// Runs one batch (or one case) and judges its cases.
+fn run_unit(
+    backend: &dyn Backend,
+    cases: &[Golden<'_>],
+    unit: &[usize],
+    overrides: Overrides,
+) -> Vec<(usize, Case)> {
+    let alone = |i: usize| {
+        let g = cases[i];
+        (i, run_case(backend, g.case, overrides, g.onnx_layout))
+    };
+    if unit.len() == 1 {
+        return unit.iter().map(|&i| alone(i)).collect();
+    }
+    let started = Instant::now();
+    let Some((answers, rows)) = run_stacked(backend, cases, unit) else {
+        return unit.iter().map(|&i| alone(i)).collect();
+    };
+    let total: usize = rows.iter().sum();
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    unit.iter()
+        .zip(answers)
+        .zip(rows)
+        .map(|((&i, answer), r)| {
+            let g = cases[i];
+            let share = elapsed * r as f64 / total.max(1) as f64;
+            let case = finish(g.case, Ok(answer), overrides, g.onnx_layout, share);
+            if case.outcome == Outcome::Passed {
+                (i, case)
+            } else {
+                alone(i)
+            }
+        })
+        .collect()
+}
+
+/// Stacks the unit's inputs, runs them once and splits every output back per case. `None` when
+/// the model refuses the batch or answers with outputs that do not split by rows.
+fn run_stacked(
+    backend: &dyn Backend,
+    cases: &[Golden<'_>],
+    unit: &[usize],
+) -> Option<(Vec<Vec<Tensor>>, Vec<usize>)> {
+    let rows: Vec<usize> = unit
+        .iter()
+        .map(|&i| batch_key(backend, cases[i].case).map(|k| k.1))
+        .collect::<Option<_>>()?;
+    let mut inputs = Vec::with_capacity(backend.inputs().len());
+    for port in backend.inputs() {
+        let parts: Vec<&Tensor> = unit
+            .iter()
+            .map(|&i| cases[i].case.inputs.iter().find(|t| t.name == port.name))
+            .collect::<Option<_>>()?;
+        inputs.push(Tensor::concat_rows(&parts)?);
+    }
+    let outputs = backend.run(&inputs).ok()?;
+    let total: usize = rows.iter().sum();
+    if outputs.iter().any(|o| o.rows() != Some(total)) {
+        return None;
+    }
+    let mut answers = Vec::with_capacity(unit.len());
+    let mut start = 0;
+    for &r in &rows {
+        answers.push(
+            outputs
+                .iter()
+                .map(|o| o.slice_rows(start, r))
+                .collect::<Option<Vec<_>>>()?,
+        );
+        start += r;
+    }
+    Some((answers, rows))
+}
+
+/// Splits a case whose tensors stack many cases along their first axis into one case per row
+/// (each keeping the axis, with one row), named `<name>#<row>`.
+///
+/// # Errors
+/// A case whose tensors do not all have the same number of rows.
+pub fn split_rows(case: &golden::Case) -> Result<Vec<golden::Case>, String> {
+    let mut rows = None;
+    for t in case.inputs.iter().chain(&case.outputs) {
+        let Some(r) = t.rows() else {
+            return Err(format!(
+                "`{}` is a scalar: per-row cases need every array to have a first axis",
+                t.name
+            ));
+        };
+        match rows {
+            None => rows = Some((r, t.name.clone())),
+            Some((n, ref first)) if n != r => {
+                return Err(format!(
+                    "per-row cases need every array to have the same number of rows: `{first}` has {n}, `{}` has {r}",
+                    t.name
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    let n = rows.map_or(0, |r| r.0);
+    let slice = |ts: &[Tensor], i: usize| -> Vec<Tensor> {
+        ts.iter().filter_map(|t| t.slice_rows(i, 1)).collect()
+    };
+    Ok((0..n)
+        .map(|i| golden::Case {
+            name: format!("{}#{i}", case.name),
+            source: case.source.clone(),
+            inputs: slice(&case.inputs, i),
+            outputs: slice(&case.outputs, i),
+        })
+        .collect())
 }
 
 fn judge(case: &golden::Case, actual: &[Tensor], overrides: Overrides, onnx_layout: bool) -> Case {
@@ -203,7 +475,7 @@ pub struct Opened {
 }
 
 /// Reads the model's signature, loads ONNX Runtime (`ort_lib`, else the usual places) and the
-/// model on `device`: the start shared by `model test`, `model record` and `[[suite.model]]`.
+/// model on `device` with one session: the start shared by `model record` and the suites.
 ///
 /// # Errors
 /// The model or the runtime cannot be used (the message names the file).
@@ -212,9 +484,24 @@ pub fn open(
     device: crate::runtime::Device,
     ort_lib: Option<&Path>,
 ) -> Result<Opened, String> {
+    open_pool(path, device, ort_lib, 1)
+}
+
+/// [`open`] with `sessions` sessions, to run that many inferences at once.
+///
+/// # Errors
+/// As [`open`].
+pub fn open_pool(
+    path: &Path,
+    device: crate::runtime::Device,
+    ort_lib: Option<&Path>,
+    sessions: usize,
+) -> Result<Opened, String> {
     let info = crate::onnx::inspect(path).map_err(|e| e.to_string())?;
     let rt = crate::runtime::runtime(ort_lib).map_err(|e| e.to_string())?;
-    let model = rt.load_on(path, device).map_err(|e| e.to_string())?;
+    let model = rt
+        .load_pool(path, device, sessions)
+        .map_err(|e| e.to_string())?;
     let mut properties = modelci_report::Properties::new();
     properties.insert("model", info.path);
     properties.insert("model_sha256", info.sha256);
@@ -226,12 +513,28 @@ pub fn open(
     Ok(Opened { model, properties })
 }
 
-/// A planned `[[suite.model]]`: the model loaded on its device, and its golden cases.
+/// Sessions (local) or concurrent requests (endpoint) a suite uses.
+fn parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(4)
+}
+
+/// Concurrent requests to an endpoint.
+const ENDPOINT_CONCURRENCY: usize = 4;
+
+/// A planned `[[suite.model]]` (or `modelci model test`): the model loaded on its device or
+/// reached at its endpoint, its golden cases and its expectations.
 pub struct ModelCheck {
-    model: Model,
+    backend: Box<dyn Backend>,
+    jobs: usize,
     items: Vec<Item>,
     overrides: Overrides,
+    max_batch: usize,
     properties: modelci_report::Properties,
+    spec: modelci_config::ModelSuite,
+    baseline: Option<(Result<Box<dyn Backend>, String>, String)>,
+    signature: Option<Result<Vec<String>, String>>,
 }
 
 enum Item {
@@ -240,6 +543,15 @@ enum Item {
         onnx_layout: bool,
     },
     Problem(Case),
+    /// The endpoint's metadata against the ONNX model's signature.
+    Signature,
+    /// `[suite.model.edge_cases]`: the `k`th of their cases.
+    Edge(usize, String),
+    /// `[suite.model.invariants]`: the `k`th of their cases.
+    Invariant(usize, String),
+    /// `[[suite.model.robustness]]` number `k`.
+    Robustness(usize),
+    Regression,
 }
 
 /// Why a model suite cannot run at all (the model or the runtime), and where.
@@ -249,31 +561,96 @@ pub struct SetupError {
 }
 
 impl ModelCheck {
-    /// Loads ONNX Runtime, the model and the golden cases (a golden path that cannot be read
-    /// becomes one errored case).
+    /// Loads ONNX Runtime and the model, or connects to the endpoint, and reads the golden cases
+    /// (a golden path that cannot be read becomes one errored case).
     ///
     /// # Errors
-    /// A [`SetupError`] at the config line when the model or the runtime cannot be used.
+    /// A [`SetupError`] at the config line when the model, the runtime or the endpoint cannot
+    /// be used.
     pub fn plan(
         spec: &modelci_config::ModelSuite,
         config_file: &str,
+    ) -> Result<ModelCheck, SetupError> {
+        Self::plan_with(spec, config_file, None)
+    }
+
+    /// [`ModelCheck::plan`] with an explicit ONNX Runtime library.
+    ///
+    /// # Errors
+    /// As [`ModelCheck::plan`].
+    pub fn plan_with(
+        spec: &modelci_config::ModelSuite,
+        config_file: &str,
+        ort_lib: Option<&Path>,
     ) -> Result<ModelCheck, SetupError> {
         let at = |message: String| SetupError {
             message,
             location: Location::line(config_file, spec.model_line),
         };
         let device = crate::runtime::Device::parse(&spec.device).unwrap_or_default();
-        let Some(path) = &spec.model else {
-            return Err(at("model suites on endpoints are not wired yet".into()));
-        };
-        let Opened { model, properties } = open(path, device, None).map_err(at)?;
+        let timeout = std::time::Duration::from_secs_f64(spec.timeout_secs);
+        let (backend, jobs, mut properties, signature): (Box<dyn Backend>, _, _, _) =
+            match &spec.endpoint {
+                Some(url) => {
+                    let name = spec.model_name.clone().unwrap_or_default();
+                    let ep = crate::endpoint::Endpoint::connect(
+                        url,
+                        &name,
+                        spec.model_version.as_deref(),
+                        timeout,
+                    )
+                    .map_err(|e| at(e.to_string()))?;
+                    let mut properties = modelci_report::Properties::new();
+                    properties.insert("endpoint", url.clone());
+                    properties.insert("model_name", name);
+                    if let Some(p) = &ep.platform {
+                        properties.insert("platform", p.clone());
+                    }
+                    let signature = spec.model.as_ref().map(|path| {
+                        let info = crate::onnx::inspect(path).map_err(|e| e.to_string())?;
+                        properties.insert("model", info.path.clone());
+                        properties.insert("model_sha256", info.sha256.clone());
+                        Ok(crate::endpoint::signature_mismatches(&ep, &info))
+                    });
+                    (Box::new(ep), ENDPOINT_CONCURRENCY, properties, signature)
+                }
+                None => {
+                    let Some(path) = &spec.model else {
+                        return Err(at("a model suite needs `model` or `endpoint`".into()));
+                    };
+                    let sessions = parallelism();
+                    let Opened { model, properties } =
+                        open_pool(path, device, ort_lib, sessions).map_err(at)?;
+                    (Box::new(model), sessions, properties, None)
+                }
+            };
         let mut items = Vec::new();
+        if signature.is_some() {
+            items.push(Item::Signature);
+        }
         for path in &spec.cases {
-            match load(path, &model) {
-                Ok(loaded) => items.extend(loaded.cases.into_iter().map(|case| Item::Golden {
-                    case,
-                    onnx_layout: loaded.onnx_layout,
-                })),
+            match load(path, backend.as_ref()) {
+                Ok(loaded) => {
+                    for case in loaded.cases {
+                        if !spec.per_row {
+                            items.push(Item::Golden {
+                                case,
+                                onnx_layout: loaded.onnx_layout,
+                            });
+                            continue;
+                        }
+                        match split_rows(&case) {
+                            Ok(rows) => items.extend(rows.into_iter().map(|case| Item::Golden {
+                                case,
+                                onnx_layout: loaded.onnx_layout,
+                            })),
+                            Err(message) => items.push(Item::Problem(
+                                Case::errored(&case.name, message)
+                                    .with_location(Location::file(case.source.clone())),
+                            )),
+                        }
+                    }
+                }
                 Err(e) => items.push(Item::Problem(
                     Case::errored(path.display().to_string(), e.to_string()).with_location(
                         Location {
@@ -285,45 +662,313 @@ impl ModelCheck {
                 )),
             }
         }
+        if let Some(edge) = &spec.edge_cases {
+            items.extend(
+                edge_names(edge)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, n)| Item::Edge(k, n)),
+            );
+        }
+        if let Some(inv) = &spec.invariants {
+            items.extend(
+                invariant_names(inv)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, n)| Item::Invariant(k, n)),
+            );
+        }
+        items.extend((0..spec.robustness.len()).map(Item::Robustness));
+        let baseline = spec.regression.as_ref().map(|r| {
+            items.push(Item::Regression);
+            match (&r.baseline, &r.baseline_endpoint) {
+                (Some(path), _) => (
+                    open(path, device, ort_lib).map(|o| Box::new(o.model) as Box<dyn Backend>),
+                    modelci_config::display_path(path),
+                ),
+                (None, Some(url)) => {
+                    let name = r.baseline_model_name.clone().unwrap_or_default();
+                    (
+                        crate::endpoint::Endpoint::connect(url, &name, None, timeout)
+                            .map(|e| Box::new(e) as Box<dyn Backend>)
+                            .map_err(|e| e.to_string()),
+                        format!("{url}/v2/models/{name}"),
+                    )
+                }
+                (None, None) => (
+                    Err("`regression` needs `baseline` or `baseline_endpoint`".into()),
+                    String::new(),
+                ),
+            }
+        });
+        properties.insert("max_batch", spec.max_batch.to_string());
         Ok(ModelCheck {
-            model,
+            backend,
+            jobs,
             items,
             overrides: Overrides {
                 rtol: spec.rtol,
                 atol: spec.atol,
             },
+            max_batch: spec.max_batch,
             properties,
+            spec: spec.clone(),
+            baseline,
+            signature,
         })
+    }
+
+    /// What the cases run on.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
     }
 
     /// Stable case names, in order.
     pub fn case_names(&self) -> Vec<String> {
-        self.items
-            .iter()
-            .map(|i| match i {
-                Item::Golden { case, .. } => format!("{} ({})", case.name, short(&case.source)),
-                Item::Problem(c) => c.name.clone(),
-            })
-            .collect()
+        self.items.iter().map(|i| self.item_name(i)).collect()
     }
 
-    /// Suite properties: model, sha256, device, runtime version.
+    fn item_name(&self, item: &Item) -> String {
+        match item {
+            Item::Golden { case, .. } => format!("{} ({})", case.name, short(&case.source)),
+            Item::Problem(c) => c.name.clone(),
+            Item::Signature => "signature: endpoint metadata matches the model".into(),
+            Item::Edge(_, n) | Item::Invariant(_, n) => n.clone(),
+            Item::Robustness(k) => format!(
+                "robustness: {}",
+                self.spec
+                    .robustness
+                    .get(*k)
+                    .map(modelci_config::model::Robustness::display_name)
+                    .unwrap_or_default()
+            ),
+            Item::Regression => format!(
+                "regression: against {}",
+                self.baseline.as_ref().map_or("", |b| b.1.as_str())
+            ),
+        }
+    }
+
+    /// Suite properties: model, sha256, device, runtime version (or endpoint and model name).
     pub fn properties(&self) -> &modelci_report::Properties {
         &self.properties
     }
 
     /// Runs the case at `index`.
     pub fn run(&self, index: usize) -> Case {
-        match self.items.get(index) {
-            Some(Item::Golden { case, onnx_layout }) => {
-                let mut c = run_case(&self.model, case, self.overrides, *onnx_layout);
-                c.name = format!("{} ({})", case.name, short(&case.source));
-                c
+        self.run_batch(&[index])
+            .pop()
+            .unwrap_or_else(|| Case::errored(format!("#{index}"), "no such case"))
+    }
+
+    /// Runs the cases at `indices` (golden cases batched and in parallel, see [`run_all`]) and
+    /// returns them in the same order.
+    pub fn run_batch(&self, indices: &[usize]) -> Vec<Case> {
+        let golden: Vec<(usize, Golden<'_>)> = indices
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, &i)| match self.items.get(i) {
+                Some(Item::Golden { case, onnx_layout }) => Some((
+                    slot,
+                    Golden {
+                        case,
+                        onnx_layout: *onnx_layout,
+                    },
+                )),
+                _ => None,
+            })
+            .collect();
+        let cases: Vec<Golden<'_>> = golden.iter().map(|g| g.1).collect();
+        let ran = run_all(
+            self.backend.as_ref(),
+            &cases,
+            self.overrides,
+            Batching {
+                max_batch: self.max_batch,
+                jobs: self.jobs,
+            },
+        );
+        let mut out: Vec<Option<Case>> = vec![None; indices.len()];
+        for ((slot, _), mut case) in golden.iter().zip(ran) {
+            if let Some(Item::Golden { case: g, .. }) =
+                indices.get(*slot).and_then(|&i| self.items.get(i))
+            {
+                case.name = format!("{} ({})", g.name, short(&g.source));
             }
-            Some(Item::Problem(c)) => c.clone(),
-            None => Case::errored(format!("#{index}"), "no such case"),
+            out[*slot] = Some(case);
+        }
+        let mut edge: Option<Vec<Case>> = None;
+        let mut invariants: Option<Vec<Case>> = None;
+        for (slot, &i) in indices.iter().enumerate() {
+            if out[slot].is_some() {
+                continue;
+            }
+            let started = Instant::now();
+            let mut case = match self.items.get(i) {
+                None => Case::errored(format!("#{i}"), "no such case"),
+                Some(Item::Golden { .. }) => Case::errored(format!("#{i}"), "not run"),
+                Some(Item::Problem(c)) => c.clone(),
+                Some(Item::Signature) => self.signature_case(),
+                Some(item @ Item::Edge(k, _)) => {
+                    let all = edge.get_or_insert_with(|| {
+                        self.spec
+                            .edge_cases
+                            .as_ref()
+                            .map(|spec| crate::expect::edge_cases(&self.context().get(), spec))
+                            .unwrap_or_default()
+                    });
+                    pick(all, *k, &self.item_name(item))
+                }
+                Some(item @ Item::Invariant(k, _)) => {
+                    let all = invariants.get_or_insert_with(|| {
+                        self.spec
+                            .invariants
+                            .as_ref()
+                            .map(|spec| crate::expect::invariants(&self.context().get(), spec))
+                            .unwrap_or_default()
+                    });
+                    pick(all, *k, &self.item_name(item))
+                }
+                Some(Item::Robustness(k)) => match self.spec.robustness.get(*k) {
+                    Some(spec) => crate::expect::robustness(&self.context().get(), spec),
+                    None => Case::errored(format!("#{i}"), "no such case"),
+                },
+                Some(item @ Item::Regression) => self.regression_case(&self.item_name(item)),
+            };
+            if case.duration_ms == 0.0 {
+                case.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            }
+            out[slot] = Some(case);
+        }
+        out.into_iter()
+            .enumerate()
+            .map(|(slot, c)| c.unwrap_or_else(|| Case::errored(format!("#{slot}"), "not run")))
+            .collect()
+    }
+
+    /// The golden cases, whose inputs the expectations start from.
+    fn golden_cases(&self) -> Vec<golden::Case> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Golden { case, .. } => Some(case.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn context(&self) -> ExpectInputs<'_> {
+        ExpectInputs {
+            check: self,
+            cases: self.golden_cases(),
         }
     }
+
+    fn signature_case(&self) -> Case {
+        let name = "signature: endpoint metadata matches the model";
+        let location = self
+            .spec
+            .model
+            .as_ref()
+            .map(|p| Location::file(modelci_config::display_path(p)));
+        let mut case = match &self.signature {
+            None => Case::errored(name, "no model to compare the endpoint with"),
+            Some(Err(e)) => Case::errored(name, e.clone()),
+            Some(Ok(m)) if m.is_empty() => Case::passed(name),
+            Some(Ok(m)) => {
+                let mut c = Case::failed(
+                    name,
+                    format!(
+                        "the endpoint's metadata differs from the model's signature in {} place(s): {}",
+                        m.len(),
+                        m[0]
+                    ),
+                );
+                c.detail = Some(m.join("\n"));
+                c
+            }
+        };
+        case.location = location;
+        case
+    }
+
+    fn regression_case(&self, name: &str) -> Case {
+        let (Some(spec), Some((baseline, shown))) = (&self.spec.regression, &self.baseline) else {
+            return Case::errored(name, "no regression declared");
+        };
+        match baseline {
+            Err(e) => Case::errored(name, format!("the baseline model cannot be used: {e}")),
+            Ok(b) => crate::expect::regression(&self.context().get(), b.as_ref(), shown, spec),
+        }
+    }
+}
+
+/// The inputs expectations start from, kept alive while they run.
+struct ExpectInputs<'a> {
+    check: &'a ModelCheck,
+    cases: Vec<golden::Case>,
+}
+
+impl ExpectInputs<'_> {
+    fn get(&self) -> crate::expect::Context<'_> {
+        crate::expect::Context {
+            backend: self.check.backend.as_ref(),
+            cases: &self.cases,
+            overrides: self.check.overrides,
+            label_output: self.check.spec.label_output.as_deref(),
+        }
+    }
+}
+
+/// The report names of the enabled edge-case checks, in the order they run.
+fn edge_names(spec: &modelci_config::model::EdgeCases) -> Vec<String> {
+    use modelci_config::model::NonFinite;
+    [
+        (spec.wrong_shape, "edge: wrong shape is rejected"),
+        (spec.wrong_dtype, "edge: wrong dtype is rejected"),
+        (spec.empty_batch, "edge: empty batch"),
+        (
+            spec.non_finite != NonFinite::Off,
+            if spec.non_finite == NonFinite::Reject {
+                "edge: NaN/Inf inputs are rejected"
+            } else {
+                "edge: NaN/Inf inputs give finite outputs"
+            },
+        ),
+        (
+            spec.extreme_values,
+            "edge: extreme values give finite outputs",
+        ),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, n)| n.to_owned())
+    .collect()
+}
+
+/// The report names of the enabled invariants, in the order they run.
+fn invariant_names(spec: &modelci_config::model::Invariants) -> Vec<String> {
+    let mut out = Vec::new();
+    if spec.batch_invariance {
+        out.push("invariant: batch invariance".to_owned());
+    }
+    if spec.determinism {
+        out.push("invariant: determinism".to_owned());
+    }
+    for p in &spec.probabilities {
+        out.push(format!("invariant: `{p}` are probabilities"));
+    }
+    out
+}
+
+/// The `k`th of a group's cases, under its planned name.
+fn pick(all: &[Case], k: usize, name: &str) -> Case {
+    let mut c = all
+        .get(k)
+        .cloned()
+        .unwrap_or_else(|| Case::errored(name, "internal error: the check gave no result"));
+    name.clone_into(&mut c.name);
+    c
 }
 
 /// The last two components of a path, to tell cases of several golden sources apart.

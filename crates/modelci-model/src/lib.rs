@@ -7,6 +7,8 @@
 
 pub mod backend;
 pub mod compare;
+pub mod endpoint;
+pub mod expect;
 pub mod golden;
 pub mod golden_suite;
 pub mod onnx;

@@ -116,13 +116,17 @@ pub fn find_library(explicit: Option<&Path>) -> Result<Library, RuntimeError> {
         return Ok(lib(PathBuf::from(p), "ORT_DYLIB_PATH"));
     }
     let mut searched = vec!["ORT_DYLIB_PATH (unset)".to_owned()];
-    for package in ["onnxruntime", "onnxruntime_gpu"] {
-        let script = format!("import os, {package} as m; print(os.path.dirname(m.__file__))");
-        if let Ok(out) = Command::new("python3").args(["-c", &script]).output()
-            && out.status.success()
-        {
-            let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("capi");
-            if let Some(p) = library_in(&dir) {
+    // One interpreter start for both packages; `find_spec` locates a package without importing
+    // it (importing onnxruntime takes a large part of a second).
+    let script = "import importlib.util as u\nfor p in ('onnxruntime', 'onnxruntime_gpu'):\n    s = u.find_spec(p)\n    if s and s.submodule_search_locations:\n        print(p, s.submodule_search_locations[0])\n";
+    if let Ok(out) = Command::new("python3").args(["-c", script]).output()
+        && out.status.success()
+    {
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let Some((package, dir)) = line.split_once(' ') else {
+                continue;
+            };
+            if let Some(p) = library_in(&PathBuf::from(dir.trim()).join("capi")) {
                 return Ok(lib(p, &format!("python package {package}")));
             }
         }
@@ -196,9 +200,11 @@ pub struct Port {
     pub shape: Vec<i64>,
 }
 
-/// A loaded model, ready to run (from several threads; runs are serialized per model).
+/// A loaded model, ready to run from several threads: it holds one or more ONNX Runtime
+/// sessions (a session runs one inference at a time), and each run takes a free one.
 pub struct Model {
-    session: Mutex<Session>,
+    sessions: Vec<Mutex<Session>>,
+    next: std::sync::atomic::AtomicUsize,
     pub inputs: Vec<Port>,
     pub outputs: Vec<Port>,
     /// The device the model runs on (`Cpu` or `Cuda`, never `Auto`).
@@ -271,6 +277,57 @@ impl Runtime {
     /// # Errors
     /// As [`Runtime::load`], plus [`RuntimeError::Device`] for CUDA that is missing or fails.
     pub fn load_on(&self, path: &Path, device: Device) -> Result<Model, RuntimeError> {
+        self.load_pool(path, device, 1)
+    }
+
+    /// Loads `sessions` sessions of a model file on a device, so that as many inferences can run
+    /// at once. With several, each session's intra-op threads share the machine's cores instead
+    /// of each taking them all.
+    ///
+    /// # Errors
+    /// As [`Runtime::load_on`].
+    pub fn load_pool(
+        &self,
+        path: &Path,
+        device: Device,
+        sessions: usize,
+    ) -> Result<Model, RuntimeError> {
+        let sessions = sessions.max(1);
+        let first = self.session(path, device, sessions)?;
+        let mut pool = vec![Mutex::new(first.0)];
+        for _ in 1..sessions {
+            pool.push(Mutex::new(self.session(path, first.1, sessions)?.0));
+        }
+        let session = pool[0].lock().map_err(|_| RuntimeError::Run {
+            message: "the model's session is unusable".into(),
+        })?;
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|o| port(o.name(), o.dtype()))
+            .collect();
+        let outputs = session
+            .outputs()
+            .iter()
+            .map(|o| port(o.name(), o.dtype()))
+            .collect();
+        drop(session);
+        Ok(Model {
+            sessions: pool,
+            next: std::sync::atomic::AtomicUsize::new(0),
+            inputs,
+            outputs,
+            device: first.1,
+        })
+    }
+
+    /// One session, and the device it runs on.
+    fn session(
+        &self,
+        path: &Path,
+        device: Device,
+        sessions: usize,
+    ) -> Result<(Session, Device), RuntimeError> {
         let shown = path.display().to_string();
         let fail = |e: ort::Error| RuntimeError::Model {
             path: shown.clone(),
@@ -288,6 +345,12 @@ impl Runtime {
             Device::Auto => self.has_cuda(),
         };
         let mut builder = Session::builder(&self.env).map_err(fail)?;
+        if sessions > 1 {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            builder = builder
+                .with_intra_threads((cores / sessions).max(1))
+                .map_err(|e| fail(e.into()))?;
+        }
         let mut used = Device::Cpu;
         if cuda_wanted {
             use ort::ep::ExecutionProvider as _;
@@ -302,22 +365,7 @@ impl Runtime {
             }
         }
         let session = builder.commit_from_file(path).map_err(fail)?;
-        let inputs = session
-            .inputs()
-            .iter()
-            .map(|o| port(o.name(), o.dtype()))
-            .collect();
-        let outputs = session
-            .outputs()
-            .iter()
-            .map(|o| port(o.name(), o.dtype()))
-            .collect();
-        Ok(Model {
-            session: Mutex::new(session),
-            inputs,
-            outputs,
-            device: used,
-        })
+        Ok((session, used))
     }
 }
 
@@ -460,6 +508,23 @@ fn from_value(name: &str, v: &DynValue) -> Result<Tensor, String> {
 }
 
 impl Model {
+    /// How many inferences can run at once.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A free session, else (all busy) the next one in turn, waiting for it.
+    fn free_session(&self) -> Result<std::sync::MutexGuard<'_, Session>, ()> {
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for k in 0..n {
+            if let Ok(guard) = self.sessions[(start + k) % n].try_lock() {
+                return Ok(guard);
+            }
+        }
+        self.sessions[start % n].lock().map_err(|_| ())
+    }
+
     /// Runs the model on named inputs and returns every output, in the model's order.
     ///
     /// # Errors
@@ -494,9 +559,8 @@ impl Model {
             ));
         }
         let mut session = self
-            .session
-            .lock()
-            .map_err(|_| run("the model's session is unusable after an earlier failure".into()))?;
+            .free_session()
+            .map_err(|()| run("the model's session is unusable after an earlier failure".into()))?;
         let outputs = session
             .run(values)
             .map_err(|e| run(format!("ONNX Runtime refused the inputs: {e}")))?;

@@ -117,6 +117,17 @@ impl DType {
         })
     }
 
+    /// The value of this floating-point type nearest to `x` (JSON text such as `0.1` is read
+    /// as an `f64`; a float32 tensor holds the nearest float32). Other types return `x`.
+    pub fn round_float(self, x: f64) -> f64 {
+        match self {
+            DType::F32 => f64::from(x as f32),
+            DType::F16 => half::f16::from_f64(x).to_f64(),
+            DType::BF16 => half::bf16::from_f64(x).to_f64(),
+            _ => x,
+        }
+    }
+
     /// Whether values are floating point.
     pub fn is_float(self) -> bool {
         matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)

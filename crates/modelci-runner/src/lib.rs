@@ -92,6 +92,8 @@ enum Check {
     Pact(PactCheck),
     /// OpenAPI suites send their requests together, concurrently: a batch too.
     OpenApi(OpenApiCheck),
+    /// Model suites stack golden cases into batched inferences run on several sessions: a
+    /// batch too.
     Model(ModelCheck),
     Setup(Case),
 }
@@ -129,13 +131,14 @@ impl Check {
     }
 
     fn is_batch(&self) -> bool {
-        matches!(self, Check::Pact(_) | Check::OpenApi(_))
+        matches!(self, Check::Pact(_) | Check::OpenApi(_) | Check::Model(_))
     }
 
     fn run_batch(&self, indices: &[usize]) -> Vec<Case> {
         match self {
             Check::Pact(c) => c.run_batch(indices),
             Check::OpenApi(c) => c.run_batch(indices),
+            Check::Model(c) => c.run_batch(indices),
             other => indices.iter().map(|&i| other.run(i)).collect(),
         }
     }

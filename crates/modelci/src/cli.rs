@@ -249,8 +249,13 @@ pub struct ModelRecordArgs {
     #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
     pub inputs: Vec<PathBuf>,
     /// The JSON golden file to write (replaced atomically; nothing is written on an error).
+    /// When it exists and the answers changed, the differences are shown and the file is only
+    /// replaced with --accept.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Replace an existing golden file whose cases changed.
+    #[arg(long)]
+    pub accept: bool,
     /// Where the model runs: cpu, cuda, or auto (cuda when available).
     #[arg(long, value_name = "DEVICE", default_value = "cpu")]
     pub device: String,
@@ -261,14 +266,35 @@ pub struct ModelRecordArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["model", "endpoint"]))]
 pub struct ModelTestArgs {
-    /// The `.onnx` model.
+    /// The `.onnx` model. With --endpoint, the signature the endpoint's metadata must match.
     #[arg(long, value_name = "PATH")]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
+    /// Run the cases on a live model server speaking the Open Inference Protocol (KServe v2
+    /// REST) at this base URL, e.g. http://127.0.0.1:8000.
+    #[arg(long, value_name = "URL", requires = "model_name")]
+    pub endpoint: Option<String>,
+    /// The model's name on the endpoint.
+    #[arg(long, value_name = "NAME")]
+    pub model_name: Option<String>,
+    /// The model's version on the endpoint.
+    #[arg(long, value_name = "VERSION")]
+    pub model_version: Option<String>,
+    /// Seconds each endpoint request may take.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
     /// Golden cases: a folder of test_data_set_N folders, a .json file or a .npz archive
     /// (repeatable).
     #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
     pub cases: Vec<PathBuf>,
+    /// Split every golden case along its first axis into one case per row (for .npz archives
+    /// that stack many cases).
+    #[arg(long)]
+    pub per_row: bool,
+    /// The most rows stacked into one inference (1 turns batching off).
+    #[arg(long, value_name = "N", default_value_t = modelci_config::DEFAULT_MAX_BATCH)]
+    pub max_batch: usize,
     /// Where the model runs: cpu, cuda, or auto (cuda when available).
     #[arg(long, value_name = "DEVICE", default_value = "cpu")]
     pub device: String,

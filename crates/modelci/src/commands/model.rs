@@ -91,56 +91,76 @@ pub fn test(args: &ModelTestArgs) -> u8 {
 }
 
 fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
-    use modelci_model::golden_suite::{self, Overrides};
+    use modelci_model::golden_suite::ModelCheck;
     use modelci_model::runtime::Device;
     use modelci_report::{Location, Run, Suite};
 
     let outputs = output::requested(&args.reports)?;
-    let device = Device::parse(&args.device)
-        .ok_or_else(|| format!("--device must be cpu, cuda or auto, not `{}`", args.device))?;
+    if Device::parse(&args.device).is_none() {
+        return Err(format!(
+            "--device must be cpu, cuda or auto, not `{}`",
+            args.device
+        ));
+    }
     for (flag, v) in [("--rtol", args.rtol), ("--atol", args.atol)] {
         if v.is_some_and(|x| !(x.is_finite() && x >= 0.0)) {
             return Err(format!("{flag} must be a non-negative number"));
         }
     }
-    let golden_suite::Opened { model, properties } =
-        golden_suite::open(&args.model, device, args.ort_lib.as_deref())?;
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err("--timeout must be a positive number of seconds".into());
+    }
+    if args.max_batch == 0 {
+        return Err("--max-batch must be at least 1".into());
+    }
+    let endpoint = match &args.endpoint {
+        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+            return Err(format!(
+                "--endpoint must be an http:// or https:// URL, not `{url}`"
+            ));
+        }
+        other => other.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
+    };
+    let spec = modelci_config::ModelSuite {
+        model: args.model.clone(),
+        model_line: 0,
+        endpoint: endpoint.clone(),
+        model_name: args.model_name.clone(),
+        model_version: args.model_version.clone(),
+        timeout_secs: args.timeout,
+        cases: args.cases.clone(),
+        per_row: args.per_row,
+        max_batch: args.max_batch,
+        device: args.device.clone(),
+        rtol: args.rtol,
+        atol: args.atol,
+        label_output: None,
+        edge_cases: None,
+        invariants: None,
+        robustness: Vec::new(),
+        regression: None,
+    };
+    let check = ModelCheck::plan_with(&spec, "", args.ort_lib.as_deref()).map_err(|e| e.message)?;
     let started = std::time::Instant::now();
     let mut run = Run::new(env!("CARGO_PKG_VERSION"));
     run.started_at = Some(crate::commands::contract::chrono_now());
-    let overrides = Overrides {
-        rtol: args.rtol,
-        atol: args.atol,
+    let shown = match (&endpoint, &args.model) {
+        (Some(url), _) => format!(
+            "{url}/v2/models/{}",
+            args.model_name.as_deref().unwrap_or_default()
+        ),
+        (None, Some(path)) => modelci_config::display_path(path),
+        (None, None) => String::new(),
     };
-    for path in &args.cases {
-        let shown = modelci_config::display_path(path);
-        let mut suite = Suite::new(shown.clone(), "model-golden");
-        suite.location = Some(Location::file(shown.clone()));
-        suite.properties = properties.clone();
-        match golden_suite::load(path, &model) {
-            Ok(loaded) => {
-                for case in &loaded.cases {
-                    suite.cases.push(golden_suite::run_case(
-                        &model,
-                        case,
-                        overrides,
-                        loaded.onnx_layout,
-                    ));
-                }
-            }
-            Err(e) => suite.cases.push(
-                modelci_report::Case::errored(shown.clone(), e.to_string()).with_location(
-                    Location {
-                        file: e.file.clone(),
-                        line: e.line,
-                        column: None,
-                    },
-                ),
-            ),
-        }
-        suite.duration_ms = suite.cases.iter().map(|c| c.duration_ms).sum();
-        run.suites.push(suite);
+    let mut suite = Suite::new(shown.clone(), "model");
+    if endpoint.is_none() {
+        suite.location = Some(Location::file(shown));
     }
+    suite.properties = check.properties().clone();
+    let indices: Vec<usize> = (0..check.case_names().len()).collect();
+    suite.cases = check.run_batch(&indices);
+    suite.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    run.suites.push(suite);
     run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     run.refresh_summary();
     Ok(output::finish(&run, &outputs))
@@ -148,12 +168,30 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
 
 pub fn record(args: &ModelRecordArgs) -> u8 {
     match record_inner(args) {
-        Ok(n) => {
+        Ok(Recorded::Written(n)) => {
             output::stdout(&format!(
                 "recorded {n} golden case(s) to {}\n",
                 args.out.display()
             ));
             0
+        }
+        Ok(Recorded::Unchanged(n)) => {
+            output::stdout(&format!(
+                "{}: unchanged ({n} golden case(s))\n",
+                args.out.display()
+            ));
+            0
+        }
+        Ok(Recorded::Changed(report)) => {
+            output::stdout(&report);
+            output::error(
+                &format!(
+                    "{}: the model's answers changed; rerun with --accept to overwrite the golden file",
+                    args.out.display()
+                ),
+                None,
+            );
+            1
         }
         Err(message) => {
             output::error(&message, None);
@@ -162,9 +200,16 @@ pub fn record(args: &ModelRecordArgs) -> u8 {
     }
 }
 
+enum Recorded {
+    Written(usize),
+    Unchanged(usize),
+    /// What changed, for the terminal (nothing was written).
+    Changed(String),
+}
+
 /// Runs every input case; any failure aborts before anything is written, so a golden file is
-/// never half-recorded.
-fn record_inner(args: &ModelRecordArgs) -> Result<usize, String> {
+/// never half-recorded. An existing file whose cases changed is only replaced with `--accept`.
+fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
     use modelci_model::golden_suite;
     use modelci_model::runtime::Device;
 
@@ -197,6 +242,26 @@ fn record_inner(args: &ModelRecordArgs) -> Result<usize, String> {
     let mut text = serde_json::to_string_pretty(&modelci_model::golden::to_json(&recorded))
         .map_err(|e| e.to_string())?;
     text.push('\n');
+    if args.out.exists() {
+        let old = modelci_model::golden::read_json(&args.out).map_err(|e| {
+            format!("{e} (the existing golden file cannot be read; move it away to record afresh)")
+        })?;
+        let changes = golden_changes(&old, &recorded);
+        if changes.is_empty() {
+            return Ok(Recorded::Unchanged(recorded.len()));
+        }
+        if !args.accept {
+            let mut report = format!(
+                "{}: {} change(s) against the recorded golden cases:\n",
+                args.out.display(),
+                changes.len()
+            );
+            for c in &changes {
+                let _ = writeln!(report, "  {c}");
+            }
+            return Ok(Recorded::Changed(report));
+        }
+    }
     let tmp = args.out.with_extension("json.partial");
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, &args.out))
@@ -204,5 +269,49 @@ fn record_inner(args: &ModelRecordArgs) -> Result<usize, String> {
             let _ = std::fs::remove_file(&tmp);
             format!("{}: cannot write: {e}", args.out.display())
         })?;
-    Ok(recorded.len())
+    Ok(Recorded::Written(recorded.len()))
+}
+
+/// What differs between recorded golden cases and new answers: cases added or removed, inputs
+/// that changed, and outputs that differ (exactly: re-recording is about any change).
+fn golden_changes(
+    old: &[modelci_model::golden::Case],
+    new: &[modelci_model::golden::Case],
+) -> Vec<String> {
+    use modelci_model::{Tolerance, compare, compare::NanPolicy};
+    let exact = Some(Tolerance {
+        rtol: 0.0,
+        atol: 0.0,
+    });
+    let mut out = Vec::new();
+    for n in new {
+        let Some(o) = old.iter().find(|o| o.name == n.name) else {
+            out.push(format!("+ `{}`: new case", n.name));
+            continue;
+        };
+        if o.inputs != n.inputs {
+            out.push(format!("~ `{}`: its inputs differ", n.name));
+        }
+        for t in &n.outputs {
+            match o.outputs.iter().find(|x| x.name == t.name) {
+                None => out.push(format!("~ `{}`: new output `{}`", n.name, t.name)),
+                Some(before) => {
+                    if let Some(m) = compare(before, t, exact, NanPolicy::Equal) {
+                        out.push(format!("~ `{}`: {}", n.name, m.message));
+                    }
+                }
+            }
+        }
+        for t in &o.outputs {
+            if !n.outputs.iter().any(|x| x.name == t.name) {
+                out.push(format!("~ `{}`: output `{}` is gone", n.name, t.name));
+            }
+        }
+    }
+    for o in old {
+        if !new.iter().any(|n| n.name == o.name) {
+            out.push(format!("- `{}`: no longer recorded", o.name));
+        }
+    }
+    out
 }
