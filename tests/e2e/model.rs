@@ -416,3 +416,141 @@ fn re_recording_shows_what_changed_and_overwrites_only_with_accept() {
     assert_eq!(code, 0);
     assert!(stdout.contains("unchanged"), "{stdout}");
 }
+
+/// A `[[suite.model]]` with every kind of expectation on the scikit-learn MLP fixture
+/// (fixtures/models/make_sklearn.py), and a regression bound that `mlp_previous.onnx` breaks.
+fn expectations_config(dir: &std::path::Path, max_label_change_rate: f64) -> std::path::PathBuf {
+    let root = crate::root();
+    let config = dir.join("modelci.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[[suite.model]]
+name = "mlp"
+model = "{root}/fixtures/models/mlp.onnx"
+cases = ["{root}/fixtures/golden/mlp_rows.npz", "{root}/fixtures/golden/mlp_cases.json"]
+per_row = true
+
+[suite.model.edge_cases]
+non_finite = "off"
+extreme_values = false
+
+[suite.model.invariants]
+probabilities = ["probabilities"]
+
+[[suite.model.robustness]]
+perturbation = "gaussian"
+scale = 0.01
+max_flip_rate = 0.05
+seed = 7
+
+[[suite.model.robustness]]
+name = "smallest flip"
+perturbation = "search"
+scale = 1.0
+min_flip_eps = 0.001
+
+[suite.model.regression]
+baseline = "{root}/fixtures/models/mlp_previous.onnx"
+max_label_change_rate = {max_label_change_rate}
+
+[[suite.model]]
+name = "nan-in"
+model = "{root}/fixtures/models/mlp.onnx"
+cases = ["{root}/fixtures/golden/mlp_cases.json"]
+
+[suite.model.edge_cases]
+"#,
+            root = root.display()
+        ),
+    )
+    .expect("w");
+    config
+}
+
+#[test]
+fn expectations_run_in_check_and_find_what_the_model_does_wrong() {
+    if !runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = expectations_config(dir.path(), 0.05);
+    let json = dir.path().join("r.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "check",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        !err.contains("onnxruntime"),
+        "ONNX Runtime's own log stays quiet: {err}"
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("r")).expect("json");
+    let mut lines = Vec::new();
+    for suite in r["suites"].as_array().expect("suites") {
+        for c in suite["cases"].as_array().expect("cases") {
+            let name = c["name"].as_str().expect("name");
+            if name.contains(".npz#") || name.contains("mlp_cases.json") {
+                assert_eq!(c["outcome"], "passed", "{c:#}");
+                continue;
+            }
+            lines.push(format!(
+                "{} | {} | {}",
+                suite["name"].as_str().expect("s"),
+                c["outcome"].as_str().expect("o"),
+                name
+            ));
+        }
+    }
+    let text = lines
+        .join("\n")
+        .replace(&crate::root().display().to_string(), "<root>");
+    insta::assert_snapshot!("model_expectations", text);
+    // The MLP answers NaN for NaN inputs: a real finding, reported with where it happened.
+    let nan = r["suites"][1]["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["name"] == "edge: NaN and ±Inf inputs give finite outputs")
+        .expect("NaN case")
+        .clone();
+    assert_eq!(nan["outcome"], "failed");
+    assert!(
+        nan["message"]
+            .as_str()
+            .expect("m")
+            .contains("gave NaN in output `probabilities`"),
+        "{nan:#}"
+    );
+    let regression = r["suites"][0]["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| {
+            c["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("regression: against"))
+        })
+        .expect("regression")
+        .clone();
+    assert_eq!(
+        regression["properties"]["changed_rows"], "1",
+        "{regression:#}"
+    );
+
+    // Tightening the regression bound makes it fail, naming the changed row.
+    let config = expectations_config(dir.path(), 0.0);
+    let (code, out, _) = run(&mut modelci(&[
+        "check",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--only",
+        "mlp",
+    ]));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✗ regression: against"), "{out}");
+    assert!(out.contains("mlp_rows.npz#33"), "{out}");
+}

@@ -58,6 +58,44 @@ const EXTREME_VALUES: &str = "edge: extreme values give finite outputs";
 const BATCH_INVARIANCE: &str = "invariant: batch invariance";
 const DETERMINISM: &str = "invariant: determinism";
 
+/// The names of the cases [`edge_cases`] returns for `spec`, in order (known before running, so
+/// that suites can be planned and sharded).
+pub fn edge_case_names(spec: &EdgeCases) -> Vec<String> {
+    let non_finite = match spec.non_finite {
+        NonFinite::Finite => Some(NON_FINITE_FINITE),
+        NonFinite::Reject => Some(NON_FINITE_REJECT),
+        NonFinite::Off => None,
+    };
+    [
+        spec.wrong_shape.then_some(WRONG_SHAPE),
+        spec.wrong_dtype.then_some(WRONG_DTYPE),
+        spec.empty_batch.then_some(EMPTY_BATCH),
+        non_finite,
+        spec.extreme_values.then_some(EXTREME_VALUES),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// The names of the cases [`invariants`] returns for `spec`, in order.
+pub fn invariant_names(spec: &Invariants) -> Vec<String> {
+    let mut out = Vec::new();
+    if spec.batch_invariance {
+        out.push(BATCH_INVARIANCE.to_owned());
+    }
+    if spec.determinism {
+        out.push(DETERMINISM.to_owned());
+    }
+    out.extend(
+        spec.probabilities
+            .iter()
+            .map(|o| format!("invariant: `{o}` are probabilities")),
+    );
+    out
+}
+
 /// What the expectations run on.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {

@@ -238,7 +238,7 @@ fn plan_batches(backend: &dyn Backend, cases: &[Golden<'_>], max_batch: usize) -
         return (0..cases.len()).map(|i| vec![i]).collect();
     }
     // Key: per model input, (dtype, shape past the first axis); the case's row count.
-    let mut groups: Vec<(Vec<(crate::tensor::DType, Vec<i64>)>, Vec<usize>)> = Vec::new();
+    let mut groups: Vec<(BatchKey, Vec<usize>)> = Vec::new();
     let mut alone = Vec::new();
     for (i, g) in cases.iter().enumerate() {
         let Some((key, _)) = batch_key(backend, g.case) else {
@@ -368,7 +368,7 @@ fn run_stacked(
 }
 
 /// Splits a case whose tensors stack many cases along their first axis into one case per row
-/// (each keeping the axis, with one row), named `<name>#<row>`.
+/// (each keeping the axis, with one row), named `<name>#<row>`; a case of one row keeps its name.
 ///
 /// # Errors
 /// A case whose tensors do not all have the same number of rows.
@@ -393,6 +393,9 @@ pub fn split_rows(case: &golden::Case) -> Result<Vec<golden::Case>, String> {
         }
     }
     let n = rows.map_or(0, |r| r.0);
+    if n == 1 {
+        return Ok(vec![case.clone()]);
+    }
     let slice = |ts: &[Tensor], i: usize| -> Vec<Tensor> {
         ts.iter().filter_map(|t| t.slice_rows(i, 1)).collect()
     };
@@ -533,7 +536,8 @@ pub struct ModelCheck {
     max_batch: usize,
     properties: modelci_report::Properties,
     spec: modelci_config::ModelSuite,
-    baseline: Option<(Result<Box<dyn Backend>, String>, String)>,
+    /// The regression baseline (or why it cannot be used), and how reports name it.
+    baseline: Option<(Baseline, String)>,
     signature: Option<Result<Vec<String>, String>>,
 }
 
@@ -553,6 +557,9 @@ enum Item {
     Robustness(usize),
     Regression,
 }
+
+/// A regression baseline, or why it cannot be used.
+type Baseline = Result<Box<dyn Backend>, String>;
 
 /// Why a model suite cannot run at all (the model or the runtime), and where.
 pub struct SetupError {
@@ -664,7 +671,7 @@ impl ModelCheck {
         }
         if let Some(edge) = &spec.edge_cases {
             items.extend(
-                edge_names(edge)
+                crate::expect::edge_case_names(edge)
                     .into_iter()
                     .enumerate()
                     .map(|(k, n)| Item::Edge(k, n)),
@@ -672,7 +679,7 @@ impl ModelCheck {
         }
         if let Some(inv) = &spec.invariants {
             items.extend(
-                invariant_names(inv)
+                crate::expect::invariant_names(inv)
                     .into_iter()
                     .enumerate()
                     .map(|(k, n)| Item::Invariant(k, n)),
@@ -920,55 +927,13 @@ impl ExpectInputs<'_> {
     }
 }
 
-/// The report names of the enabled edge-case checks, in the order they run.
-fn edge_names(spec: &modelci_config::model::EdgeCases) -> Vec<String> {
-    use modelci_config::model::NonFinite;
-    [
-        (spec.wrong_shape, "edge: wrong shape is rejected"),
-        (spec.wrong_dtype, "edge: wrong dtype is rejected"),
-        (spec.empty_batch, "edge: empty batch"),
-        (
-            spec.non_finite != NonFinite::Off,
-            if spec.non_finite == NonFinite::Reject {
-                "edge: NaN/Inf inputs are rejected"
-            } else {
-                "edge: NaN/Inf inputs give finite outputs"
-            },
-        ),
-        (
-            spec.extreme_values,
-            "edge: extreme values give finite outputs",
-        ),
-    ]
-    .into_iter()
-    .filter(|(on, _)| *on)
-    .map(|(_, n)| n.to_owned())
-    .collect()
-}
-
-/// The report names of the enabled invariants, in the order they run.
-fn invariant_names(spec: &modelci_config::model::Invariants) -> Vec<String> {
-    let mut out = Vec::new();
-    if spec.batch_invariance {
-        out.push("invariant: batch invariance".to_owned());
-    }
-    if spec.determinism {
-        out.push("invariant: determinism".to_owned());
-    }
-    for p in &spec.probabilities {
-        out.push(format!("invariant: `{p}` are probabilities"));
-    }
-    out
-}
-
-/// The `k`th of a group's cases, under its planned name.
+/// The case of a group named `name` (the `k`th when names repeat).
 fn pick(all: &[Case], k: usize, name: &str) -> Case {
-    let mut c = all
-        .get(k)
+    all.iter()
+        .find(|c| c.name == name)
+        .or_else(|| all.get(k))
         .cloned()
-        .unwrap_or_else(|| Case::errored(name, "internal error: the check gave no result"));
-    name.clone_into(&mut c.name);
-    c
+        .unwrap_or_else(|| Case::errored(name, "internal error: the check gave no result"))
 }
 
 /// The last two components of a path, to tell cases of several golden sources apart.

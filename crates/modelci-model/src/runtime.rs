@@ -344,7 +344,12 @@ impl Runtime {
             Device::Cuda => true,
             Device::Auto => self.has_cuda(),
         };
-        let mut builder = Session::builder(&self.env).map_err(fail)?;
+        // Refused inputs are reported as errored cases with ONNX Runtime's message; its own log
+        // lines on stderr would only repeat them.
+        let mut builder = Session::builder(&self.env)
+            .map_err(fail)?
+            .with_log_level(ort::logging::LogLevel::Fatal)
+            .map_err(|e| fail(e.into()))?;
         if sessions > 1 {
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
             builder = builder
