@@ -217,3 +217,96 @@ fn a_slow_or_garbage_endpoint_errors_each_case_and_a_dead_one_exits_2() {
     assert_eq!(code, 2);
     assert!(err.contains("cannot reach"), "{err}");
 }
+
+#[test]
+fn expectations_run_on_the_endpoint_as_on_the_file() {
+    let Some(server) = start(
+        &[
+            "mlp=fixtures/models/mlp.onnx",
+            "prev=fixtures/models/mlp_previous.onnx",
+        ],
+        "none",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("modelci.toml");
+    let root = root();
+    let suite = |name: &str, tokens: bool| {
+        format!(
+            r#"
+[[suite.model]]
+name = "{name}"
+endpoint = "{url}"
+model_name = "mlp"
+model = "{root}/fixtures/models/mlp.onnx"
+cases = ["{root}/fixtures/golden/mlp_rows.npz"]
+per_row = true
+nonfinite_tokens = {tokens}
+
+[suite.model.edge_cases]
+extreme_values = false
+
+[suite.model.invariants]
+probabilities = ["probabilities"]
+
+[[suite.model.robustness]]
+perturbation = "uniform"
+scale = 0.01
+max_flip_rate = 0.05
+
+[suite.model.regression]
+baseline_endpoint = "{url}"
+baseline_model_name = "prev"
+max_label_change_rate = 0.05
+"#,
+            url = server.url,
+            root = root.display()
+        )
+    };
+    std::fs::write(
+        &config,
+        format!(
+            "{}{}",
+            suite("strict-json", false),
+            suite("nan-tokens", true)
+        ),
+    )
+    .expect("w");
+    let json = dir.path().join("r.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "check",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    let r = report(&json);
+    let outcome = |suite: usize, name: &str| -> String {
+        r["suites"][suite]["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with(name)))
+            .map(|c| c["outcome"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("no case `{name}` in {r:#}"))
+    };
+    for s in [0, 1] {
+        assert_eq!(outcome(s, "signature: endpoint metadata matches"), "passed");
+        assert_eq!(outcome(s, "mlp_rows.npz#63"), "passed");
+        assert_eq!(outcome(s, "edge: wrong shape is rejected"), "passed");
+        assert_eq!(outcome(s, "edge: wrong dtype is rejected"), "passed");
+        assert_eq!(outcome(s, "invariant: batch invariance"), "passed");
+        assert_eq!(
+            outcome(s, "invariant: `probabilities` are probabilities"),
+            "passed"
+        );
+        assert_eq!(outcome(s, "robustness: uniform-0.01"), "passed");
+        assert_eq!(outcome(s, "regression: against"), "passed");
+    }
+    // Strict JSON cannot carry NaN: the check is skipped, not passed. With NaN tokens the
+    // server's model answers NaN, as the file does locally.
+    assert_eq!(outcome(0, "edge: NaN and ±Inf inputs"), "skipped");
+    assert_eq!(outcome(1, "edge: NaN and ±Inf inputs"), "failed");
+}

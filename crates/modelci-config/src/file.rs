@@ -106,6 +106,10 @@ pub struct ModelSuiteFile {
     /// Seconds each endpoint request may take (default 30).
     #[serde(default)]
     pub timeout_secs: Option<f64>,
+    /// Send NaN and infinities to the endpoint as the bare JSON tokens `NaN`, `Infinity`,
+    /// `-Infinity` (Triton reads them; strict JSON parsers do not). Off: such inputs are not sent.
+    #[serde(default)]
+    pub nonfinite_tokens: bool,
     /// Golden cases: folders of `test_data_set_N` folders, `.json` files or `.npz` archives.
     #[schemars(with = "Vec<PathBuf>", length(min = 1))]
     pub cases: Spanned<Vec<PathBuf>>,

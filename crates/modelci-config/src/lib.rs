@@ -91,6 +91,8 @@ pub struct ModelSuite {
     pub model_version: Option<String>,
     /// Seconds per endpoint request.
     pub timeout_secs: f64,
+    /// Send NaN/Inf to the endpoint as bare JSON tokens.
+    pub nonfinite_tokens: bool,
     pub cases: Vec<PathBuf>,
     pub per_row: bool,
     /// Rows per batched inference (1: no batching).
@@ -490,6 +492,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                     model_name: raw.model_name,
                     model_version: raw.model_version,
                     timeout_secs: raw.timeout_secs.unwrap_or(30.0),
+                    nonfinite_tokens: raw.nonfinite_tokens,
                     cases: raw
                         .cases
                         .get_ref()

@@ -251,3 +251,102 @@ fn openapi_suites() {
     );
     assert!(e.ends_with("`concurrency` must be at least 1"), "{e}");
 }
+
+#[test]
+fn model_suites_with_endpoints_and_expectations() {
+    let config = parse(
+        Path::new("dir/modelci.toml"),
+        r#"
+[[suite.model]]
+name = "live"
+endpoint = "http://127.0.0.1:8000/"
+model_name = "clf"
+model = "m.onnx"
+cases = ["rows.npz"]
+per_row = true
+max_batch = 64
+
+[suite.model.edge_cases]
+non_finite = "reject"
+empty_batch = false
+
+[suite.model.invariants]
+probabilities = ["probabilities"]
+
+[[suite.model.robustness]]
+perturbation = "gaussian"
+scale = 0.05
+max_flip_rate = 0.1
+
+[suite.model.regression]
+baseline = "old.onnx"
+max_label_change_rate = 0.02
+"#,
+    )
+    .expect("valid");
+    let SuiteSpec::Model(m) = &config.suites[0].spec else {
+        panic!("not a model suite")
+    };
+    assert_eq!(m.endpoint.as_deref(), Some("http://127.0.0.1:8000"));
+    assert_eq!(m.model, Some(PathBuf::from("dir/m.onnx")));
+    assert_eq!(m.model_line, 4, "the endpoint line");
+    assert_eq!((m.per_row, m.max_batch, m.timeout_secs), (true, 64, 30.0));
+    let edge = m.edge_cases.as_ref().expect("edge");
+    assert!(edge.wrong_shape && !edge.empty_batch);
+    assert_eq!(edge.non_finite, model::NonFinite::Reject);
+    let inv = m.invariants.as_ref().expect("invariants");
+    assert!(inv.batch_invariance && inv.determinism);
+    assert_eq!(inv.probability_tolerance, 1e-4);
+    assert_eq!(m.robustness[0].samples, 10);
+    assert_eq!(m.robustness[0].display_name(), "gaussian-0.05");
+    let r = m.regression.as_ref().expect("regression");
+    assert_eq!(r.baseline, Some(PathBuf::from("dir/old.onnx")));
+    assert_eq!(r.baseline_model_name.as_deref(), Some("clf"));
+}
+
+#[test]
+fn model_suite_mistakes_are_named() {
+    let base = "[[suite.model]]\nname = \"m\"\ncases = [\"c.json\"]\n";
+    let e = err(base);
+    assert!(
+        e.contains("needs `model` (an .onnx file) or `endpoint`"),
+        "{e}"
+    );
+    let e = err(&format!("{base}endpoint = \"http://x\"\n"));
+    assert!(e.contains("`endpoint` needs `model_name`"), "{e}");
+    assert!(e.contains(":4:"), "{e}");
+    let e = err(&format!(
+        "{base}endpoint = \"x:8000\"\nmodel_name = \"a\"\n"
+    ));
+    assert!(e.contains("must be an http:// or https:// URL"), "{e}");
+    let m = format!("{base}model = \"m.onnx\"\n");
+    let e = err(&format!("{m}max_batch = 0\n"));
+    assert!(e.contains("`max_batch` must be at least 1"), "{e}");
+    let e = err(&format!(
+        "{m}[[suite.model.robustness]]\nperturbation = \"dropout\"\nscale = 2\nmax_flip_rate = 0.1\n"
+    ));
+    assert!(e.contains("a dropout `scale` is a probability"), "{e}");
+    let e = err(&format!(
+        "{m}[[suite.model.robustness]]\nperturbation = \"gaussian\"\nscale = 0.1\n"
+    ));
+    assert!(
+        e.contains("robustness `gaussian-0.1` bounds nothing"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{m}[[suite.model.robustness]]\nperturbation = \"blur\"\nscale = 0.1\n"
+    ));
+    assert!(e.contains("blur"), "{e}");
+    let e = err(&format!(
+        "{m}[suite.model.regression]\nmax_output_drift = 0.1\n"
+    ));
+    assert!(e.contains("`regression` needs `baseline`"), "{e}");
+    let e = err(&format!(
+        "{m}[suite.model.regression]\nbaseline = \"b.onnx\"\n"
+    ));
+    assert!(e.contains("`regression` bounds nothing"), "{e}");
+    let e = err(&format!(
+        "{m}[suite.model.edge_cases]\nnon_finite = \"maybe\"\n"
+    ));
+    assert!(e.contains("maybe"), "{e}");
+}

@@ -19,6 +19,11 @@ pub trait Backend: Send + Sync {
     fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError>;
     /// Where it runs, for messages: `cpu`, `cuda`, or the endpoint's URL.
     fn target(&self) -> String;
+    /// Whether NaN and infinities in inputs reach the model. An endpoint whose JSON encoding
+    /// cannot carry them refuses such inputs itself, which says nothing about the model.
+    fn sends_non_finite(&self) -> bool {
+        true
+    }
 }
 
 impl Backend for Model {

@@ -386,6 +386,10 @@ impl Backend for Endpoint {
         &self.inputs
     }
 
+    fn sends_non_finite(&self) -> bool {
+        self.nonfinite_tokens
+    }
+
     fn outputs(&self) -> &[Port] {
         &self.outputs
     }

@@ -401,6 +401,15 @@ fn non_finite(backend: &dyn Backend, base: &Unit, expect: Expect, name: &str) ->
     if floats.is_empty() {
         return Case::skipped(name, no_float_reason(&base.inputs));
     }
+    if !backend.sends_non_finite() {
+        return Case::skipped(
+            name,
+            format!(
+                "{} cannot be sent NaN or infinities: the Open Inference Protocol's JSON encoding has no such numbers; set `nonfinite_tokens = true` for servers that read bare NaN/Infinity tokens (Triton does)",
+                backend.target()
+            ),
+        );
+    }
     let probes = probes(&base.inputs, &[f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
     let count = probes.len();
     let (problems, mut notes) = run_probes(backend, probes, expect);

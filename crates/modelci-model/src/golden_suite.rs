@@ -596,15 +596,17 @@ impl ModelCheck {
         };
         let device = crate::runtime::Device::parse(&spec.device).unwrap_or_default();
         let timeout = std::time::Duration::from_secs_f64(spec.timeout_secs);
+        let connect = crate::endpoint::ConnectOptions::new(timeout)
+            .with_nonfinite_tokens(spec.nonfinite_tokens);
         let (backend, jobs, mut properties, signature): (Box<dyn Backend>, _, _, _) =
             match &spec.endpoint {
                 Some(url) => {
                     let name = spec.model_name.clone().unwrap_or_default();
-                    let ep = crate::endpoint::Endpoint::connect(
+                    let ep = crate::endpoint::Endpoint::connect_with(
                         url,
                         &name,
                         spec.model_version.as_deref(),
-                        timeout,
+                        &connect,
                     )
                     .map_err(|e| at(e.to_string()))?;
                     let mut properties = modelci_report::Properties::new();
@@ -696,7 +698,7 @@ impl ModelCheck {
                 (None, Some(url)) => {
                     let name = r.baseline_model_name.clone().unwrap_or_default();
                     (
-                        crate::endpoint::Endpoint::connect(url, &name, None, timeout)
+                        crate::endpoint::Endpoint::connect_with(url, &name, None, &connect)
                             .map(|e| Box::new(e) as Box<dyn Backend>)
                             .map_err(|e| e.to_string()),
                         format!("{url}/v2/models/{name}"),

@@ -128,6 +128,7 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
         model_name: args.model_name.clone(),
         model_version: args.model_version.clone(),
         timeout_secs: args.timeout,
+        nonfinite_tokens: false,
         cases: args.cases.clone(),
         per_row: args.per_row,
         max_batch: args.max_batch,
