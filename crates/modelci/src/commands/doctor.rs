@@ -66,10 +66,18 @@ pub fn run(args: &DoctorArgs) -> u8 {
             "onnxruntime",
             "ok",
             format!(
-                "{} {} (found through {})",
+                "{} {} (found through {}){}",
                 lib.path.display(),
                 lib.version.as_deref().unwrap_or(""),
-                lib.source
+                lib.source,
+                if lib.source.starts_with("python package") {
+                    format!(
+                        "; asking python3 costs every run tens of milliseconds: `export ORT_DYLIB_PATH={}` skips it",
+                        lib.path.display()
+                    )
+                } else {
+                    String::new()
+                }
             ),
         ),
         Err(e) => line("onnxruntime", "missing", e.to_string()),
