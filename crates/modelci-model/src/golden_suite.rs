@@ -10,7 +10,7 @@ use modelci_report::{Case, Location, Outcome};
 use crate::backend::Backend;
 use crate::compare::{NanPolicy, Tolerance, compare};
 use crate::golden::{self, GoldenError};
-use crate::runtime::Model;
+use crate::runtime::{Model, RuntimeError};
 use crate::tensor::Tensor;
 
 /// Tolerance overrides (`--rtol`, `--atol`); each dtype's default otherwise.
@@ -184,18 +184,19 @@ pub fn run_all(
 ) -> Vec<Case> {
     let units = plan_batches(backend, cases, batching.max_batch);
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let down = Down::default();
     let jobs = batching.jobs.clamp(1, units.len().max(1));
     let mut results: Vec<Option<Case>> = vec![None; cases.len()];
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::channel::<Vec<(usize, Case)>>();
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (next, units) = (&next, &units);
+            let (next, units, down) = (&next, &units, &down);
             scope.spawn(move || {
                 loop {
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(unit) = units.get(n) else { break };
-                    let done = run_unit(backend, cases, unit, overrides);
+                    let done = run_unit(backend, cases, unit, overrides, down);
                     if tx.send(done).is_err() {
                         break;
                     }
@@ -299,17 +300,48 @@ fn run_unit(
     cases: &[Golden<'_>],
     unit: &[usize],
     overrides: Overrides,
+    down: &Down,
 ) -> Vec<(usize, Case)> {
     let alone = |i: usize| {
         let g = cases[i];
-        (i, run_case(backend, g.case, overrides, g.onnx_layout))
+        if let Some(why) = down.gave_up() {
+            let mut c = Case::errored(
+                &g.case.name,
+                format!("not run: {} stopped answering ({why})", backend.target()),
+            );
+            c.location = Some(Location::file(g.case.source.clone()));
+            return (i, c);
+        }
+        let started = Instant::now();
+        let answer = backend.run(&g.case.inputs);
+        if let Err(RuntimeError::Unavailable { message }) = &answer {
+            down.record(message);
+        }
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        (i, finish(g.case, answer, overrides, g.onnx_layout, ms))
     };
-    if unit.len() == 1 {
+    if unit.len() == 1 || down.gave_up().is_some() {
         return unit.iter().map(|&i| alone(i)).collect();
     }
     let started = Instant::now();
-    let Some((answers, rows)) = run_stacked(backend, cases, unit) else {
-        return unit.iter().map(|&i| alone(i)).collect();
+    let (answers, rows) = match run_stacked(backend, cases, unit) {
+        Stacked::Answers(answers, rows) => (answers, rows),
+        Stacked::Unusable => return unit.iter().map(|&i| alone(i)).collect(),
+        Stacked::Unavailable(message) => {
+            // Every case of the batch would wait for the same silence: judge them all on it.
+            down.record(&message);
+            let ms = started.elapsed().as_secs_f64() * 1000.0 / unit.len() as f64;
+            return unit
+                .iter()
+                .map(|&i| {
+                    let g = cases[i];
+                    let answer = Err(RuntimeError::Unavailable {
+                        message: message.clone(),
+                    });
+                    (i, finish(g.case, answer, overrides, g.onnx_layout, ms))
+                })
+                .collect();
+        }
     };
     let total: usize = rows.iter().sum();
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
@@ -329,42 +361,87 @@ fn run_unit(
         .collect()
 }
 
-/// Stacks the unit's inputs, runs them once and splits every output back per case. `None` when
-/// the model refuses the batch or answers with outputs that do not split by rows.
-fn run_stacked(
-    backend: &dyn Backend,
-    cases: &[Golden<'_>],
-    unit: &[usize],
-) -> Option<(Vec<Vec<Tensor>>, Vec<usize>)> {
-    let rows: Vec<usize> = unit
+/// Unavailability met so far: after [`Down::LIMIT`] requests the backend could not answer at
+/// all, the remaining cases are not sent (each would wait out its own timeout).
+#[derive(Default)]
+struct Down {
+    count: std::sync::atomic::AtomicUsize,
+    last: std::sync::Mutex<Option<String>>,
+}
+
+impl Down {
+    const LIMIT: usize = 3;
+
+    fn record(&self, message: &str) {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(message.to_owned());
+        }
+    }
+
+    /// The last unavailability, once there were too many.
+    fn gave_up(&self) -> Option<String> {
+        if self.count.load(std::sync::atomic::Ordering::SeqCst) < Self::LIMIT {
+            return None;
+        }
+        self.last.lock().ok().and_then(|l| l.clone())
+    }
+}
+
+/// What a stacked run gave.
+enum Stacked {
+    /// Per case, its outputs; and its rows.
+    Answers(Vec<Vec<Tensor>>, Vec<usize>),
+    /// The batch cannot be used (refused, or outputs that do not split): run case by case.
+    Unusable,
+    /// The backend could not be asked.
+    Unavailable(String),
+}
+
+/// Stacks the unit's inputs, runs them once and splits every output back per case.
+fn run_stacked(backend: &dyn Backend, cases: &[Golden<'_>], unit: &[usize]) -> Stacked {
+    let Some(rows) = unit
         .iter()
         .map(|&i| batch_key(backend, cases[i].case).map(|k| k.1))
-        .collect::<Option<_>>()?;
+        .collect::<Option<Vec<usize>>>()
+    else {
+        return Stacked::Unusable;
+    };
     let mut inputs = Vec::with_capacity(backend.inputs().len());
     for port in backend.inputs() {
-        let parts: Vec<&Tensor> = unit
+        let Some(stacked) = unit
             .iter()
             .map(|&i| cases[i].case.inputs.iter().find(|t| t.name == port.name))
-            .collect::<Option<_>>()?;
-        inputs.push(Tensor::concat_rows(&parts)?);
+            .collect::<Option<Vec<&Tensor>>>()
+            .and_then(|parts| Tensor::concat_rows(&parts))
+        else {
+            return Stacked::Unusable;
+        };
+        inputs.push(stacked);
     }
-    let outputs = backend.run(&inputs).ok()?;
+    let outputs = match backend.run(&inputs) {
+        Ok(o) => o,
+        Err(RuntimeError::Unavailable { message }) => return Stacked::Unavailable(message),
+        Err(_) => return Stacked::Unusable,
+    };
     let total: usize = rows.iter().sum();
     if outputs.iter().any(|o| o.rows() != Some(total)) {
-        return None;
+        return Stacked::Unusable;
     }
     let mut answers = Vec::with_capacity(unit.len());
     let mut start = 0;
     for &r in &rows {
-        answers.push(
-            outputs
-                .iter()
-                .map(|o| o.slice_rows(start, r))
-                .collect::<Option<Vec<_>>>()?,
-        );
+        let Some(answer) = outputs
+            .iter()
+            .map(|o| o.slice_rows(start, r))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Stacked::Unusable;
+        };
+        answers.push(answer);
         start += r;
     }
-    Some((answers, rows))
+    Stacked::Answers(answers, rows)
 }
 
 /// Splits a case whose tensors stack many cases along their first axis into one case per row
@@ -942,4 +1019,195 @@ fn pick(all: &[Case], k: usize, name: &str) -> Case {
 fn short(source: &str) -> String {
     let parts: Vec<&str> = source.rsplit('/').take(2).collect();
     parts.into_iter().rev().collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::runtime::Port;
+    use crate::tensor::{DType, Data};
+
+    /// `y = 2x` on `x: float32[-1, 2]`, with switchable misbehaviour and a call counter.
+    struct Doubler {
+        ports: (Vec<Port>, Vec<Port>),
+        calls: AtomicUsize,
+        /// Refuses inputs of more than one row.
+        no_batches: bool,
+        /// Answers slightly off (1e-3) when given more than one row.
+        batch_drift: bool,
+        /// Never answers.
+        down: bool,
+    }
+
+    impl Doubler {
+        fn new() -> Doubler {
+            let port = |name: &str| Port {
+                name: name.into(),
+                dtype: Some(DType::F32),
+                shape: vec![-1, 2],
+            };
+            Doubler {
+                ports: (vec![port("x")], vec![port("y")]),
+                calls: AtomicUsize::new(0),
+                no_batches: false,
+                batch_drift: false,
+                down: false,
+            }
+        }
+    }
+
+    impl Backend for Doubler {
+        fn inputs(&self) -> &[Port] {
+            &self.ports.0
+        }
+        fn outputs(&self) -> &[Port] {
+            &self.ports.1
+        }
+        fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.down {
+                return Err(RuntimeError::Unavailable {
+                    message: "no answer within 1s".into(),
+                });
+            }
+            let x = &inputs[0];
+            let rows = x.rows().unwrap_or(0);
+            if self.no_batches && rows > 1 {
+                return Err(RuntimeError::Run {
+                    message: "batch of one only".into(),
+                });
+            }
+            let Data::Float(v) = &x.data else {
+                return Err(RuntimeError::Run {
+                    message: "floats".into(),
+                });
+            };
+            let drift = if self.batch_drift && rows > 1 {
+                1e-3
+            } else {
+                0.0
+            };
+            let y = v.iter().map(|a| 2.0 * a + drift).collect();
+            Ok(vec![
+                Tensor::new("y", DType::F32, x.shape.clone(), Data::Float(y)).expect("y"),
+            ])
+        }
+        fn target(&self) -> String {
+            "doubler".into()
+        }
+    }
+
+    fn case(k: usize, wrong: bool) -> golden::Case {
+        let x = vec![k as f64, 0.5];
+        let mut y: Vec<f64> = x.iter().map(|a| 2.0 * a).collect();
+        if wrong {
+            y[1] = 7.0;
+        }
+        golden::Case {
+            name: format!("c{k}"),
+            source: "cases.json".into(),
+            inputs: vec![Tensor::new("x", DType::F32, vec![1, 2], Data::Float(x)).expect("x")],
+            outputs: vec![Tensor::new("y", DType::F32, vec![1, 2], Data::Float(y)).expect("y")],
+        }
+    }
+
+    fn outcomes(backend: &Doubler, cases: &[golden::Case], max_batch: usize) -> Vec<Outcome> {
+        let golden: Vec<Golden<'_>> = cases
+            .iter()
+            .map(|case| Golden {
+                case,
+                onnx_layout: false,
+            })
+            .collect();
+        let out = run_all(
+            backend,
+            &golden,
+            Overrides::default(),
+            Batching { max_batch, jobs: 2 },
+        );
+        assert_eq!(out.len(), cases.len());
+        for (c, g) in out.iter().zip(cases) {
+            assert_eq!(c.name, g.name, "results come back in order");
+        }
+        out.into_iter().map(|c| c.outcome).collect()
+    }
+
+    #[test]
+    fn batches_share_inferences_and_judge_each_case() {
+        let cases: Vec<golden::Case> = (0..10).map(|k| case(k, k == 7)).collect();
+        let b = Doubler::new();
+        let got = outcomes(&b, &cases, 4);
+        assert_eq!(got.iter().filter(|o| **o == Outcome::Failed).count(), 1);
+        assert_eq!(got[7], Outcome::Failed);
+        // 3 batches (4 + 4 + 2 rows), and case 7 once more alone.
+        assert_eq!(b.calls.load(Ordering::SeqCst), 4);
+        let b = Doubler::new();
+        outcomes(&b, &cases, 1);
+        assert_eq!(
+            b.calls.load(Ordering::SeqCst),
+            10,
+            "max_batch 1: one call per case"
+        );
+    }
+
+    #[test]
+    fn batching_never_changes_a_verdict() {
+        let cases: Vec<golden::Case> = (0..6).map(|k| case(k, false)).collect();
+        let mut refuses = Doubler::new();
+        refuses.no_batches = true;
+        assert!(
+            outcomes(&refuses, &cases, 1024)
+                .iter()
+                .all(|o| *o == Outcome::Passed)
+        );
+        let mut drifts = Doubler::new();
+        drifts.batch_drift = true;
+        assert!(
+            outcomes(&drifts, &cases, 1024)
+                .iter()
+                .all(|o| *o == Outcome::Passed),
+            "cases off only inside a batch are judged alone"
+        );
+    }
+
+    #[test]
+    fn a_backend_that_stops_answering_is_not_asked_for_every_case() {
+        let cases: Vec<golden::Case> = (0..50).map(|k| case(k, false)).collect();
+        let mut down = Doubler::new();
+        down.down = true;
+        let got = outcomes(&down, &cases, 1);
+        assert!(got.iter().all(|o| *o == Outcome::Errored));
+        assert!(
+            down.calls.load(Ordering::SeqCst) <= Down::LIMIT + 2,
+            "{} calls",
+            down.calls.load(Ordering::SeqCst)
+        );
+        let mut down = Doubler::new();
+        down.down = true;
+        outcomes(&down, &cases, 8);
+        assert!(down.calls.load(Ordering::SeqCst) <= Down::LIMIT + 2);
+    }
+
+    #[test]
+    fn per_row_split_names_rows_and_checks_counts() {
+        let mut c = case(1, false);
+        c.inputs[0] =
+            Tensor::new("x", DType::F32, vec![3, 2], Data::Float(vec![0.0; 6])).expect("x");
+        c.outputs[0] =
+            Tensor::new("y", DType::F32, vec![3, 2], Data::Float(vec![0.0; 6])).expect("y");
+        let rows = split_rows(&c).expect("rows");
+        assert_eq!(
+            rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            ["c1#0", "c1#1", "c1#2"]
+        );
+        assert_eq!(rows[2].inputs[0].shape, vec![1, 2]);
+        c.outputs[0] =
+            Tensor::new("y", DType::F32, vec![2, 2], Data::Float(vec![0.0; 4])).expect("y");
+        let e = split_rows(&c).expect_err("counts");
+        assert!(e.contains("`x` has 3, `y` has 2"), "{e}");
+        let one = case(2, false);
+        assert_eq!(split_rows(&one).expect("one")[0].name, "c2");
+    }
 }

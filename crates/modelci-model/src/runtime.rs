@@ -30,6 +30,10 @@ pub enum RuntimeError {
     Model { path: String, message: String },
     #[error("{message}")]
     Run { message: String },
+    /// The model could not be asked at all (an endpoint that cannot be reached or does not
+    /// answer in time): other inputs would fare no better.
+    #[error("{message}")]
+    Unavailable { message: String },
     #[error("{0}")]
     Device(String),
 }
