@@ -431,6 +431,23 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             ] {
                 nonneg(&format!("{what}: {key}"), v)?;
             }
+            if let Some(eps) = r.min_flip_eps {
+                if r.perturbation != model::Perturbation::Search {
+                    return Err(at(
+                        name_at,
+                        format!("{what}: `min_flip_eps` needs `perturbation = \"search\"`"),
+                    ));
+                }
+                if eps > r.scale {
+                    return Err(at(
+                        name_at,
+                        format!(
+                            "{what}: `min_flip_eps` {eps} is above `scale` {}, the largest eps searched, so it could never be checked",
+                            r.scale
+                        ),
+                    ));
+                }
+            }
             if r.max_flip_rate.is_none()
                 && r.max_relative_change.is_none()
                 && r.min_flip_eps.is_none()

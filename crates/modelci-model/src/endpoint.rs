@@ -22,12 +22,15 @@
 //!   `"nan"`, any case) and `null` (what `orjson`-based servers write for every non-finite
 //!   value) are all read, `null` as NaN.
 //! - **Limits.** Every request has the timeout given to [`Endpoint::connect`] (connecting has
-//!   at most 10 s of it); an answer's body is read up to [`ConnectOptions::max_body_bytes`]
-//!   (512 MiB by default) and refused beyond, so a runaway server cannot exhaust memory.
+//!   at most 10 s of it), from sending it to the last byte of the answer (a body still coming
+//!   past it is given up after the read in progress); an answer's body is read up to
+//!   [`ConnectOptions::max_body_bytes`] (512 MiB by default) and refused beyond, so a runaway
+//!   server cannot exhaust memory.
 //!   There are no retries here: a caller that wants them wraps [`Endpoint::connect`].
 //! - **Secrets.** Extra headers ([`ConnectOptions::with_headers`], for `Authorization` and
 //!   API keys) are marked sensitive and their values never appear in messages or `Debug`
-//!   output; credentials and queries in the base URL are shown as `***`.
+//!   output; credentials and queries in the base URL are shown as `***`, and all of these are
+//!   hidden from messages that quote a server's answer (an error body echoing the request).
 //! - **Transport.** One blocking `reqwest` client per endpoint (connections are reused), no
 //!   proxy, no redirects (a 3xx is reported as an answer). Like every blocking `reqwest` client,
 //!   it must not be created, used or dropped inside an async (tokio) task.
@@ -38,7 +41,7 @@
 
 use std::fmt::{self, Write as _};
 use std::io::Read as _;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -158,6 +161,8 @@ impl ConnectOptions {
 /// A model on an Open Inference Protocol server, ready to run.
 pub struct Endpoint {
     http: Http,
+    /// What error messages must not repeat, even when the server echoes it.
+    secrets: Secrets,
     /// `{base}/v2/models/{name}[/versions/{version}]`.
     model_url: Url,
     name: String,
@@ -224,6 +229,19 @@ impl Endpoint {
         options: &ConnectOptions,
     ) -> Result<Endpoint, RuntimeError> {
         let base = parse_base(base_url)?;
+        let secrets = Secrets::new(&options.headers, &base);
+        Endpoint::connect_to(base, model_name, version, options, secrets.clone())
+            .map_err(|e| secrets.scrub(e))
+    }
+
+    /// [`Endpoint::connect_with`] past parsing the URL; its errors may quote the server.
+    fn connect_to(
+        base: Url,
+        model_name: &str,
+        version: Option<&str>,
+        options: &ConnectOptions,
+        secrets: Secrets,
+    ) -> Result<Endpoint, RuntimeError> {
         if model_name.trim().is_empty() {
             return Err(run_error(format!(
                 "{}: the model name is empty",
@@ -292,6 +310,7 @@ impl Endpoint {
         })?;
         Ok(Endpoint {
             http,
+            secrets,
             model_url,
             name: model_name.to_owned(),
             version: version.map(str::to_owned),
@@ -396,6 +415,17 @@ impl Backend for Endpoint {
 
     /// Posts the inputs to `{model URL}/infer` and returns the outputs in metadata order.
     fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
+        self.infer(inputs).map_err(|e| self.secrets.scrub(e))
+    }
+
+    fn target(&self) -> String {
+        self.url()
+    }
+}
+
+impl Endpoint {
+    /// [`Backend::run`], before secrets are hidden from its errors.
+    fn infer(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
         self.check_inputs(inputs).map_err(run_error)?;
         let body = self.request_body(inputs).map_err(run_error)?;
         let url = join(&self.model_url, &["infer"]);
@@ -438,10 +468,6 @@ impl Backend for Endpoint {
                     })
             })
             .collect()
-    }
-
-    fn target(&self) -> String {
-        self.url()
     }
 }
 
@@ -604,12 +630,23 @@ impl Http {
         })
     }
 
-    /// Sends a request and reads the whole answer (up to the body limit).
+    /// Sends a request and reads the whole answer (up to the body limit). The client's timeout
+    /// bounds the wait for the answer's head and each read of its body; the deadline here bounds
+    /// the whole body too, so a server that trickles bytes cannot hold a run forever.
     fn send(&self, request: RequestBuilder, url: &Url) -> Result<Answer, RuntimeError> {
         let shown = shown(url);
-        let mut response = request
-            .send()
-            .map_err(|e| run_error(self.transport(e, &shown)))?;
+        // `None` (no deadline) only for a timeout too large for the clock.
+        let deadline = Instant::now().checked_add(self.timeout);
+        let mut response = request.send().map_err(|e| {
+            // No answer at all: another request would fare no better.
+            let unavailable = e.is_timeout() || e.is_connect();
+            let message = self.transport(e, &shown);
+            if unavailable {
+                RuntimeError::Unavailable { message }
+            } else {
+                run_error(message)
+            }
+        })?;
         let status = response.status();
         let cap = self.max_body_bytes;
         if let Some(len) = response.content_length()
@@ -621,28 +658,47 @@ impl Http {
             )));
         }
         let mut body = Vec::new();
-        (&mut response)
-            .take(cap.saturating_add(1))
-            .read_to_end(&mut body)
-            .map_err(|e| {
-                let timed_out = e.kind() == std::io::ErrorKind::TimedOut
-                    || e.get_ref()
-                        .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-                        .is_some_and(reqwest::Error::is_timeout);
-                run_error(if timed_out {
-                    format!(
-                        "{shown}: no answer within {} (the body stopped coming)",
+        let mut chunk = vec![0_u8; 64 * 1024];
+        loop {
+            let n = match response.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                        || e.get_ref()
+                            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                            .is_some_and(reqwest::Error::is_timeout);
+                    return Err(if timed_out {
+                        RuntimeError::Unavailable {
+                            message: format!(
+                                "{shown}: no answer within {} (the body stopped coming)",
+                                secs(self.timeout)
+                            ),
+                        }
+                    } else {
+                        run_error(format!(
+                            "{shown}: the connection broke while reading the answer: {e}"
+                        ))
+                    });
+                }
+            };
+            let read = chunk.get(..n).unwrap_or_default();
+            if (body.len() as u64).saturating_add(read.len() as u64) > cap {
+                return Err(run_error(format!(
+                    "{shown}: answered {status} with a body larger than the {} limit",
+                    bytes(cap)
+                )));
+            }
+            body.extend_from_slice(read);
+            if deadline.is_some_and(|d| Instant::now() > d) {
+                return Err(RuntimeError::Unavailable {
+                    message: format!(
+                        "{shown}: no answer within {} (the body was still coming)",
                         secs(self.timeout)
-                    )
-                } else {
-                    format!("{shown}: the connection broke while reading the answer: {e}")
-                })
-            })?;
-        if body.len() as u64 > cap {
-            return Err(run_error(format!(
-                "{shown}: answered {status} with a body larger than the {} limit",
-                bytes(cap)
-            )));
+                    ),
+                });
+            }
         }
         Ok(Answer {
             shown,
@@ -712,6 +768,61 @@ impl Answer {
     }
 }
 
+/// Values that messages must never show: header values (and their long words, such as a
+/// bearer token), and the password and query values of the base URL. Modelci's own messages
+/// never include them; this also hides them when a server quotes them back (an error body that
+/// echoes the request).
+#[derive(Clone, Default)]
+struct Secrets(Vec<String>);
+
+impl Secrets {
+    /// Shorter values are not hidden: they would blank out ordinary words and numbers.
+    const SHORTEST: usize = 6;
+    /// Words of a header value hidden on their own (`Bearer <token>`: the token).
+    const LONG_WORD: usize = 8;
+
+    fn new(headers: &[(String, String)], base: &Url) -> Secrets {
+        let mut found: Vec<String> = Vec::new();
+        for (_, value) in headers {
+            let value = value.trim();
+            found.push(value.to_owned());
+            found.extend(
+                value
+                    .split_whitespace()
+                    .filter(|w| w.chars().count() >= Self::LONG_WORD)
+                    .map(str::to_owned),
+            );
+        }
+        found.extend(base.password().map(str::to_owned));
+        found.extend(base.query_pairs().map(|(_, v)| v.into_owned()));
+        found.retain(|v| v.chars().count() >= Self::SHORTEST);
+        // Longest first, so that a value is hidden whole before any word of it.
+        found.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        found.dedup();
+        Secrets(found)
+    }
+
+    fn hide(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in &self.0 {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    fn scrub(&self, e: RuntimeError) -> RuntimeError {
+        match e {
+            RuntimeError::Run { message } => run_error(self.hide(&message)),
+            RuntimeError::Unavailable { message } => RuntimeError::Unavailable {
+                message: self.hide(&message),
+            },
+            other => other,
+        }
+    }
+}
+
 /// Parses and checks the base URL.
 fn parse_base(base_url: &str) -> Result<Url, RuntimeError> {
     let text = base_url.trim();
@@ -753,13 +864,19 @@ fn shown(url: &Url) -> String {
     u.to_string()
 }
 
-/// Best effort for text that did not parse as a URL: hides what sits before an `@`.
+/// Best effort for text that did not parse as a URL: hides what sits before an `@`, and the
+/// query (as [`shown`] does for URLs that parse).
 fn redact_text(text: &str) -> String {
-    match (text.find("://"), text.rfind('@')) {
+    let (text, query) = match text.split_once('?') {
+        Some((head, _)) => (head, "?***"),
+        None => (text, ""),
+    };
+    let hidden = match (text.find("://"), text.rfind('@')) {
         (Some(s), Some(at)) if at > s + 3 => format!("{}***{}", &text[..s + 3], &text[at..]),
         (None, Some(at)) => format!("***{}", &text[at..]),
         _ => text.to_owned(),
-    }
+    };
+    format!("{hidden}{query}")
 }
 
 /// The innermost cause of an error (`Connection refused (os error 111)`).
@@ -981,20 +1098,23 @@ fn write_data(out: &mut String, t: &Tensor, nonfinite_tokens: bool) -> Result<()
                 return Err(wrong());
             }
             let narrow = t.dtype != DType::F64;
-            for (k, x) in v.iter().enumerate() {
+            for (k, &wide) in v.iter().enumerate() {
                 sep(out, k);
+                // What the tensor's type holds: a finite float64 beyond float32's range is an
+                // infinity as float32 (and `{:?}` would write it as `inf`, which is not JSON).
+                let x = if narrow { f64::from(wide as f32) } else { wide };
                 if x.is_finite() {
                     // `{:?}` is the shortest form that reads back to the same value
                     // (`0.1`, `1e-7`, `3.0`), valid JSON for finite numbers.
                     let _ = if narrow {
-                        write!(out, "{:?}", *x as f32)
+                        write!(out, "{:?}", x as f32)
                     } else {
                         write!(out, "{x:?}")
                     };
                 } else if nonfinite_tokens {
                     out.push_str(if x.is_nan() {
                         "NaN"
-                    } else if *x > 0.0 {
+                    } else if x > 0.0 {
                         "Infinity"
                     } else {
                         "-Infinity"
@@ -1002,13 +1122,18 @@ fn write_data(out: &mut String, t: &Tensor, nonfinite_tokens: bool) -> Result<()
                 } else {
                     let what = if x.is_nan() {
                         "NaN"
-                    } else if *x > 0.0 {
+                    } else if x > 0.0 {
                         "+inf"
                     } else {
                         "-inf"
                     };
+                    let overflow = if wide.is_finite() {
+                        format!(" ({wide} overflows {})", v2_datatype(t.dtype))
+                    } else {
+                        String::new()
+                    };
                     return Err(format!(
-                        "input `{}` holds {what} at {:?}, which the Open Inference Protocol's JSON encoding cannot carry (JSON numbers have no NaN or infinity); this case cannot be sent to an endpoint",
+                        "input `{}` holds {what}{overflow} at {:?}, which the Open Inference Protocol's JSON encoding cannot carry (JSON numbers have no NaN or infinity); this case cannot be sent to an endpoint",
                         t.name,
                         t.index_of(k)
                     ));
@@ -1106,15 +1231,37 @@ fn parse_output(name: &str, o: &Value) -> Result<Tensor, String> {
     )?;
     let mut leaves = Vec::new();
     flatten(data, &mut leaves);
-    let data = values(dtype, &leaves)?;
-    let tensor = Tensor::new(name, dtype, shape.clone(), data).map_err(|_| {
-        let expected: u128 = shape.iter().map(|d| *d as u128).product();
-        format!(
+    let expected = element_count(&shape).ok_or_else(|| {
+        format!("shape {shape:?} is too large (its dimensions multiply past 2^63)")
+    })?;
+    if expected != leaves.len() {
+        return Err(format!(
             "shape {shape:?} holds {expected} element(s) but `data` has {}",
             leaves.len()
-        )
-    })?;
-    Ok(tensor)
+        ));
+    }
+    let data = values(dtype, &leaves)?;
+    Tensor::new(name, dtype, shape, data).map_err(|e| e.message)
+}
+
+/// The number of elements of a shape of non-negative dimensions; `None` when its non-zero
+/// dimensions multiply past `i64::MAX` (even when a zero makes it empty: rows and row widths
+/// computed from it later would overflow).
+fn element_count(shape: &[i64]) -> Option<usize> {
+    let mut product: i64 = 1;
+    let mut empty = false;
+    for &d in shape {
+        match d {
+            0 => empty = true,
+            d if d > 0 => product = product.checked_mul(d)?,
+            _ => return None,
+        }
+    }
+    if empty {
+        Some(0)
+    } else {
+        usize::try_from(product).ok()
+    }
 }
 
 /// The leaves of a possibly nested list, row-major.
@@ -1262,6 +1409,8 @@ mod tests {
         body: Vec<u8>,
         delay: Duration,
         length: Length,
+        /// When not zero: the body is written a byte at a time, this long apart.
+        pace: Duration,
     }
 
     impl Reply {
@@ -1271,6 +1420,7 @@ mod tests {
                 body: body.into(),
                 delay: Duration::ZERO,
                 length: Length::Exact,
+                pace: Duration::ZERO,
             }
         }
     }
@@ -1363,7 +1513,16 @@ mod tests {
         head += "\r\n";
         let mut out = stream;
         out.write_all(head.as_bytes())?;
-        out.write_all(&reply.body)?;
+        if reply.pace.is_zero() {
+            out.write_all(&reply.body)?;
+        } else {
+            out.flush()?;
+            for b in &reply.body {
+                std::thread::sleep(reply.pace);
+                out.write_all(&[*b])?;
+                out.flush()?;
+            }
+        }
         out.flush()
     }
 
@@ -1952,6 +2111,164 @@ mod tests {
                 .iter()
                 .any(|(n, v)| n == "authorization" && v.starts_with("Basic "))
         }));
+    }
+
+    #[test]
+    fn a_trickling_body_times_out_as_a_whole() {
+        // Each byte comes well within the timeout, the whole body (about 400 bytes, 25 ms
+        // apart: 10 s) far beyond it.
+        let fake = model_server(META, |_| {
+            let mut r = Reply::new(200, ANSWER);
+            r.pace = Duration::from_millis(25);
+            r
+        });
+        let e =
+            Endpoint::connect(&fake.base, "m", None, Duration::from_millis(400)).expect("connects");
+        let started = Instant::now();
+        let msg = err_text(e.run(&sample_inputs()));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            msg,
+            format!(
+                "{}/v2/models/m/infer: no answer within 0.4s (the body was still coming)",
+                fake.base
+            )
+        );
+    }
+
+    #[test]
+    fn shapes_too_large_to_count_are_refused() {
+        let check = |answer: &'static str, expected: &str| {
+            let fake = model_server(META, move |_| Reply::new(200, answer));
+            let msg = err_text(connect(&fake).run(&sample_inputs()));
+            assert_eq!(
+                msg,
+                format!(
+                    "{}/v2/models/m/infer: the answer is not the protocol's: {expected}",
+                    fake.base
+                )
+            );
+        };
+        // 2^62 · 2^62 · 2^62 overflows even u128; with a zero it holds no element, but its row
+        // width (2^80) overflows what later code computes.
+        check(
+            r#"{"outputs":[{"name":"y","datatype":"FP32","shape":[4611686018427387904,4611686018427387904,4611686018427387904],"data":[]}]}"#,
+            "output `y`: shape [4611686018427387904, 4611686018427387904, 4611686018427387904] is too large (its dimensions multiply past 2^63)",
+        );
+        check(
+            r#"{"outputs":[{"name":"y","datatype":"FP32","shape":[0,1099511627776,1099511627776],"data":[]}]}"#,
+            "output `y`: shape [0, 1099511627776, 1099511627776] is too large (its dimensions multiply past 2^63)",
+        );
+        check(
+            r#"{"outputs":[{"name":"y","datatype":"FP32","shape":[2,-1],"data":[1,2]}]}"#,
+            "output `y`: `shape` is not a list of non-negative integers",
+        );
+        check(
+            r#"{"outputs":[{"name":"y","datatype":"FP32","shape":[2.0],"data":[1,2]}]}"#,
+            "output `y`: `shape` is not a list of non-negative integers",
+        );
+        assert_eq!(element_count(&[]), Some(1));
+        assert_eq!(element_count(&[3, 0, 5]), Some(0));
+        assert_eq!(element_count(&[2, 3]), Some(6));
+        assert_eq!(element_count(&[i64::MAX, 2]), None);
+    }
+
+    #[test]
+    fn float64_values_beyond_float32_are_not_written_as_inf() {
+        let fake = model_server(META, |_| Reply::new(200, ANSWER));
+        let e = connect(&fake);
+        let mut inputs = sample_inputs();
+        inputs[0].data = Data::Float(vec![0.0, 1e39, 2.0, 3.0]);
+        let msg = err_text(e.run(&inputs));
+        assert!(
+            msg.starts_with("input `x` holds +inf (1000000000000000000000000000000000000000 overflows FP32) at [0, 1], which"),
+            "{msg}"
+        );
+        assert!(fake.seen().iter().all(|s| s.method != "POST"), "not sent");
+
+        let tokens = Endpoint::connect_with(
+            &fake.base,
+            "m",
+            None,
+            &ConnectOptions::new(SHORT).with_nonfinite_tokens(true),
+        )
+        .expect("connects");
+        inputs[0].data = Data::Float(vec![-1e39, 1e39, 2.0, f64::from(f32::MAX)]);
+        tokens.run(&inputs).expect("sent");
+        let body = fake
+            .seen()
+            .into_iter()
+            .find(|s| s.method == "POST")
+            .expect("posted")
+            .body;
+        assert!(
+            body.contains(r#""data":[-Infinity,Infinity,2.0,3.4028235e38]"#),
+            "{body}"
+        );
+        assert!(!body.contains("inf,") && !body.contains("inf]"), "{body}");
+    }
+
+    #[test]
+    fn secrets_echoed_by_the_server_are_hidden() {
+        let fake = Fake::start(|_, path, _| match path {
+            "/v2/models/m/infer" => Reply::new(
+                401,
+                r#"{"error":"bad credentials: Authorization: Bearer s3cr3t-token-42, password hunter2pw, key k3y-value, token s3cr3t-token-42 alone"}"#,
+            ),
+            "/v2/models/m" => Reply::new(200, META),
+            _ => Reply::new(200, ""),
+        });
+        let options = ConnectOptions::new(SHORT).with_headers(vec![(
+            "Authorization".into(),
+            "Bearer s3cr3t-token-42".into(),
+        )]);
+        let base = fake.base.replace("http://", "http://me:hunter2pw@");
+        let e = Endpoint::connect_with(&format!("{base}/?key=k3y-value"), "m", None, &options)
+            .expect("connects");
+        let msg = err_text(e.run(&sample_inputs()));
+        for secret in ["s3cr3t", "hunter2pw", "k3y-value"] {
+            assert!(!msg.contains(secret), "{secret}: {msg}");
+        }
+        assert!(
+            msg.ends_with("answered 401 Unauthorized: bad credentials: Authorization: ***, password ***, key ***, token *** alone"),
+            "{msg}"
+        );
+
+        // While connecting too.
+        let fake = Fake::start(|_, _, _| Reply::new(503, "not ready for Bearer s3cr3t-token-42"));
+        let msg = err_text(Endpoint::connect_with(&fake.base, "m", None, &options));
+        assert!(msg.ends_with("not ready for ***"), "{msg}");
+
+        // Short values are left alone: they would blank out ordinary words.
+        let short = Secrets::new(
+            &[("X-Flag".into(), "yes".into())],
+            &Url::parse("http://h/").expect("url"),
+        );
+        assert_eq!(short.hide("yes, yes"), "yes, yes");
+    }
+
+    #[test]
+    fn urls_that_do_not_parse_hide_their_query() {
+        let msg = err_text(Endpoint::connect(
+            "http://127.0.0.1:99999/?token=s3cr3t",
+            "m",
+            None,
+            SHORT,
+        ));
+        assert!(!msg.contains("s3cr3t"), "{msg}");
+        assert!(
+            msg.starts_with("`http://127.0.0.1:99999/?***` is not a URL ("),
+            "{msg}"
+        );
+        assert_eq!(
+            redact_text("http://u:p@h:99999/x?a=b"),
+            "http://***@h:99999/x?***"
+        );
+        assert_eq!(redact_text("no url here"), "no url here");
     }
 
     #[test]

@@ -35,6 +35,7 @@ use crate::backend::Backend;
 use crate::compare::{NanPolicy, Tolerance, ValueMismatch, compare};
 use crate::golden;
 use crate::golden_suite::Overrides;
+use crate::runtime::RuntimeError;
 use crate::tensor::{DType, Data, Tensor};
 
 /// The most rows sent to the model in one batch.
@@ -193,6 +194,12 @@ pub fn edge_cases(ctx: &Context<'_>, spec: &EdgeCases) -> Vec<Case> {
     };
 
     let mut out = Vec::new();
+    // A request that got no answer at all (an endpoint gone or hanging) is no rejection.
+    let asked = Asked {
+        inner: backend,
+        unavailable: std::sync::Mutex::new(None),
+    };
+    let backend: &dyn Backend = &asked;
     for name in names {
         let mut case = timed(|| match name {
             WRONG_SHAPE => wrong_shape(backend, &base),
@@ -203,12 +210,47 @@ pub fn edge_cases(ctx: &Context<'_>, spec: &EdgeCases) -> Vec<Case> {
             NON_FINITE_REJECT => non_finite(backend, &base, Expect::Reject, name),
             _ => extreme_values(backend, &base),
         });
+        if let Some(message) = asked.unavailable.lock().ok().and_then(|mut u| u.take()) {
+            let ms = case.duration_ms;
+            case = Case::errored(name, format!("the model could not be asked: {message}"));
+            case.duration_ms = ms;
+        }
         // The unmodified run is charged to the first case.
         case.duration_ms += setup_ms;
         setup_ms = 0.0;
         out.push(case.with_property("input_origin", base.origin.clone()));
     }
     out
+}
+
+/// A backend that remembers the last request that got no answer at all.
+struct Asked<'a> {
+    inner: &'a dyn Backend,
+    unavailable: std::sync::Mutex<Option<String>>,
+}
+
+impl Backend for Asked<'_> {
+    fn inputs(&self) -> &[crate::runtime::Port] {
+        self.inner.inputs()
+    }
+    fn outputs(&self) -> &[crate::runtime::Port] {
+        self.inner.outputs()
+    }
+    fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
+        let answer = self.inner.run(inputs);
+        if let Err(RuntimeError::Unavailable { message }) = &answer
+            && let Ok(mut u) = self.unavailable.lock()
+        {
+            *u = Some(message.clone());
+        }
+        answer
+    }
+    fn target(&self) -> String {
+        self.inner.target()
+    }
+    fn sends_non_finite(&self) -> bool {
+        self.inner.sends_non_finite()
+    }
 }
 
 fn empty_batch_skipped(backend: &dyn Backend) -> Case {
@@ -561,6 +603,18 @@ fn float_inputs(inputs: &[Tensor]) -> Vec<&str> {
         .filter(|t| matches!(t.data, Data::Float(_)))
         .map(|t| t.name.as_str())
         .collect()
+}
+
+/// Tensors' names and types, for messages: `` `label`: int64, `probs`: float32 `` (`none`).
+fn typed(tensors: &[Tensor]) -> String {
+    if tensors.is_empty() {
+        return "none".into();
+    }
+    tensors
+        .iter()
+        .map(|t| format!("`{}`: {}", t.name, t.dtype))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn no_float_reason(inputs: &[Tensor]) -> String {
@@ -1153,20 +1207,33 @@ fn robustness_case(ctx: &Context<'_>, spec: &Robustness, name: &str) -> Result<C
         tally
     };
 
-    let (change, at) = match &tally.max_change {
-        Some((v, output, unit)) => (*v, format!(" (`{output}`, {})", p.origin(*unit))),
-        None => (0.0, String::new()),
-    };
-    let text = format!("max relative output change {}{at}", num(change));
-    match spec.max_relative_change {
-        Some(bound) if change > bound || change.is_nan() => {
-            problems.push(format!("{text} exceeds max_relative_change {}", num(bound)));
+    match &tally.max_change {
+        Some((change, output, unit)) => {
+            let change = *change;
+            let text = format!(
+                "max relative output change {} (`{output}`, {})",
+                num(change),
+                p.origin(*unit)
+            );
+            match spec.max_relative_change {
+                Some(bound) if change > bound || change.is_nan() => {
+                    problems.push(format!("{text} exceeds max_relative_change {}", num(bound)));
+                }
+                Some(bound) => facts.push(format!("{text}, max_relative_change {}", num(bound))),
+                None => facts.push(text),
+            }
+            case = case.with_property("max_relative_change", change.to_string());
         }
-        Some(bound) => facts.push(format!("{text}, max_relative_change {}", num(bound))),
-        None => facts.push(text),
+        // Nothing measured must not pass a bound as a change of 0.
+        None if spec.max_relative_change.is_some() => {
+            return Err(format!(
+                "cannot check max_relative_change: the model gives no floating-point outputs ({})",
+                typed(outputs.first().map_or(&[][..], Vec::as_slice))
+            ));
+        }
+        None => {}
     }
     case = case
-        .with_property("max_relative_change", change.to_string())
         .with_property("perturbed_rows", tally.perturbed.to_string())
         .with_property(noun, p.units.len().to_string())
         .with_property("samples", spec.samples.to_string());
@@ -1215,7 +1282,9 @@ fn run_noise(
 ) -> Result<Tally, String> {
     let mut rng = Rng::new(spec.seed);
     let mut tally = Tally::default();
-    let mut pending: Vec<(usize, Vec<Tensor>)> = Vec::new();
+    let mut pending = Pending::new(|batch: &[(usize, Vec<Tensor>)]| {
+        measure(backend, p, reference, batch, &mut tally).map(|_| ())
+    });
     for (i, unit) in p.units.iter().enumerate() {
         for _ in 0..spec.samples {
             let copy = perturb(&unit.inputs, |x| match spec.perturbation {
@@ -1229,15 +1298,48 @@ fn run_noise(
                     }
                 }
             });
-            pending.push((i, copy));
-        }
-        if pending.len() >= MAX_BATCH_ROWS {
-            measure(backend, p, reference, &pending, &mut tally)?;
-            pending.clear();
+            pending.push(i, copy)?;
         }
     }
-    measure(backend, p, reference, &pending, &mut tally)?;
+    pending.flush()?;
     Ok(tally)
+}
+
+/// Perturbed copies `(unit, inputs)` waiting to run: handed to `run` as soon as they hold
+/// [`MAX_BATCH_ROWS`] rows, so that `samples` × rows copies never sit in memory at once.
+struct Pending<F> {
+    held: Vec<(usize, Vec<Tensor>)>,
+    rows: usize,
+    run: F,
+}
+
+impl<F: FnMut(&[(usize, Vec<Tensor>)]) -> Result<(), String>> Pending<F> {
+    fn new(run: F) -> Self {
+        Pending {
+            held: Vec::new(),
+            rows: 0,
+            run,
+        }
+    }
+
+    fn push(&mut self, unit: usize, copy: Vec<Tensor>) -> Result<(), String> {
+        self.rows = self.rows.saturating_add(rows_of(&copy).max(1));
+        self.held.push((unit, copy));
+        if self.rows >= MAX_BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Runs what is held (nothing when nothing is).
+    fn flush(&mut self) -> Result<(), String> {
+        if !self.held.is_empty() {
+            (self.run)(&self.held)?;
+        }
+        self.held.clear();
+        self.rows = 0;
+        Ok(())
+    }
 }
 
 /// The noise scale at `x`: `scale`, times |x| when relative.
@@ -1456,7 +1558,9 @@ fn run_search(
             break;
         }
         let mut flipped: BTreeMap<usize, bool> = BTreeMap::new();
-        let mut pending: Vec<(usize, Vec<Tensor>)> = Vec::new();
+        let mut pending = Pending::new(|batch: &[(usize, Vec<Tensor>)]| {
+            flush_search(backend, p, reference, batch, &mut tally, &mut flipped)
+        });
         for &(i, eps) in &steps {
             let Some(unit) = p.units.get(i) else { continue };
             for _ in 0..spec.samples {
@@ -1464,14 +1568,10 @@ fn run_search(
                     let step = if spec.relative { eps * x.abs() } else { eps };
                     x + rng.sign() * step
                 });
-                pending.push((i, copy));
-            }
-            if pending.len() >= MAX_BATCH_ROWS {
-                flush_search(backend, p, reference, &pending, &mut tally, &mut flipped)?;
-                pending.clear();
+                pending.push(i, copy)?;
             }
         }
-        flush_search(backend, p, reference, &pending, &mut tally, &mut flipped)?;
+        pending.flush()?;
         for (i, eps) in steps {
             if let Some(r) = rows.get_mut(i) {
                 r.update(eps, flipped.get(&i).copied().unwrap_or(false));
@@ -1606,6 +1706,14 @@ fn regression_case(
         }
     }
     let mean = if count == 0 { 0.0 } else { sum / count as f64 };
+    let drift_bounded = spec.max_output_drift.is_some() || spec.max_mean_drift.is_some();
+    if count == 0 && drift_bounded {
+        // Nothing compared must not pass a bound as a drift of 0.
+        return Err(format!(
+            "cannot check output drift: the candidate gives no floating-point values to compare ({})",
+            typed(candidate.first().map_or(&[][..], Vec::as_slice))
+        ));
+    }
 
     // Labels.
     let needs_labels = spec.max_label_change_rate.is_some();
@@ -1652,13 +1760,15 @@ fn regression_case(
 
     let mut problems = Vec::new();
     let mut facts = Vec::new();
-    let mut case = Case::passed(name)
-        .with_property(noun, n.to_string())
-        .with_property(
-            "max_output_drift",
-            max.as_ref().map_or(0.0, |m| m.0).to_string(),
-        )
-        .with_property("mean_output_drift", mean.to_string());
+    let mut case = Case::passed(name).with_property(noun, n.to_string());
+    if count > 0 {
+        case = case
+            .with_property(
+                "max_output_drift",
+                max.as_ref().map_or(0.0, |m| m.0).to_string(),
+            )
+            .with_property("mean_output_drift", mean.to_string());
+    }
     let mut bound_text: Option<(String, String)> = None;
     if let Some(l) = &labels {
         let rate = ratio(changes.len(), n);
@@ -1696,7 +1806,7 @@ fn regression_case(
             .with_property("changed_rows", changes.len().to_string());
     }
     let (max_value, max_at) = max.map_or((0.0, String::new()), |(v, at)| (v, format!(" at {at}")));
-    for (key, value, at, bound) in [
+    let drifts = [
         (
             "max_output_drift",
             max_value,
@@ -1704,7 +1814,10 @@ fn regression_case(
             spec.max_output_drift,
         ),
         ("max_mean_drift", mean, "", spec.max_mean_drift),
-    ] {
+    ];
+    // (Without floating-point values there is no drift to state, and no bound: see above.)
+    let measured = if count == 0 { &[][..] } else { &drifts[..] };
+    for &(key, value, at, bound) in measured {
         let what = if key == "max_output_drift" {
             "max output drift"
         } else {
@@ -1964,6 +2077,12 @@ fn plan(backend: &dyn Backend, cases: &[golden::Case], batched: bool) -> Result<
         if inputs.is_empty() {
             return Err(format!("golden case `{}` has no inputs", case.name));
         }
+        if let Some(t) = inputs.iter().find(|t| too_large(t)) {
+            return Err(format!(
+                "input `{}` of golden case `{}` has shape {:?}, too large to take rows from (its dimensions multiply past 2^63)",
+                t.name, case.name, t.shape
+            ));
+        }
         if !batched {
             units.push(Unit {
                 inputs,
@@ -2083,6 +2202,20 @@ fn run_all(
     Ok(out)
 }
 
+/// Whether a shape's non-zero dimensions multiply past `i64::MAX` (or one is negative), so that
+/// its rows and row widths cannot be computed (a zero dimension makes such a tensor empty, so
+/// it can hold no values and still be a valid tensor).
+fn too_large(t: &Tensor) -> bool {
+    t.shape
+        .iter()
+        .try_fold(1_i64, |product, &d| match d {
+            0 => Some(product),
+            d if d > 0 => product.checked_mul(d),
+            _ => None,
+        })
+        .is_none()
+}
+
 fn rows_of(unit: &[Tensor]) -> usize {
     unit.first().and_then(Tensor::rows).unwrap_or(1)
 }
@@ -2111,6 +2244,12 @@ fn stack(chunk: &[&[Tensor]]) -> Option<Vec<Tensor>> {
 /// Splits a batch's outputs into consecutive runs of `sizes` rows.
 fn split(outputs: &[Tensor], sizes: &[usize]) -> Result<Vec<Vec<Tensor>>, String> {
     let total: usize = sizes.iter().sum();
+    if let Some(t) = outputs.iter().find(|t| too_large(t)) {
+        return Err(format!(
+            "output `{}` has shape {:?}, too large to split back into rows (its dimensions multiply past 2^63)",
+            t.name, t.shape
+        ));
+    }
     if let Some(t) = outputs.iter().find(|t| t.rows() != Some(total)) {
         return Err(format!(
             "output `{}` has shape {:?} for a batch of {total} rows, so it cannot be split back into rows",
@@ -2328,6 +2467,10 @@ mod tests {
         four_classes: bool,
         /// Adds 0.3 to class 2 (a changed model for regression).
         shifted: bool,
+        /// Only the `label` output: no floating-point outputs.
+        labels_only: bool,
+        /// Answers the first call, then never again (an endpoint that went away).
+        gone_after_first: bool,
     }
 
     /// A linear softmax classifier over 4 features: the logits are the first three features
@@ -2348,6 +2491,9 @@ mod tests {
                 dtype: Some(DType::F32),
                 shape: vec![batch, classes],
             }];
+            if flags.labels_only {
+                outputs.clear();
+            }
             if !flags.no_label {
                 outputs.push(Port {
                     name: "label".into(),
@@ -2393,6 +2539,11 @@ mod tests {
             let f = self.flags;
             if f.broken {
                 return fail("connection refused: the server is down");
+            }
+            if f.gone_after_first && call > 0 {
+                return Err(RuntimeError::Unavailable {
+                    message: "http://m/v2/models/x: no answer within 1s".into(),
+                });
             }
             let [x] = inputs else {
                 return fail(format!("expected 1 input, got {}", inputs.len()));
@@ -2463,11 +2614,14 @@ mod tests {
             }
             let n = out_rows as i64;
             let mut out = vec![Tensor {
-                name: self.outputs[0].name.clone(),
+                name: if f.renamed { "scores" } else { "probs" }.into(),
                 dtype: DType::F32,
                 shape: vec![n, classes as i64],
                 data: Data::Float(probs),
             }];
+            if f.labels_only {
+                out.clear();
+            }
             if !f.no_label {
                 out.push(Tensor {
                     name: "label".into(),
@@ -2626,6 +2780,22 @@ mod tests {
     }
 
     // --- edge cases ------------------------------------------------------------------------
+
+    #[test]
+    fn a_model_that_stops_answering_is_not_taken_as_rejecting() {
+        let model = Fake::new(Flags {
+            gone_after_first: true,
+            ..Flags::default()
+        });
+        let cases = golden();
+        let out = edge_cases(&ctx(&model, &cases), &all_edges(NonFinite::Reject));
+        assert_eq!(out.len(), 5);
+        for c in &out {
+            assert_eq!(c.outcome, Outcome::Errored, "{c:#?}");
+            assert!(message(c).contains("could not be asked"), "{c:#?}");
+            assert!(message(c).contains("no answer within 1s"), "{c:#?}");
+        }
+    }
 
     #[test]
     fn a_careful_model_passes_every_edge_case() {
@@ -3670,6 +3840,166 @@ mod tests {
             ),
             "{c:#?}"
         );
+    }
+
+    // --- limits ----------------------------------------------------------------------------
+
+    #[test]
+    fn perturbed_copies_run_as_soon_as_they_fill_a_batch() {
+        let row = vec![x(&[[1.0, 2.0, 3.0, 4.0]])];
+        let mut runs: Vec<usize> = Vec::new();
+        let mut pushed = 0usize;
+        let mut pending = Pending::new(|batch: &[(usize, Vec<Tensor>)]| {
+            runs.push(batch.len());
+            if runs.len() == 2 {
+                Err("stop".to_owned())
+            } else {
+                Ok(())
+            }
+        });
+        // However many copies a spec asks for (here: until the model fails), no more than a
+        // batch is held before it runs.
+        let stopped = loop {
+            pushed += 1;
+            if let Err(e) = pending.push(0, row.clone()) {
+                break e;
+            }
+            assert!(
+                pending.held.len() < MAX_BATCH_ROWS,
+                "{}",
+                pending.held.len()
+            );
+        };
+        assert_eq!(stopped, "stop");
+        assert_eq!(pushed, 2 * MAX_BATCH_ROWS);
+        drop(pending);
+        assert_eq!(runs, vec![MAX_BATCH_ROWS, MAX_BATCH_ROWS]);
+
+        // Whole cases count their rows: a case of 600 rows runs with at most one other.
+        let big = vec![x(&vec![[0.0; 4]; 600])];
+        let mut sizes: Vec<usize> = Vec::new();
+        let mut pending = Pending::new(|batch: &[(usize, Vec<Tensor>)]| {
+            sizes.push(batch.len());
+            Ok(())
+        });
+        for _ in 0..5 {
+            pending.push(0, big.clone()).expect("runs");
+        }
+        pending.flush().expect("runs");
+        pending.flush().expect("nothing left");
+        drop(pending);
+        assert_eq!(sizes, vec![2, 2, 1]);
+    }
+
+    #[test]
+    fn shapes_too_large_for_rows_error_instead_of_overflowing() {
+        // Zero elements, but rows of 2^80 elements: a valid tensor whose row width overflows.
+        let huge = Tensor::new(
+            "x",
+            DType::F32,
+            vec![2, 1 << 40, 1 << 40, 0],
+            Data::Float(Vec::new()),
+        )
+        .expect("empty tensor");
+        let cases = vec![case("huge.json", vec![huge])];
+        let model = Fake::plain();
+        let c = robustness(&ctx(&model, &cases), &noise(Perturbation::Gaussian, 0.1));
+        assert_eq!(c.outcome, Outcome::Errored, "{c:#?}");
+        assert_eq!(
+            message(&c),
+            "cannot build perturbed inputs: input `x` of golden case `huge.json` has shape [2, 1099511627776, 1099511627776, 0], too large to take rows from (its dimensions multiply past 2^63)"
+        );
+
+        /// Answers every batch with an empty output whose rows are 2^80 elements wide.
+        struct Huge(Fake);
+        impl Backend for Huge {
+            fn inputs(&self) -> &[Port] {
+                self.0.inputs()
+            }
+            fn outputs(&self) -> &[Port] {
+                self.0.outputs()
+            }
+            fn target(&self) -> String {
+                self.0.target()
+            }
+            fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
+                let rows = inputs.first().and_then(Tensor::rows).unwrap_or(0) as i64;
+                let t = Tensor::new(
+                    "y",
+                    DType::F32,
+                    vec![rows, 1 << 40, 1 << 40, 0],
+                    Data::Float(Vec::new()),
+                )
+                .map_err(|e| RuntimeError::Run {
+                    message: e.to_string(),
+                })?;
+                Ok(vec![t])
+            }
+        }
+        let model = Huge(Fake::plain());
+        let cases = golden();
+        let out = invariants(
+            &ctx(&model, &cases),
+            &Invariants {
+                determinism: false,
+                ..invariant_spec(vec![])
+            },
+        );
+        let c = find(&out, BATCH_INVARIANCE);
+        assert_eq!(c.outcome, Outcome::Errored, "{c:#?}");
+        assert!(
+            message(c).ends_with("output `y` has shape [5, 1099511627776, 1099511627776, 0], too large to split back into rows (its dimensions multiply past 2^63)"),
+            "{c:#?}"
+        );
+    }
+
+    #[test]
+    fn bounds_on_floating_point_outputs_the_model_lacks_error() {
+        let model = Fake::new(Flags {
+            labels_only: true,
+            ..Flags::default()
+        });
+        let cases = golden();
+        // max_relative_change measures nothing: not a change of 0 that passes.
+        let spec = Robustness {
+            max_relative_change: Some(0.1),
+            ..noise(Perturbation::Gaussian, 0.1)
+        };
+        let c = robustness(&ctx(&model, &cases), &spec);
+        assert_eq!(c.outcome, Outcome::Errored, "{c:#?}");
+        assert_eq!(
+            message(&c),
+            "cannot check max_relative_change: the model gives no floating-point outputs (`label`: int64)"
+        );
+        // A flip rate alone is measured from the labels.
+        let flips = Robustness {
+            max_flip_rate: Some(1.0),
+            ..noise(Perturbation::Gaussian, 0.1)
+        };
+        let c = robustness(&ctx(&model, &cases), &flips);
+        assert_eq!(c.outcome, Outcome::Passed, "{c:#?}");
+        assert!(!message(&c).contains("relative"), "{c:#?}");
+        assert!(c.properties.get("max_relative_change").is_none(), "{c:#?}");
+
+        // Regression: drift bounds over no floating-point values error; labels still work.
+        let c = regression(&ctx(&model, &cases), &model, "v1.onnx", &bounds());
+        assert_eq!(c.outcome, Outcome::Errored, "{c:#?}");
+        assert_eq!(
+            message(&c),
+            "cannot check output drift: the candidate gives no floating-point values to compare (`label`: int64)"
+        );
+        let labels_only = Regression {
+            max_output_drift: None,
+            max_mean_drift: None,
+            ..bounds()
+        };
+        let c = regression(&ctx(&model, &cases), &model, "v1.onnx", &labels_only);
+        assert_eq!(c.outcome, Outcome::Passed, "{c:#?}");
+        assert_eq!(
+            message(&c),
+            "labels changed in 0% (0 of 5 rows), max_label_change_rate 10%"
+        );
+        assert!(c.properties.get("max_output_drift").is_none(), "{c:#?}");
     }
 
     // --- formatting ------------------------------------------------------------------------

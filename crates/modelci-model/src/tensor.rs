@@ -215,7 +215,15 @@ impl Tensor {
                 message: format!("dimension {d} is negative"),
             });
         }
-        let expected = shape.iter().map(|d| *d as u128).product::<u128>();
+        let expected = shape
+            .iter()
+            .try_fold(1u128, |acc, d| acc.checked_mul(*d as u128));
+        let Some(expected) = expected else {
+            return Err(TensorError {
+                name,
+                message: format!("shape {shape:?} holds more elements than can be counted"),
+            });
+        };
         if expected != data.len() as u128 {
             return Err(TensorError {
                 name,
@@ -283,7 +291,7 @@ impl Tensor {
             .iter()
             .skip(1)
             .map(|d| usize::try_from(*d).unwrap_or(0))
-            .product()
+            .fold(1usize, usize::saturating_mul)
     }
 
     /// Rows `start..start + count` along the first axis, as a tensor of the same name and type.
@@ -367,6 +375,8 @@ mod tests {
             "tensor `x`: shape [2, 3] holds 6 element(s) but 5 value(s) were given"
         );
         assert!(Tensor::new("x", DType::F32, vec![-1], Data::Float(vec![])).is_err());
+        let huge = Tensor::new("x", DType::F32, vec![i64::MAX; 3], Data::Float(vec![]));
+        assert!(huge.is_err_and(|e| e.message.contains("more elements than can be counted")));
         let t = Tensor::new("x", DType::I64, vec![2, 3], Data::Int(vec![0; 6])).expect("t");
         assert_eq!(t.index_of(5), vec![1, 2]);
         assert_eq!(t.index_of(3), vec![1, 0]);
