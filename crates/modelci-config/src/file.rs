@@ -78,6 +78,12 @@ pub struct SuiteSection {
     #[serde(default)]
     #[schemars(with = "Vec<ModelSuiteFile>")]
     pub model: Vec<Spanned<ModelSuiteFile>>,
+    /// `[[suite.gate]]`: a candidate model judged against accuracy, fairness and latency
+    /// thresholds (a local file and the MLflow registry), with a baseline on the same rows. One
+    /// case per threshold (and per group for group thresholds).
+    #[serde(default)]
+    #[schemars(with = "Vec<crate::gate::GateSuiteFile>")]
+    pub gate: Vec<Spanned<crate::gate::GateSuiteFile>>,
 }
 
 /// One `[[suite.model]]` table.

@@ -7,6 +7,7 @@
 
 mod error;
 mod file;
+pub mod gate;
 pub mod model;
 mod secret;
 
@@ -61,6 +62,7 @@ impl SuiteDecl {
             SuiteSpec::Pact(_) => "pact",
             SuiteSpec::OpenApi(_) => "openapi",
             SuiteSpec::Model(_) => "model",
+            SuiteSpec::Gate(_) => "gate",
         }
     }
 }
@@ -76,6 +78,8 @@ pub enum SuiteSpec {
     OpenApi(OpenApiSuite),
     /// `[[suite.model]]`
     Model(ModelSuite),
+    /// `[[suite.gate]]`
+    Gate(Box<gate::GateSuite>),
 }
 
 /// A resolved `[[suite.model]]`.
@@ -527,6 +531,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                     robustness: raw.robustness,
                     regression,
                 }),
+            },
+        ));
+    }
+    for spanned in file.suite.gate {
+        let span = spanned.span();
+        let raw = spanned.into_inner();
+        let line = line_of(span.start);
+        let name = register(&raw.name, line)?;
+        let spec = raw.resolve(&dir).map_err(|m| at(span.start, m))?;
+        suites.push((
+            span.start,
+            SuiteDecl {
+                name,
+                file: display.clone(),
+                line,
+                spec: SuiteSpec::Gate(Box::new(spec)),
             },
         ));
     }

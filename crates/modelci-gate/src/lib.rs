@@ -3,4 +3,6 @@
 //! semantics (plus non-inferiority bounds and optional statistics), resolved from a local file
 //! and the MLflow registry's tags, judged on metrics computed for both models on the same rows.
 
+pub mod cases;
+pub mod latency;
 pub mod threshold;

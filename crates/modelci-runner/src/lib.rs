@@ -121,6 +121,7 @@ impl Check {
                     Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
                 }
             },
+            SuiteSpec::Gate(_) => Check::Setup(Case::errored("(setup)", "gate suites: in progress")),
             SuiteSpec::OpenApi(spec) => match OpenApiCheck::plan(spec, &decl.file) {
                 Ok(check) => Check::OpenApi(check),
                 Err(e) => {

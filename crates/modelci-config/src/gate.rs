@@ -1,0 +1,328 @@
+//! `[[suite.gate]]`: the model gate. A candidate model (a file, or a version in the MLflow
+//! registry) is evaluated on a dataset, with a baseline (the champion) on the same rows, and
+//! judged against accuracy, fairness and latency thresholds from a local file and the registry.
+//!
+//! The same settings are what `modelci gate` takes as flags.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// What kind of model is gated.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Class labels (binary or multiclass); metrics like MLflow's classifier evaluator.
+    #[default]
+    Classifier,
+    /// Numbers; metrics like MLflow's regressor evaluator.
+    Regressor,
+}
+
+/// How per-class precision, recall and F1 are averaged for more than two classes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Average {
+    Micro,
+    Macro,
+    /// Weighted by support (MLflow's default for multiclass).
+    #[default]
+    Weighted,
+}
+
+/// `[suite.gate.latency]`: timed inferences of the candidate.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Latency {
+    /// Untimed inferences first (default 10).
+    #[serde(default = "warmup")]
+    pub warmup: usize,
+    /// Timed inferences per batch size (default 100).
+    #[serde(default = "iterations")]
+    pub iterations: usize,
+    /// Rows per inference (default `[1]`); metrics of the first batch size have plain names
+    /// (`latency_p95_ms`), the others a suffix (`latency_p95_ms/batch=32`).
+    #[serde(default = "batch_sizes")]
+    pub batch_sizes: Vec<usize>,
+}
+
+fn warmup() -> usize {
+    10
+}
+fn iterations() -> usize {
+    100
+}
+fn batch_sizes() -> Vec<usize> {
+    vec![1]
+}
+
+/// One `[[suite.gate]]` table, as written.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GateSuiteFile {
+    /// The suite's name: unique in the file; letters, digits, `.`, `_` and `-`.
+    #[schemars(with = "String")]
+    pub name: toml::Spanned<String>,
+    /// The registered model's name in MLflow (needed for `version:`/`alias:` references,
+    /// registry thresholds, `record` and `promote_alias`).
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// The candidate: `version:N`, `alias:NAME` (registry) or a path to an `.onnx` file.
+    pub candidate: String,
+    /// The baseline to compare with (e.g. `alias:champion`), in the same forms.
+    #[serde(default)]
+    pub baseline: Option<String>,
+    /// Serve the candidate's features to a live Open Inference Protocol endpoint instead of
+    /// running the candidate's file (its base URL); `endpoint_model` names it there.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The model's name on `endpoint` (default: `model_name`).
+    #[serde(default)]
+    pub endpoint_model: Option<String>,
+    /// The evaluation data: `.csv`, `.jsonl` or `.parquet`.
+    pub dataset: PathBuf,
+    /// The column with the true label (or target, for regressors).
+    pub label: String,
+    /// Feature columns, in the model's input order (default: every numeric column that is not
+    /// the label, a prediction, probability or sensitive column).
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// A column holding the candidate's predictions computed elsewhere (then the candidate is
+    /// not run).
+    #[serde(default)]
+    pub prediction: Option<String>,
+    /// A column holding the baseline's predictions computed elsewhere.
+    #[serde(default)]
+    pub baseline_prediction: Option<String>,
+    /// The candidate's class probabilities computed elsewhere: one list column, or one column
+    /// per class in class order.
+    #[serde(default)]
+    pub probabilities: Vec<String>,
+    /// Sensitive-attribute columns for fairness (each alone, and their intersection when
+    /// several).
+    #[serde(default)]
+    pub sensitive: Vec<String>,
+    /// `classifier` (default) or `regressor`.
+    #[serde(default)]
+    pub task: Task,
+    /// Averaging for multiclass precision/recall/F1 (default `weighted`, as MLflow).
+    #[serde(default)]
+    pub average: Average,
+    /// The positive class for binary metrics and fairness (default: the larger of the two, as
+    /// scikit-learn's `1`).
+    #[serde(default)]
+    pub pos_label: Option<String>,
+    /// Groups smaller than this are reported but not judged (default 30).
+    #[serde(default)]
+    pub min_group_size: Option<usize>,
+    /// The model output holding labels (default: the first integer output).
+    #[serde(default)]
+    pub label_output: Option<String>,
+    /// The model output holding class probabilities (default: the first float output).
+    #[serde(default)]
+    pub probabilities_output: Option<String>,
+    /// The local thresholds file (JSON like the `modelci.thresholds` tag, or TOML with a table
+    /// per metric); registry tags override it.
+    #[serde(default)]
+    pub thresholds: Option<PathBuf>,
+    /// The MLflow tracking server (default: `MLFLOW_TRACKING_URI`).
+    #[serde(default)]
+    pub tracking_uri: Option<String>,
+    /// `cpu` (default), `cuda` or `auto`.
+    #[serde(default)]
+    pub device: Option<String>,
+    /// Bootstrap resamples for confidence intervals and paired comparisons (default 1000).
+    #[serde(default)]
+    pub resamples: Option<usize>,
+    /// Seed of the bootstraps (default 0).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Timed inferences.
+    #[serde(default)]
+    pub latency: Option<Latency>,
+    /// Log the candidate's metrics to an MLflow run and tag the model version with the verdict.
+    #[serde(default)]
+    pub record: bool,
+    /// Move this registry alias (e.g. `canary`) to the candidate when the gate passes.
+    #[serde(default)]
+    pub promote_alias: Option<String>,
+}
+
+/// A resolved `[[suite.gate]]` (paths against the config file's folder, defaults applied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateSuite {
+    pub model_name: Option<String>,
+    pub candidate: ModelRef,
+    pub baseline: Option<ModelRef>,
+    pub endpoint: Option<String>,
+    pub endpoint_model: Option<String>,
+    pub dataset: PathBuf,
+    pub label: String,
+    pub features: Vec<String>,
+    pub prediction: Option<String>,
+    pub baseline_prediction: Option<String>,
+    pub probabilities: Vec<String>,
+    pub sensitive: Vec<String>,
+    pub task: Task,
+    pub average: Average,
+    pub pos_label: Option<String>,
+    pub min_group_size: usize,
+    pub label_output: Option<String>,
+    pub probabilities_output: Option<String>,
+    pub thresholds: Option<PathBuf>,
+    pub tracking_uri: Option<String>,
+    pub device: String,
+    pub resamples: usize,
+    pub seed: u64,
+    pub latency: Option<Latency>,
+    pub record: bool,
+    pub promote_alias: Option<String>,
+}
+
+/// A model: a registry version, a registry alias, or a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelRef {
+    Version(String),
+    Alias(String),
+    File(PathBuf),
+}
+
+impl ModelRef {
+    /// Reads `version:N`, `alias:NAME` or a path (resolved against `dir`).
+    ///
+    /// # Errors
+    /// An empty version or alias, or a version that is not a positive integer.
+    pub fn parse(text: &str, dir: &std::path::Path) -> Result<ModelRef, String> {
+        let text = text.trim();
+        if let Some(v) = text.strip_prefix("version:") {
+            let v = v.trim();
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || v.starts_with('0') {
+                return Err(format!(
+                    "`{text}`: a registry version is a positive integer (`version:3`)"
+                ));
+            }
+            return Ok(ModelRef::Version(v.to_owned()));
+        }
+        if let Some(a) = text.strip_prefix("alias:") {
+            let a = a.trim();
+            if a.is_empty() {
+                return Err(format!("`{text}`: the alias is empty (`alias:champion`)"));
+            }
+            return Ok(ModelRef::Alias(a.to_owned()));
+        }
+        if text.is_empty() {
+            return Err("an empty model reference: use `version:N`, `alias:NAME` or a path to an .onnx file".into());
+        }
+        Ok(ModelRef::File(crate::resolve(
+            dir,
+            std::path::Path::new(text),
+        )))
+    }
+
+    /// Whether it needs the registry.
+    pub fn in_registry(&self) -> bool {
+        !matches!(self, ModelRef::File(_))
+    }
+}
+
+impl std::fmt::Display for ModelRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelRef::Version(v) => write!(f, "version:{v}"),
+            ModelRef::Alias(a) => write!(f, "alias:{a}"),
+            ModelRef::File(p) => write!(f, "{}", crate::display_path(p)),
+        }
+    }
+}
+
+impl GateSuiteFile {
+    /// Checks and resolves against the config file's folder.
+    ///
+    /// # Errors
+    /// A message for the first problem found.
+    pub fn resolve(self, dir: &std::path::Path) -> Result<GateSuite, String> {
+        let candidate =
+            ModelRef::parse(&self.candidate, dir).map_err(|e| format!("`candidate` {e}"))?;
+        let baseline = self
+            .baseline
+            .as_deref()
+            .map(|b| ModelRef::parse(b, dir))
+            .transpose()
+            .map_err(|e| format!("`baseline` {e}"))?;
+        let registry = candidate.in_registry()
+            || baseline.as_ref().is_some_and(ModelRef::in_registry)
+            || self.record
+            || self.promote_alias.is_some();
+        if registry && self.model_name.as_deref().is_none_or(str::is_empty) {
+            return Err(
+                "`model_name` is needed with registry references (`version:`, `alias:`), `record` and `promote_alias`"
+                    .into(),
+            );
+        }
+        if let Some(e) = &self.endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            return Err(format!(
+                "`endpoint` must be an http:// or https:// URL, not `{e}`"
+            ));
+        }
+        if self.endpoint.is_some() && self.prediction.is_some() {
+            return Err("give `endpoint` or `prediction`, not both: both say where the candidate's predictions come from".into());
+        }
+        if let Some(d) = &self.device
+            && !matches!(d.as_str(), "cpu" | "cuda" | "auto")
+        {
+            return Err(format!(
+                "`device` must be `cpu`, `cuda` or `auto`, not `{d}`"
+            ));
+        }
+        if self.resamples == Some(0) {
+            return Err("`resamples` must be at least 1".into());
+        }
+        if let Some(l) = &self.latency {
+            if l.iterations == 0 {
+                return Err("`latency.iterations` must be at least 1".into());
+            }
+            if l.batch_sizes.is_empty() || l.batch_sizes.contains(&0) {
+                return Err("`latency.batch_sizes` must list sizes of at least 1".into());
+            }
+            if self.prediction.is_some() {
+                return Err(
+                    "`latency` times the model, but `prediction` says it is not run".into(),
+                );
+            }
+        }
+        if self.task == Task::Regressor && !self.sensitive.is_empty() {
+            return Err("fairness (`sensitive`) is computed for classifiers only".into());
+        }
+        Ok(GateSuite {
+            model_name: self.model_name,
+            candidate,
+            baseline,
+            endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+            endpoint_model: self.endpoint_model,
+            dataset: crate::resolve(dir, &self.dataset),
+            label: self.label,
+            features: self.features,
+            prediction: self.prediction,
+            baseline_prediction: self.baseline_prediction,
+            probabilities: self.probabilities,
+            sensitive: self.sensitive,
+            task: self.task,
+            average: self.average,
+            pos_label: self.pos_label,
+            min_group_size: self.min_group_size.unwrap_or(30),
+            label_output: self.label_output,
+            probabilities_output: self.probabilities_output,
+            thresholds: self.thresholds.map(|p| crate::resolve(dir, &p)),
+            tracking_uri: self.tracking_uri,
+            device: self.device.unwrap_or_else(|| "cpu".into()),
+            resamples: self.resamples.unwrap_or(1000),
+            seed: self.seed.unwrap_or(0),
+            latency: self.latency,
+            record: self.record,
+            promote_alias: self.promote_alias,
+        })
+    }
+}
