@@ -3,7 +3,9 @@
 //!
 //! Threshold keys match metric names:
 //! - exactly (`accuracy_score`, `recall_score/sex=F`, `latency_p95_ms/batch=32`);
-//! - `name/*`: every metric `name/<anything>` (e.g. `recall_score/*`: one case per group);
+//! - `name/*`: every metric `name/<anything>` (e.g. `recall_score/*`: one case per class and
+//!   per group); any key ending in `*` matches the names it starts (`recall_score/region=*`:
+//!   the groups of `region` only);
 //! - a bare name that was only computed per grouping (e.g. `demographic_parity_difference`
 //!   when it exists as `demographic_parity_difference/sex`): every grouping.
 //!
@@ -57,7 +59,7 @@ pub fn expand(key: &str, computed: &MetricSet) -> Vec<String> {
         return vec![key.to_owned()];
     }
     let prefix = match key.strip_suffix('*') {
-        Some(p) if p.ends_with('/') => p.to_owned(),
+        Some(p) if p.contains('/') => p.to_owned(),
         _ if !key.contains('/') => format!("{key}/"),
         _ => return vec![key.to_owned()],
     };
@@ -114,6 +116,10 @@ fn case(metric: &str, r: &Resolved, j: &Judged<'_>) -> Case {
         );
         if let Some(close) = closest(metric, j.candidate) {
             message.push_str(&format!("; did you mean `{close}`?"));
+        } else if metric.starts_with("latency_") || metric.starts_with("throughput_") {
+            message.push_str(
+                "; latency is measured only when asked for (`[suite.gate.latency]`, --latency-batch-sizes)",
+            );
         }
         Case::errored(metric, message)
     } else {
@@ -218,6 +224,11 @@ mod tests {
             ]
         );
         assert_eq!(expand("f1_score", &m), ["f1_score"]);
+        assert_eq!(
+            expand("recall_score/sex=*", &m),
+            ["recall_score/sex=F", "recall_score/sex=M"]
+        );
+        assert_eq!(expand("recall_score/race=*", &m), ["recall_score/race=*"]);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use modelci_config::{Config, SuiteDecl, SuiteSpec, suggest};
 use modelci_contract::json_schema::JsonSchemaCheck;
 use modelci_contract::openapi_suite::OpenApiCheck;
 use modelci_contract::pact_verify::PactCheck;
+use modelci_gate::GateCheck;
 use modelci_model::golden_suite::ModelCheck;
 use modelci_report::{Case, Location, Outcome, Run, ShardSpec, Suite};
 
@@ -95,6 +96,8 @@ enum Check {
     /// Model suites stack golden cases into batched inferences run on several sessions: a
     /// batch too.
     Model(ModelCheck),
+    /// Gates are evaluated as a whole while planning; their cases are the results.
+    Gate(GateCheck),
     Setup(Case),
 }
 
@@ -121,7 +124,7 @@ impl Check {
                     Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
                 }
             },
-            SuiteSpec::Gate(_) => Check::Setup(Case::errored("(setup)", "gate suites: in progress")),
+            SuiteSpec::Gate(spec) => Check::Gate(GateCheck::plan(spec, &decl.file, decl.line)),
             SuiteSpec::OpenApi(spec) => match OpenApiCheck::plan(spec, &decl.file) {
                 Ok(check) => Check::OpenApi(check),
                 Err(e) => {
@@ -150,6 +153,7 @@ impl Check {
             Check::Pact(c) => c.case_names(),
             Check::OpenApi(c) => c.case_names(),
             Check::Model(c) => c.case_names(),
+            Check::Gate(c) => c.case_names(),
             Check::Setup(case) => vec![case.name.clone()],
         }
     }
@@ -158,6 +162,7 @@ impl Check {
         match self {
             Check::JsonSchema(c) => c.run(index),
             Check::Model(c) => c.run(index),
+            Check::Gate(c) => c.run(index),
             Check::Pact(_) | Check::OpenApi(_) => self
                 .run_batch(&[index])
                 .pop()
@@ -252,6 +257,7 @@ pub fn run(
                 Check::Pact(c) => suite.properties = c.properties().clone(),
                 Check::OpenApi(c) => suite.properties = c.properties().clone(),
                 Check::Model(c) => suite.properties = c.properties().clone(),
+                Check::Gate(c) => suite.properties = c.properties().clone(),
                 Check::Setup(_) => {}
             }
             suite

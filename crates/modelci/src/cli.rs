@@ -32,6 +32,10 @@ pub enum Command {
     /// Models: inspect an ONNX model's signature.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Judge a candidate model against accuracy, fairness and latency thresholds (a local file
+    /// and the MLflow registry), with a baseline on the same rows; optionally record the result
+    /// and promote the candidate.
+    Gate(Box<GateArgs>),
     /// Work with report files.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -61,6 +65,106 @@ pub struct CheckArgs {
     /// Cases run in parallel (default: the number of CPUs).
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The registered model's name in MLflow (for `version:`/`alias:` references, registry
+    /// thresholds, --record and --promote-alias).
+    #[arg(long, value_name = "NAME")]
+    pub model_name: Option<String>,
+    /// The candidate: version:N, alias:NAME or a path to an .onnx file.
+    #[arg(long, value_name = "REF")]
+    pub candidate: String,
+    /// The baseline to compare with (e.g. alias:champion), in the same forms.
+    #[arg(long, value_name = "REF")]
+    pub baseline: Option<String>,
+    /// The evaluation data: .csv, .jsonl or .parquet.
+    #[arg(long, value_name = "PATH")]
+    pub dataset: PathBuf,
+    /// The column with the true label (or target).
+    #[arg(long, value_name = "COL")]
+    pub label: String,
+    /// A sensitive-attribute column for fairness (repeatable; intersections are judged too).
+    #[arg(long, value_name = "COL")]
+    pub sensitive: Vec<String>,
+    /// Feature columns in the model's input order (repeatable; default: every numeric column
+    /// that is not the label, a prediction, probability or sensitive column).
+    #[arg(long = "feature", value_name = "COL")]
+    pub features: Vec<String>,
+    /// A column with the candidate's predictions computed elsewhere (the model is not run).
+    #[arg(long, value_name = "COL")]
+    pub prediction: Option<String>,
+    /// A column with the baseline's predictions computed elsewhere.
+    #[arg(long, value_name = "COL")]
+    pub baseline_prediction: Option<String>,
+    /// The candidate's class probabilities computed elsewhere: one list column, or one column
+    /// per class (repeatable).
+    #[arg(long = "probabilities", value_name = "COL")]
+    pub probabilities: Vec<String>,
+    /// classifier or regressor.
+    #[arg(long, value_name = "TASK", default_value = "classifier")]
+    pub task: String,
+    /// Multiclass averaging: micro, macro or weighted.
+    #[arg(long, value_name = "AVG", default_value = "weighted")]
+    pub average: String,
+    /// The positive class (default: the larger of the classes).
+    #[arg(long, value_name = "CLASS")]
+    pub pos_label: Option<String>,
+    /// Groups smaller than this are reported but not judged.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub min_group_size: usize,
+    /// The model output holding labels.
+    #[arg(long, value_name = "NAME")]
+    pub label_output: Option<String>,
+    /// The model output holding class probabilities.
+    #[arg(long, value_name = "NAME")]
+    pub probabilities_output: Option<String>,
+    /// Send the candidate's features to a live Open Inference Protocol endpoint (base URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// The model's name on --endpoint (default: --model-name).
+    #[arg(long, value_name = "NAME")]
+    pub endpoint_model: Option<String>,
+    /// The local thresholds file (JSON or TOML); registry tags override it.
+    #[arg(long, value_name = "FILE")]
+    pub thresholds: Option<PathBuf>,
+    /// The MLflow tracking server (default: MLFLOW_TRACKING_URI).
+    #[arg(long, value_name = "URI")]
+    pub tracking_uri: Option<String>,
+    /// Where local models run: cpu, cuda or auto.
+    #[arg(long, value_name = "DEVICE", default_value = "cpu")]
+    pub device: String,
+    /// Bootstrap resamples for intervals and paired comparisons.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub resamples: usize,
+    /// Seed of the bootstraps.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Time the model at these batch sizes (comma-separated, e.g. 1,32): latency_p50_ms,
+    /// latency_p95_ms, latency_p99_ms, throughput_per_s.
+    #[arg(long, value_name = "SIZES", value_delimiter = ',')]
+    pub latency_batch_sizes: Vec<usize>,
+    /// Timed inferences per batch size.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub latency_iterations: usize,
+    /// Untimed inferences first.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub latency_warmup: usize,
+    /// Print each resolved threshold and where it came from.
+    #[arg(long)]
+    pub explain: bool,
+    /// Log the candidate's metrics to an MLflow run and tag the version with the verdict.
+    #[arg(long)]
+    pub record: bool,
+    /// Move this alias (e.g. canary) to the candidate when the gate passes.
+    #[arg(long, value_name = "NAME")]
+    pub promote_alias: Option<String>,
+    /// The ONNX Runtime library to load.
+    #[arg(long, value_name = "PATH")]
+    pub ort_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 /// `--junit PATH` and `--json PATH`, shared by the commands that produce a run.

@@ -4,6 +4,7 @@ mod check;
 mod contract;
 mod diff;
 mod doctor;
+mod gate;
 mod merge;
 mod model;
 mod openapi;
@@ -22,6 +23,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Model(ModelCommand::Inspect(args)) => model::inspect(&args),
         Command::Model(ModelCommand::Test(args)) => model::test(&args),
         Command::Model(ModelCommand::Record(args)) => model::record(&args),
+        Command::Gate(args) => gate::run(&args),
         Command::Report(ReportCommand::Merge(args)) => merge::run(&args),
         Command::Schema(args) => {
             let text = match args.which {

@@ -1,0 +1,622 @@
+//! Evaluating one model on the gate's dataset: predictions (from the model, run locally or on an
+//! endpoint, or from a column computed elsewhere), then MLflow's classifier or regressor metrics,
+//! per-class metrics, and fairness per sensitive attribute (and their intersection).
+//!
+//! Metric names: MLflow's (`accuracy_score`, `f1_score`, `roc_auc`, `mean_absolute_error`, ...);
+//! per class `recall_score/class=<label>`; per group `recall_score/sex=F` (the group's binary
+//! classifier metrics plus `selection_rate`, `true_positive_rate`, `false_positive_rate`,
+//! `count`); fairness aggregates per grouping `demographic_parity_difference/sex`
+//! (`/sex&race` for an intersection).
+
+use modelci_config::gate::{Average, GateSuite, Task};
+use modelci_dataset::{Class, Groups, Labels, Table};
+use modelci_metrics::{MetricValue, Metrics, classifier, fairness, regressor};
+use modelci_model::backend::Backend;
+use modelci_model::tensor::{DType, Data, Tensor};
+
+use crate::cases::MetricSet;
+
+/// Rows per inference when a model is run over the dataset.
+pub const CHUNK_ROWS: usize = 4096;
+
+/// The truth the models are judged against.
+pub enum Truth {
+    /// Class indices into `labels.classes`.
+    Classes(Labels),
+    /// Regression targets.
+    Values(Vec<f64>),
+}
+
+impl Truth {
+    /// Reads the label column.
+    ///
+    /// # Errors
+    /// The column's problem (missing values, unknown column, ...), naming the file.
+    pub fn read(table: &Table, spec: &GateSuite) -> Result<Truth, String> {
+        match spec.task {
+            Task::Classifier => {
+                let labels = table.labels(&spec.label).map_err(|e| e.to_string())?;
+                if labels.classes.len() < 2 {
+                    return Err(format!(
+                        "{}: the label column `{}` holds a single class ({}); a classifier gate needs at least two",
+                        table.source,
+                        spec.label,
+                        labels
+                            .classes
+                            .first()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
+                    ));
+                }
+                Ok(Truth::Classes(labels))
+            }
+            Task::Regressor => Ok(Truth::Values(
+                table.floats(&spec.label).map_err(|e| e.to_string())?,
+            )),
+        }
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        match self {
+            Truth::Classes(l) => l.ids.len(),
+            Truth::Values(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One model's answers on every row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    /// Class indices (classifiers).
+    pub classes: Option<Vec<u32>>,
+    /// Row-major `rows × classes` probabilities, when known.
+    pub proba: Option<Vec<f64>>,
+    /// Predicted values (regressors).
+    pub values: Option<Vec<f64>>,
+}
+
+/// The columns that hold features by default: numeric columns that are not the label, a
+/// prediction, probability or sensitive column.
+pub fn default_features(table: &Table, spec: &GateSuite) -> Vec<String> {
+    let skip = |n: &str| {
+        n == spec.label
+            || spec.prediction.as_deref() == Some(n)
+            || spec.baseline_prediction.as_deref() == Some(n)
+            || spec.probabilities.iter().any(|p| p == n)
+            || spec.sensitive.iter().any(|s| s == n)
+    };
+    table
+        .columns
+        .iter()
+        .filter(|c| !skip(&c.name))
+        .filter(|c| {
+            matches!(
+                c.data,
+                modelci_dataset::ColumnData::Float(_)
+                    | modelci_dataset::ColumnData::Int(_)
+                    | modelci_dataset::ColumnData::Bool(_)
+                    | modelci_dataset::ColumnData::List(_)
+            )
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Predictions read from columns computed elsewhere.
+///
+/// # Errors
+/// A column that is missing or holds classes the labels do not have.
+pub fn from_columns(
+    table: &Table,
+    truth: &Truth,
+    prediction: &str,
+    probabilities: &[String],
+) -> Result<Predictions, String> {
+    match truth {
+        Truth::Classes(labels) => {
+            let classes = labels
+                .map_column(table, prediction)
+                .map_err(|e| e.to_string())?;
+            let proba = if probabilities.is_empty() {
+                None
+            } else {
+                let p = table
+                    .probabilities(probabilities)
+                    .map_err(|e| e.to_string())?;
+                check_width(
+                    &p,
+                    classes.len(),
+                    labels.classes.len(),
+                    "the probability columns",
+                )?;
+                Some(p)
+            };
+            Ok(Predictions {
+                classes: Some(classes),
+                proba,
+                values: None,
+            })
+        }
+        Truth::Values(_) => Ok(Predictions {
+            classes: None,
+            proba: None,
+            values: Some(table.floats(prediction).map_err(|e| e.to_string())?),
+        }),
+    }
+}
+
+fn check_width(p: &[f64], rows: usize, classes: usize, what: &str) -> Result<(), String> {
+    if rows == 0 || p.len() != rows * classes {
+        return Err(format!(
+            "{what} give {} value(s) per row, but the labels have {classes} classes",
+            p.len().checked_div(rows).unwrap_or(0)
+        ));
+    }
+    Ok(())
+}
+
+/// Which outputs of a model hold labels and probabilities.
+pub struct Outputs<'a> {
+    pub label: Option<&'a str>,
+    pub probabilities: Option<&'a str>,
+}
+
+/// Runs `backend` over the feature matrix (`width` features per row) in chunks and reads its
+/// predictions.
+///
+/// # Errors
+/// A model with other than one input, an inference the model refuses, or outputs that do not
+/// fit the labels (an unknown class, a probability width that is not the class count).
+pub fn from_model(
+    backend: &dyn Backend,
+    features: &[f32],
+    width: usize,
+    truth: &Truth,
+    outputs: &Outputs<'_>,
+) -> Result<Predictions, String> {
+    let [input] = backend.inputs() else {
+        let names: Vec<&str> = backend.inputs().iter().map(|p| p.name.as_str()).collect();
+        return Err(format!(
+            "the gate sends one feature matrix, but the model takes {} inputs ({})",
+            names.len(),
+            names.join(", ")
+        ));
+    };
+    let rows = truth.len();
+    if width == 0 || features.len() != rows * width {
+        return Err("no features to send to the model".into());
+    }
+    let mut answers: Vec<Vec<Tensor>> = Vec::new();
+    let mut start = 0;
+    while start < rows {
+        let n = CHUNK_ROWS.min(rows - start);
+        let data = features[start * width..(start + n) * width]
+            .iter()
+            .map(|x| f64::from(*x))
+            .collect();
+        let dtype = input.dtype.filter(|d| d.is_float()).unwrap_or(DType::F32);
+        let tensor = Tensor::new(
+            input.name.clone(),
+            dtype,
+            vec![n as i64, width as i64],
+            Data::Float(data),
+        )
+        .map_err(|e| e.to_string())?;
+        let out = backend.run(&[tensor]).map_err(|e| {
+            format!(
+                "the model could not answer rows {start}..{}: {e}",
+                start + n
+            )
+        })?;
+        answers.push(out);
+        start += n;
+    }
+    let column = |name: &str| -> Result<Tensor, String> {
+        let parts: Vec<&Tensor> = answers
+            .iter()
+            .map(|a| {
+                a.iter()
+                    .find(|t| t.name == name)
+                    .ok_or_else(|| format!("the model gave no output `{name}`"))
+            })
+            .collect::<Result<_, _>>()?;
+        Tensor::concat_rows(&parts)
+            .ok_or_else(|| format!("output `{name}` does not stack by rows across batches"))
+    };
+    let names: Vec<&str> = backend.outputs().iter().map(|p| p.name.as_str()).collect();
+    let pick = |wanted: Option<&str>, float: bool| -> Result<Option<String>, String> {
+        if let Some(w) = wanted {
+            if !names.contains(&w) {
+                return Err(format!(
+                    "the model has no output `{w}` (its outputs: {})",
+                    names.join(", ")
+                ));
+            }
+            return Ok(Some(w.to_owned()));
+        }
+        Ok(backend
+            .outputs()
+            .iter()
+            .find(|p| {
+                p.dtype
+                    .is_some_and(|d| d.is_float() == float && d != DType::Bool)
+            })
+            .map(|p| p.name.clone()))
+    };
+    match truth {
+        Truth::Values(_) => {
+            let name = pick(outputs.probabilities.or(outputs.label), true)?
+                .ok_or("the model has no floating-point output to read predictions from")?;
+            let t = column(&name)?;
+            let Data::Float(v) = t.data else {
+                return Err(format!("output `{name}` is not floating point"));
+            };
+            if v.len() != rows {
+                return Err(format!(
+                    "output `{name}` has shape {:?}; a regressor's predictions need one value per row",
+                    t.shape
+                ));
+            }
+            Ok(Predictions {
+                classes: None,
+                proba: None,
+                values: Some(v),
+            })
+        }
+        Truth::Classes(labels) => {
+            let k = labels.classes.len();
+            let proba = match pick(outputs.probabilities, true)? {
+                Some(name) => {
+                    let t = column(&name)?;
+                    let Data::Float(v) = t.data else {
+                        return Err(format!("output `{name}` is not floating point"));
+                    };
+                    check_width(&v, rows, k, &format!("output `{name}`"))?;
+                    Some(v)
+                }
+                None => None,
+            };
+            let classes = match pick(outputs.label, false)? {
+                Some(name) => {
+                    let t = column(&name)?;
+                    if t.data.len() != rows {
+                        return Err(format!(
+                            "output `{name}` has shape {:?}; labels need one value per row",
+                            t.shape
+                        ));
+                    }
+                    classes_of(&t, labels)?
+                }
+                None => match &proba {
+                    Some(p) => p
+                        .chunks(k)
+                        .map(|row| {
+                            row.iter()
+                                .enumerate()
+                                .max_by(|a, b| a.1.total_cmp(b.1))
+                                .map_or(0, |(i, _)| i as u32)
+                        })
+                        .collect(),
+                    None => {
+                        return Err(
+                            "the model has neither a label output nor a probability output".into(),
+                        );
+                    }
+                },
+            };
+            Ok(Predictions {
+                classes: Some(classes),
+                proba,
+                values: None,
+            })
+        }
+    }
+}
+
+/// Maps a label output's values onto the dataset's classes.
+fn classes_of(t: &Tensor, labels: &Labels) -> Result<Vec<u32>, String> {
+    let class = |i: usize| -> Class {
+        match &t.data {
+            Data::Int(v) => Class::Int(v[i]),
+            Data::UInt(v) => Class::Int(i64::try_from(v[i]).unwrap_or(i64::MAX)),
+            Data::Bool(v) => Class::Bool(v[i]),
+            Data::Str(v) => Class::Str(v[i].clone()),
+            Data::Float(v) => {
+                if v[i].fract() == 0.0 && v[i].abs() < 9e15 {
+                    Class::Int(v[i] as i64)
+                } else {
+                    Class::Str(v[i].to_string())
+                }
+            }
+        }
+    };
+    (0..t.data.len())
+        .map(|i| {
+            let c = class(i);
+            labels
+                .index_of(&c)
+                .or_else(|| {
+                    let text = c.to_string();
+                    labels.classes.iter().position(|k| k.to_string() == text).map(|p| p as u32)
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "the model predicts class `{c}` (row {i}), which the label column `{}` never holds (its classes: {})",
+                        labels.column,
+                        labels
+                            .classes
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The positive class index for binary metrics and fairness: `pos_label` when given, else the
+/// larger of the classes (scikit-learn's and MLflow's `1`).
+///
+/// # Errors
+/// A `pos_label` that is not one of the classes.
+pub fn positive(labels: &Labels, pos_label: Option<&str>) -> Result<u32, String> {
+    match pos_label {
+        None => Ok(labels.classes.len().saturating_sub(1) as u32),
+        Some(p) => labels
+            .classes
+            .iter()
+            .position(|c| c.to_string() == p)
+            .map(|i| i as u32)
+            .ok_or_else(|| {
+                format!(
+                    "`pos_label` `{p}` is not one of the label's classes ({})",
+                    labels
+                        .classes
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }),
+    }
+}
+
+/// A sensitive grouping: its name (`sex`, `sex&race`) and the rows' groups.
+pub struct Grouping {
+    pub name: String,
+    pub groups: Groups,
+}
+
+/// The groupings of the sensitive columns: each alone, and their intersection when several.
+///
+/// # Errors
+/// A sensitive column that cannot be read.
+pub fn groupings(table: &Table, sensitive: &[String]) -> Result<Vec<Grouping>, String> {
+    let mut out = Vec::new();
+    for s in sensitive {
+        out.push(Grouping {
+            name: s.clone(),
+            groups: table
+                .groups(std::slice::from_ref(s))
+                .map_err(|e| e.to_string())?,
+        });
+    }
+    if sensitive.len() > 1 {
+        out.push(Grouping {
+            name: sensitive.join("&"),
+            groups: table.groups(sensitive).map_err(|e| e.to_string())?,
+        });
+    }
+    Ok(out)
+}
+
+fn put(set: &mut MetricSet, name: String, v: &MetricValue) {
+    match v {
+        MetricValue::Value(x) => set.set(name, *x),
+        MetricValue::Absent { reason } => set.absent(name, reason.clone()),
+    }
+}
+
+/// Renames per-class metrics `x/class_<k>` to `x/class=<label>`.
+fn class_name(name: &str, labels: &Labels) -> String {
+    if let Some((metric, rest)) = name.split_once("/class_")
+        && let Ok(k) = rest.parse::<usize>()
+        && let Some(c) = labels.classes.get(k)
+    {
+        return format!("{metric}/class={c}");
+    }
+    name.to_owned()
+}
+
+/// Options for [`metrics`].
+pub struct MetricOptions<'a> {
+    pub average: Average,
+    pub pos_label: Option<&'a str>,
+    pub min_group_size: usize,
+    /// Bootstrap resamples for fairness intervals (0: none) and their seed.
+    pub resamples: usize,
+    pub seed: u64,
+}
+
+/// Everything about one model: its metrics, plus fairness intervals as text per aggregate.
+pub struct Evaluated {
+    pub metrics: MetricSet,
+    /// `metric → "[low, high] (95%)"` for fairness aggregates.
+    pub intervals: std::collections::BTreeMap<String, String>,
+    /// Warnings from the metric computations (e.g. zero division set to 0).
+    pub warnings: Vec<String>,
+}
+
+/// Computes the metrics of `p` against `truth`.
+///
+/// # Errors
+/// Predictions that do not fit (a different row count), or a metric computation error.
+pub fn metrics(
+    truth: &Truth,
+    p: &Predictions,
+    groupings: &[Grouping],
+    o: &MetricOptions<'_>,
+) -> Result<Evaluated, String> {
+    let mut set = MetricSet::default();
+    let mut intervals = std::collections::BTreeMap::new();
+    let mut warnings = Vec::new();
+    fn take(
+        m: &Metrics,
+        set: &mut MetricSet,
+        warnings: &mut Vec<String>,
+        rename: &dyn Fn(&str) -> String,
+    ) {
+        for e in m.iter() {
+            put(set, rename(&e.name), &e.value);
+        }
+        warnings.extend(
+            m.warnings()
+                .iter()
+                .map(|w| format!("{}: {}", rename(&w.metric), w.message)),
+        );
+    }
+    match truth {
+        Truth::Values(y) => {
+            let pred = p.values.as_deref().ok_or("no predicted values")?;
+            let m = regressor::evaluate(&regressor::RegressorData {
+                y_true: y,
+                y_pred: pred,
+            })
+            .map_err(|e| e.to_string())?;
+            take(&m, &mut set, &mut warnings, &|n| n.to_owned());
+        }
+        Truth::Classes(labels) => {
+            let pred = p.classes.as_deref().ok_or("no predicted classes")?;
+            let pos = positive(labels, o.pos_label)?;
+            let k = labels.classes.len() as u32;
+            let options = classifier::ClassifierOptions {
+                pos_label: pos,
+                average: match o.average {
+                    Average::Micro => classifier::Average::Micro,
+                    Average::Macro => classifier::Average::Macro,
+                    Average::Weighted => classifier::Average::Weighted,
+                },
+                per_class: true,
+                threads: 0,
+            };
+            let m = classifier::evaluate(
+                &classifier::ClassifierData {
+                    y_true: &labels.ids,
+                    y_pred: pred,
+                    y_proba: p.proba.as_deref(),
+                    n_classes: k,
+                },
+                &options,
+            )
+            .map_err(|e| e.to_string())?;
+            take(&m, &mut set, &mut warnings, &|n| class_name(n, labels));
+            // Fairness on the positive class (one-vs-rest for multiclass).
+            let y_true: Vec<u32> = labels.ids.iter().map(|&c| u32::from(c == pos)).collect();
+            let y_pred: Vec<u32> = pred.iter().map(|&c| u32::from(c == pos)).collect();
+            let y_proba: Option<Vec<f64>> = p.proba.as_ref().map(|pr| {
+                pr.chunks(k as usize)
+                    .flat_map(|row| {
+                        let q = row.get(pos as usize).copied().unwrap_or(0.0);
+                        [1.0 - q, q]
+                    })
+                    .collect()
+            });
+            for g in groupings {
+                let report = fairness::evaluate(
+                    &fairness::FairnessData {
+                        y_true: &y_true,
+                        y_pred: &y_pred,
+                        y_proba: y_proba.as_deref(),
+                        groups: &g.groups.ids,
+                    },
+                    &fairness::FairnessOptions {
+                        pos_label: 1,
+                        min_group_size: o.min_group_size,
+                        bootstrap: (o.resamples > 0).then(|| modelci_metrics::BootstrapOptions {
+                            resamples: o.resamples,
+                            seed: o.seed,
+                            ..modelci_metrics::BootstrapOptions::default()
+                        }),
+                        ..fairness::FairnessOptions::default()
+                    },
+                )
+                .map_err(|e| format!("fairness by `{}`: {e}", g.name))?;
+                let suffix = format!("/{}", g.name);
+                take(&report.aggregates, &mut set, &mut warnings, &|n| {
+                    format!("{n}{suffix}")
+                });
+                for gr in &report.by_group {
+                    let gname = g
+                        .groups
+                        .names
+                        .get(gr.group as usize)
+                        .cloned()
+                        .unwrap_or_else(|| format!("group {}", gr.group));
+                    set.set(format!("count/{gname}"), gr.count as f64);
+                    for e in gr.metrics.iter() {
+                        let name = format!("{}/{gname}", e.name);
+                        put(&mut set, name.clone(), &e.value);
+                        if gr.below_min_size {
+                            set.not_judged.insert(
+                                name,
+                                format!(
+                                    "group `{gname}` has {} row(s), fewer than min_group_size {}: reported, not judged",
+                                    gr.count, o.min_group_size
+                                ),
+                            );
+                        }
+                    }
+                }
+                for iv in &report.intervals {
+                    if let Some(ci) = &iv.interval {
+                        intervals.insert(
+                            format!("{}{suffix}", iv.metric),
+                            format!("[{}, {}] ({}%)", ci.low, ci.high, ci.confidence * 100.0),
+                        );
+                    }
+                }
+                for ex in &report.exclusions {
+                    let gname = g
+                        .groups
+                        .names
+                        .get(ex.group as usize)
+                        .cloned()
+                        .unwrap_or_default();
+                    warnings.push(format!(
+                        "fairness by `{}`: group `{gname}` left out of {}: {}",
+                        g.name,
+                        ex.metric.map_or("every aggregate".to_owned(), |m| format!(
+                            "`{m}` aggregates"
+                        )),
+                        ex.reason
+                    ));
+                }
+            }
+        }
+    }
+    // Probabilities a float32 model gives sum to 1 only within float32 rounding; scikit-learn
+    // judges that with float32's own epsilon, so it is no reason to warn.
+    if let Some(pr) = &p.proba
+        && let Truth::Classes(labels) = truth
+    {
+        let k = labels.classes.len().max(1);
+        let rounding = pr
+            .chunks(k)
+            .all(|row| (row.iter().sum::<f64>() - 1.0).abs() <= 1e-5);
+        if rounding {
+            warnings.retain(|w| !w.contains("do not sum to one"));
+        }
+    }
+    Ok(Evaluated {
+        metrics: set,
+        intervals,
+        warnings,
+    })
+}
