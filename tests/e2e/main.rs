@@ -5,6 +5,7 @@ mod check;
 mod diff;
 mod endpoint;
 mod errors;
+mod gate;
 mod github;
 mod model;
 mod openapi;

@@ -163,16 +163,13 @@ fn thresholds(
         layers.push(threshold::read_file(file).map_err(|e| SetupError(e.to_string()))?);
     }
     let mut tag_layer = |tags: &BTreeMap<String, String>, source: &dyn Fn(&str) -> Source| {
-        match threshold::from_tags(tags, source) {
-            Ok(layer) => layers.push(layer),
-            Err(errors) => {
-                for e in errors {
-                    problems.push(Case::errored(
-                        format!("thresholds ({})", e.source_),
-                        e.to_string(),
-                    ));
-                }
-            }
+        let (layer, errors) = threshold::from_tags(tags, source);
+        layers.push(layer);
+        for e in errors {
+            problems.push(Case::errored(
+                format!("thresholds ({})", e.source_),
+                e.to_string(),
+            ));
         }
     };
     if let (Some(c), Some(name)) = (client, spec.model_name.as_deref()) {

@@ -329,12 +329,12 @@ pub fn read_file(path: &Path) -> Result<Layer, ThresholdError> {
 /// `modelci.threshold.<metric>` (one object each; it wins over the map's entry for the same
 /// metric). `source` makes the [`Source`] of a tag.
 ///
-/// # Errors
-/// Every malformed tag, each named.
+/// Returns the thresholds of the well-formed tags, and every malformed tag's error (each named):
+/// one bad tag does not hide the others.
 pub fn from_tags(
     tags: &BTreeMap<String, String>,
     source: impl Fn(&str) -> Source,
-) -> Result<Layer, Vec<ThresholdError>> {
+) -> (Layer, Vec<ThresholdError>) {
     let mut out: Layer = Vec::new();
     let mut errors = Vec::new();
     if let Some(text) = tags.get(TAG_ALL) {
@@ -362,11 +362,7 @@ pub fn from_tags(
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    (out, errors)
 }
 
 /// Merges layers, lowest precedence first (file, then registered-model tags, then model-version

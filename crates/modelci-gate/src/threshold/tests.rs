@@ -218,17 +218,16 @@ fn version_tags_override_model_tags_which_override_the_file() {
         r#"{"threshold": 0.85, "greater_is_better": true}"#.to_owned(),
     )]
     .into();
-    let model = from_tags(&model_tags, |tag| Source::ModelTag {
+    let (model, errors) = from_tags(&model_tags, |tag| Source::ModelTag {
         model: "clf".into(),
         tag: tag.into(),
-    })
-    .expect("model tags");
-    let version = from_tags(&version_tags, |tag| Source::VersionTag {
+    });
+    assert!(errors.is_empty());
+    let (version, _) = from_tags(&version_tags, |tag| Source::VersionTag {
         model: "clf".into(),
         version: "3".into(),
         tag: tag.into(),
-    })
-    .expect("version tags");
+    });
     let resolved = resolve(vec![from_file, model, version]);
     let by = |m: &str| resolved.iter().find(|r| r.metric == m).expect(m);
     assert_eq!(by("accuracy_score").threshold.threshold, Some(0.85));
@@ -260,11 +259,11 @@ fn malformed_tags_are_named() {
         ),
     ]
     .into();
-    let errors = from_tags(&tags, |tag| Source::ModelTag {
+    let (layer, errors) = from_tags(&tags, |tag| Source::ModelTag {
         model: "clf".into(),
         tag: tag.into(),
-    })
-    .expect_err("malformed");
+    });
+    assert!(layer.is_empty());
     assert_eq!(errors.len(), 2);
     assert!(
         errors[0]
