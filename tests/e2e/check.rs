@@ -23,7 +23,7 @@ fn quickstart_passes_and_writes_valid_reports() {
     let report: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&json).expect("json")).expect("parse");
     assert_eq!(report["summary"]["verdict"], "pass");
-    assert_eq!(report["summary"]["total"], 36);
+    assert_eq!(report["summary"]["total"], 45);
     assert_eq!(report["suites"][2]["kind"], "pact");
 }
 
@@ -154,7 +154,7 @@ fn version_help_and_doctor() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(
-            "5 suite(s): infer-responses (json-schema), prediction-log (json-schema), consumer-contracts (pact), model-service-api (openapi), classifier-golden (model)"
+            "6 suite(s): infer-responses (json-schema), prediction-log (json-schema), consumer-contracts (pact), model-service-api (openapi), classifier-golden (model), release-gate (gate)"
         ),
         "{out}"
     );

@@ -152,10 +152,12 @@ fn case(metric: &str, r: &Resolved, j: &Judged<'_>) -> Case {
             c = c.with_property("baseline", v.to_string());
         }
         c.expected = Some(r.threshold.describe());
+        let shown = c.message.clone().unwrap_or_default();
         let lines: Vec<String> = judgement
             .details
             .iter()
             .chain(&judgement.warnings)
+            .filter(|l| !shown.contains(l.as_str()))
             .cloned()
             .collect();
         if !lines.is_empty() {
