@@ -579,3 +579,44 @@ fn registry_problems_are_named() {
     assert_eq!(code, 2);
     assert!(err.contains("no-such-model-anywhere"), "{err}");
 }
+
+#[test]
+fn the_candidate_can_be_a_live_endpoint_and_is_timed_there() {
+    if !runtime() {
+        return;
+    }
+    let Some(server) = crate::endpoint::start(&["mlp=fixtures/models/mlp.onnx"], "none") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let (code, out, err) = gate(&[
+        "--candidate",
+        CANDIDATE,
+        "--baseline",
+        PREVIOUS,
+        "--endpoint",
+        &server.url,
+        "--endpoint-model",
+        "mlp",
+        "--sensitive",
+        "region",
+        "--thresholds",
+        "fixtures/gate/thresholds.toml",
+        "--latency-batch-sizes",
+        "1",
+        "--latency-iterations",
+        "20",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r = report(&json);
+    let o = outcomes(&r);
+    assert_eq!(o["accuracy_score"], "passed");
+    assert_eq!(o["latency_p95_ms"], "passed");
+    assert_eq!(
+        r["suites"][0]["properties"]["candidate_endpoint"],
+        format!("{}/v2/models/mlp", server.url)
+    );
+}

@@ -116,6 +116,20 @@ fn case(metric: &str, r: &Resolved, j: &Judged<'_>) -> Case {
         );
         if let Some(close) = closest(metric, j.candidate) {
             message.push_str(&format!("; did you mean `{close}`?"));
+        } else if [
+            "demographic_parity",
+            "equalized_odds",
+            "equal_opportunity",
+            "selection_rate",
+            "true_positive_rate",
+            "false_positive_rate",
+        ]
+        .iter()
+        .any(|f| metric.starts_with(f))
+        {
+            message.push_str(
+                "; fairness metrics are computed per sensitive column (`sensitive`, --sensitive)",
+            );
         } else if metric.starts_with("latency_") || metric.starts_with("throughput_") {
             message.push_str(
                 "; latency is measured only when asked for (`[suite.gate.latency]`, --latency-batch-sizes)",

@@ -392,7 +392,15 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
         (Some(Located::Logged { metrics, .. }), _) => {
             let mut m = MetricSet::default();
             for (k, v) in metrics {
-                m.set(k.clone(), *v);
+                if k.starts_with("latency_") || k.starts_with("throughput_") {
+                    // Timed on other hardware: never compared silently with this machine's.
+                    m.absent(
+                        k.clone(),
+                        "the baseline's logged timings come from another machine",
+                    );
+                } else {
+                    m.set(k.clone(), *v);
+                }
             }
             Some(m)
         }
@@ -536,6 +544,7 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
                 &cand_metrics,
                 &out,
                 passed,
+                &properties,
             ));
         }
         if let Some(alias) = &spec.promote_alias {
@@ -715,6 +724,7 @@ fn record(
     metrics: &MetricSet,
     cases: &[Case],
     passed: bool,
+    properties: &Properties,
 ) -> Case {
     let case = "record: candidate metrics and verdict written to MLflow";
     let verdict = if passed { "pass" } else { "fail" };
@@ -734,6 +744,18 @@ fn record(
         if let Some(v) = version {
             tags.insert("modelci.model_version".to_owned(), v.version.clone());
         }
+        // Where the timings were taken, so they are never compared across machines unawares.
+        for (key, tag) in [
+            ("candidate_device", "modelci.device"),
+            ("candidate_onnxruntime", "modelci.onnxruntime"),
+            ("candidate_endpoint", "modelci.endpoint"),
+            ("dataset", "modelci.dataset"),
+        ] {
+            if let Some(v) = properties.get(key) {
+                tags.insert(tag.to_owned(), v.clone());
+            }
+        }
+        tags.insert("modelci.host".to_owned(), host());
         let run = client.create_run(&experiment.experiment_id, Some("modelci gate"), &tags)?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -764,6 +786,19 @@ fn record(
             .with_property("run_id", run_id),
         Err(e) => Case::errored(case, format!("cannot write to MLflow: {e}")),
     }
+}
+
+/// This machine, for the record of where timings were taken: the host name and the CPU count.
+fn host() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| std::env::var("HOSTNAME").unwrap_or_default());
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    format!(
+        "{name} ({cpus} CPUs, {} {})",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 /// `promote_alias`: moves the alias to the candidate's version when the gate passed.
