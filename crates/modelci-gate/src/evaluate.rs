@@ -6,7 +6,8 @@
 //! per class `recall_score/class=<label>`; per group `recall_score/sex=F` (the group's binary
 //! classifier metrics plus `selection_rate`, `true_positive_rate`, `false_positive_rate`,
 //! `count`); fairness aggregates per grouping `demographic_parity_difference/sex`
-//! (`/sex&race` for an intersection).
+//! (`/sex&race` for an intersection), also `accuracy_score_difference`, `precision_score_`,
+//! `recall_score_`, `f1_score_` and `false_positive_rate_difference`/`_ratio`.
 
 use modelci_config::gate::{Average, GateSuite, Task};
 use modelci_dataset::{Class, Groups, Labels, Table};
@@ -539,6 +540,13 @@ pub fn metrics(
                     &fairness::FairnessOptions {
                         pos_label: 1,
                         min_group_size: o.min_group_size,
+                        extra_rates: vec![
+                            fairness::GroupRate::Accuracy,
+                            fairness::GroupRate::Precision,
+                            fairness::GroupRate::Recall,
+                            fairness::GroupRate::F1,
+                            fairness::GroupRate::FalsePositiveRate,
+                        ],
                         bootstrap: (o.resamples > 0).then(|| modelci_metrics::BootstrapOptions {
                             resamples: o.resamples,
                             seed: o.seed,
