@@ -1,6 +1,7 @@
 //! End-to-end tests: run the built `modelci` binary on the example projects and on broken input,
 //! and check exit codes, terminal output and the report files.
 
+mod action;
 mod check;
 mod diff;
 mod endpoint;
@@ -12,6 +13,7 @@ mod openapi;
 mod pact;
 mod provider;
 mod reports;
+mod service;
 mod shards;
 
 use std::path::{Path, PathBuf};

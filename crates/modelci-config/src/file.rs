@@ -28,6 +28,10 @@ pub struct ConfigFile {
     /// The suites to run, grouped by kind: `[[suite.json-schema]]`, ...
     #[serde(default)]
     pub suite: SuiteSection,
+    /// The system under test, started before the suites and stopped after them.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::service::ServiceFile>")]
+    pub service: Option<Spanned<crate::service::ServiceFile>>,
 }
 
 /// `[project]`

@@ -9,6 +9,7 @@ mod error;
 mod file;
 pub mod gate;
 pub mod model;
+pub mod service;
 mod secret;
 
 use std::collections::HashMap;
@@ -39,6 +40,8 @@ pub struct Config {
     pub json: Option<PathBuf>,
     /// The suites, in the order they are declared in the file.
     pub suites: Vec<SuiteDecl>,
+    /// `[service]`: the system under test to start and stop.
+    pub service: Option<service::Service>,
 }
 
 /// One declared suite.
@@ -216,6 +219,46 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// # Errors
 /// As [`load`].
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    // `${service.url}` stands for `[service] url`: substituted in the text (same lines, so
+    // positions in messages stay right) once the service's URL is known.
+    if text.contains(SERVICE_URL) {
+        let first: ConfigFile = parse_file(path, text)?;
+        let url = first
+            .service
+            .as_ref()
+            .and_then(|s| s.get_ref().url.clone())
+            .map(|u| u.trim_end_matches('/').to_owned());
+        let Some(url) = url else {
+            let offset = text.find(SERVICE_URL).unwrap_or(0);
+            return Err(ConfigError::At(Diagnostic::at_offset(
+                &display_path(path),
+                text,
+                offset,
+                "`${service.url}` is used, but `[service]` has no `url`".into(),
+            )));
+        };
+        return parse_with(path, &text.replace(SERVICE_URL, &url));
+    }
+    parse_with(path, text)
+}
+
+/// The placeholder for `[service] url`.
+pub const SERVICE_URL: &str = "${service.url}";
+
+fn parse_file(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+    let display = display_path(path);
+    toml::from_str(text).map_err(|e| {
+        let message = improve_message(e.message());
+        match e.span() {
+            Some(span) => {
+                ConfigError::At(Diagnostic::at_offset(&display, text, span.start, message))
+            }
+            None => ConfigError::At(Diagnostic::whole_file(&display, message)),
+        }
+    })
+}
+
+fn parse_with(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let display = display_path(path);
     let file: ConfigFile = toml::from_str(text).map_err(|e| {
         let message = improve_message(e.message());
@@ -573,6 +616,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             ));
         }
     }
+    let service = match file.service {
+        None => None,
+        Some(spanned) => {
+            let start = spanned.span().start;
+            Some(
+                spanned
+                    .into_inner()
+                    .resolve(&dir, line_of(start))
+                    .map_err(|m| at(start, m))?,
+            )
+        }
+    };
     Ok(Config {
         path: path.to_path_buf(),
         dir: dir.clone(),
@@ -580,6 +635,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         junit: junit.map(|(_, p)| p),
         json: json.map(|(_, p)| p),
         suites: suites.into_iter().map(|(_, s)| s).collect(),
+        service,
     })
 }
 

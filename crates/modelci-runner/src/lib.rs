@@ -17,6 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
+pub mod service;
+
 use modelci_config::{Config, SuiteDecl, SuiteSpec, suggest};
 use modelci_contract::json_schema::JsonSchemaCheck;
 use modelci_contract::openapi_suite::OpenApiCheck;

@@ -40,6 +40,12 @@ pub fn stdout(text: &str) {
     let _ = out.flush();
 }
 
+/// Prints a progress note on stderr (so stdout stays the report).
+pub fn status(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{message}");
+}
+
 /// Prints `warning: message` on stderr.
 pub fn warning(message: &str) {
     use std::io::Write;

@@ -74,18 +74,88 @@ pub fn run(args: &CheckArgs) -> u8 {
         cancel,
         version: env!("CARGO_PKG_VERSION").into(),
     };
+    // The system under test, when the configuration says how to start it.
+    let mut service = None;
+    if let Some(spec) = &config.service {
+        if let Some(c) = &spec.command {
+            let shown = match c {
+                modelci_config::service::CommandLine::Shell(s) => s.clone(),
+                modelci_config::service::CommandLine::Args(a) => a.join(" "),
+            };
+            output::status(&format!("starting the service: {shown}"));
+        }
+        match modelci_runner::service::Service::start(spec, &options.cancel) {
+            Ok(s) => {
+                output::status(&format!(
+                    "service ready at {} after {:.1} s",
+                    spec.ready_url,
+                    s.ready_after.as_secs_f64()
+                ));
+                service = Some(s);
+            }
+            Err(e) => return service_failed(&config, spec, &e, &outputs),
+        }
+    }
     let mut progress = terminal::Progress::new();
     let result = modelci_runner::run(&config, &options, &mut progress);
     progress.finish();
-    let run = match result {
+    let log = service
+        .as_ref()
+        .map(|s| (s.log_tail(100), s.log().cloned()));
+    if let Some(mut s) = service.take() {
+        s.stop();
+    }
+    let mut run = match result {
         Ok(run) => run,
         Err(e) => {
             output::error(&e.to_string(), None);
             return EXIT_ERROR;
         }
     };
+    // When a case failed, the service's log says what the service saw.
+    if let Some((tail, file)) = log
+        && run.summary.failed + run.summary.errored > 0
+    {
+        if !tail.is_empty() {
+            run.properties.insert("service_log", tail);
+        }
+        if let Some(f) = file {
+            run.properties
+                .insert("service_log_file", f.display().to_string());
+        }
+    }
 
     output::finish(&run, &outputs)
+}
+
+/// The service could not be started or was never ready: one errored case at `[service]` (with
+/// the end of its log), reports written, exit 2.
+fn service_failed(
+    config: &modelci_config::Config,
+    spec: &modelci_config::service::Service,
+    e: &modelci_runner::service::ServiceError,
+    outputs: &[Output],
+) -> u8 {
+    use modelci_report::{Case, Location, Run, Suite};
+    let file = modelci_config::display_path(&config.path);
+    output::error(&e.message, Some(&Location::line(file.clone(), spec.line)));
+    let mut case = Case::errored("(start)", e.message.clone())
+        .with_location(Location::line(file.clone(), spec.line));
+    if !e.log_tail.is_empty() {
+        case.detail = Some(format!("the service's last output:\n{}", e.log_tail));
+    }
+    if let Some(log) = &e.log {
+        case = case.with_property("service_log_file", log.display().to_string());
+    }
+    let mut suite = Suite::new("service", "service");
+    suite.location = Some(Location::line(file.clone(), spec.line));
+    suite.cases.push(case);
+    let mut run = Run::new(env!("CARGO_PKG_VERSION"));
+    run.started_at = Some(crate::commands::contract::chrono_now());
+    run.config = Some(file);
+    run.suites.push(suite);
+    run.refresh_summary();
+    output::finish(&run, outputs)
 }
 
 fn report_config_error(e: &ConfigError, default_path: bool) {
@@ -111,6 +181,8 @@ fn install_interrupt_handler(cancel: &Arc<AtomicBool>) {
     let cancel = Arc::clone(cancel);
     let _ = ctrlc::set_handler(move || {
         if cancel.swap(true, Ordering::SeqCst) {
+            // Exiting at once skips every destructor: stop the service's processes first.
+            modelci_runner::service::kill_active();
             std::process::exit(130);
         }
         eprintln!(
