@@ -9,8 +9,8 @@ mod error;
 mod file;
 pub mod gate;
 pub mod model;
-pub mod service;
 mod secret;
+pub mod service;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -3,11 +3,23 @@
 use crate::error::DataError;
 use crate::table::{Column, ColumnData, Table};
 
-/// Whether a NaN value is accepted (features: yes, models may handle it; targets: no).
+/// Whether NaN and infinite values are accepted (features: yes, models may handle them;
+/// targets and probabilities: no, no metric is defined on them).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Nan {
     Allowed,
     Refused,
+}
+
+/// Why `v` cannot be a target or a probability, if it cannot.
+fn non_finite(v: f64) -> Option<&'static str> {
+    if v.is_nan() {
+        Some("NaN")
+    } else if v.is_infinite() {
+        Some("infinite")
+    } else {
+        None
+    }
 }
 
 impl Table {
@@ -15,7 +27,8 @@ impl Table {
     ///
     /// A numeric column (float, int, bool as 0/1) gives one feature; a list column gives as many
     /// as its lists hold (every row must hold the same number). The width is
-    /// `values.len() / self.rows`. NaN values are passed through (some models handle them);
+    /// `values.len() / self.rows`. NaN and infinite values are passed through (some models handle
+    /// them);
     /// missing values are errors.
     ///
     /// # Errors
@@ -64,7 +77,8 @@ impl Table {
     /// booleans are 0 and 1.
     ///
     /// # Errors
-    /// An unknown column, a text or list column, a missing or NaN value (naming its row).
+    /// An unknown column, a text or list column, a missing, NaN or infinite value (naming its
+    /// row).
     pub fn floats(&self, name: &str) -> Result<Vec<f64>, DataError> {
         let column = self.column(name)?;
         self.scalar_values(column, Nan::Refused, "a numeric target")
@@ -77,7 +91,7 @@ impl Table {
     ///
     /// # Errors
     /// No names, an unknown column, a text column, a list column among several names, a
-    /// missing or NaN value, or lists of different lengths.
+    /// missing, NaN or infinite value, or lists of different lengths.
     pub fn probabilities<S: AsRef<str>>(&self, names: &[S]) -> Result<Vec<f64>, DataError> {
         match names {
             [] => Err(DataError::new(
@@ -124,12 +138,11 @@ impl Table {
     ) -> Result<Vec<f64>, DataError> {
         let name = &column.name;
         let missing = |row: usize| self.value_error(row, name, "missing value");
-        let check = |row: usize, v: f64| {
-            if nan == Nan::Refused && v.is_nan() {
-                Err(self.value_error(row, name, "the value is NaN"))
-            } else {
-                Ok(v)
+        let check = |row: usize, v: f64| match non_finite(v) {
+            Some(what) if nan == Nan::Refused => {
+                Err(self.value_error(row, name, &format!("the value is {what}")))
             }
+            _ => Ok(v),
         };
         match &column.data {
             ColumnData::Float(v) => v
@@ -203,8 +216,15 @@ impl Table {
             let list = list
                 .as_ref()
                 .ok_or_else(|| self.value_error(row, &column.name, "missing value"))?;
-            if nan == Nan::Refused && list.iter().any(|v| v.is_nan()) {
-                return Err(self.value_error(row, &column.name, "the list holds NaN"));
+            if nan == Nan::Refused
+                && let Some(what) = list.iter().find_map(|&v| non_finite(v))
+            {
+                let what = if what == "NaN" {
+                    "NaN"
+                } else {
+                    "an infinite value"
+                };
+                return Err(self.value_error(row, &column.name, &format!("the list holds {what}")));
             }
             out.extend_from_slice(list);
         }

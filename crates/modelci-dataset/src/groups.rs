@@ -139,8 +139,9 @@ impl Table {
             ColumnData::Bool(v) => encode(v, bool::to_string),
             ColumnData::Str(v) => encode(v, String::clone),
             ColumnData::Float(v) => {
-                // Order floats by their total order; group equal bit patterns.
-                let ordered: Vec<Option<Ordered>> = v.iter().map(|x| x.map(Ordered)).collect();
+                // Order floats by their total order; group equal values (`-0` with `0`, every
+                // NaN with every other, which the total order alone would keep apart).
+                let ordered: Vec<Option<Ordered>> = v.iter().map(|x| x.map(Ordered::new)).collect();
                 encode(&ordered, |x| x.0.to_string())
             }
             ColumnData::List(_) => {
@@ -152,9 +153,24 @@ impl Table {
     }
 }
 
-/// An `f64` with the total order and bitwise equality, to group float values.
+/// An `f64` with the total order and bitwise equality, to group float values; made with
+/// [`Ordered::new`], which gives equal values the same bits.
 #[derive(Clone, Copy)]
 struct Ordered(f64);
+
+impl Ordered {
+    fn new(x: f64) -> Self {
+        if x == 0.0 {
+            // `-0.0` (JSON's `-0`, a rounded negative) is the same group as `0.0`.
+            Self(0.0)
+        } else if x.is_nan() {
+            // NaNs differ in sign and payload bits but all print as `NaN`: one group.
+            Self(f64::NAN)
+        } else {
+            Self(x)
+        }
+    }
+}
 
 impl PartialEq for Ordered {
     fn eq(&self, other: &Self) -> bool {

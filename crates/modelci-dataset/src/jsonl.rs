@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::builder::{Cell, ColumnBuilder};
 use crate::error::{DataError, line_u32};
@@ -47,20 +49,27 @@ pub(crate) fn read(file: File, source: &str) -> Result<Table, DataError> {
         if text.trim_start().is_empty() {
             continue;
         }
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| json_error(source, line, text, &e))?;
-        let Value::Object(object) = value else {
-            return Err(DataError::new(
-                source,
-                format!(
-                    "expected a JSON object on each line, found {}",
-                    kind(&value)
-                ),
-            )
-            .at_line(Some(line)));
+        let fields: Vec<(String, Cell<'static>)> = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(object)) => object.into_iter().map(|(k, v)| (k, cell(v))).collect(),
+            Ok(value) => {
+                return Err(DataError::new(
+                    source,
+                    format!(
+                        "expected a JSON object on each line, found {}",
+                        kind(&value)
+                    ),
+                )
+                .at_line(Some(line)));
+            }
+            // serde_json refuses numbers beyond f64's range (`1e400`); read them as infinities,
+            // as the CSV reader (and Python's `json`) do.
+            Err(e) if e.to_string().starts_with("number out of range") => {
+                lenient_object(text).ok_or_else(|| json_error(source, line, text, &e))?
+            }
+            Err(e) => return Err(json_error(source, line, text, &e)),
         };
         let row = row_lines.len();
-        for (position, (key, value)) in object.into_iter().enumerate() {
+        for (position, (key, value)) in fields.into_iter().enumerate() {
             // Rows usually list their keys in the same order: try that before hashing.
             let i = match builders.get(position) {
                 Some(b) if b.name() == key => position,
@@ -78,7 +87,7 @@ pub(crate) fn read(file: File, source: &str) -> Result<Table, DataError> {
                 // A key that appears twice in one object; serde_json keeps the last.
                 continue;
             }
-            builders[i].push(cell(value), line);
+            builders[i].push(value, line);
         }
         for builder in &mut builders {
             if builder.len() == row {
@@ -119,6 +128,85 @@ fn cell(value: Value) -> Cell<'static> {
             }
         }
         object @ Value::Object(_) => Cell::Json(object.to_string()),
+    }
+}
+
+/// A line's object read with numbers beyond `f64`'s range as infinities, keys in order (a
+/// repeated key keeps its first place and its last value, as `serde_json` does); `None` when
+/// the line is not such an object.
+fn lenient_object(text: &str) -> Option<Vec<(String, Cell<'static>)>> {
+    let Fields(raw) = serde_json::from_str::<Fields>(text).ok()?;
+    let mut fields: Vec<(String, Cell<'static>)> = Vec::with_capacity(raw.len());
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (key, value) in raw {
+        let value = lenient_cell(&value);
+        match index.get(&key) {
+            Some(&i) => fields[i].1 = value,
+            None => {
+                index.insert(key.clone(), fields.len());
+                fields.push((key, value));
+            }
+        }
+    }
+    Some(fields)
+}
+
+/// One value of [`lenient_object`].
+fn lenient_cell(raw: &RawValue) -> Cell<'static> {
+    let text = raw.get().trim();
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        return cell(value);
+    }
+    // A number out of range (the line parsed as JSON, so nothing else fails here but values
+    // that hold one). JSON's number syntax is a subset of Rust's float syntax.
+    if let Ok(x) = text.parse::<f64>() {
+        return Cell::Float(x);
+    }
+    if let Ok(items) = serde_json::from_str::<Vec<Box<RawValue>>>(text) {
+        let mut values = Vec::with_capacity(items.len());
+        let mut has_null = false;
+        for item in &items {
+            let item = item.get().trim();
+            if item == "null" {
+                has_null = true;
+            } else if let Ok(x) = item.parse::<f64>() {
+                values.push(x);
+            } else {
+                return Cell::Json(text.to_owned());
+            }
+        }
+        // As in `cell`: a list with a null element is missing as a whole.
+        return if has_null {
+            Cell::Missing
+        } else {
+            Cell::List(values)
+        };
+    }
+    Cell::Json(text.to_owned())
+}
+
+/// A JSON object's entries in order, values unparsed.
+struct Fields(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Fields;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    entries.push(entry);
+                }
+                Ok(Fields(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
     }
 }
 

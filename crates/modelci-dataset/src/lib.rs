@@ -31,14 +31,16 @@
 //!   empty or blank field is missing; other fields are integers, then floats (`1e-3`, `NaN`,
 //!   `inf` included), then `true`/`false` in any case, then text.
 //! - `.jsonl`, `.ndjson`: one JSON object per line, blank lines skipped; keys are columns in
-//!   order of first appearance; a key absent from a row, or `null`, is missing; arrays of
+//!   order of first appearance; a key absent from a row, or `null`, is missing; numbers beyond
+//!   `f64`'s range (`1e400`) are infinities, as in CSV; arrays of
 //!   numbers are list columns (one with a `null` element is missing as a whole); other arrays
 //!   and objects are kept as their JSON text.
 //! - `.parquet`, `.pq`: read with the `parquet` crate's column API, without Arrow. Snappy
 //!   (pandas', pyarrow's and Spark's default), zstd (polars' default) and uncompressed files
 //!   are read; gzip, brotli and lz4 are not compiled in. Supported columns: BOOLEAN,
 //!   INT32/INT64 (signed, unsigned; DECIMAL as floats; dates and timestamps as their raw
-//!   integers), FLOAT/DOUBLE, UTF-8 BYTE_ARRAY, and top-level LISTs of numbers (pyarrow's
+//!   integers), FLOAT/DOUBLE, UTF-8 BYTE_ARRAY (unannotated ones too, when they hold UTF-8
+//!   text; binary data is left out), and top-level LISTs of numbers (pyarrow's
 //!   three-level layout and the legacy two-level one). Nulls are missing; a list with a null
 //!   element is missing as a whole. Columns of other types (INT96, fixed-length byte arrays,
 //!   structs, maps, lists of text) are left out with a note in [`Table::notes`], which

@@ -5,8 +5,8 @@
 //! unannotated but valid UTF-8), and top-level LISTs of numbers (both the three-level layout
 //! that pyarrow writes and the legacy two-level one). Nulls are missing values; a list with a
 //! null element is a missing value as a whole. Columns of other types (INT96, fixed-length
-//! byte arrays, nested structs and maps, lists of text) are left out, each with a note in
-//! [`Table::notes`], so that a dataset with one exotic column still loads.
+//! byte arrays, binary data, nested structs and maps, lists of text) are left out, each with a
+//! note in [`Table::notes`], so that a dataset with one exotic column still loads.
 
 use std::fs::File;
 
@@ -21,6 +21,9 @@ use crate::table::{Column, ColumnData, Table};
 
 /// Records read per call to the column reader.
 const BATCH: usize = 8192;
+
+/// The most rows a column's storage is sized for before reading; it grows past that as needed.
+const MAX_PREALLOCATED_ROWS: usize = 1 << 20;
 
 /// How one leaf column maps to a table column.
 enum Plan {
@@ -45,7 +48,13 @@ enum Kind {
     Decimal(i32),
     Float,
     Text,
+    /// A BYTE_ARRAY without annotation: text when every value is UTF-8 (pandas and Spark write
+    /// strings so), else binary data (pyarrow's `binary`), which is left out with a note.
+    MaybeText,
 }
+
+/// How reading an unannotated BYTE_ARRAY column fails when it holds binary data.
+const NOT_UTF8: &str = "holds bytes that are not valid UTF-8";
 
 pub(crate) fn read(file: File, source: &str) -> Result<Table, DataError> {
     // The parquet crate checks what it decodes, but a panic on a corrupt file must still not
@@ -89,7 +98,11 @@ fn read_inner(file: File, source: &str) -> Result<Table, DataError> {
         }
     }
     let schema = metadata.file_metadata().schema_descr();
-    let total_rows = usize::try_from(metadata.file_metadata().num_rows()).unwrap_or(0);
+    // Only a hint for the first allocation: the footer's row count is not checked against the
+    // data, and a corrupt one must not ask for terabytes (an allocation failure aborts).
+    let total_rows = usize::try_from(metadata.file_metadata().num_rows())
+        .unwrap_or(0)
+        .min(MAX_PREALLOCATED_ROWS);
 
     let mut notes = Vec::new();
     // For each leaf column: its plan and the index of its table column, or `None` when left out.
@@ -119,7 +132,9 @@ fn read_inner(file: File, source: &str) -> Result<Table, DataError> {
                         Kind::Decimal(_) | Kind::Float => {
                             ColumnData::Float(Vec::with_capacity(total_rows))
                         }
-                        Kind::Text => ColumnData::Str(Vec::with_capacity(total_rows)),
+                        Kind::Text | Kind::MaybeText => {
+                            ColumnData::Str(Vec::with_capacity(total_rows))
+                        }
                     },
                     Plan::List { .. } => ColumnData::List(Vec::with_capacity(total_rows)),
                 };
@@ -143,19 +158,62 @@ fn read_inner(file: File, source: &str) -> Result<Table, DataError> {
         return Err(DataError::new(source, message));
     }
 
+    // Table columns left out while reading (unannotated byte arrays that are not text).
+    let mut dropped: Vec<usize> = Vec::new();
     for group in 0..reader.num_row_groups() {
         let row_group = reader.get_row_group(group).map_err(|e| {
             DataError::new(source, format!("failed to read row group {group}: {e}"))
         })?;
         for (leaf, entry) in leaves.iter().enumerate() {
             let Some((plan, index)) = entry else { continue };
+            if dropped.contains(index) {
+                continue;
+            }
             let column = &mut columns[*index];
             let name = column.name.clone();
             let fail = |message: String| DataError::new(source, message).in_column(&name);
             let reader = row_group
                 .get_column_reader(leaf)
                 .map_err(|e| fail(format!("failed to read row group {group}: {e}")))?;
-            read_column(reader, plan, &mut column.data).map_err(fail)?;
+            match read_column(reader, plan, &mut column.data) {
+                Ok(()) => {}
+                Err(why)
+                    if matches!(
+                        plan,
+                        Plan::Flat {
+                            kind: Kind::MaybeText,
+                            ..
+                        }
+                    ) && why.starts_with(NOT_UTF8) =>
+                {
+                    let at = why.strip_prefix(NOT_UTF8).unwrap_or_default().trim();
+                    notes.push(format!(
+                        "column `{name}` holds binary data (bytes that are not UTF-8 text, first \
+                         at {}), which is not supported; left out",
+                        at.trim_start_matches('(').trim_end_matches(')')
+                    ));
+                    column.data = ColumnData::Str(Vec::new());
+                    dropped.push(*index);
+                }
+                Err(why) => return Err(fail(why)),
+            }
+        }
+    }
+    if !dropped.is_empty() {
+        columns = columns
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !dropped.contains(i))
+            .map(|(_, c)| c)
+            .collect();
+        if columns.is_empty() {
+            return Err(DataError::new(
+                source,
+                format!(
+                    "the file has no column of a supported type ({})",
+                    notes.join("; ")
+                ),
+            ));
         }
     }
 
@@ -266,24 +324,18 @@ fn scalar_kind(descr: &ColumnDescriptor) -> Result<Kind, String> {
             (None, false) => Kind::Int,
         }),
         Physical::FLOAT | Physical::DOUBLE => Ok(Kind::Float),
-        Physical::BYTE_ARRAY => {
-            let text = match logical {
-                Some(LogicalType::String | LogicalType::Enum | LogicalType::Json) => true,
-                Some(_) => false,
-                None => matches!(
-                    converted,
-                    ConvertedType::UTF8
-                        | ConvertedType::ENUM
-                        | ConvertedType::JSON
-                        | ConvertedType::NONE
-                ),
-            };
-            if text {
+        Physical::BYTE_ARRAY => match logical {
+            Some(LogicalType::String | LogicalType::Enum | LogicalType::Json) => Ok(Kind::Text),
+            None if matches!(
+                converted,
+                ConvertedType::UTF8 | ConvertedType::ENUM | ConvertedType::JSON
+            ) =>
+            {
                 Ok(Kind::Text)
-            } else {
-                Err("holds binary data, which is not supported".into())
             }
-        }
+            None if converted == ConvertedType::NONE => Ok(Kind::MaybeText),
+            _ => Err("holds binary data, which is not supported".into()),
+        },
         Physical::INT96 => Err("is an INT96 timestamp, which is not supported".into()),
         Physical::FIXED_LEN_BYTE_ARRAY => Err(
             "is a fixed-length byte array (decimal, float16, UUID), which is not supported".into(),
@@ -353,14 +405,21 @@ fn read_column(reader: ColumnReader, plan: &Plan, out: &mut ColumnData) -> Resul
             ColumnData::Float(out),
         ) => read_flat(&mut r, *max_def, out, |v| Ok(*v)),
         (
-            Plan::Flat { max_def, .. },
+            Plan::Flat { max_def, kind },
             ColumnReader::ByteArrayColumnReader(mut r),
             ColumnData::Str(out),
-        ) => read_flat(&mut r, *max_def, out, |v: &ByteArray| {
-            std::str::from_utf8(v.data())
-                .map(str::to_owned)
-                .map_err(|_| "holds text that is not valid UTF-8".to_owned())
-        }),
+        ) => {
+            let why = if matches!(kind, Kind::MaybeText) {
+                NOT_UTF8
+            } else {
+                "holds text that is not valid UTF-8"
+            };
+            read_flat(&mut r, *max_def, out, |v: &ByteArray| {
+                std::str::from_utf8(v.data())
+                    .map(str::to_owned)
+                    .map_err(|_| why.to_owned())
+            })
+        }
         (
             Plan::List {
                 list_def,

@@ -478,3 +478,118 @@ fn table_new_checks_its_columns() {
         "mem: column `b`: has 0 values, but column `a` has 1"
     );
 }
+
+#[test]
+fn csv_lines_count_crlf_cr_and_blank_lines() {
+    // The csv crate's own line count is off by one per CRLF line ending and per blank line
+    // skipped, and counts no lone-CR line at all.
+    let dir = TempDir::new().unwrap();
+    for (name, content, lines) in [
+        ("lf.csv", &b"a,b\n1,2\n\n\n3,4\n"[..], [2, 5]),
+        ("crlf.csv", b"a,b\r\n1,2\r\n3,4\r\n", [2, 3]),
+        ("crlf_blank.csv", b"a,b\r\n1,2\r\n\r\n3,4", [2, 4]),
+        ("cr.csv", b"a,b\r1,2\r3,4\r", [2, 3]),
+        (
+            "bom_quoted.csv",
+            b"\xef\xbb\xbfa,b\r\n1,\"x,\r\ny\"\r\n2,z",
+            [2, 4],
+        ),
+        ("blank_first.csv", b"\n\na,b\n1,2\n3,4", [4, 5]),
+    ] {
+        let table = read_ok(&write(&dir, name, content));
+        assert_eq!(table.row_lines, lines, "{name}");
+    }
+    for (name, content, line) in [
+        ("short_crlf.csv", &b"a,b\r\n1,2\r\n3\r\n"[..], 3),
+        ("short_blank.csv", b"a,b\n1,2\n\n\n3\n", 5),
+        ("short_cr.csv", b"a,b\r1,2\r3\r", 3),
+        ("latin1_crlf.csv", b"a,b\r\n1,2\r\n\r\n3,\xff\r\n", 4),
+    ] {
+        assert_eq!(
+            read_err(&write(&dir, name, content)).line,
+            Some(line),
+            "{name}"
+        );
+    }
+    let table = read_ok(&write(&dir, "note.csv", b"x\r\n1\r\n\r\nabc\r\n"));
+    assert_eq!(
+        table.column("x").unwrap().note.as_deref(),
+        Some("mixes integer and text values (first text value `abc` at line 4); read as text")
+    );
+    let e = read_err(&write(&dir, "dup_crlf.csv", b"\r\na,a\r\n1,2\r\n"));
+    assert_eq!(e.line, Some(2));
+}
+
+#[test]
+fn jsonl_numbers_beyond_f64_are_infinities_and_minus_zero_is_zero() {
+    let dir = TempDir::new().unwrap();
+    let path = write(
+        &dir,
+        "big.jsonl",
+        br#"{"a": 1e400, "b": -0, "c": [1, -1E+400], "d": {"x": 1e999}, "e": [1e400, null], "a": -1e400}
+{"a": 2, "b": 0, "c": [0.5, 1], "d": null, "e": [1, 2]}
+"#,
+    );
+    let table = read_ok(&path);
+    assert_eq!(
+        table.column_names().collect::<Vec<_>>(),
+        ["a", "b", "c", "d", "e"]
+    );
+    // A repeated key keeps its place and its last value, as without such numbers.
+    assert_eq!(
+        table.column("a").unwrap().data,
+        ColumnData::Float(vec![Some(f64::NEG_INFINITY), Some(2.0)])
+    );
+    assert_eq!(
+        table.column("c").unwrap().data,
+        ColumnData::List(vec![
+            Some(vec![1.0, f64::NEG_INFINITY]),
+            Some(vec![0.5, 1.0])
+        ])
+    );
+    assert_eq!(
+        table.column("d").unwrap().data,
+        ColumnData::Str(vec![Some(r#"{"x": 1e999}"#.into()), None])
+    );
+    assert_eq!(
+        table.column("e").unwrap().data,
+        ColumnData::List(vec![None, Some(vec![1.0, 2.0])])
+    );
+    // `-0` and `0` are one group.
+    let groups = table.groups(&["b"]).unwrap();
+    assert_eq!(groups.names, ["b=0"]);
+    assert_eq!(groups.ids, [0, 0]);
+    // Infinities are no target.
+    let e = table.floats("a").unwrap_err();
+    assert_eq!(
+        rest(&e),
+        ":1: column `a`: the value is infinite (row index 0)"
+    );
+    let e = table.probabilities(&["c"]).unwrap_err();
+    assert_eq!(
+        rest(&e),
+        ":1: column `c`: the list holds an infinite value (row index 0)"
+    );
+    assert!(
+        table.features(&["a", "c"]).is_ok(),
+        "features may be infinite"
+    );
+    // Out of range where no object is: still an error.
+    let e = read_err(&write(&dir, "array.jsonl", b"[1e400]\n"));
+    assert_eq!(e.line, Some(1));
+    assert!(rest(&e).contains("number out of range"), "{e}");
+}
+
+#[test]
+fn float_groups_merge_signed_zeros_and_nans() {
+    let dir = TempDir::new().unwrap();
+    let table = read_ok(&write(
+        &dir,
+        "g.csv",
+        b"g,y\n-0.0,1\n0.0,0\n0.5,1\nNaN,0\n-NaN,1\n",
+    ));
+    let groups = table.groups(&["g"]).unwrap();
+    assert_eq!(groups.names, ["g=0", "g=0.5", "g=NaN"]);
+    assert_eq!(groups.ids, [0, 0, 1, 2, 2]);
+    assert_eq!(groups.sizes(), [2, 1, 2]);
+}

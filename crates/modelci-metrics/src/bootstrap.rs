@@ -8,7 +8,7 @@ use crate::MetricsError;
 /// How to bootstrap.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BootstrapOptions {
-    /// Number of resamples (default 1000).
+    /// Number of resamples (default 1000; at most [`BootstrapOptions::MAX_RESAMPLES`]).
     pub resamples: usize,
     /// Two-sided confidence level of the percentile interval, in `(0, 1)` (default 0.95).
     pub confidence: f64,
@@ -31,11 +31,25 @@ impl Default for BootstrapOptions {
 }
 
 impl BootstrapOptions {
+    /// The most resamples: every resample's result is kept in memory, so a mistyped count
+    /// (`10000000000`) would otherwise ask for more memory than there is and abort the process.
+    pub const MAX_RESAMPLES: usize = 1_000_000;
+
     pub(crate) fn validate(&self) -> Result<(), MetricsError> {
         if self.resamples == 0 {
             return Err(MetricsError::InvalidOption {
                 option: "resamples",
                 reason: "at least one resample is needed".into(),
+            });
+        }
+        if self.resamples > Self::MAX_RESAMPLES {
+            return Err(MetricsError::InvalidOption {
+                option: "resamples",
+                reason: format!(
+                    "{} is more than the {} resamples allowed",
+                    self.resamples,
+                    Self::MAX_RESAMPLES
+                ),
             });
         }
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
@@ -125,6 +139,18 @@ mod tests {
             },
             BootstrapOptions {
                 confidence: f64::NAN,
+                ..BootstrapOptions::default()
+            },
+            BootstrapOptions {
+                confidence: -0.5,
+                ..BootstrapOptions::default()
+            },
+            BootstrapOptions {
+                resamples: usize::MAX,
+                ..BootstrapOptions::default()
+            },
+            BootstrapOptions {
+                resamples: BootstrapOptions::MAX_RESAMPLES + 1,
                 ..BootstrapOptions::default()
             },
         ] {

@@ -5,15 +5,18 @@
 
 use std::num::NonZeroUsize;
 
+/// The most worker threads, whatever is asked for (results do not depend on the count).
+const MAX_THREADS: usize = 256;
+
 /// The number of worker threads for a requested count (`0` = the machine's available
-/// parallelism), never more than `items` and never less than one.
+/// parallelism), never more than `items` or [`MAX_THREADS`] and never less than one.
 pub(crate) fn thread_count(requested: usize, items: usize) -> usize {
     let wanted = if requested == 0 {
         std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
     } else {
         requested
     };
-    wanted.min(items).max(1)
+    wanted.min(items).clamp(1, MAX_THREADS)
 }
 
 /// `(0..count).map(|i| f(&mut state, i))` with one `state` (from `init`) per thread, each thread
@@ -30,26 +33,34 @@ where
         return (0..count).map(|i| f(&mut state, i)).collect();
     }
     let block = count.div_ceil(threads);
+    let run_block = |t: usize| {
+        let start = (t * block).min(count);
+        let end = (start + block).min(count);
+        let mut state = init();
+        (start..end).map(|i| f(&mut state, i)).collect::<Vec<T>>()
+    };
     std::thread::scope(|scope| {
+        // A thread that cannot be started (a process or memory limit) is not a panic: its
+        // block runs on this thread instead, with the same result.
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let (init, f) = (&init, &f);
-                scope.spawn(move || {
-                    let start = (t * block).min(count);
-                    let end = (start + block).min(count);
-                    let mut state = init();
-                    (start..end).map(|i| f(&mut state, i)).collect::<Vec<T>>()
-                })
+                let run_block = &run_block;
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || run_block(t))
+                    .ok()
             })
             .collect();
         let mut out = Vec::with_capacity(count);
-        for handle in handles {
-            // A panic can only come from a caller-supplied closure: hand it back unchanged.
-            out.extend(
-                handle
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            );
+        for (t, handle) in handles.into_iter().enumerate() {
+            match handle {
+                // A panic can only come from a caller-supplied closure: hand it back unchanged.
+                Some(handle) => out.extend(
+                    handle
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                ),
+                None => out.extend(run_block(t)),
+            }
         }
         out
     })
@@ -68,7 +79,7 @@ mod tests {
                 i * i
             },
         );
-        for t in [2, 3, 7, 200] {
+        for t in [2, 3, 7, 200, usize::MAX] {
             let many = super::map(103, t, || 0_usize, |_, i| i * i);
             assert_eq!(one, many);
         }

@@ -64,7 +64,9 @@ impl McNemar {
     #[must_use]
     pub fn from_discordant(baseline_only: u64, candidate_only: u64) -> Self {
         let (b, c) = (baseline_only, candidate_only);
-        let n = b + c;
+        // Counts near u64::MAX must not overflow (a panic in debug builds, a wrong test after
+        // wrapping in release ones); the chi-square statistic hardly changes.
+        let n = b.saturating_add(c);
         let (method, statistic, p_value) = if n < MCNEMAR_EXACT_BELOW {
             let k = b.min(c);
             // Binomial::new only fails for p outside [0, 1]; 0.5 is inside.
@@ -92,7 +94,7 @@ impl McNemar {
     /// Discordant pairs (`b + c`).
     #[must_use]
     pub fn discordant(&self) -> u64 {
-        self.baseline_only + self.candidate_only
+        self.baseline_only.saturating_add(self.candidate_only)
     }
 
     /// [`SmallSample::TooFewDiscordantPairs`] when fewer than `min` rows are discordant.
@@ -478,6 +480,17 @@ mod tests {
     }
 
     #[test]
+    fn mcnemar_huge_counts_do_not_overflow() {
+        let r = McNemar::from_discordant(u64::MAX, 1);
+        assert_eq!(r.method, McNemarMethod::ChiSquareCorrected);
+        assert!(r.p_value.is_finite() && r.p_value < 1e-9, "{}", r.p_value);
+        assert_eq!(r.discordant(), u64::MAX);
+        assert!(r.small_sample(u64::MAX).is_none());
+        let r = McNemar::from_discordant(u64::MAX, u64::MAX);
+        assert!(r.p_value.is_finite(), "{}", r.p_value);
+    }
+
+    #[test]
     fn mcnemar_from_rows() {
         let base = [true, true, false, false, true];
         let cand = [true, false, true, true, false];
@@ -579,5 +592,20 @@ mod tests {
             })
         ));
         assert!(paired_bootstrap(0, &picky, &o).is_err());
+        // A huge resample count is refused up front, not an allocation that aborts.
+        let huge = PairedBootstrapOptions {
+            bootstrap: BootstrapOptions {
+                resamples: usize::MAX,
+                ..BootstrapOptions::default()
+            },
+            ..o
+        };
+        assert!(matches!(
+            paired_bootstrap(3, &picky, &huge),
+            Err(MetricsError::InvalidOption {
+                option: "resamples",
+                ..
+            })
+        ));
     }
 }

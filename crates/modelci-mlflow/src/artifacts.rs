@@ -109,7 +109,11 @@ impl Client {
                 Err(e) => Err(e),
             };
         }
-        let declared: u64 = files.iter().filter_map(|f| f.size).sum();
+        // Sizes come from the server: a sum that overflows is over the limit, not a panic.
+        let declared = files
+            .iter()
+            .filter_map(|f| f.size)
+            .fold(0_u64, u64::saturating_add);
         if declared > self.max_download_bytes {
             return Err(MlflowError::Artifact {
                 message: self.http.hide(&format!(

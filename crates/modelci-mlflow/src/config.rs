@@ -344,19 +344,34 @@ fn percent_decode(text: &str) -> String {
 
 /// A URI for messages and `Debug`: what sits between `://` and `@` (user and password) and the
 /// query are shown as `***`.
+///
+/// A URI that does not parse may hold a password with a `/`, `?` or `#` written unescaped
+/// (`http://ann:ab/cd@host`), where no parser can tell where it ends: then everything from
+/// `://` to the last `@` is hidden.
 pub(crate) fn redact_uri(text: &str) -> String {
+    fn without_query(text: &str) -> String {
+        match text.split_once('?') {
+            Some((head, _)) => format!("{head}?***"),
+            None => text.to_owned(),
+        }
+    }
+    let Some(s) = text.find("://") else {
+        return without_query(text);
+    };
+    let rest = &text[s + 3..];
+    if Url::parse(text.trim()).is_err() {
+        return match rest.rfind('@') {
+            Some(at) => format!("{}***{}", &text[..s + 3], without_query(&rest[at..])),
+            None => without_query(text),
+        };
+    }
     let (text, query) = match text.split_once('?') {
         Some((head, _)) => (head, "?***"),
         None => (text, ""),
     };
-    let hidden = match text.find("://") {
-        Some(s) => {
-            let authority_end = text[s + 3..].find('/').map_or(text.len(), |e| s + 3 + e);
-            match text[s + 3..authority_end].rfind('@') {
-                Some(at) => format!("{}***{}", &text[..s + 3], &text[s + 3 + at..]),
-                None => text.to_owned(),
-            }
-        }
+    let authority_end = text[s + 3..].find('/').map_or(text.len(), |e| s + 3 + e);
+    let hidden = match text[s + 3..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..s + 3], &text[s + 3 + at..]),
         None => text.to_owned(),
     };
     format!("{hidden}{query}")
@@ -365,6 +380,7 @@ pub(crate) fn redact_uri(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Client;
     use std::collections::BTreeMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -514,5 +530,33 @@ mod tests {
         assert_eq!(redact_uri("http://u:p@h:1/x?q=1"), "http://***@h:1/x?***");
         assert_eq!(redact_uri("http://h:1/a@b"), "http://h:1/a@b");
         assert_eq!(redact_uri("mlruns"), "mlruns");
+    }
+
+    #[test]
+    fn passwords_with_unescaped_url_characters_are_never_shown() {
+        for uri in [
+            "http://ann:ab/cd-SECRET@h:1",
+            "http://ann:ab?cd-SECRET@h:1",
+            "http://ann:ab#cd-SECRET@h:1/x",
+            "https://ann:a/b?c#d-SECRET@h.example:8443/mlflow",
+        ] {
+            let shown = redact_uri(uri);
+            assert!(!shown.contains("SECRET"), "{uri}: {shown}");
+            assert!(!shown.contains("ab"), "{uri}: {shown}");
+            assert!(shown.starts_with("http"), "{uri}: {shown}");
+            let c = Config::new(uri);
+            assert!(!format!("{c:?}").contains("SECRET"), "{uri}");
+            // Such a URI is refused, and the refusal does not quote the password either.
+            if let Err(e) = Config::from_lookup(Some(uri), env(&[])) {
+                assert!(!e.to_string().contains("SECRET"), "{uri}: {e}");
+            }
+            if let Err(e) = Client::new(Config::new(uri)) {
+                assert!(!e.to_string().contains("SECRET"), "{uri}: {e}");
+            }
+        }
+        assert_eq!(
+            redact_uri("http://ann:ab/cd@h:1/x?q=1"),
+            "http://***@h:1/x?***"
+        );
     }
 }

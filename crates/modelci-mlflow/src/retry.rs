@@ -95,7 +95,13 @@ fn parse_http_date(value: &str) -> Option<u64> {
         "dec" => 12,
         _ => return None,
     };
-    let year: i64 = parts.next()?.parse().ok()?;
+    // Four digits, as IMF-fixdate has them (a longer year would overflow the arithmetic).
+    let year: i64 = parts
+        .next()
+        .filter(|y| y.len() == 4)?
+        .parse()
+        .ok()
+        .filter(|y| *y >= 1970)?;
     let mut hms = parts.next()?.split(':');
     let h: u64 = hms.next()?.parse().ok()?;
     let m: u64 = hms.next()?.parse().ok()?;
@@ -105,7 +111,8 @@ fn parse_http_date(value: &str) -> Option<u64> {
     }
     let days = days_from_civil(year, month, i64::try_from(day).ok()?);
     let days = u64::try_from(days).ok()?;
-    Some(days * 86_400 + h * 3600 + m * 60 + s.min(60))
+    days.checked_mul(86_400)?
+        .checked_add(h * 3600 + m * 60 + s.min(60))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -170,6 +177,21 @@ mod tests {
         assert_eq!(
             parse_retry_after("Sun, 32 Nov 1994 08:49:37 GMT", now),
             None
+        );
+        // A server's nonsense must not overflow (a panic in debug builds) or wrap.
+        for nonsense in [
+            "Sun, 06 Nov 9223372036854775807 08:49:37 GMT",
+            "Sun, 06 Nov -9223372036854775808 08:49:37 GMT",
+            "Sun, 06 Nov 99999999999 08:49:37 GMT",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sun, 06 Nov 1969 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:99999999999999999999 GMT",
+        ] {
+            assert_eq!(parse_retry_after(nonsense, now), None, "{nonsense}");
+        }
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(Duration::from_secs(253_402_300_799 - 784_111_770))
         );
     }
 

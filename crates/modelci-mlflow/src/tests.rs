@@ -219,6 +219,31 @@ fn a_path_prefix_in_the_tracking_uri_is_kept() {
 }
 
 #[test]
+fn a_path_prefix_with_a_trailing_slash_is_kept_for_the_api_and_the_artifacts() {
+    let fake = Fake::start(|req, _| {
+        if req.path().ends_with("/artifacts") {
+            answer(200, json!({"files": [{"path": "m.onnx", "file_size": 1}]}))
+        } else {
+            answer(
+                200,
+                json!({ "model_version": {"name": "m", "version": "1"} }),
+            )
+        }
+    });
+    let client = Client::new(Config::new(format!("{}/mlflow/", fake.url))).unwrap();
+    client.model_version("m", "1").unwrap();
+    client
+        .list_artifacts("mlflow-artifacts:/1/r/artifacts")
+        .unwrap();
+    let seen = fake.seen();
+    assert_eq!(seen[0].path(), "/mlflow/api/2.0/mlflow/model-versions/get");
+    assert_eq!(
+        seen[1].target,
+        "/mlflow/api/2.0/mlflow-artifacts/artifacts?path=1%2Fr%2Fartifacts"
+    );
+}
+
+#[test]
 fn names_are_percent_encoded_in_queries() {
     let fake = Fake::start(|_, _| {
         answer(
@@ -713,6 +738,24 @@ fn downloads_over_the_limit_are_refused() {
         .download_artifacts("mlflow-artifacts:/1/r/artifacts", dir.path())
         .unwrap_err();
     assert!(e.to_string().contains("5000 bytes"), "{e}");
+
+    // Sizes whose sum overflows a u64 are over the limit (not a panic, nor a wrapped sum that
+    // passes the check).
+    let fake = Fake::start(|_, _| {
+        answer(
+            200,
+            json!({"files": [
+                {"path": "a.bin", "file_size": u64::MAX},
+                {"path": "b.bin", "file_size": 2}
+            ]}),
+        )
+    });
+    let e = fake
+        .client()
+        .download_artifacts("mlflow-artifacts:/1/r/artifacts", dir.path())
+        .unwrap_err();
+    assert!(matches!(e, MlflowError::Artifact { .. }), "{e:?}");
+    assert_eq!(fake.seen().len(), 1, "nothing is fetched");
 }
 
 #[test]

@@ -321,3 +321,68 @@ fn an_unreachable_server_is_a_clear_error() {
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(text.contains("gave up after 2 attempts"), "{text}");
 }
+
+#[test]
+fn names_with_spaces_unicode_and_url_characters_round_trip() {
+    let Some(client) = server() else { return };
+    // Everything MLflow allows in a registered model name (all but `/` and `:`), including
+    // what URLs and form encoding treat specially.
+    let name = unique("modelci model +&=%#?;,'\"ü 模型");
+    let experiment = client
+        .get_or_create_experiment(&unique("modelci exp/with slash+&=%#?ü"))
+        .unwrap();
+    assert_eq!(
+        client
+            .experiment_by_name(&experiment.name)
+            .unwrap()
+            .map(|e| e.experiment_id),
+        Some(experiment.experiment_id.clone())
+    );
+    let run = client
+        .create_run(&experiment.experiment_id, None, &BTreeMap::new())
+        .unwrap();
+    // Artifact paths with spaces, `%`, `?`, `+`, `&` and unicode (MLflow refuses `#`).
+    let artifact = "model dir/ü+%?&.onnx";
+    client
+        .upload_artifact(&run.info.artifact_uri, artifact, &linear_onnx())
+        .unwrap();
+    let listed = client
+        .list_artifacts(&format!("{}/model dir", run.info.artifact_uri))
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+        ["ü+%?&.onnx"]
+    );
+
+    client.create_registered_model(&name).unwrap();
+    let source = format!("{}/model dir", run.info.artifact_uri);
+    let v1 = client
+        .create_model_version(&name, &source, Some(&run.info.run_id))
+        .unwrap();
+    assert_eq!(v1.name, name);
+    client
+        .set_model_version_tag(&name, "1", "key with space", "välue & more")
+        .unwrap();
+    let alias = "champion_ü-1";
+    client.set_alias(&name, alias, "1").unwrap();
+    let model = client.registered_model(&name).unwrap();
+    assert_eq!(model.name, name);
+    assert_eq!(model.aliases[alias], "1");
+    let by_alias = client
+        .resolve_str(&name, &format!("alias:{alias}"))
+        .unwrap();
+    assert_eq!(by_alias.version, "1");
+    assert_eq!(by_alias.tags["key with space"], "välue & more");
+    let dir = tempfile::tempdir().unwrap();
+    let got = client
+        .download_model_version(&name, "1", dir.path())
+        .unwrap();
+    assert_eq!(got.files, [PathBuf::from("ü+%?&.onnx")]);
+    client.delete_alias(&name, alias).unwrap();
+    assert!(
+        client
+            .resolve_str(&name, &format!("alias:{alias}"))
+            .unwrap_err()
+            .is_not_found()
+    );
+}

@@ -1,0 +1,208 @@
+//! Starting and stopping: load every model, listen, announce the address, serve until SIGTERM or
+//! SIGINT, then let in-flight requests finish within the grace period.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use modelci_model::runtime::{RuntimeError, runtime};
+
+use crate::cli::Cli;
+use crate::served::{Limits, LoadError, ServedModel};
+use crate::server::{AppState, router};
+
+/// Why the service could not start, or stopped on its own.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error("{0}")]
+    Runtime(#[from] RuntimeError),
+    #[error("{0}")]
+    Model(#[from] LoadError),
+    #[error("model `{0}` is given twice (--model)")]
+    Duplicate(String),
+    #[error("failed to start the async runtime: {0}")]
+    Tokio(std::io::Error),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot install the SIGTERM/SIGINT handlers: {0}")]
+    Signals(std::io::Error),
+    #[error("the server stopped: {0}")]
+    Serve(String),
+}
+
+/// Runs the service until a shutdown signal (see the module docs).
+///
+/// # Errors
+/// [`StartError`]: nothing was served, or serving failed.
+pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
+    let rt = runtime(cli.ort_lib.as_deref())?;
+    let sessions = usize::from(cli.sessions);
+    let limits = Limits {
+        max_concurrency: cli
+            .max_concurrency
+            .map_or(sessions, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        max_queue: usize::try_from(cli.max_queue).unwrap_or(usize::MAX),
+        breaker_failures: cli.breaker_failures,
+        breaker_cooldown: Duration::from_millis(cli.breaker_cooldown_ms),
+    };
+    let mut models = BTreeMap::new();
+    for spec in &cli.models {
+        if models.contains_key(&spec.name) {
+            return Err(StartError::Duplicate(spec.name.clone()));
+        }
+        let model = ServedModel::load(rt, spec, cli.device.device(), sessions, limits)?;
+        eprintln!(
+            "modelci-service: model `{}` version {} from {} on {}, {sessions} session(s), {}; at most {} running and {} waiting",
+            model.name,
+            model.version,
+            spec.path.display(),
+            model.device.name(),
+            match &spec.fallback {
+                Some(f) => format!("fallback {}", f.display()),
+                None => "no fallback".to_owned(),
+            },
+            limits.max_concurrency,
+            limits.max_queue,
+        );
+        models.insert(spec.name.clone(), Arc::new(model));
+    }
+    let state = Arc::new(AppState {
+        models,
+        ready: AtomicBool::new(true),
+        faults_enabled: cli.enable_faults,
+        deadline: Duration::from_millis(cli.deadline_ms),
+        max_body_bytes: usize::try_from(cli.max_body_bytes).unwrap_or(usize::MAX),
+    });
+    if cli.enable_faults {
+        eprintln!(
+            "modelci-service: the fault switch is ON (POST/DELETE /faults); never in production"
+        );
+    }
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("modelci-service")
+        .build()
+        .map_err(StartError::Tokio)?;
+    let grace = Duration::from_millis(cli.shutdown_grace_ms);
+    let result = tokio.block_on(serve(state, &cli.host, cli.port, grace));
+    // Inferences that outlived the grace period are abandoned, not waited for.
+    tokio.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+async fn serve(
+    state: Arc<AppState>,
+    host: &str,
+    port: u16,
+    grace: Duration,
+) -> Result<(), StartError> {
+    // Installed before the address is announced, so that a signal right after it is handled.
+    let signals = Signals::install().map_err(StartError::Signals)?;
+    let address = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .map_err(|source| StartError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| StartError::Bind {
+        address: address.clone(),
+        source,
+    })?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = router(Arc::clone(&state));
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stopped.await;
+    });
+    let mut server = tokio::spawn(async move { server.await });
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{local}");
+        let _ = out.flush();
+    }
+    let signal = tokio::select! {
+        ended = &mut server => {
+            return Err(StartError::Serve(match ended {
+                Ok(Ok(())) => "it ended without a shutdown signal".to_owned(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            }));
+        }
+        signal = signals.wait() => signal,
+    };
+    state.ready.store(false, Ordering::Release);
+    eprintln!(
+        "modelci-service: {signal} received; finishing in-flight requests (at most {} ms)",
+        grace.as_millis()
+    );
+    let _ = stop.send(());
+    match tokio::time::timeout(grace, &mut server).await {
+        Ok(Ok(Ok(()))) => {
+            eprintln!("modelci-service: stopped");
+            Ok(())
+        }
+        Ok(Ok(Err(e))) => Err(StartError::Serve(e.to_string())),
+        Ok(Err(e)) => Err(StartError::Serve(e.to_string())),
+        Err(_) => {
+            server.abort();
+            eprintln!(
+                "modelci-service: requests still in flight after {} ms; stopping anyway",
+                grace.as_millis()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// SIGTERM and SIGINT (Ctrl-C elsewhere).
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    /// Waits for the first signal and names it.
+    async fn wait(self) -> &'static str {
+        #[cfg(unix)]
+        {
+            let Signals { mut term, mut int } = self;
+            tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            "Ctrl-C"
+        }
+    }
+}

@@ -1,0 +1,547 @@
+//! The HTTP API: the Open Inference Protocol's REST endpoints, the opt-in fault switch, and the
+//! mapping of every failure to a status and a `{"error": "..."}` body.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::codec::{self, InferResponse, OutputTensor, ResponseParameters};
+use crate::faults::{Fault, MAX_DELAY_MS};
+use crate::served::{Deadline, InferError, ServedBy, ServedModel};
+
+/// The header that says a response came from the fallback model.
+pub(crate) const FALLBACK_HEADER: &str = "x-model-fallback";
+
+/// How long past a request's deadline the last-resort timeout (around reading the body and
+/// everything else) waits, so that the precise deadline answers come first.
+const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
+/// What every handler shares.
+pub(crate) struct AppState {
+    pub models: BTreeMap<String, Arc<ServedModel>>,
+    /// False once shutdown has begun.
+    pub ready: AtomicBool,
+    pub faults_enabled: bool,
+    pub deadline: Duration,
+    pub max_body_bytes: usize,
+}
+
+/// An error answer: a status, `{"error": message}`, and `Retry-After` when it helps.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    fn retry_after(mut self, after: Duration) -> ApiError {
+        self.retry_after = Some(after);
+        self
+    }
+}
+
+/// `Retry-After` in whole seconds, at least 1.
+fn seconds(d: Duration) -> u64 {
+    d.as_millis().div_ceil(1000).max(1) as u64
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response =
+            (self.status, axum::Json(json!({ "error": self.message }))).into_response();
+        if let Some(after) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds(after)));
+        }
+        response
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> ApiError {
+        ApiError::new(
+            r.status(),
+            format!("the URL path cannot be read: {}", r.body_text()),
+        )
+    }
+}
+
+impl AppState {
+    fn names(&self) -> String {
+        self.models.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    /// The model `name` (at `version`, when given).
+    fn find(&self, name: &str, version: Option<&str>) -> Result<&Arc<ServedModel>, ApiError> {
+        let model = self.models.get(name).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "model `{name}` is not served here (models: {})",
+                self.names()
+            ))
+        })?;
+        match version {
+            Some(v) if v != model.version => Err(ApiError::not_found(format!(
+                "model `{name}` has no version `{v}` (versions: {})",
+                model.version
+            ))),
+            _ => Ok(model),
+        }
+    }
+
+    /// The request body, or why it cannot be read (413 beyond --max-body-bytes).
+    fn body(&self, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+        body.map_err(|r| {
+            let status = r.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!(
+                    "the request body is larger than the {} bytes allowed (--max-body-bytes)",
+                    self.max_body_bytes
+                )
+            } else {
+                format!("the request body cannot be read: {}", r.body_text())
+            };
+            ApiError::new(status, message)
+        })
+    }
+
+    fn check_ready(&self) -> Result<(), ApiError> {
+        if self.ready.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the service is shutting down",
+            ))
+        }
+    }
+}
+
+/// The router of every endpoint.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let max_body_bytes = state.max_body_bytes;
+    Router::new()
+        .route("/v2/health/live", get(live))
+        .route("/v2/health/ready", get(ready))
+        .route("/v2", get(server_metadata))
+        .route("/v2/models/{name}", get(model_metadata))
+        .route("/v2/models/{name}/ready", get(model_ready))
+        .route("/v2/models/{name}/infer", post(infer))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(model_metadata_version),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(model_ready_version),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(infer_version),
+        )
+        .route(
+            "/faults",
+            get(faults_list).post(faults_set).delete(faults_clear),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            deadline_layer,
+        ))
+        .with_state(state)
+}
+
+/// Gives every request its deadline, and answers 504 a little past it if nothing else did
+/// (a body that arrives too slowly, for one).
+async fn deadline_layer(
+    State(app): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let deadline = Deadline {
+        at: Instant::now() + app.deadline,
+        budget: app.deadline,
+    };
+    req.extensions_mut().insert(deadline);
+    match tokio::time::timeout_at(deadline.at + DEADLINE_GRACE, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "deadline of {} ms exceeded before the request was answered (raise --deadline-ms)",
+                deadline.ms()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "no endpoint {method} {} (see GET /v2 and /v2/models/NAME)",
+        uri.path()
+    ))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
+async fn live() -> impl IntoResponse {
+    axum::Json(json!({ "live": true }))
+}
+
+async fn ready(State(app): State<Arc<AppState>>) -> Result<impl IntoResponse, ApiError> {
+    app.check_ready()?;
+    Ok(axum::Json(json!({ "ready": true })))
+}
+
+async fn server_metadata() -> impl IntoResponse {
+    axum::Json(json!({
+        "name": "modelci-service",
+        "version": env!("CARGO_PKG_VERSION"),
+        "extensions": [],
+    }))
+}
+
+#[derive(Serialize)]
+struct TensorMetadata<'a> {
+    name: &'a str,
+    datatype: &'static str,
+    shape: &'a [i64],
+}
+
+fn ports(ports: &[modelci_model::runtime::Port]) -> Vec<TensorMetadata<'_>> {
+    ports
+        .iter()
+        .map(|p| TensorMetadata {
+            name: &p.name,
+            // Every served port has a type (checked at load).
+            datatype: p
+                .dtype
+                .map_or("BYTES", modelci_model::endpoint::v2_datatype),
+            shape: &p.shape,
+        })
+        .collect()
+}
+
+fn metadata(app: &AppState, name: &str, version: Option<&str>) -> Result<Response, ApiError> {
+    let model = app.find(name, version)?;
+    Ok(axum::Json(json!({
+        "name": model.name,
+        "versions": [model.version],
+        "platform": "onnxruntime_onnx",
+        "inputs": ports(&model.inputs),
+        "outputs": ports(&model.outputs),
+    }))
+    .into_response())
+}
+
+async fn model_metadata(
+    State(app): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) = path?;
+    metadata(&app, &name, None)
+}
+
+async fn model_metadata_version(
+    State(app): State<Arc<AppState>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((name, version)) = path?;
+    metadata(&app, &name, Some(&version))
+}
+
+fn readiness(app: &AppState, name: &str, version: Option<&str>) -> Result<Response, ApiError> {
+    let model = app.find(name, version)?;
+    app.check_ready()?;
+    Ok(axum::Json(json!({ "name": model.name, "ready": true })).into_response())
+}
+
+async fn model_ready(
+    State(app): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) = path?;
+    readiness(&app, &name, None)
+}
+
+async fn model_ready_version(
+    State(app): State<Arc<AppState>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((name, version)) = path?;
+    readiness(&app, &name, Some(&version))
+}
+
+async fn infer(
+    State(app): State<Arc<AppState>>,
+    Extension(deadline): Extension<Deadline>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path(name) = path?;
+    let body = app.body(body)?;
+    run_inference(&app, &name, None, deadline, body).await
+}
+
+async fn infer_version(
+    State(app): State<Arc<AppState>>,
+    Extension(deadline): Extension<Deadline>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Path((name, version)) = path?;
+    let body = app.body(body)?;
+    run_inference(&app, &name, Some(&version), deadline, body).await
+}
+
+async fn run_inference(
+    app: &AppState,
+    name: &str,
+    version: Option<&str>,
+    deadline: Deadline,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let model = app.find(name, version)?;
+    let request = codec::parse_request(&body, &model.name, &model.inputs, &model.outputs)
+        .map_err(ApiError::bad_request)?;
+    drop(body);
+    let answer = model
+        .infer(request.inputs, deadline)
+        .await
+        .map_err(|e| infer_error(model, e))?;
+    // The outputs asked for, in the order asked; else all, in the model's order.
+    let mut produced = answer.outputs;
+    let order: Vec<String> = if request.outputs.is_empty() {
+        model.outputs.iter().map(|p| p.name.clone()).collect()
+    } else {
+        request.outputs
+    };
+    let mut outputs = Vec::with_capacity(order.len());
+    for wanted in &order {
+        let k = produced
+            .iter()
+            .position(|t| &t.name == wanted)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!(
+                        "the {} model of `{}` did not produce output `{wanted}`",
+                        answer.served_by.name(),
+                        model.name
+                    ),
+                )
+            })?;
+        outputs.push(OutputTensor::from_tensor(produced.swap_remove(k)));
+    }
+    let response = InferResponse {
+        model_name: &model.name,
+        model_version: &model.version,
+        id: request.id,
+        parameters: ResponseParameters {
+            served_by: answer.served_by.name(),
+            breaker: answer.breaker.name(),
+        },
+        outputs,
+    };
+    let body = serde_json::to_vec(&response).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the response cannot be written: {e}"),
+        )
+    })?;
+    let fallback = answer.served_by == ServedBy::Fallback;
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            HeaderName::from_static(FALLBACK_HEADER),
+            if fallback { "true" } else { "false" },
+        )
+        .body(Body::from(body))
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the response cannot be written: {e}"),
+            )
+        })
+}
+
+fn infer_error(model: &ServedModel, e: InferError) -> ApiError {
+    let name = &model.name;
+    match e {
+        InferError::Full {
+            max_concurrency,
+            max_queue,
+            retry_after,
+        } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "model `{name}` is at capacity ({max_concurrency} inference(s) running, {max_queue} waiting at most); retry later"
+            ),
+        )
+        .retry_after(retry_after),
+        InferError::Deadline { deadline, stage } => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "deadline of {} ms exceeded {stage} (model `{name}`; the limit is --deadline-ms)",
+                deadline.ms()
+            ),
+        ),
+        InferError::Unavailable { retry_after } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "model `{name}` is unavailable: its circuit breaker is open after repeated failures and it has no fallback"
+            ),
+        )
+        .retry_after(retry_after),
+        InferError::Failed { served_by, message } => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            match served_by {
+                ServedBy::Primary => format!("model `{name}` failed: {message}"),
+                ServedBy::Fallback => format!("the fallback of model `{name}` failed: {message}"),
+            },
+        ),
+    }
+}
+
+/// `POST /faults`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultRequest {
+    model: String,
+    #[serde(default)]
+    fail: bool,
+    #[serde(default)]
+    delay_ms: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct FaultState<'a> {
+    model: &'a str,
+    fail: bool,
+    delay_ms: u64,
+}
+
+fn faults_off() -> ApiError {
+    ApiError::not_found(
+        "no endpoint /faults: the fault switch is off (start modelci-service with --enable-faults)",
+    )
+}
+
+fn faults_state(app: &AppState) -> Response {
+    let active: Vec<FaultState<'_>> = app
+        .models
+        .values()
+        .filter_map(|m| {
+            let f = m.faults.get();
+            f.is_active().then_some(FaultState {
+                model: &m.name,
+                fail: f.fail,
+                delay_ms: f.delay_ms,
+            })
+        })
+        .collect();
+    axum::Json(json!({ "faults": active })).into_response()
+}
+
+async fn faults_list(State(app): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    if !app.faults_enabled {
+        return Err(faults_off());
+    }
+    Ok(faults_state(&app))
+}
+
+async fn faults_set(
+    State(app): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    if !app.faults_enabled {
+        return Err(faults_off());
+    }
+    let request: FaultRequest = serde_json::from_slice(&app.body(body)?).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not a fault (`{{\"model\": NAME, \"fail\": BOOL, \"delay_ms\": MS}}`): {e}"
+        ))
+    })?;
+    if request.delay_ms > MAX_DELAY_MS {
+        return Err(ApiError::bad_request(format!(
+            "`delay_ms` is {}, more than the {MAX_DELAY_MS} allowed",
+            request.delay_ms
+        )));
+    }
+    let model = app.find(&request.model, None)?;
+    let fault = Fault {
+        fail: request.fail,
+        delay_ms: request.delay_ms,
+    };
+    model.faults.set(fault);
+    eprintln!(
+        "modelci-service: model `{}`: fault switch set (fail: {}, delay: {} ms)",
+        model.name, fault.fail, fault.delay_ms
+    );
+    Ok(faults_state(&app))
+}
+
+async fn faults_clear(State(app): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    if !app.faults_enabled {
+        return Err(faults_off());
+    }
+    for m in app.models.values() {
+        if m.faults.get().is_active() {
+            m.faults.set(Fault::default());
+            eprintln!("modelci-service: model `{}`: fault switch cleared", m.name);
+        }
+    }
+    Ok(faults_state(&app))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_whole_seconds_at_least_one() {
+        assert_eq!(seconds(Duration::ZERO), 1);
+        assert_eq!(seconds(Duration::from_millis(999)), 1);
+        assert_eq!(seconds(Duration::from_millis(1001)), 2);
+        assert_eq!(seconds(Duration::from_secs(30)), 30);
+    }
+}
