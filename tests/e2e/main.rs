@@ -12,6 +12,7 @@ mod model;
 mod openapi;
 mod pact;
 mod provider;
+mod reference;
 mod reports;
 mod service;
 mod shards;
