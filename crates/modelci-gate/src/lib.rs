@@ -22,11 +22,19 @@ impl GateCheck {
     /// Runs the gate. A gate that cannot run at all becomes one errored case at the suite's
     /// line, naming why.
     pub fn plan(spec: &modelci_config::gate::GateSuite, file: &str, line: u32) -> GateCheck {
+        let started = std::time::Instant::now();
         match run::run(spec, &run::Options::default()) {
-            Ok(g) => GateCheck {
-                cases: g.cases,
-                properties: g.properties,
-            },
+            Ok(mut g) => {
+                // The gate is judged as a whole: its time is shared by its cases.
+                let share = started.elapsed().as_secs_f64() * 1000.0 / g.cases.len().max(1) as f64;
+                for c in &mut g.cases {
+                    c.duration_ms = share;
+                }
+                GateCheck {
+                    cases: g.cases,
+                    properties: g.properties,
+                }
+            }
             Err(e) => GateCheck {
                 cases: vec![
                     Case::errored("(setup)", e.0).with_location(Location::line(file, line)),
