@@ -850,7 +850,9 @@ fn run_step(step: &Value, values: &BTreeMap<String, String>, dir: &Path, tmp: &P
         .env("GITHUB_OUTPUT", &output)
         .env("GITHUB_ENV", &env_file)
         .env("GITHUB_STEP_SUMMARY", tmp.join("summary.md"))
-        .env("RUNNER_TEMP", tmp);
+        .env("RUNNER_TEMP", tmp)
+        // The quickstart's `[service]` runs this build of the reference service.
+        .env("MODELCI_SERVICE_BIN", crate::service_bin());
     if let Some(env) = step.get("env").and_then(Value::as_mapping) {
         for (k, v) in env {
             let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
@@ -874,9 +876,10 @@ fn run_step(step: &Value, values: &BTreeMap<String, String>, dir: &Path, tmp: &P
     }
 }
 
-/// The action's `check` step on the quickstart's suites that need no service and no ONNX
-/// Runtime, in the repository root.
+/// The action's `check` step on the quickstart's JSON Schema suites, in the repository root
+/// (the quickstart's service starts too, one test at a time: its port is fixed).
 fn run_check(overrides: &[(&str, &str)], tmp: &Path) -> StepRun {
+    let _port = crate::QuickstartLock::take();
     let action = load("action.yml");
     let mut values = input_values(&action, overrides);
     values.insert(

@@ -4,7 +4,7 @@ use crate::{modelci, run, stable, validate_junit};
 
 #[test]
 fn quickstart_passes_and_writes_valid_reports() {
-    let _provider = crate::QuickstartProvider::start();
+    let _port = crate::QuickstartLock::take();
     let dir = tempfile::tempdir().expect("tempdir");
     let junit = dir.path().join("junit.xml");
     let json = dir.path().join("report.json");
@@ -23,7 +23,7 @@ fn quickstart_passes_and_writes_valid_reports() {
     let report: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&json).expect("json")).expect("parse");
     assert_eq!(report["summary"]["verdict"], "pass");
-    assert_eq!(report["summary"]["total"], 45);
+    assert_eq!(report["summary"]["total"], 100);
     assert_eq!(report["suites"][2]["kind"], "pact");
 }
 
@@ -116,14 +116,8 @@ fn errored_cases_exit_2_and_still_write_reports() {
 
 #[test]
 fn colour_follows_no_color_and_clicolor_force() {
-    // One suite that needs no service: the quickstart provider may be in use by another test.
-    let args = [
-        "check",
-        "--config",
-        "examples/quickstart/modelci.toml",
-        "--only",
-        "infer-responses",
-    ];
+    // A configuration without a service, and failures to colour.
+    let args = ["check", "--config", "examples/failing/modelci.toml"];
     let (_, plain, _) = run(&mut modelci(&args));
     assert!(!plain.contains('\u{1b}'), "piped output has no colour");
     let (_, forced, _) = run(modelci(&args).env("CLICOLOR_FORCE", "1"));
@@ -154,7 +148,7 @@ fn version_help_and_doctor() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(
-            "6 suite(s): infer-responses (json-schema), prediction-log (json-schema), consumer-contracts (pact), model-service-api (openapi), classifier-golden (model), release-gate (gate)"
+            "7 suite(s): infer-responses (json-schema), prediction-log (json-schema), consumer-contracts (pact), model-service-api (openapi), classifier-golden (model), classifier-live (model), release-gate (gate)"
         ),
         "{out}"
     );

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::{modelci, run, validate_junit};
 
-const V1: &str = "examples/quickstart/contracts/model-service.v1.openapi.yaml";
-const V3: &str = "examples/quickstart/contracts/model-service.openapi.yaml";
+const V1: &str = "fixtures/openapi/model-service.v1.openapi.yaml";
+const V3: &str = "fixtures/openapi/model-service.openapi.yaml";
 const BROKEN: &str = "tests/e2e/openapi/model-service-v2.yaml";
 
 #[test]

@@ -29,6 +29,8 @@ pub fn root() -> PathBuf {
 pub fn modelci(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_modelci"));
     cmd.args(args).current_dir(root());
+    // The quickstart's `[service]` runs this build of the reference service.
+    cmd.env("MODELCI_SERVICE_BIN", service_bin());
     for var in [
         "GITHUB_ACTIONS",
         "GITHUB_STEP_SUMMARY",
@@ -42,7 +44,33 @@ pub fn modelci(args: &[&str]) -> Command {
     cmd
 }
 
-/// The quickstart's example provider (python3, standard library) on 127.0.0.1, stopped when
+/// The reference model service built with this workspace (next to `modelci`).
+pub fn service_bin() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_modelci")).with_file_name("modelci-service")
+}
+
+/// Holds the quickstart's fixed service port (47841) for one test at a time, across the test
+/// processes: a lock on a file in the target folder, released when dropped.
+pub struct QuickstartLock(#[allow(dead_code)] std::fs::File);
+
+impl QuickstartLock {
+    pub fn take() -> QuickstartLock {
+        let path = Path::new(env!("CARGO_BIN_EXE_modelci")).with_file_name("quickstart.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .expect("lock file");
+        // SAFETY: flock(2) on a descriptor this function owns; no memory is involved.
+        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "cannot lock {}", path.display());
+        QuickstartLock(file)
+    }
+}
+
+/// The example provider fixture (fixtures/provider/model_service.py, python3 standard library)
+/// on 127.0.0.1, stopped when
 /// dropped.
 pub struct QuickstartProvider {
     child: Option<std::process::Child>,
@@ -73,7 +101,7 @@ impl QuickstartProvider {
             return QuickstartProvider { child: None, url };
         }
         let child = Command::new("python3")
-            .arg(root().join("examples/quickstart/provider/model_service.py"))
+            .arg(root().join("fixtures/provider/model_service.py"))
             .arg(port.to_string())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::{QuickstartProvider, modelci, run, validate_junit};
 
-const SPEC: &str = "examples/quickstart/contracts/model-service.openapi.yaml";
+const SPEC: &str = "fixtures/openapi/model-service.openapi.yaml";
 
 fn report(path: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("report")).expect("json")

@@ -34,7 +34,7 @@ fn verifies_a_provider_with_states_and_reports_every_interaction() {
         "contract",
         "verify",
         "--pact",
-        "examples/quickstart/pacts/web-app-model-service.json",
+        "fixtures/pacts/web-app-model-service.json",
         "--provider-url",
         &p.url,
         "--state-change-url",
@@ -51,7 +51,7 @@ fn verifies_a_provider_with_states_and_reports_every_interaction() {
     assert_eq!(r["summary"]["passed"], 4, "{r:#}");
     let xml = std::fs::read_to_string(&junit).expect("junit");
     assert!(
-        xml.contains(r#"file="examples/quickstart/pacts/web-app-model-service.json" line="5""#),
+        xml.contains(r#"file="fixtures/pacts/web-app-model-service.json" line="5""#),
         "{xml}"
     );
     let seen = p.seen.lock().expect("lock");
@@ -187,7 +187,7 @@ fn an_unreachable_provider_and_a_bad_pact_file_are_errors() {
         "contract",
         "verify",
         "--pact",
-        "examples/quickstart/pacts/web-app-model-service.json",
+        "fixtures/pacts/web-app-model-service.json",
         "--pact",
         bad.to_str().expect("utf8"),
         "--provider-url",
@@ -227,7 +227,7 @@ fn secret_headers_reach_the_provider_but_never_the_reports() {
         "contract",
         "verify",
         "--pact",
-        "examples/quickstart/pacts/web-app-model-service.json",
+        "fixtures/pacts/web-app-model-service.json",
         "--provider-url",
         &p.url,
         "--filter-description",
@@ -301,7 +301,7 @@ fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Strin
 
 #[test]
 fn the_stub_server_serves_interactions_and_explains_misses() {
-    let (mut child, addr) = spawn_mock("examples/quickstart/pacts/web-app-model-service.json");
+    let (mut child, addr) = spawn_mock("fixtures/pacts/web-app-model-service.json");
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
 
     let (status, body) = http(&addr, "GET", "/v2/models/classifier", None);
@@ -333,7 +333,7 @@ fn the_stub_server_serves_interactions_and_explains_misses() {
         "contract",
         "verify",
         "--pact",
-        "examples/quickstart/pacts/web-app-model-service.json",
+        "fixtures/pacts/web-app-model-service.json",
         "--provider-url",
         &format!("http://{addr}"),
         "--filter-description",
@@ -425,7 +425,7 @@ fn pact_suites_in_check_shard_and_read_secrets_from_the_environment() {
     let p = provider::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("modelci.toml");
-    let pact = crate::root().join("examples/quickstart/pacts/web-app-model-service.json");
+    let pact = crate::root().join("fixtures/pacts/web-app-model-service.json");
     std::fs::write(
         &config,
         format!(

@@ -18,7 +18,7 @@ fn free_port() -> u16 {
 
 fn provider() -> String {
     root()
-        .join("examples/quickstart/provider/model_service.py")
+        .join("fixtures/provider/model_service.py")
         .display()
         .to_string()
 }
@@ -30,7 +30,7 @@ fn config(dir: &std::path::Path, service: &str, pact: bool) -> std::path::PathBu
             r#"
 [[suite.pact]]
 name = "contracts"
-pacts = ["{root}/examples/quickstart/pacts"]
+pacts = ["{root}/fixtures/pacts/web-app-model-service.json"]
 provider_url = "${{service.url}}"
 state_change_url = "${{service.url}}/_pact/state"
 "#,

@@ -282,6 +282,14 @@ pub fn run(
     Ok(report)
 }
 
+/// Checks `--only` names before anything starts (a service, say).
+///
+/// # Errors
+/// An unknown suite name, with the closest one.
+pub fn check_only(config: &Config, only: &[String]) -> Result<(), RunError> {
+    select(config, only).map(|_| ())
+}
+
 fn select<'a>(config: &'a Config, only: &[String]) -> Result<Vec<&'a SuiteDecl>, RunError> {
     if only.is_empty() {
         return Ok(config.suites.iter().collect());

@@ -74,6 +74,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         cancel,
         version: env!("CARGO_PKG_VERSION").into(),
     };
+    if let Err(e) = modelci_runner::check_only(&config, &options.only) {
+        output::error(&e.to_string(), None);
+        return EXIT_ERROR;
+    }
     // The system under test, when the configuration says how to start it.
     let mut service = None;
     if let Some(spec) = &config.service {
