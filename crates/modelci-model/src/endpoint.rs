@@ -1071,11 +1071,6 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// A value for messages, cut short.
-fn show(v: &Value) -> String {
-    truncate(&v.to_string(), 40)
-}
-
 /// Appends a tensor's values as a flat JSON list.
 fn write_data(out: &mut String, t: &Tensor, nonfinite_tokens: bool) -> Result<(), String> {
     let wrong = || {
@@ -1230,7 +1225,7 @@ fn parse_output(name: &str, o: &Value) -> Result<Tensor, String> {
         "no `data` (binary tensor data, the protocol's binary extension, is not supported)",
     )?;
     let mut leaves = Vec::new();
-    flatten(data, &mut leaves);
+    crate::v2::flatten(data, &mut leaves);
     let expected = element_count(&shape).ok_or_else(|| {
         format!("shape {shape:?} is too large (its dimensions multiply past 2^63)")
     })?;
@@ -1240,7 +1235,7 @@ fn parse_output(name: &str, o: &Value) -> Result<Tensor, String> {
             leaves.len()
         ));
     }
-    let data = values(dtype, &leaves)?;
+    let data = crate::v2::values(dtype, &leaves, true)?;
     Tensor::new(name, dtype, shape, data).map_err(|e| e.message)
 }
 
@@ -1262,127 +1257,6 @@ fn element_count(shape: &[i64]) -> Option<usize> {
     } else {
         usize::try_from(product).ok()
     }
-}
-
-/// The leaves of a possibly nested list, row-major.
-fn flatten<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
-    match v {
-        Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
-        leaf => out.push(leaf),
-    }
-}
-
-/// Reads `NaN`, `Infinity`, `-Infinity`, `inf`... as a float.
-fn nonfinite(s: &str) -> Option<f64> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "nan" | "+nan" | "-nan" => Some(f64::NAN),
-        "infinity" | "+infinity" | "inf" | "+inf" => Some(f64::INFINITY),
-        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
-        _ => None,
-    }
-}
-
-/// Converts JSON leaves to values of `dtype`.
-fn values(dtype: DType, leaves: &[&Value]) -> Result<Data, String> {
-    let name = v2_datatype(dtype);
-    let bad = |k: usize, v: &Value| format!("element {k} ({}) is not a {name} value", show(v));
-    Ok(match dtype {
-        DType::F16 | DType::BF16 | DType::F32 | DType::F64 => Data::Float(
-            leaves
-                .iter()
-                .enumerate()
-                .map(|(k, v)| {
-                    let x = match v {
-                        Value::Number(n) => n.as_f64(),
-                        Value::String(s) => nonfinite(s),
-                        Value::Null => Some(f64::NAN),
-                        _ => None,
-                    }
-                    .ok_or_else(|| bad(k, v))?;
-                    Ok(match dtype {
-                        DType::F32 => f64::from(x as f32),
-                        DType::F16 => half::f16::from_f64(x).to_f64(),
-                        DType::BF16 => half::bf16::from_f64(x).to_f64(),
-                        _ => x,
-                    })
-                })
-                .collect::<Result<_, String>>()?,
-        ),
-        DType::I8 | DType::I16 | DType::I32 | DType::I64 => {
-            let (lo, hi) = match dtype {
-                DType::I8 => (i64::from(i8::MIN), i64::from(i8::MAX)),
-                DType::I16 => (i64::from(i16::MIN), i64::from(i16::MAX)),
-                DType::I32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
-                _ => (i64::MIN, i64::MAX),
-            };
-            Data::Int(
-                leaves
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| {
-                        let n = v
-                            .as_i64()
-                            .or_else(|| integral(v))
-                            .ok_or_else(|| bad(k, v))?;
-                        if n < lo || n > hi {
-                            return Err(format!("element {k} ({n}) does not fit {name}"));
-                        }
-                        Ok(n)
-                    })
-                    .collect::<Result<_, String>>()?,
-            )
-        }
-        DType::U8 | DType::U16 | DType::U32 | DType::U64 => {
-            let hi = match dtype {
-                DType::U8 => u64::from(u8::MAX),
-                DType::U16 => u64::from(u16::MAX),
-                DType::U32 => u64::from(u32::MAX),
-                _ => u64::MAX,
-            };
-            Data::UInt(
-                leaves
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| {
-                        let n = v
-                            .as_u64()
-                            .or_else(|| integral(v).and_then(|n| u64::try_from(n).ok()))
-                            .ok_or_else(|| bad(k, v))?;
-                        if n > hi {
-                            return Err(format!("element {k} ({n}) does not fit {name}"));
-                        }
-                        Ok(n)
-                    })
-                    .collect::<Result<_, String>>()?,
-            )
-        }
-        DType::Bool => Data::Bool(
-            leaves
-                .iter()
-                .enumerate()
-                .map(|(k, v)| match v {
-                    Value::Bool(b) => Ok(*b),
-                    Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
-                    Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
-                    _ => Err(bad(k, v)),
-                })
-                .collect::<Result<_, String>>()?,
-        ),
-        DType::String => Data::Str(
-            leaves
-                .iter()
-                .enumerate()
-                .map(|(k, v)| v.as_str().map(str::to_owned).ok_or_else(|| bad(k, v)))
-                .collect::<Result<_, String>>()?,
-        ),
-    })
-}
-
-/// A float that holds a whole number (`3.0`), as an integer.
-fn integral(v: &Value) -> Option<i64> {
-    let x = v.as_f64()?;
-    let limit = 2f64.powi(63); // exact in f64; i64 holds -2^63..2^63
-    (x.fract() == 0.0 && (-limit..limit).contains(&x)).then_some(x as i64)
 }
 
 #[cfg(test)]

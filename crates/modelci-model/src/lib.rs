@@ -15,6 +15,7 @@ pub mod onnx;
 pub mod pb;
 pub mod runtime;
 pub mod tensor;
+pub mod v2;
 
 pub use compare::{NanPolicy, Tolerance, ValueMismatch, compare};
 pub use tensor::{DType, Data, Tensor};

@@ -67,14 +67,6 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn show(v: &Value) -> String {
-    let text = v.to_string();
-    match text.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text,
-    }
-}
-
 fn names(ports: &[Port]) -> String {
     let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
     if names.is_empty() {
@@ -253,7 +245,7 @@ fn parse_input(
         at("no `data` (binary tensor data, the binary data extension, is not supported)".into())
     })?;
     let mut leaves = Vec::new();
-    flatten(data, &mut leaves);
+    modelci_model::v2::flatten(data, &mut leaves);
     let count = shape
         .iter()
         .try_fold(1usize, |acc, d| acc.checked_mul(usize::try_from(*d).ok()?))
@@ -268,123 +260,9 @@ fn parse_input(
             leaves.len()
         )));
     }
-    let values = values(dtype, &leaves).map_err(at)?;
+    let values = modelci_model::v2::values(dtype, &leaves, false).map_err(at)?;
     let tensor = Tensor::new(name, dtype, shape, values).map_err(|e| e.to_string())?;
     Ok((slot, tensor))
-}
-
-/// The leaves of a possibly nested list, row-major.
-fn flatten<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
-    match v {
-        Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
-        leaf => out.push(leaf),
-    }
-}
-
-fn nonfinite(s: &str) -> Option<f64> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "nan" | "+nan" | "-nan" => Some(f64::NAN),
-        "infinity" | "+infinity" | "inf" | "+inf" => Some(f64::INFINITY),
-        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
-        _ => None,
-    }
-}
-
-/// A float that holds a whole number (`3.0`), as an integer.
-fn integral(v: &Value) -> Option<i64> {
-    let x = v.as_f64()?;
-    let limit = 2f64.powi(63);
-    (x.fract() == 0.0 && (-limit..limit).contains(&x)).then_some(x as i64)
-}
-
-/// Converts JSON leaves to values of `dtype`.
-fn values(dtype: DType, leaves: &[&Value]) -> Result<Data, String> {
-    let name = v2_datatype(dtype);
-    let bad = |k: usize, v: &Value| format!("element {k} ({}) is not a {name} value", show(v));
-    Ok(match dtype {
-        DType::F16 | DType::BF16 | DType::F32 | DType::F64 => Data::Float(
-            leaves
-                .iter()
-                .enumerate()
-                .map(|(k, v)| {
-                    let x = match v {
-                        Value::Number(n) => n.as_f64(),
-                        Value::String(s) => nonfinite(s),
-                        _ => None,
-                    }
-                    .ok_or_else(|| bad(k, v))?;
-                    Ok(dtype.round_float(x))
-                })
-                .collect::<Result<_, String>>()?,
-        ),
-        DType::I8 | DType::I16 | DType::I32 | DType::I64 => {
-            let (lo, hi) = match dtype {
-                DType::I8 => (i64::from(i8::MIN), i64::from(i8::MAX)),
-                DType::I16 => (i64::from(i16::MIN), i64::from(i16::MAX)),
-                DType::I32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
-                _ => (i64::MIN, i64::MAX),
-            };
-            Data::Int(
-                leaves
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| {
-                        let n = v
-                            .as_i64()
-                            .or_else(|| integral(v))
-                            .ok_or_else(|| bad(k, v))?;
-                        if n < lo || n > hi {
-                            return Err(format!("element {k} ({n}) does not fit {name}"));
-                        }
-                        Ok(n)
-                    })
-                    .collect::<Result<_, String>>()?,
-            )
-        }
-        DType::U8 | DType::U16 | DType::U32 | DType::U64 => {
-            let hi = match dtype {
-                DType::U8 => u64::from(u8::MAX),
-                DType::U16 => u64::from(u16::MAX),
-                DType::U32 => u64::from(u32::MAX),
-                _ => u64::MAX,
-            };
-            Data::UInt(
-                leaves
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| {
-                        let n = v
-                            .as_u64()
-                            .or_else(|| integral(v).and_then(|n| u64::try_from(n).ok()))
-                            .ok_or_else(|| bad(k, v))?;
-                        if n > hi {
-                            return Err(format!("element {k} ({n}) does not fit {name}"));
-                        }
-                        Ok(n)
-                    })
-                    .collect::<Result<_, String>>()?,
-            )
-        }
-        DType::Bool => Data::Bool(
-            leaves
-                .iter()
-                .enumerate()
-                .map(|(k, v)| match v {
-                    Value::Bool(b) => Ok(*b),
-                    Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
-                    Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
-                    _ => Err(bad(k, v)),
-                })
-                .collect::<Result<_, String>>()?,
-        ),
-        DType::String => Data::Str(
-            leaves
-                .iter()
-                .enumerate()
-                .map(|(k, v)| v.as_str().map(str::to_owned).ok_or_else(|| bad(k, v)))
-                .collect::<Result<_, String>>()?,
-        ),
-    })
 }
 
 /// An inference response.
@@ -563,7 +441,7 @@ mod tests {
         let read = |d: DType, v: Value| {
             let l = leaves(v);
             let refs: Vec<&Value> = l.iter().collect();
-            values(d, &refs)
+            modelci_model::v2::values(d, &refs, false)
         };
         assert_eq!(
             read(DType::I8, json!([127, -128, 3.0])),
