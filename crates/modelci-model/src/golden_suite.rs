@@ -182,6 +182,24 @@ pub fn run_all(
     overrides: Overrides,
     batching: Batching,
 ) -> Vec<Case> {
+    run_all_until(
+        backend,
+        cases,
+        overrides,
+        batching,
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+}
+
+/// [`run_all`], stopping between batches once `cancel` is set (Ctrl-C): cases not run are
+/// reported as skipped.
+pub fn run_all_until(
+    backend: &dyn Backend,
+    cases: &[Golden<'_>],
+    overrides: Overrides,
+    batching: Batching,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Vec<Case> {
     let units = plan_batches(backend, cases, batching.max_batch);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let down = Down::default();
@@ -194,6 +212,9 @@ pub fn run_all(
             let (next, units, down) = (&next, &units, &down);
             scope.spawn(move || {
                 loop {
+                    if cancel.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(unit) = units.get(n) else { break };
                     let done = run_unit(backend, cases, unit, overrides, down);
@@ -220,7 +241,11 @@ pub fn run_all(
                 let name = cases
                     .get(i)
                     .map_or_else(|| format!("#{i}"), |g| g.case.name.clone());
-                Case::errored(name, "internal error: the case was not run")
+                if cancel.load(std::sync::atomic::Ordering::SeqCst) {
+                    Case::skipped(name, "not run: the run was interrupted")
+                } else {
+                    Case::errored(name, "internal error: the case was not run")
+                }
             })
         })
         .collect()
@@ -616,6 +641,8 @@ pub struct ModelCheck {
     /// The regression baseline (or why it cannot be used), and how reports name it.
     baseline: Option<(Baseline, String)>,
     signature: Option<Result<Vec<String>, String>>,
+    /// Set on Ctrl-C: stop between batches.
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 enum Item {
@@ -801,7 +828,13 @@ impl ModelCheck {
             spec: spec.clone(),
             baseline,
             signature,
+            cancel: std::sync::Arc::default(),
         })
+    }
+
+    /// Stops between batches (and before each expectation) once `cancel` is set.
+    pub fn set_cancel(&mut self, cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.cancel = cancel;
     }
 
     /// What the cases run on.
@@ -865,7 +898,7 @@ impl ModelCheck {
             })
             .collect();
         let cases: Vec<Golden<'_>> = golden.iter().map(|g| g.1).collect();
-        let ran = run_all(
+        let ran = run_all_until(
             self.backend.as_ref(),
             &cases,
             self.overrides,
@@ -873,6 +906,7 @@ impl ModelCheck {
                 max_batch: self.max_batch,
                 jobs: self.jobs,
             },
+            &self.cancel,
         );
         let mut out: Vec<Option<Case>> = vec![None; indices.len()];
         for ((slot, _), mut case) in golden.iter().zip(ran) {
@@ -890,6 +924,15 @@ impl ModelCheck {
                 continue;
             }
             let started = Instant::now();
+            if self.cancel.load(std::sync::atomic::Ordering::SeqCst) {
+                out[slot] = Some(Case::skipped(
+                    self.items
+                        .get(i)
+                        .map_or_else(|| format!("#{i}"), |it| self.item_name(it)),
+                    "not run: the run was interrupted",
+                ));
+                continue;
+            }
             let mut case = match self.items.get(i) {
                 None => Case::errored(format!("#{i}"), "no such case"),
                 Some(Item::Golden { .. }) => Case::errored(format!("#{i}"), "not run"),
@@ -1188,6 +1231,37 @@ mod tests {
         down.down = true;
         outcomes(&down, &cases, 8);
         assert!(down.calls.load(Ordering::SeqCst) <= Down::LIMIT + 2);
+    }
+
+    #[test]
+    fn an_interrupted_run_skips_what_it_did_not_start() {
+        let cases: Vec<golden::Case> = (0..20).map(|k| case(k, false)).collect();
+        let golden: Vec<Golden<'_>> = cases
+            .iter()
+            .map(|case| Golden {
+                case,
+                onnx_layout: false,
+            })
+            .collect();
+        let b = Doubler::new();
+        let cancel = std::sync::atomic::AtomicBool::new(true);
+        let out = run_all_until(
+            &b,
+            &golden,
+            Overrides::default(),
+            Batching {
+                max_batch: 4,
+                jobs: 2,
+            },
+            &cancel,
+        );
+        assert_eq!(out.len(), 20);
+        assert!(out.iter().all(|c| c.outcome == Outcome::Skipped));
+        assert_eq!(
+            out[0].message.as_deref(),
+            Some("not run: the run was interrupted")
+        );
+        assert_eq!(b.calls.load(Ordering::SeqCst), 0);
     }
 
     #[test]

@@ -97,7 +97,7 @@ enum Check {
     OpenApi(OpenApiCheck),
     /// Model suites stack golden cases into batched inferences run on several sessions: a
     /// batch too.
-    Model(ModelCheck),
+    Model(Box<ModelCheck>),
     /// Gates are evaluated as a whole while planning; their cases are the results.
     Gate(GateCheck),
     Setup(Case),
@@ -121,7 +121,7 @@ impl Check {
                 }
             },
             SuiteSpec::Model(spec) => match ModelCheck::plan(spec, &decl.file) {
-                Ok(check) => Check::Model(check),
+                Ok(check) => Check::Model(Box::new(check)),
                 Err(e) => {
                     Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
                 }
@@ -196,7 +196,12 @@ pub fn run(
     }
 
     // Plan every selected suite, then deal the cases into shards.
-    let checks: Vec<Check> = decls.iter().map(|d| Check::plan(d, config)).collect();
+    let mut checks: Vec<Check> = decls.iter().map(|d| Check::plan(d, config)).collect();
+    for check in &mut checks {
+        if let Check::Model(c) = check {
+            c.set_cancel(Arc::clone(&options.cancel));
+        }
+    }
     let mut work: Vec<(usize, usize)> = Vec::new(); // (suite, case index within the check)
     let mut names: Vec<Vec<String>> = Vec::with_capacity(checks.len());
     let mut position = 0usize;
