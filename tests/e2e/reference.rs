@@ -90,7 +90,7 @@ iterations = 20
         dir.join("thresholds.toml"),
         "[accuracy_score]\nthreshold = 0.93\ngreater_is_better = true\n\n\
          [demographic_parity_difference]\nthreshold = 0.25\ngreater_is_better = false\n\n\
-         [latency_p95_ms]\nthreshold = 100\ngreater_is_better = false\n",
+         [latency_p95_ms]\nthreshold = 10000\ngreater_is_better = false\n",
     )
     .expect("thresholds");
     let path = dir.join(format!("modelci-{port}.toml"));
