@@ -49,22 +49,9 @@ fn outcomes(r: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// ONNX Runtime is needed to run the models (see model.rs).
-fn runtime() -> bool {
-    let (_, out, _) = run(&mut modelci(&["doctor"]));
-    let ok = out
-        .lines()
-        .any(|l| l.starts_with("onnxruntime") && l.contains(" ok "));
-    assert!(
-        ok || std::env::var("CI").map_or(true, |v| v != "true"),
-        "ONNX Runtime is required in CI"
-    );
-    ok
-}
-
 #[test]
 fn a_candidate_at_least_as_good_passes_with_every_kind_of_threshold() {
-    if !runtime() {
+    if !crate::runtime_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -134,7 +121,7 @@ fn a_candidate_at_least_as_good_passes_with_every_kind_of_threshold() {
 
 #[test]
 fn a_regressed_candidate_fails_and_statistics_decide_close_calls() {
-    if !runtime() {
+    if !crate::runtime_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -382,7 +369,7 @@ fn the_registry_supplies_models_and_thresholds_and_takes_the_verdict() {
     let Some((client, uri)) = registry() else {
         return;
     };
-    if !runtime() {
+    if !crate::runtime_available() {
         return;
     }
     // Version 1: the previous model (the champion); version 2: the candidate.
@@ -508,7 +495,7 @@ fn registry_problems_are_named() {
     let Some((client, uri)) = registry() else {
         return;
     };
-    if !runtime() {
+    if !crate::runtime_available() {
         return;
     }
     let name = register(
@@ -582,7 +569,7 @@ fn registry_problems_are_named() {
 
 #[test]
 fn the_candidate_can_be_a_live_endpoint_and_is_timed_there() {
-    if !runtime() {
+    if !crate::runtime_available() {
         return;
     }
     let Some(server) = crate::endpoint::start(&["mlp=fixtures/models/mlp.onnx"], "none") else {

@@ -44,6 +44,23 @@ pub fn modelci(args: &[&str]) -> Command {
     cmd
 }
 
+/// Whether ONNX Runtime can be found (`modelci doctor` says so). Without it the model tests
+/// skip loudly; in CI (`CI=true`) it must be there.
+pub fn runtime_available() -> bool {
+    let (_, out, _) = run(&mut modelci(&["doctor"]));
+    let ok = out
+        .lines()
+        .any(|l| l.starts_with("onnxruntime") && l.contains(" ok "));
+    if !ok {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "ONNX Runtime is required in CI:\n{out}"
+        );
+        eprintln!("\n\n!!!!! SKIPPED: ONNX Runtime not found ({out}) !!!!!\n");
+    }
+    ok
+}
+
 /// The reference model service built with this workspace (next to `modelci`).
 pub fn service_bin() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_modelci")).with_file_name("modelci-service")

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{modelci, run};
+use crate::{modelci, run, runtime_available};
 
 #[test]
 fn inspect_shows_the_signature_opsets_and_hash() {
@@ -45,22 +45,6 @@ fn a_corrupt_model_is_an_error() {
         err.contains("cut.onnx: not an ONNX model (corrupt or truncated?)"),
         "{err}"
     );
-}
-
-/// Whether ONNX Runtime can be found (`modelci doctor` says so); in CI it must be.
-fn runtime_available() -> bool {
-    let (_, out, _) = run(&mut modelci(&["doctor"]));
-    let ok = out
-        .lines()
-        .any(|l| l.starts_with("onnxruntime") && l.contains(" ok "));
-    if !ok {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "ONNX Runtime is required in CI:\n{out}"
-        );
-        eprintln!("\n\n!!!!! SKIPPED: ONNX Runtime not found ({out}) !!!!!\n");
-    }
-    ok
 }
 
 const MODEL: &str = "fixtures/models/linear.onnx";

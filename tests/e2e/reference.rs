@@ -25,12 +25,6 @@ fn service_binary() -> Option<PathBuf> {
     None
 }
 
-fn runtime() -> bool {
-    let (_, out, _) = run(&mut modelci(&["doctor"]));
-    out.lines()
-        .any(|l| l.starts_with("onnxruntime") && l.contains(" ok "))
-}
-
 fn config(dir: &std::path::Path, bin: &std::path::Path, served: &str) -> PathBuf {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -119,7 +113,7 @@ fn suites(r: &Value) -> Vec<(String, String)> {
 #[test]
 fn the_reference_service_passes_every_suite_and_a_regressed_model_fails_the_gate() {
     let Some(bin) = service_binary() else { return };
-    if !runtime() {
+    if !crate::runtime_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

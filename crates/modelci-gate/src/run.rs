@@ -90,26 +90,22 @@ fn locate(
     model_name: Option<&str>,
     scratch: &Path,
 ) -> Result<Located, SetupError> {
-    let (client, name) = match (reference, client, model_name) {
+    let (client, name, found) = match (reference, client, model_name) {
         (ModelRef::File(path), _, _) => {
             return Ok(Located::File {
                 path: path.clone(),
                 version: None,
             });
         }
-        (_, Some(c), Some(n)) => (c, n),
+        (ModelRef::Version(v), Some(c), Some(n)) => (c, n, c.model_version(n, v)),
+        (ModelRef::Alias(a), Some(c), Some(n)) => (c, n, c.model_version_by_alias(n, a)),
         _ => {
             return Err(SetupError(format!(
                 "the {what} `{reference}` is in the registry, which needs `model_name` and a tracking URI"
             )));
         }
     };
-    let version = match reference {
-        ModelRef::Version(v) => client.model_version(name, v),
-        ModelRef::Alias(a) => client.model_version_by_alias(name, a),
-        ModelRef::File(_) => unreachable_file(),
-    }
-    .map_err(|e| SetupError(format!("the {what} `{reference}`: {e}")))?;
+    let version = found.map_err(|e| SetupError(format!("the {what} `{reference}`: {e}")))?;
     let dest = scratch.join(format!("{what}-v{}", version.version));
     client
         .download_model_version(name, &version.version, &dest)
@@ -141,13 +137,6 @@ fn locate(
     Ok(Located::Logged {
         version,
         metrics: run.data.metrics,
-    })
-}
-
-/// `ModelRef::File` is handled before the registry is asked.
-fn unreachable_file() -> Result<ModelVersion, modelci_mlflow::MlflowError> {
-    Err(modelci_mlflow::MlflowError::Config {
-        message: "a file is not a registry reference".into(),
     })
 }
 

@@ -217,7 +217,7 @@ pub fn run_all_until(
                     }
                     let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(unit) = units.get(n) else { break };
-                    let done = run_unit(backend, cases, unit, overrides, down);
+                    let done = run_unit(backend, cases, &unit.0, &unit.1, overrides, down);
                     if tx.send(done).is_err() {
                         break;
                     }
@@ -251,8 +251,13 @@ pub fn run_all_until(
         .collect()
 }
 
-/// Groups case indexes into batches: each batch's cases can be stacked along the first axis.
-fn plan_batches(backend: &dyn Backend, cases: &[Golden<'_>], max_batch: usize) -> Vec<Vec<usize>> {
+/// Groups case indexes into batches whose cases can be stacked along the first axis, each with
+/// its cases' row counts (empty for a case run alone).
+fn plan_batches(
+    backend: &dyn Backend,
+    cases: &[Golden<'_>],
+    max_batch: usize,
+) -> Vec<(Vec<usize>, Vec<usize>)> {
     let batchable = max_batch > 1
         && !backend.inputs().is_empty()
         && backend
@@ -261,35 +266,35 @@ fn plan_batches(backend: &dyn Backend, cases: &[Golden<'_>], max_batch: usize) -
             .chain(backend.outputs())
             .all(|p| p.shape.first() == Some(&-1));
     if !batchable {
-        return (0..cases.len()).map(|i| vec![i]).collect();
+        return (0..cases.len()).map(|i| (vec![i], Vec::new())).collect();
     }
-    // Key: per model input, (dtype, shape past the first axis); the case's row count.
-    let mut groups: Vec<(BatchKey, Vec<usize>)> = Vec::new();
+    // Key: per model input, (dtype, shape past the first axis); with each member's rows.
+    let mut groups: Vec<(BatchKey, Vec<(usize, usize)>)> = Vec::new();
     let mut alone = Vec::new();
     for (i, g) in cases.iter().enumerate() {
-        let Some((key, _)) = batch_key(backend, g.case) else {
-            alone.push(vec![i]);
+        let Some((key, rows)) = batch_key(backend, g.case) else {
+            alone.push((vec![i], Vec::new()));
             continue;
         };
         match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((key, vec![i])),
+            Some((_, members)) => members.push((i, rows)),
+            None => groups.push((key, vec![(i, rows)])),
         }
     }
     let mut units = Vec::new();
     for (_, members) in groups {
-        let mut current: Vec<usize> = Vec::new();
+        let mut current: (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
         let mut rows = 0usize;
-        for i in members {
-            let r = batch_key(backend, cases[i].case).map_or(1, |k| k.1);
-            if !current.is_empty() && rows + r > max_batch {
+        for (i, r) in members {
+            if !current.0.is_empty() && rows + r > max_batch {
                 units.push(std::mem::take(&mut current));
                 rows = 0;
             }
-            current.push(i);
+            current.0.push(i);
+            current.1.push(r);
             rows += r;
         }
-        if !current.is_empty() {
+        if !current.0.is_empty() {
             units.push(current);
         }
     }
@@ -324,6 +329,7 @@ fn run_unit(
     backend: &dyn Backend,
     cases: &[Golden<'_>],
     unit: &[usize],
+    rows: &[usize],
     overrides: Overrides,
     down: &Down,
 ) -> Vec<(usize, Case)> {
@@ -349,7 +355,7 @@ fn run_unit(
         return unit.iter().map(|&i| alone(i)).collect();
     }
     let started = Instant::now();
-    let (answers, rows) = match run_stacked(backend, cases, unit) {
+    let (answers, rows) = match run_stacked(backend, cases, unit, rows) {
         Stacked::Answers(answers, rows) => (answers, rows),
         Stacked::Unusable => return unit.iter().map(|&i| alone(i)).collect(),
         Stacked::Unavailable(message) => {
@@ -424,14 +430,15 @@ enum Stacked {
 }
 
 /// Stacks the unit's inputs, runs them once and splits every output back per case.
-fn run_stacked(backend: &dyn Backend, cases: &[Golden<'_>], unit: &[usize]) -> Stacked {
-    let Some(rows) = unit
-        .iter()
-        .map(|&i| batch_key(backend, cases[i].case).map(|k| k.1))
-        .collect::<Option<Vec<usize>>>()
-    else {
+fn run_stacked(
+    backend: &dyn Backend,
+    cases: &[Golden<'_>],
+    unit: &[usize],
+    rows: &[usize],
+) -> Stacked {
+    if rows.len() != unit.len() {
         return Stacked::Unusable;
-    };
+    }
     let mut inputs = Vec::with_capacity(backend.inputs().len());
     for port in backend.inputs() {
         let Some(stacked) = unit
@@ -455,7 +462,7 @@ fn run_stacked(backend: &dyn Backend, cases: &[Golden<'_>], unit: &[usize]) -> S
     }
     let mut answers = Vec::with_capacity(unit.len());
     let mut start = 0;
-    for &r in &rows {
+    for &r in rows {
         let Some(answer) = outputs
             .iter()
             .map(|o| o.slice_rows(start, r))
@@ -466,7 +473,7 @@ fn run_stacked(backend: &dyn Backend, cases: &[Golden<'_>], unit: &[usize]) -> S
         answers.push(answer);
         start += r;
     }
-    Stacked::Answers(answers, rows)
+    Stacked::Answers(answers, rows.to_vec())
 }
 
 /// Splits a case whose tensors stack many cases along their first axis into one case per row
@@ -634,6 +641,9 @@ pub struct ModelCheck {
     backend: Box<dyn Backend>,
     jobs: usize,
     items: Vec<Item>,
+    /// The golden cases, in order; `Item::Golden` points into it, and the expectations borrow
+    /// it as their starting rows.
+    golden: Vec<golden::Case>,
     overrides: Overrides,
     max_batch: usize,
     properties: modelci_report::Properties,
@@ -646,8 +656,9 @@ pub struct ModelCheck {
 }
 
 enum Item {
+    /// `ModelCheck::golden[index]`.
     Golden {
-        case: golden::Case,
+        index: usize,
         onnx_layout: bool,
     },
     Problem(Case),
@@ -738,6 +749,14 @@ impl ModelCheck {
                 }
             };
         let mut items = Vec::new();
+        let mut golden = Vec::new();
+        let mut add = |case: golden::Case, onnx_layout: bool, items: &mut Vec<Item>| {
+            items.push(Item::Golden {
+                index: golden.len(),
+                onnx_layout,
+            });
+            golden.push(case);
+        };
         if signature.is_some() {
             items.push(Item::Signature);
         }
@@ -746,17 +765,15 @@ impl ModelCheck {
                 Ok(loaded) => {
                     for case in loaded.cases {
                         if !spec.per_row {
-                            items.push(Item::Golden {
-                                case,
-                                onnx_layout: loaded.onnx_layout,
-                            });
+                            add(case, loaded.onnx_layout, &mut items);
                             continue;
                         }
                         match split_rows(&case) {
-                            Ok(rows) => items.extend(rows.into_iter().map(|case| Item::Golden {
-                                case,
-                                onnx_layout: loaded.onnx_layout,
-                            })),
+                            Ok(rows) => {
+                                for row in rows {
+                                    add(row, loaded.onnx_layout, &mut items);
+                                }
+                            }
                             Err(message) => items.push(Item::Problem(
                                 Case::errored(&case.name, message)
                                     .with_location(Location::file(case.source.clone())),
@@ -819,6 +836,7 @@ impl ModelCheck {
             backend,
             jobs,
             items,
+            golden,
             overrides: Overrides {
                 rtol: spec.rtol,
                 atol: spec.atol,
@@ -849,7 +867,11 @@ impl ModelCheck {
 
     fn item_name(&self, item: &Item) -> String {
         match item {
-            Item::Golden { case, .. } => format!("{} ({})", case.name, short(&case.source)),
+            Item::Golden { index, .. } => self
+                .golden
+                .get(*index)
+                .map(|case| format!("{} ({})", case.name, short(&case.source)))
+                .unwrap_or_default(),
             Item::Problem(c) => c.name.clone(),
             Item::Signature => "signature: endpoint metadata matches the model".into(),
             Item::Edge(_, n) | Item::Invariant(_, n) => n.clone(),
@@ -887,13 +909,15 @@ impl ModelCheck {
             .iter()
             .enumerate()
             .filter_map(|(slot, &i)| match self.items.get(i) {
-                Some(Item::Golden { case, onnx_layout }) => Some((
-                    slot,
-                    Golden {
-                        case,
-                        onnx_layout: *onnx_layout,
-                    },
-                )),
+                Some(Item::Golden { index, onnx_layout }) => self.golden.get(*index).map(|case| {
+                    (
+                        slot,
+                        Golden {
+                            case,
+                            onnx_layout: *onnx_layout,
+                        },
+                    )
+                }),
                 _ => None,
             })
             .collect();
@@ -909,12 +933,8 @@ impl ModelCheck {
             &self.cancel,
         );
         let mut out: Vec<Option<Case>> = vec![None; indices.len()];
-        for ((slot, _), mut case) in golden.iter().zip(ran) {
-            if let Some(Item::Golden { case: g, .. }) =
-                indices.get(*slot).and_then(|&i| self.items.get(i))
-            {
-                case.name = format!("{} ({})", g.name, short(&g.source));
-            }
+        for ((slot, g), mut case) in golden.iter().zip(ran) {
+            case.name = format!("{} ({})", g.case.name, short(&g.case.source));
             out[*slot] = Some(case);
         }
         let mut edge: Option<Vec<Case>> = None;
@@ -943,7 +963,7 @@ impl ModelCheck {
                         self.spec
                             .edge_cases
                             .as_ref()
-                            .map(|spec| crate::expect::edge_cases(&self.context().get(), spec))
+                            .map(|spec| crate::expect::edge_cases(&self.context(), spec))
                             .unwrap_or_default()
                     });
                     pick(all, *k, &self.item_name(item))
@@ -953,13 +973,13 @@ impl ModelCheck {
                         self.spec
                             .invariants
                             .as_ref()
-                            .map(|spec| crate::expect::invariants(&self.context().get(), spec))
+                            .map(|spec| crate::expect::invariants(&self.context(), spec))
                             .unwrap_or_default()
                     });
                     pick(all, *k, &self.item_name(item))
                 }
                 Some(Item::Robustness(k)) => match self.spec.robustness.get(*k) {
-                    Some(spec) => crate::expect::robustness(&self.context().get(), spec),
+                    Some(spec) => crate::expect::robustness(&self.context(), spec),
                     None => Case::errored(format!("#{i}"), "no such case"),
                 },
                 Some(item @ Item::Regression) => self.regression_case(&self.item_name(item)),
@@ -975,21 +995,13 @@ impl ModelCheck {
             .collect()
     }
 
-    /// The golden cases, whose inputs the expectations start from.
-    fn golden_cases(&self) -> Vec<golden::Case> {
-        self.items
-            .iter()
-            .filter_map(|i| match i {
-                Item::Golden { case, .. } => Some(case.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn context(&self) -> ExpectInputs<'_> {
-        ExpectInputs {
-            check: self,
-            cases: self.golden_cases(),
+    /// What the expectations run on: the model and the golden cases' inputs.
+    fn context(&self) -> crate::expect::Context<'_> {
+        crate::expect::Context {
+            backend: self.backend.as_ref(),
+            cases: &self.golden,
+            overrides: self.overrides,
+            label_output: self.spec.label_output.as_deref(),
         }
     }
 
@@ -1027,24 +1039,7 @@ impl ModelCheck {
         };
         match baseline {
             Err(e) => Case::errored(name, format!("the baseline model cannot be used: {e}")),
-            Ok(b) => crate::expect::regression(&self.context().get(), b.as_ref(), shown, spec),
-        }
-    }
-}
-
-/// The inputs expectations start from, kept alive while they run.
-struct ExpectInputs<'a> {
-    check: &'a ModelCheck,
-    cases: Vec<golden::Case>,
-}
-
-impl ExpectInputs<'_> {
-    fn get(&self) -> crate::expect::Context<'_> {
-        crate::expect::Context {
-            backend: self.check.backend.as_ref(),
-            cases: &self.cases,
-            overrides: self.check.overrides,
-            label_output: self.check.spec.label_output.as_deref(),
+            Ok(b) => crate::expect::regression(&self.context(), b.as_ref(), shown, spec),
         }
     }
 }

@@ -61,7 +61,9 @@ pub fn run(args: &DoctorArgs) -> u8 {
         );
     }
 
-    match modelci_model::runtime::find_library(None) {
+    // One lookup (it may start python3), then the library it found is loaded as it is.
+    let found = modelci_model::runtime::find_library(None);
+    match &found {
         Ok(lib) => line(
             "onnxruntime",
             "ok",
@@ -82,8 +84,8 @@ pub fn run(args: &DoctorArgs) -> u8 {
         ),
         Err(e) => line("onnxruntime", "missing", e.to_string()),
     }
-    if modelci_model::runtime::find_library(None).is_ok() {
-        match modelci_model::runtime::runtime(None) {
+    if let Ok(lib) = &found {
+        match modelci_model::runtime::runtime(Some(&lib.path)) {
             Ok(rt) => line(
                 "devices",
                 "ok",
