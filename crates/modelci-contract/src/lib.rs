@@ -23,6 +23,7 @@ pub mod openapi_suite;
 pub mod openapi_test;
 pub mod pact_mock;
 pub mod pact_verify;
+pub mod suite;
 
 pub use locate::{line_col, pointer_offset};
 

@@ -9,56 +9,83 @@ pub mod latency;
 pub mod run;
 pub mod threshold;
 
-use modelci_report::{Case, Location, Properties};
+use std::sync::Mutex;
 
-/// A planned `[[suite.gate]]`: gates are judged as a whole (every threshold needs the same
-/// predictions), so planning runs the gate and the cases are its results.
+use modelci_report::{Case, Location, Properties};
+use modelci_suite::{Context, Plan, Suite};
+
+/// A planned `[[suite.gate]]`. Gates are judged as a whole (every threshold needs the same
+/// predictions, and write-back to MLflow must happen once), so the gate is evaluated only when
+/// the runner runs it, in the one shard that owns it ([`Plan::Whole`]); its cases are the
+/// results.
 pub struct GateCheck {
-    cases: Vec<Case>,
-    properties: Properties,
+    spec: modelci_config::gate::GateSuite,
+    file: String,
+    line: u32,
+    /// Filled by the run.
+    properties: Mutex<Properties>,
+}
+
+/// Plans a `[[suite.gate]]` (nothing is read or evaluated until it runs).
+pub fn plan(spec: &modelci_config::gate::GateSuite, file: &str, line: u32) -> Box<dyn Suite> {
+    Box::new(GateCheck::plan(spec, file, line))
 }
 
 impl GateCheck {
-    /// Runs the gate. A gate that cannot run at all becomes one errored case at the suite's
-    /// line, naming why.
+    /// Plans the gate; nothing is read or evaluated yet.
     pub fn plan(spec: &modelci_config::gate::GateSuite, file: &str, line: u32) -> GateCheck {
+        GateCheck {
+            spec: spec.clone(),
+            file: file.to_owned(),
+            line,
+            properties: Mutex::new(Properties::new()),
+        }
+    }
+
+    /// Runs the gate once: its cases, and the suite's properties. A gate that cannot run at all
+    /// becomes one errored case at the suite's line, naming why.
+    pub fn evaluate(&self) -> (Vec<Case>, Properties) {
         let started = std::time::Instant::now();
-        match run::run(spec, &run::Options::default()) {
+        match run::run(&self.spec, &run::Options::default()) {
             Ok(mut g) => {
                 // The gate is judged as a whole: its time is shared by its cases.
                 let share = started.elapsed().as_secs_f64() * 1000.0 / g.cases.len().max(1) as f64;
                 for c in &mut g.cases {
                     c.duration_ms = share;
                 }
-                GateCheck {
-                    cases: g.cases,
-                    properties: g.properties,
-                }
+                (g.cases, g.properties)
             }
-            Err(e) => GateCheck {
-                cases: vec![
-                    Case::errored("(setup)", e.0).with_location(Location::line(file, line)),
+            Err(e) => (
+                vec![
+                    Case::errored("(setup)", e.0)
+                        .with_location(Location::line(&self.file, self.line)),
                 ],
-                properties: Properties::new(),
-            },
+                Properties::new(),
+            ),
         }
     }
+}
 
-    /// Case names, in order.
-    pub fn case_names(&self) -> Vec<String> {
-        self.cases.iter().map(|c| c.name.clone()).collect()
+impl Suite for GateCheck {
+    fn plan(&self) -> Plan {
+        Plan::Whole
     }
 
-    /// The case at `index`.
-    pub fn run(&self, index: usize) -> Case {
-        self.cases
-            .get(index)
-            .cloned()
-            .unwrap_or_else(|| Case::errored(format!("#{index}"), "no such case"))
+    fn run(&self, _indices: &[usize], ctx: &Context) -> Vec<Case> {
+        if ctx.cancel.is_cancelled() {
+            return Vec::new();
+        }
+        let (cases, properties) = self.evaluate();
+        if let Ok(mut p) = self.properties.lock() {
+            *p = properties;
+        }
+        cases
     }
 
-    /// Suite properties (models, versions, dataset, device, runtime).
-    pub fn properties(&self) -> &Properties {
-        &self.properties
+    fn properties(&self) -> Properties {
+        self.properties
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 }

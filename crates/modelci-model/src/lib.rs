@@ -14,6 +14,7 @@ pub mod golden_suite;
 pub mod onnx;
 pub mod pb;
 pub mod runtime;
+pub mod suite;
 pub mod tensor;
 pub mod v2;
 

@@ -1,15 +1,19 @@
 //! Runs the suites of a configuration and collects one [`Run`].
 //!
-//! A run has two phases. *Planning* asks every selected suite for its cases (each with a stable
-//! name); a suite that cannot be planned (unreadable schema, ...) becomes one errored case at the
-//! line that declares the problem. *Execution* runs the cases of this shard on a small pool of
-//! worker threads and hands each finished case to an [`Observer`] (the CLI's progress bar).
-//! A panicking check becomes an errored case, and a cancelled run (Ctrl-C) marks the cases that
-//! did not run as skipped and the run as interrupted: the caller always gets a complete [`Run`]
-//! to write.
+//! Every suite kind implements [`modelci_suite::Suite`] in its own crate; [`plan`] is the one
+//! place that maps a declared suite to its kind. A run has two phases. *Planning* builds each
+//! selected suite and asks it for its cases (each with a stable name); a suite that cannot be
+//! planned (unreadable schema, ...) becomes one errored case at the line that declares the
+//! problem. *Execution* runs this shard's cases: batch suites one after the other (each runs its
+//! cases concurrently itself), per-case suites on a small pool of worker threads, handing each
+//! finished case to an [`Observer`] (the CLI's progress bar). A panic inside any suite becomes
+//! errored cases, and a cancelled run (Ctrl-C) marks the cases that did not run as skipped and
+//! the run as interrupted: the caller always gets a complete [`Run`] to write.
 //!
 //! Sharding (`--shard K/N`) deals the planned cases of the whole run round-robin, in declaration
-//! order, so shards are balanced, disjoint, and together cover every case exactly once.
+//! order, so shards are balanced, disjoint, and together cover every case exactly once. A suite
+//! judged as a whole ([`Plan::Whole`], the gate) takes one place and runs, entirely and once, in
+//! the shard that owns it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -20,12 +24,8 @@ use std::time::Instant;
 pub mod service;
 
 use modelci_config::{Config, SuiteDecl, SuiteSpec, suggest};
-use modelci_contract::json_schema::JsonSchemaCheck;
-use modelci_contract::openapi_suite::OpenApiCheck;
-use modelci_contract::pact_verify::PactCheck;
-use modelci_gate::GateCheck;
-use modelci_model::golden_suite::ModelCheck;
 use modelci_report::{Case, Location, Outcome, Run, ShardSpec, Suite};
+pub use modelci_suite::{Cancel, Context, Plan, Schedule, SetupFailed, Suite as SuiteTrait};
 
 /// What to run and how.
 #[derive(Debug, Clone, Default)]
@@ -87,91 +87,41 @@ pub fn parse_shard(text: &str) -> Result<ShardSpec, String> {
     Ok(ShardSpec { index, count })
 }
 
-/// A planned suite: a check ready to run, or the problem that kept it from being planned.
-enum Check {
-    JsonSchema(JsonSchemaCheck),
-    /// Pact suites verify their interactions together (concurrency and provider states are
-    /// managed per pact), so they run as one batch.
-    Pact(PactCheck),
-    /// OpenAPI suites send their requests together, concurrently: a batch too.
-    OpenApi(OpenApiCheck),
-    /// Model suites stack golden cases into batched inferences run on several sessions: a
-    /// batch too.
-    Model(Box<ModelCheck>),
-    /// Gates are evaluated as a whole while planning; their cases are the results.
-    Gate(GateCheck),
-    Setup(Case),
+/// Plans one declared suite: the one place that maps a suite kind's configuration to the crate
+/// that implements it. A suite that cannot be planned (unreadable schema, unloadable model, ...)
+/// becomes one errored `(setup)` case at the line that declares the problem; a panic while
+/// planning becomes one errored case too.
+pub fn plan(decl: &SuiteDecl, config: &Config, ctx: &Context) -> Box<dyn SuiteTrait> {
+    let planned = catch_unwind(AssertUnwindSafe(|| match &decl.spec {
+        SuiteSpec::JsonSchema(spec) => {
+            modelci_contract::suite::plan_json_schema(spec, &decl.file, &config.dir)
+        }
+        SuiteSpec::Pact(spec) => modelci_contract::suite::plan_pact(spec, &decl.file),
+        SuiteSpec::OpenApi(spec) => modelci_contract::suite::plan_openapi(spec, &decl.file),
+        SuiteSpec::Model(spec) => modelci_model::suite::plan(spec, &decl.file, ctx),
+        SuiteSpec::Gate(spec) => modelci_gate::plan(spec, &decl.file, decl.line),
+    }));
+    planned.unwrap_or_else(|payload| {
+        Box::new(SetupFailed::new(
+            format!(
+                "internal error in modelci while planning this suite: {}",
+                panic_message(payload.as_ref())
+            ),
+            Location::line(&decl.file, decl.line),
+        ))
+    })
 }
 
-impl Check {
-    fn plan(decl: &SuiteDecl, config: &Config) -> Check {
-        match &decl.spec {
-            SuiteSpec::JsonSchema(spec) => {
-                match JsonSchemaCheck::plan(spec, &decl.file, &config.dir) {
-                    Ok(check) => Check::JsonSchema(check),
-                    Err(e) => {
-                        Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
-                    }
-                }
-            }
-            SuiteSpec::Pact(spec) => match PactCheck::plan(spec, &decl.file) {
-                Ok(check) => Check::Pact(check),
-                Err(e) => {
-                    Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
-                }
-            },
-            SuiteSpec::Model(spec) => match ModelCheck::plan(spec, &decl.file) {
-                Ok(check) => Check::Model(Box::new(check)),
-                Err(e) => {
-                    Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
-                }
-            },
-            SuiteSpec::Gate(spec) => Check::Gate(GateCheck::plan(spec, &decl.file, decl.line)),
-            SuiteSpec::OpenApi(spec) => match OpenApiCheck::plan(spec, &decl.file) {
-                Ok(check) => Check::OpenApi(check),
-                Err(e) => {
-                    Check::Setup(Case::errored("(setup)", e.message).with_location(e.location))
-                }
-            },
-        }
-    }
-
-    fn is_batch(&self) -> bool {
-        matches!(self, Check::Pact(_) | Check::OpenApi(_) | Check::Model(_))
-    }
-
-    fn run_batch(&self, indices: &[usize]) -> Vec<Case> {
-        match self {
-            Check::Pact(c) => c.run_batch(indices),
-            Check::OpenApi(c) => c.run_batch(indices),
-            Check::Model(c) => c.run_batch(indices),
-            other => indices.iter().map(|&i| other.run(i)).collect(),
-        }
-    }
-
-    fn names(&self) -> Vec<String> {
-        match self {
-            Check::JsonSchema(c) => c.case_names().map(str::to_owned).collect(),
-            Check::Pact(c) => c.case_names(),
-            Check::OpenApi(c) => c.case_names(),
-            Check::Model(c) => c.case_names(),
-            Check::Gate(c) => c.case_names(),
-            Check::Setup(case) => vec![case.name.clone()],
-        }
-    }
-
-    fn run(&self, index: usize) -> Case {
-        match self {
-            Check::JsonSchema(c) => c.run(index),
-            Check::Model(c) => c.run(index),
-            Check::Gate(c) => c.run(index),
-            Check::Pact(_) | Check::OpenApi(_) => self
-                .run_batch(&[index])
-                .pop()
-                .unwrap_or_else(|| Case::errored(format!("#{index}"), "no such case")),
-            Check::Setup(case) => case.clone(),
-        }
-    }
+/// A planned suite with what the report says about it.
+pub struct Planned {
+    /// The suite's name in the report.
+    pub name: String,
+    /// Its kind (`pact`, `model`, ...).
+    pub kind: String,
+    /// Where it is declared.
+    pub location: Option<Location>,
+    /// The suite.
+    pub suite: Box<dyn SuiteTrait>,
 }
 
 /// Runs the configuration's suites.
@@ -186,105 +136,144 @@ pub fn run(
 ) -> Result<Run, RunError> {
     let started = Instant::now();
     let decls = select(config, &options.only)?;
-
-    let mut report = Run::new(&options.version);
-    report.started_at = Some(now_rfc3339());
+    let ctx = context(options);
+    let planned: Vec<Planned> = decls
+        .iter()
+        .map(|decl| Planned {
+            name: decl.name.clone(),
+            kind: decl.kind().to_owned(),
+            location: Some(Location::line(&decl.file, decl.line)),
+            suite: plan(decl, config, &ctx),
+        })
+        .collect();
+    let mut report = run_planned(planned, options, observer);
     report.config = Some(modelci_config::display_path(&config.path));
-    report.shards = options.shard.into_iter().collect();
     if let Some(name) = &config.project_name {
         report.properties.insert("project", name.clone());
     }
+    report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(report)
+}
 
-    // Plan every selected suite, then deal the cases into shards.
-    let mut checks: Vec<Check> = decls.iter().map(|d| Check::plan(d, config)).collect();
-    for check in &mut checks {
-        if let Check::Model(c) = check {
-            c.set_cancel(Arc::clone(&options.cancel));
-        }
+/// The context suites run with.
+pub fn context(options: &RunOptions) -> Context {
+    Context {
+        cancel: Cancel::from_flag(Arc::clone(&options.cancel)),
+        jobs: options.jobs.max(1),
     }
-    let mut work: Vec<(usize, usize)> = Vec::new(); // (suite, case index within the check)
-    let mut names: Vec<Vec<String>> = Vec::with_capacity(checks.len());
+}
+
+/// Runs suites that are already planned (the single-suite commands plan theirs from flags) and
+/// collects one [`Run`]: the shard's cases, a panic in any suite as errored cases, and the cases
+/// a cancelled run did not reach as skipped.
+pub fn run_planned(
+    planned: Vec<Planned>,
+    options: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Run {
+    let started = Instant::now();
+    let ctx = context(options);
+    let mut report = Run::new(&options.version);
+    report.started_at = Some(now_rfc3339());
+    report.shards = options.shard.into_iter().collect();
+
+    // Deal the cases into shards: a case of a `Plan::Cases` suite takes one place, a whole
+    // suite one place for all of its cases.
+    let plans: Vec<Plan> = planned.iter().map(|p| p.suite.plan()).collect();
+    let mut mine: Vec<Vec<usize>> = Vec::with_capacity(plans.len()); // places of this shard
     let mut position = 0usize;
-    for (s, check) in checks.iter().enumerate() {
-        let case_names = check.names();
-        for i in 0..case_names.len() {
+    for plan in &plans {
+        let mut indices = Vec::new();
+        for i in 0..plan.places() {
             if in_shard(options.shard, position) {
-                work.push((s, i));
+                indices.push(i);
             }
             position += 1;
         }
-        names.push(case_names);
+        mine.push(indices);
     }
-    observer.planned(work.len());
+    let expected = |s: usize| match &plans[s] {
+        Plan::Cases(_) => mine[s].len(),
+        // Not known before it runs; counted as one until then.
+        Plan::Whole => mine[s].len(),
+    };
+    observer.planned((0..plans.len()).map(expected).sum());
 
-    // Batch suites first (each verifies its own cases concurrently), then the rest on the
-    // worker pool.
-    let mut results: Vec<Option<Case>> = vec![None; work.len()];
-    for (s, check) in checks.iter().enumerate() {
-        if !check.is_batch() {
+    // Batch suites first, one after the other (each runs its own cases concurrently), then the
+    // per-case suites on the worker pool.
+    let mut results: Vec<Vec<Option<Case>>> = mine.iter().map(|m| vec![None; m.len()]).collect();
+    let mut whole: Vec<Option<Vec<Case>>> = vec![None; plans.len()];
+    for (s, p) in planned.iter().enumerate() {
+        if p.suite.schedule() != Schedule::Batch || mine[s].is_empty() {
             continue;
         }
-        if options.cancel.load(Ordering::SeqCst) {
+        if ctx.cancel.is_cancelled() {
             break;
         }
-        let slots: Vec<usize> = (0..work.len()).filter(|&n| work[n].0 == s).collect();
-        let indices: Vec<usize> = slots.iter().map(|&n| work[n].1).collect();
-        for (n, case) in slots.into_iter().zip(check.run_batch(&indices)) {
-            observer.finished(&decls[s].name, &case);
-            results[n] = Some(case);
+        let cases = run_guarded(p.suite.as_ref(), &plans[s], &mine[s], &ctx);
+        match &plans[s] {
+            Plan::Whole => {
+                for case in &cases {
+                    observer.finished(&p.name, case);
+                }
+                whole[s] = Some(cases);
+            }
+            Plan::Cases(_) => {
+                for (slot, case) in results[s].iter_mut().zip(cases) {
+                    observer.finished(&p.name, &case);
+                    *slot = Some(case);
+                }
+            }
         }
     }
-    let pooled: Vec<(usize, usize)> = work
+    let pooled: Vec<(usize, usize)> = planned
         .iter()
-        .map(|&(s, i)| {
-            if checks[s].is_batch() {
-                (usize::MAX, i)
-            } else {
-                (s, i)
-            }
-        })
+        .enumerate()
+        .filter(|(_, p)| p.suite.schedule() == Schedule::PerCase)
+        .flat_map(|(s, _)| (0..mine[s].len()).map(move |k| (s, k)))
         .collect();
-    let pool_results = execute(&checks, &pooled, options, |s, case| {
-        observer.finished(&decls[s].name, case);
+    execute(&planned, &plans, &mine, &pooled, &ctx, |s, k, case| {
+        observer.finished(&planned[s].name, &case);
+        results[s][k] = Some(case);
     });
-    for (slot, r) in results.iter_mut().zip(pool_results) {
-        if slot.is_none() {
-            *slot = r;
-        }
-    }
 
-    let mut suites: Vec<Suite> = decls
-        .iter()
-        .zip(&checks)
-        .map(|(decl, check)| {
-            let mut suite = Suite::new(&decl.name, decl.kind());
-            suite.location = Some(Location::line(&decl.file, decl.line));
-            match check {
-                Check::JsonSchema(c) => suite.properties = c.properties().clone(),
-                Check::Pact(c) => suite.properties = c.properties().clone(),
-                Check::OpenApi(c) => suite.properties = c.properties().clone(),
-                Check::Model(c) => suite.properties = c.properties().clone(),
-                Check::Gate(c) => suite.properties = c.properties().clone(),
-                Check::Setup(_) => {}
-            }
-            suite
-        })
-        .collect();
     let mut interrupted = false;
-    for (&(s, i), result) in work.iter().zip(results) {
-        let case = result.unwrap_or_else(|| {
-            interrupted = true;
-            Case::skipped(names[s][i].clone(), "not run: the run was interrupted")
-        });
-        suites[s].duration_ms += case.duration_ms;
-        suites[s].cases.push(case);
+    for (s, p) in planned.iter().enumerate() {
+        let mut suite = Suite::new(&p.name, &p.kind);
+        suite.location.clone_from(&p.location);
+        let cases: Vec<Case> = match &plans[s] {
+            Plan::Whole => match whole[s].take() {
+                Some(cases) => cases,
+                None if mine[s].is_empty() => Vec::new(),
+                None => {
+                    interrupted = true;
+                    vec![modelci_suite::missing_case("(not run)")]
+                }
+            },
+            Plan::Cases(names) => mine[s]
+                .iter()
+                .zip(std::mem::take(&mut results[s]))
+                .map(|(&i, r)| {
+                    r.unwrap_or_else(|| {
+                        interrupted = true;
+                        modelci_suite::missing_case(names.get(i).cloned().unwrap_or_default())
+                    })
+                })
+                .collect(),
+        };
+        // A suite with no case in this shard is left out of the shard's report.
+        if cases.is_empty() {
+            continue;
+        }
+        suite.properties = p.suite.properties();
+        suite.duration_ms = cases.iter().map(|c| c.duration_ms).sum();
+        suite.cases = cases;
+        report.suites.push(suite);
     }
-    // A suite with no case in this shard is left out of the shard's report.
-    report.suites = suites.into_iter().filter(|s| !s.cases.is_empty()).collect();
     report.interrupted = interrupted;
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     report.refresh_summary();
-    Ok(report)
+    report
 }
 
 /// Checks `--only` names before anything starts (a service, say).
@@ -336,17 +325,22 @@ fn in_shard(shard: Option<ShardSpec>, position: usize) -> bool {
     }
 }
 
-/// Runs `work` on `options.jobs` threads; results come back in `work` order (`None` for cases
-/// that did not run because the run was cancelled).
+/// Runs the per-case `work` ((suite, position in `mine[suite]`)) on `ctx.jobs` threads, one
+/// case at a time, handing each finished case to `on_finished`. Stops starting cases once the
+/// run is cancelled.
 fn execute(
-    checks: &[Check],
+    planned: &[Planned],
+    plans: &[Plan],
+    mine: &[Vec<usize>],
     work: &[(usize, usize)],
-    options: &RunOptions,
-    mut on_finished: impl FnMut(usize, &Case),
-) -> Vec<Option<Case>> {
-    let mut results: Vec<Option<Case>> = vec![None; work.len()];
+    ctx: &Context,
+    mut on_finished: impl FnMut(usize, usize, Case),
+) {
+    if work.is_empty() {
+        return;
+    }
     let next = AtomicUsize::new(0);
-    let jobs = options.jobs.clamp(1, work.len().max(1));
+    let jobs = ctx.jobs.clamp(1, work.len());
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::channel::<(usize, Case)>();
         for _ in 0..jobs {
@@ -354,16 +348,15 @@ fn execute(
             let next = &next;
             scope.spawn(move || {
                 loop {
-                    if options.cancel.load(Ordering::SeqCst) {
+                    if ctx.cancel.is_cancelled() {
                         break;
                     }
                     let n = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&(s, i)) = work.get(n) else { break };
-                    let Some(check) = checks.get(s) else {
-                        // Run elsewhere (a batch suite).
-                        continue;
-                    };
-                    let case = run_guarded(check, i);
+                    let Some(&(s, k)) = work.get(n) else { break };
+                    let index = mine[s][k];
+                    let case =
+                        run_guarded(planned[s].suite.as_ref(), &plans[s], &[index], ctx).pop();
+                    let Some(case) = case else { continue };
                     if tx.send((n, case)).is_err() {
                         break;
                     }
@@ -372,35 +365,49 @@ fn execute(
         }
         drop(tx);
         for (n, case) in rx {
-            on_finished(work[n].0, &case);
-            results[n] = Some(case);
+            let (s, k) = work[n];
+            on_finished(s, k, case);
         }
     });
-    results
 }
 
-/// Runs one case, turning a panic inside a check into an errored case.
-fn run_guarded(check: &Check, index: usize) -> Case {
+/// Runs cases of one suite, turning a panic inside it into errored cases (one per case asked
+/// for; one for a whole suite), so that the rest of the run goes on and reports are written.
+fn run_guarded(suite: &dyn SuiteTrait, plan: &Plan, indices: &[usize], ctx: &Context) -> Vec<Case> {
     let started = Instant::now();
-    match catch_unwind(AssertUnwindSafe(|| check.run(index))) {
-        Ok(case) => case,
+    match catch_unwind(AssertUnwindSafe(|| suite.run(indices, ctx))) {
+        Ok(mut cases) => {
+            if let Plan::Cases(_) = plan {
+                cases.truncate(indices.len());
+            }
+            cases
+        }
         Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            let mut case = Case::new(
-                check.names().get(index).cloned().unwrap_or_default(),
-                Outcome::Errored,
-            )
-            .with_message(format!(
-                "internal error in modelci while running this case: {what}"
-            ));
-            case.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-            case
+            let what = panic_message(payload.as_ref());
+            let errored = |name: String| {
+                let mut case = Case::new(name, Outcome::Errored).with_message(format!(
+                    "internal error in modelci while running this case: {what}"
+                ));
+                case.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+                case
+            };
+            match plan {
+                Plan::Whole => vec![errored("(run)".into())],
+                Plan::Cases(names) => indices
+                    .iter()
+                    .map(|&i| errored(names.get(i).cloned().unwrap_or_else(|| format!("#{i}"))))
+                    .collect(),
+            }
         }
     }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 #[cfg(test)]

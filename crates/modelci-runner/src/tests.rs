@@ -148,3 +148,135 @@ fn shard_parsing() {
     }
     let _ = Path::new(".");
 }
+
+/// A suite for the runner's own tests: `n` cases, one of which may panic, and a counter of how
+/// often its work was done.
+struct Fake {
+    plan: Plan,
+    schedule: Schedule,
+    panic_on: Option<usize>,
+    runs: Arc<AtomicUsize>,
+}
+
+impl SuiteTrait for Fake {
+    fn plan(&self) -> Plan {
+        self.plan.clone()
+    }
+    fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+    fn run(&self, indices: &[usize], _ctx: &Context) -> Vec<Case> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        if let Plan::Whole = self.plan {
+            return vec![
+                Case::new("a", Outcome::Passed),
+                Case::new("b", Outcome::Passed),
+            ];
+        }
+        indices
+            .iter()
+            .map(|&i| {
+                if self.panic_on == Some(i) {
+                    panic!("boom at {i}");
+                }
+                Case::new(format!("c{i}"), Outcome::Passed)
+            })
+            .collect()
+    }
+    fn properties(&self) -> modelci_report::Properties {
+        let mut p = modelci_report::Properties::new();
+        p.insert("runs", self.runs.load(Ordering::SeqCst).to_string());
+        p
+    }
+}
+
+fn fake(
+    name: &str,
+    plan: Plan,
+    schedule: Schedule,
+    panic_on: Option<usize>,
+) -> (Planned, Arc<AtomicUsize>) {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let planned = Planned {
+        name: name.into(),
+        kind: "fake".into(),
+        location: None,
+        suite: Box::new(Fake {
+            plan,
+            schedule,
+            panic_on,
+            runs: Arc::clone(&runs),
+        }),
+    };
+    (planned, runs)
+}
+
+fn names(n: usize) -> Plan {
+    Plan::Cases((0..n).map(|i| format!("c{i}")).collect())
+}
+
+#[test]
+fn a_panic_in_a_batch_suite_errors_its_cases_and_the_run_goes_on() {
+    let (batch, _) = fake("batch", names(3), Schedule::Batch, Some(1));
+    let (pooled, _) = fake("pooled", names(4), Schedule::PerCase, Some(2));
+    let (after, _) = fake("after", names(2), Schedule::Batch, None);
+    let run = run_planned(vec![batch, pooled, after], &options(), &mut Quiet);
+    assert_eq!(run.suites.len(), 3);
+    // The batch that panicked: each of its cases is errored, named, and says why.
+    assert_eq!(run.suites[0].summary.errored, 3);
+    let case = &run.suites[0].cases[1];
+    assert_eq!(case.name, "c1");
+    assert!(
+        case.message
+            .as_deref()
+            .is_some_and(|m| m.contains("internal error in modelci") && m.contains("boom at 1")),
+        "{case:?}"
+    );
+    // Per-case suites lose only the case that panicked.
+    assert_eq!(run.suites[1].summary.errored, 1);
+    assert_eq!(run.suites[1].summary.passed, 3);
+    // Later suites still run.
+    assert_eq!(run.suites[2].summary.passed, 2);
+    assert!(!run.interrupted);
+}
+
+#[test]
+fn a_whole_suite_runs_once_in_the_one_shard_that_owns_it() {
+    let mut total_runs = 0;
+    let mut reported = 0;
+    for index in 1..=3 {
+        let (before, _) = fake("before", names(4), Schedule::PerCase, None);
+        let (gate, runs) = fake("gate", Plan::Whole, Schedule::Batch, None);
+        let opts = RunOptions {
+            shard: Some(ShardSpec { index, count: 3 }),
+            ..options()
+        };
+        let run = run_planned(vec![before, gate], &opts, &mut Quiet);
+        let n = runs.load(Ordering::SeqCst);
+        total_runs += n;
+        if let Some(s) = run.suites.iter().find(|s| s.name == "gate") {
+            reported += 1;
+            assert_eq!(n, 1);
+            assert_eq!(
+                s.cases.len(),
+                2,
+                "every case of a whole suite is in its shard"
+            );
+            assert_eq!(s.properties.get("runs").map(String::as_str), Some("1"));
+        } else {
+            assert_eq!(n, 0, "shard {index} did the gate's work without owning it");
+        }
+    }
+    assert_eq!((total_runs, reported), (1, 1));
+}
+
+#[test]
+fn a_whole_suite_not_reached_before_cancel_is_skipped() {
+    let (gate, runs) = fake("gate", Plan::Whole, Schedule::Batch, None);
+    let opts = options();
+    opts.cancel.store(true, Ordering::SeqCst);
+    let run = run_planned(vec![gate], &opts, &mut Quiet);
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    assert!(run.interrupted);
+    assert_eq!(run.summary.skipped, 1);
+}
