@@ -69,3 +69,58 @@ fn committed_schemas_are_current() {
         );
     }
 }
+
+/// `--json -` (and `/dev/stdout`) write the report to stdout, as the one thing there: the
+/// summary moves to stderr, and nothing is renamed over a special file.
+#[test]
+fn json_report_on_stdout_is_the_whole_of_stdout() {
+    for target in ["-", "/dev/stdout"] {
+        let (code, out, err) = run(&mut modelci(&[
+            "check",
+            "--config",
+            "examples/failing/modelci.toml",
+            "--json",
+            target,
+        ]));
+        assert_eq!(code, 1, "{err}");
+        let report: serde_json::Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON report ({e}) for {target}:\n{out}"));
+        assert!(report["summary"]["failed"].as_u64().is_some_and(|n| n > 0));
+        assert!(err.contains("FAIL"), "the summary goes to stderr: {err}");
+    }
+}
+
+/// A report written to a named pipe goes through the pipe, which stays a pipe.
+#[cfg(unix)]
+#[test]
+fn junit_report_into_a_pipe_keeps_the_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("junit.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read_to_string(fifo).expect("read the pipe"))
+    };
+    let (code, _, err) = run(&mut modelci(&[
+        "check",
+        "--config",
+        "examples/failing/modelci.toml",
+        "--junit",
+        fifo.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 1, "{err}");
+    // Checked first: had the pipe been replaced, the reader would wait for a writer forever.
+    assert!(
+        fs::symlink_metadata(&fifo).expect("stat").file_type().is_fifo(),
+        "the pipe was replaced by a regular file"
+    );
+    let xml = reader.join().expect("reader");
+    assert!(xml.starts_with("<?xml"), "{xml}");
+}

@@ -31,4 +31,4 @@ pub use model::{
     line_col,
 };
 pub use properties::Properties;
-pub use write::write_atomic;
+pub use write::{is_stdout, write_atomic};

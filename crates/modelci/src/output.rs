@@ -146,11 +146,23 @@ pub fn finish(run: &Run, outputs: &[Output]) -> u8 {
         }
     }
     github(run);
-    let mut text = crate::terminal::render(run, crate::terminal::colour_stdout());
+    // A report on stdout (`--json -`) keeps stdout to itself: the summary goes to stderr.
+    let report_on_stdout = outputs.iter().any(|o| modelci_report::is_stdout(&o.path));
+    let colour = if report_on_stdout {
+        crate::terminal::colour_stderr()
+    } else {
+        crate::terminal::colour_stdout()
+    };
+    let mut text = crate::terminal::render(run, colour);
     if !written.is_empty() {
         text.push_str(&format!("reports: {}\n", written.join(", ")));
     }
-    stdout(&text);
+    if report_on_stdout {
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    } else {
+        stdout(&text);
+    }
     if wrote_all {
         run.summary.verdict.exit_code()
     } else {

@@ -22,6 +22,12 @@ pub fn colour_stdout() -> bool {
     !no_color && console::colors_enabled()
 }
 
+/// Whether the summary is coloured when it goes to stderr (a report holds stdout).
+pub fn colour_stderr() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && console::colors_enabled_stderr()
+}
+
 struct Paint {
     on: bool,
 }
