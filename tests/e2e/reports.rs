@@ -118,7 +118,10 @@ fn junit_report_into_a_pipe_keeps_the_pipe() {
     assert_eq!(code, 1, "{err}");
     // Checked first: had the pipe been replaced, the reader would wait for a writer forever.
     assert!(
-        fs::symlink_metadata(&fifo).expect("stat").file_type().is_fifo(),
+        fs::symlink_metadata(&fifo)
+            .expect("stat")
+            .file_type()
+            .is_fifo(),
         "the pipe was replaced by a regular file"
     );
     let xml = reader.join().expect("reader");

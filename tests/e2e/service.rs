@@ -233,3 +233,55 @@ fn service_url_needs_a_service() {
         "{err}"
     );
 }
+
+/// `--only` a suite that does not talk to `[service]`: the service is not started (here its
+/// command would fail), and the suite runs; selecting a suite that uses it starts it.
+#[test]
+fn only_starts_the_service_when_a_selected_suite_uses_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let marker = dir.path().join("started");
+    let path = dir.path().join("modelci.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[service]
+command = "touch '{marker}'; exit 3"
+url = "http://127.0.0.1:{port}"
+ready_timeout_secs = 5
+
+[[suite.json-schema]]
+name = "schemas"
+schema = "{root}/examples/quickstart/schemas/prediction.schema.json"
+files = ["{root}/examples/quickstart/recorded/predictions.jsonl"]
+pointer = "/body"
+
+[[suite.openapi]]
+name = "live"
+openapi = "{root}/examples/quickstart/contracts/classifier-service/openapi.yaml"
+base_url = "${{service.url}}"
+"#,
+            marker = marker.display(),
+            root = root().display()
+        ),
+    )
+    .expect("config");
+    let json = dir.path().join("r.json");
+    let cfg = path.to_str().expect("utf8");
+    let out = json.to_str().expect("utf8");
+    let (code, stdout, err) = run(&mut modelci(&[
+        "check", "--config", cfg, "--only", "schemas", "--json", out,
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    assert!(!marker.exists(), "the service was started: {err}");
+    assert!(err.contains("not starting the service"), "{err}");
+
+    let (code, stdout, err) = run(&mut modelci(&[
+        "check", "--config", cfg, "--only", "live", "--json", out,
+    ]));
+    assert_eq!(code, 2, "{stdout}\n{err}");
+    assert!(
+        marker.exists(),
+        "a suite that uses the service needs it started: {err}"
+    );
+}

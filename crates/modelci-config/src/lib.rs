@@ -68,6 +68,81 @@ impl SuiteDecl {
             SuiteSpec::Gate(_) => "gate",
         }
     }
+
+    /// The URLs this suite sends requests to (providers, endpoints, state-change hooks, pact
+    /// URLs).
+    pub fn urls(&self) -> Vec<&str> {
+        match &self.spec {
+            SuiteSpec::JsonSchema(_) => Vec::new(),
+            SuiteSpec::Pact(p) => std::iter::once(p.provider_url.as_str())
+                .chain(p.state_change_url.as_deref())
+                .chain(p.pacts.iter().map(String::as_str).filter(|s| is_url(s)))
+                .collect(),
+            SuiteSpec::OpenApi(o) => o.base_url.as_deref().into_iter().collect(),
+            SuiteSpec::Model(m) => m
+                .endpoint
+                .as_deref()
+                .into_iter()
+                .chain(
+                    m.regression
+                        .as_ref()
+                        .and_then(|r| r.baseline_endpoint.as_deref()),
+                )
+                .collect(),
+            SuiteSpec::Gate(g) => g.endpoint.as_deref().into_iter().collect(),
+        }
+    }
+}
+
+impl Config {
+    /// Whether `suite` talks to `[service]`: one of its URLs has the service's origin (scheme,
+    /// host and port; `localhost` and `127.0.0.1` count as one host). That is what
+    /// `${service.url}` becomes, and it catches the service's address written out too.
+    pub fn uses_service(&self, suite: &SuiteDecl) -> bool {
+        let Some(service) = &self.service else {
+            return false;
+        };
+        let targets: Vec<String> = service
+            .url
+            .iter()
+            .chain(std::iter::once(&service.ready_url))
+            .filter_map(|u| origin(u))
+            .collect();
+        suite
+            .urls()
+            .iter()
+            .filter_map(|u| origin(u))
+            .any(|o| targets.contains(&o))
+    }
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// `scheme://host:port` of an http(s) URL, with the default port made explicit and loopback
+/// names folded together.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((h, p))
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') =>
+        {
+            (h.to_owned(), p.to_owned())
+        }
+        _ => (
+            host_port.to_owned(),
+            if scheme == "https" { "443" } else { "80" }.to_owned(),
+        ),
+    };
+    let host = match host.to_ascii_lowercase().as_str() {
+        "localhost" | "[::1]" => "127.0.0.1".to_owned(),
+        h => h.to_owned(),
+    };
+    Some(format!("{scheme}://{host}:{port}"))
 }
 
 /// The kind-specific part of a suite.
@@ -656,7 +731,6 @@ fn pact_suite(
             "`pacts` must list at least one pact file, folder or URL".into(),
         ));
     }
-    let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://");
     let pacts = raw
         .pacts
         .get_ref()

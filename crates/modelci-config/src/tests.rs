@@ -350,3 +350,50 @@ fn model_suite_mistakes_are_named() {
     ));
     assert!(e.contains("maybe"), "{e}");
 }
+
+#[test]
+fn suites_that_talk_to_the_service_are_known() {
+    let config = parse(
+        Path::new("modelci.toml"),
+        r#"
+[service]
+command = "serve"
+url = "http://localhost:8080/"
+
+[[suite.json-schema]]
+name = "files"
+schema = "s.json"
+files = ["r/*.json"]
+
+[[suite.pact]]
+name = "via-placeholder"
+pacts = ["p.json"]
+provider_url = "${service.url}"
+
+[[suite.openapi]]
+name = "written-out"
+openapi = "o.yaml"
+base_url = "http://127.0.0.1:8080/api"
+
+[[suite.openapi]]
+name = "elsewhere"
+openapi = "o.yaml"
+base_url = "http://127.0.0.1:9090"
+"#,
+    )
+    .expect("config");
+    let uses: Vec<(&str, bool)> = config
+        .suites
+        .iter()
+        .map(|s| (s.name.as_str(), config.uses_service(s)))
+        .collect();
+    assert_eq!(
+        uses,
+        [
+            ("files", false),
+            ("via-placeholder", true),
+            ("written-out", true),
+            ("elsewhere", false)
+        ]
+    );
+}

@@ -78,9 +78,19 @@ pub fn run(args: &CheckArgs) -> u8 {
         output::error(&e.to_string(), None);
         return EXIT_ERROR;
     }
-    // The system under test, when the configuration says how to start it.
+    // The system under test, when the configuration says how to start it, and a selected
+    // suite talks to it (`--only` may select only suites that do not).
     let mut service = None;
-    if let Some(spec) = &config.service {
+    let needed = options.only.is_empty()
+        || config
+            .suites
+            .iter()
+            .filter(|s| options.only.contains(&s.name))
+            .any(|s| config.uses_service(s));
+    if config.service.is_some() && !needed {
+        output::status("not starting the service: no suite selected by --only uses it");
+    }
+    if let Some(spec) = config.service.as_ref().filter(|_| needed) {
         if let Some(c) = &spec.command {
             let shown = match c {
                 modelci_config::service::CommandLine::Shell(s) => s.clone(),
