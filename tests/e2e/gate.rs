@@ -240,7 +240,7 @@ fn bad_input_is_named_and_exits_2() {
         "fixtures/gate/thresholds.toml",
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("`model_name` is needed"), "{err}");
+    assert!(err.contains("`--model-name` is needed"), "{err}");
 
     let (code, _, err) = gate(&[
         "--candidate",
@@ -606,4 +606,103 @@ fn the_candidate_can_be_a_live_endpoint_and_is_timed_there() {
         r["suites"][0]["properties"]["candidate_endpoint"],
         format!("{}/v2/models/mlp", server.url)
     );
+}
+
+/// A sharded `modelci check` evaluates a `[[suite.gate]]` in one shard only, so its write-back
+/// to MLflow (`record`) happens exactly once, and its cases are all in that shard's report.
+#[test]
+fn a_sharded_run_evaluates_the_gate_and_writes_back_once() {
+    let Some((client, uri)) = registry() else {
+        return;
+    };
+    if !crate::runtime_available() {
+        return;
+    }
+    let name = register(
+        &client,
+        &[(PREVIOUS, "model.onnx"), (CANDIDATE, "model.onnx")],
+    );
+    client.set_alias(&name, "champion", "1").expect("alias");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let features: Vec<String> = (0..20).map(|i| format!("\"f{i}\"")).collect();
+    let config = dir.path().join("modelci.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[suite.json-schema]]
+name = "schemas"
+schema = "{root}/examples/quickstart/schemas/prediction.schema.json"
+files = ["{root}/examples/quickstart/recorded/predictions.jsonl"]
+pointer = "/body"
+
+[[suite.gate]]
+name = "release"
+model_name = "{name}"
+candidate = "version:2"
+baseline = "alias:champion"
+tracking_uri = "{uri}"
+dataset = "{root}/{DATA}"
+label = "label"
+features = [{features}]
+sensitive = ["region", "age_group"]
+thresholds = "{root}/fixtures/gate/thresholds.toml"
+record = true
+
+[suite.gate.latency]
+warmup = 1
+iterations = 5
+batch_sizes = [1]
+"#,
+            root = root().display(),
+            features = features.join(", ")
+        ),
+    )
+    .expect("config");
+    let mut owners = 0;
+    for k in 1..=3 {
+        let json = dir.path().join(format!("s{k}.json"));
+        let (code, out, err) = run(&mut modelci(&[
+            "check",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--shard",
+            &format!("{k}/3"),
+            "--json",
+            json.to_str().expect("utf8"),
+        ]));
+        assert!(code == 0 || code == 1, "{out}\n{err}");
+        let r = report(&json);
+        if let Some(gate) = r["suites"]
+            .as_array()
+            .expect("suites")
+            .iter()
+            .find(|s| s["name"] == "release")
+        {
+            owners += 1;
+            let cases = gate["cases"].as_array().expect("cases");
+            assert!(
+                cases.iter().any(|c| c["name"]
+                    == "record: candidate metrics and verdict written to MLflow"
+                    && c["outcome"] == "passed"),
+                "{gate}"
+            );
+        }
+    }
+    assert_eq!(owners, 1, "the gate belongs to exactly one shard");
+    // One MLflow run recorded for this model, not one per shard.
+    let found: Value = reqwest::blocking::Client::new()
+        .post(format!("{uri}/api/2.0/mlflow/runs/search"))
+        .json(&serde_json::json!({
+            "experiment_ids": [client.get_or_create_experiment("modelci-gate").expect("experiment").experiment_id],
+            "filter": format!("tags.\"modelci.model_name\" = '{name}'"),
+            "max_results": 100,
+        }))
+        .send()
+        .and_then(reqwest::blocking::Response::error_for_status)
+        .expect("search runs")
+        .json()
+        .expect("json");
+    let runs = found["runs"].as_array().map_or(0, Vec::len);
+    assert_eq!(runs, 1, "{found}");
 }

@@ -20,6 +20,9 @@ pub enum ConfigError {
     /// The file was read but is not a valid configuration.
     #[error("{0}")]
     At(Diagnostic),
+    /// A single-suite command's flags do not make a valid suite.
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl ConfigError {
@@ -27,7 +30,7 @@ impl ConfigError {
     pub fn diagnostic(&self) -> Option<&Diagnostic> {
         match self {
             ConfigError::At(d) => Some(d),
-            ConfigError::Read { .. } => None,
+            ConfigError::Read { .. } | ConfigError::Usage(_) => None,
         }
     }
 }

@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::values::Device;
+use crate::{ConfigError, Origin};
+
 /// What kind of model is gated.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -172,7 +175,7 @@ pub struct GateSuite {
     pub probabilities_output: Option<String>,
     pub thresholds: Option<PathBuf>,
     pub tracking_uri: Option<String>,
-    pub device: String,
+    pub device: Device,
     pub resamples: usize,
     pub seed: u64,
     pub latency: Option<Latency>,
@@ -236,73 +239,90 @@ impl std::fmt::Display for ModelRef {
     }
 }
 
+/// Checks a `[[suite.gate]]` table (or `modelci gate`'s flags) and resolves its paths.
+///
+/// # Errors
+/// The first problem found, at the table (or naming the flag).
+pub fn resolve(raw: GateSuiteFile, origin: &Origin<'_>) -> Result<GateSuite, ConfigError> {
+    let offset = raw.name.span().start;
+    raw.check(origin).map_err(|m| origin.error(offset, m))
+}
+
 impl GateSuiteFile {
-    /// Checks and resolves against the config file's folder.
-    ///
-    /// # Errors
-    /// A message for the first problem found.
-    pub fn resolve(self, dir: &std::path::Path) -> Result<GateSuite, String> {
-        let candidate =
-            ModelRef::parse(&self.candidate, dir).map_err(|e| format!("`candidate` {e}"))?;
+    fn check(self, origin: &Origin<'_>) -> Result<GateSuite, String> {
+        let dir = origin.dir.as_path();
+        let key = |k: &str| origin.name(k);
+        let candidate = ModelRef::parse(&self.candidate, dir)
+            .map_err(|e| format!("{} {e}", key("candidate")))?;
         let baseline = self
             .baseline
             .as_deref()
             .map(|b| ModelRef::parse(b, dir))
             .transpose()
-            .map_err(|e| format!("`baseline` {e}"))?;
+            .map_err(|e| format!("{} {e}", key("baseline")))?;
         let registry = candidate.in_registry()
             || baseline.as_ref().is_some_and(ModelRef::in_registry)
             || self.record
             || self.promote_alias.is_some();
         if registry && self.model_name.as_deref().is_none_or(str::is_empty) {
-            return Err(
-                "`model_name` is needed with registry references (`version:`, `alias:`), `record` and `promote_alias`"
-                    .into(),
-            );
-        }
-        if let Some(e) = &self.endpoint
-            && !(e.starts_with("http://") || e.starts_with("https://"))
-        {
             return Err(format!(
-                "`endpoint` must be an http:// or https:// URL, not `{e}`"
+                "{} is needed with registry references (`version:`, `alias:`), {} and {}",
+                key("model_name"),
+                key("record"),
+                key("promote_alias")
             ));
         }
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .map(|e| crate::values::base_url(e, &key("endpoint")))
+            .transpose()?;
         if self.endpoint.is_some() && self.prediction.is_some() {
-            return Err("give `endpoint` or `prediction`, not both: both say where the candidate's predictions come from".into());
-        }
-        if let Some(d) = &self.device
-            && !matches!(d.as_str(), "cpu" | "cuda" | "auto")
-        {
             return Err(format!(
-                "`device` must be `cpu`, `cuda` or `auto`, not `{d}`"
+                "give {} or {}, not both: both say where the candidate's predictions come from",
+                key("endpoint"),
+                key("prediction")
             ));
         }
-        if self.resamples == Some(0) {
-            return Err("`resamples` must be at least 1".into());
-        }
+        let device = match &self.device {
+            Some(d) => d
+                .parse::<Device>()
+                .map_err(|e| format!("{} {e}", key("device")))?,
+            None => Device::default(),
+        };
+        let resamples =
+            crate::values::at_least_one(self.resamples.unwrap_or(1000), &key("resamples"))?;
         if let Some(l) = &self.latency {
             if l.iterations == 0 {
-                return Err("`latency.iterations` must be at least 1".into());
+                return Err(format!("{} must be at least 1", key("latency.iterations")));
             }
             if l.batch_sizes.is_empty() || l.batch_sizes.contains(&0) {
-                return Err("`latency.batch_sizes` must list sizes of at least 1".into());
+                return Err(format!(
+                    "{} must list sizes of at least 1",
+                    key("latency.batch_sizes")
+                ));
             }
             if self.prediction.is_some() {
-                return Err(
-                    "`latency` times the model, but `prediction` says it is not run".into(),
-                );
+                return Err(format!(
+                    "{} times the model, but {} says it is not run",
+                    key("latency"),
+                    key("prediction")
+                ));
             }
         }
         if self.task == Task::Regressor && !self.sensitive.is_empty() {
-            return Err("fairness (`sensitive`) is computed for classifiers only".into());
+            return Err(format!(
+                "fairness ({}) is computed for classifiers only",
+                key("sensitive")
+            ));
         }
         Ok(GateSuite {
             model_name: self.model_name,
             candidate,
             baseline,
-            endpoint: self.endpoint.map(|e| e.trim_end_matches('/').to_owned()),
+            endpoint,
             endpoint_model: self.endpoint_model,
-            dataset: crate::resolve(dir, &self.dataset),
+            dataset: origin.path(&self.dataset),
             label: self.label,
             features: self.features,
             prediction: self.prediction,
@@ -315,10 +335,10 @@ impl GateSuiteFile {
             min_group_size: self.min_group_size.unwrap_or(30),
             label_output: self.label_output,
             probabilities_output: self.probabilities_output,
-            thresholds: self.thresholds.map(|p| crate::resolve(dir, &p)),
+            thresholds: self.thresholds.map(|p| origin.path(&p)),
             tracking_uri: self.tracking_uri,
-            device: self.device.unwrap_or_else(|| "cpu".into()),
-            resamples: self.resamples.unwrap_or(1000),
+            device,
+            resamples,
             seed: self.seed.unwrap_or(0),
             latency: self.latency,
             record: self.record,

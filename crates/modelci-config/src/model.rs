@@ -1,13 +1,19 @@
 //! The expectations a `[[suite.model]]` declares beyond exact golden outputs: edge cases,
 //! invariants, robustness to perturbations, and regression against a baseline model.
 //!
-//! These types are both what the file says (they deserialize from TOML) and what the runner gets
-//! (paths resolved, numbers checked by [`crate::load`]).
+//! The expectations' types are both what the file says (they deserialize from TOML) and what the
+//! runner gets (paths resolved, numbers checked by [`resolve`], which `modelci check` and
+//! `modelci model test` share).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use toml::Spanned;
+
+use crate::values::{Device, non_negative};
+use crate::{ConfigError, Origin};
 
 /// `[suite.model.edge_cases]`: inputs built from the suite's golden inputs that probe how the
 /// model copes with bad or unusual data. Each enabled check is one case in the report.
@@ -165,4 +171,290 @@ impl Robustness {
             format!("{kind}-{}", self.scale)
         })
     }
+}
+
+/// One `[[suite.model]]` table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSuiteFile {
+    /// The suite's name: unique in the file; letters, digits, `.`, `_` and `-`.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// The `.onnx` model. With `endpoint`, the cases run on the endpoint and this file is the
+    /// signature the endpoint's metadata must match.
+    #[serde(default)]
+    #[schemars(with = "Option<PathBuf>")]
+    pub model: Option<Spanned<PathBuf>>,
+    /// Base URL of a live model server speaking the Open Inference Protocol (KServe v2 REST),
+    /// e.g. `http://127.0.0.1:8000`. At least one of `model` and `endpoint`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub endpoint: Option<Spanned<String>>,
+    /// The model's name on the endpoint (`/v2/models/{model_name}`). Required with `endpoint`.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// The model's version on the endpoint (`/v2/models/{name}/versions/{version}`).
+    #[serde(default)]
+    pub model_version: Option<String>,
+    /// Seconds each endpoint request may take (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    /// Send NaN and infinities to the endpoint as the bare JSON tokens `NaN`, `Infinity`,
+    /// `-Infinity` (Triton reads them; strict JSON parsers do not). Off: such inputs are not sent.
+    #[serde(default)]
+    pub nonfinite_tokens: bool,
+    /// Golden cases: folders of `test_data_set_N` folders, `.json` files or `.npz` archives.
+    #[schemars(with = "Vec<PathBuf>", length(min = 1))]
+    pub cases: Spanned<Vec<PathBuf>>,
+    /// Split every golden case along its first axis into one case per row (for `.npz` archives
+    /// that stack many cases).
+    #[serde(default)]
+    pub per_row: bool,
+    /// The most rows batched into one inference when cases share shapes and the model has a
+    /// dynamic batch dimension (default 1024; 1 turns batching off).
+    #[serde(default)]
+    pub max_batch: Option<usize>,
+    /// `cpu` (default), `cuda` or `auto`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub device: Option<Spanned<String>>,
+    /// Relative tolerance for floating-point outputs (default: per dtype).
+    #[serde(default)]
+    pub rtol: Option<f64>,
+    /// Absolute tolerance for floating-point outputs (default: per dtype).
+    #[serde(default)]
+    pub atol: Option<f64>,
+    /// The output holding class labels, for label flips (default: an integer output, else the
+    /// argmax of the first floating-point output).
+    #[serde(default)]
+    pub label_output: Option<String>,
+    /// Edge cases to probe.
+    #[serde(default)]
+    pub edge_cases: Option<EdgeCases>,
+    /// Invariants every answer must keep.
+    #[serde(default)]
+    pub invariants: Option<Invariants>,
+    /// Robustness checks: perturbed inputs with bounds on the change.
+    #[serde(default)]
+    pub robustness: Vec<Robustness>,
+    /// Regression against a baseline model.
+    #[serde(default)]
+    pub regression: Option<Regression>,
+}
+
+/// A resolved `[[suite.model]]`.
+#[derive(Debug, Clone)]
+pub struct ModelSuite {
+    /// The `.onnx` file (run locally, or the signature an endpoint must match).
+    pub model: Option<PathBuf>,
+    /// 1-based line of the `model` key (or of `endpoint` when there is no model).
+    pub model_line: u32,
+    /// A live Open Inference Protocol endpoint (base URL) to run the cases on.
+    pub endpoint: Option<String>,
+    pub model_name: Option<String>,
+    pub model_version: Option<String>,
+    /// Each endpoint request's deadline.
+    pub timeout: Duration,
+    /// Send NaN/Inf to the endpoint as bare JSON tokens.
+    pub nonfinite_tokens: bool,
+    pub cases: Vec<PathBuf>,
+    pub per_row: bool,
+    /// Rows per batched inference (1: no batching).
+    pub max_batch: usize,
+    /// Where the model runs.
+    pub device: Device,
+    pub rtol: Option<f64>,
+    pub atol: Option<f64>,
+    pub label_output: Option<String>,
+    pub edge_cases: Option<EdgeCases>,
+    pub invariants: Option<Invariants>,
+    pub robustness: Vec<Robustness>,
+    pub regression: Option<Regression>,
+}
+
+/// Rows per batched inference when a suite does not say.
+pub const DEFAULT_MAX_BATCH: usize = 1024;
+
+/// Checks a `[[suite.model]]` table (or `model test`'s flags) and resolves its paths.
+///
+/// # Errors
+/// No cases, neither a model nor an endpoint, an endpoint without a model name or not http(s),
+/// a device, tolerance, timeout or batch size out of range, an expectation that bounds nothing
+/// or cannot be checked.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one check after the other, each with its message"
+)]
+pub fn resolve(raw: ModelSuiteFile, origin: &Origin<'_>) -> Result<ModelSuite, ConfigError> {
+    let name_at = raw.name.span().start;
+    let at = |offset: usize, message: String| origin.error(offset, message);
+    let key = |k: &str| origin.name(k);
+    if raw.cases.get_ref().is_empty() {
+        return Err(at(
+            raw.cases.span().start,
+            format!(
+                "{} must list at least one golden folder or file",
+                key("cases")
+            ),
+        ));
+    }
+    let device = match &raw.device {
+        Some(d) => d
+            .get_ref()
+            .parse::<Device>()
+            .map_err(|e| at(d.span().start, format!("{} {e}", key("device"))))?,
+        None => Device::default(),
+    };
+    let nonneg = |k: &str, v: Option<f64>| non_negative(v, &key(k)).map_err(|m| at(name_at, m));
+    nonneg("rtol", raw.rtol)?;
+    nonneg("atol", raw.atol)?;
+    let timeout = match raw.timeout_secs {
+        None => crate::values::DEFAULT_TIMEOUT,
+        Some(t) => crate::values::seconds(t, &key("timeout_secs")).map_err(|m| at(name_at, m))?,
+    };
+    let max_batch = crate::values::at_least_one(
+        raw.max_batch.unwrap_or(DEFAULT_MAX_BATCH),
+        &key("max_batch"),
+    )
+    .map_err(|m| at(name_at, m))?;
+    let (model_line, endpoint) = match (&raw.model, &raw.endpoint) {
+        (None, None) => {
+            return Err(at(
+                name_at,
+                format!(
+                    "a model suite needs {} (an .onnx file) or {} (a live server's URL)",
+                    key("model"),
+                    key("endpoint")
+                ),
+            ));
+        }
+        (_, Some(e)) => {
+            let url = crate::values::base_url(e.get_ref(), &key("endpoint"))
+                .map_err(|m| at(e.span().start, m))?;
+            if raw.model_name.as_deref().is_none_or(str::is_empty) {
+                return Err(at(
+                    e.span().start,
+                    format!(
+                        "{} needs {}, the model's name on the server",
+                        key("endpoint"),
+                        key("model_name")
+                    ),
+                ));
+            }
+            (origin.line(e.span().start), Some(url))
+        }
+        (Some(m), None) => (origin.line(m.span().start), None),
+    };
+    if let Some(inv) = &raw.invariants {
+        nonneg(
+            "invariants.probability_tolerance",
+            Some(inv.probability_tolerance),
+        )?;
+    }
+    for r in &raw.robustness {
+        let what = format!("robustness `{}`", r.display_name());
+        if !(r.scale.is_finite() && r.scale > 0.0) {
+            return Err(at(
+                name_at,
+                format!("{what}: `scale` must be a positive number"),
+            ));
+        }
+        if r.perturbation == Perturbation::Dropout && r.scale > 1.0 {
+            return Err(at(
+                name_at,
+                format!("{what}: a dropout `scale` is a probability, at most 1"),
+            ));
+        }
+        if r.samples == 0 {
+            return Err(at(name_at, format!("{what}: `samples` must be at least 1")));
+        }
+        for (k, v) in [
+            ("max_flip_rate", r.max_flip_rate),
+            ("max_relative_change", r.max_relative_change),
+            ("min_flip_eps", r.min_flip_eps),
+        ] {
+            non_negative(v, &format!("{what}: `{k}`")).map_err(|m| at(name_at, m))?;
+        }
+        if let Some(eps) = r.min_flip_eps {
+            if r.perturbation != Perturbation::Search {
+                return Err(at(
+                    name_at,
+                    format!("{what}: `min_flip_eps` needs `perturbation = \"search\"`"),
+                ));
+            }
+            if eps > r.scale {
+                return Err(at(
+                    name_at,
+                    format!(
+                        "{what}: `min_flip_eps` {eps} is above `scale` {}, the largest eps searched, so it could never be checked",
+                        r.scale
+                    ),
+                ));
+            }
+        }
+        if r.max_flip_rate.is_none() && r.max_relative_change.is_none() && r.min_flip_eps.is_none()
+        {
+            return Err(at(
+                name_at,
+                format!(
+                    "{what} bounds nothing: give `max_flip_rate`, `max_relative_change` or (search) `min_flip_eps`"
+                ),
+            ));
+        }
+    }
+    let regression = match raw.regression {
+        None => None,
+        Some(mut r) => {
+            if r.baseline.is_none() && r.baseline_endpoint.is_none() {
+                return Err(at(
+                    name_at,
+                    "`regression` needs `baseline` (an .onnx file) or `baseline_endpoint`".into(),
+                ));
+            }
+            if r.max_label_change_rate.is_none()
+                && r.max_output_drift.is_none()
+                && r.max_mean_drift.is_none()
+            {
+                return Err(at(
+                    name_at,
+                    "`regression` bounds nothing: give `max_label_change_rate`, `max_output_drift` or `max_mean_drift`".into(),
+                ));
+            }
+            for (k, v) in [
+                ("regression.max_label_change_rate", r.max_label_change_rate),
+                ("regression.max_output_drift", r.max_output_drift),
+                ("regression.max_mean_drift", r.max_mean_drift),
+            ] {
+                nonneg(k, v)?;
+            }
+            r.baseline = r.baseline.map(|p| origin.path(&p));
+            r.baseline_endpoint = r
+                .baseline_endpoint
+                .map(|u| u.trim_end_matches('/').to_owned());
+            if r.baseline_model_name.is_none() {
+                r.baseline_model_name.clone_from(&raw.model_name);
+            }
+            Some(r)
+        }
+    };
+    Ok(ModelSuite {
+        model: raw.model.as_ref().map(|m| origin.path(m.get_ref())),
+        model_line,
+        endpoint,
+        model_name: raw.model_name,
+        model_version: raw.model_version,
+        timeout,
+        nonfinite_tokens: raw.nonfinite_tokens,
+        cases: raw.cases.get_ref().iter().map(|p| origin.path(p)).collect(),
+        per_row: raw.per_row,
+        max_batch,
+        device,
+        rtol: raw.rtol,
+        atol: raw.atol,
+        label_output: raw.label_output,
+        edge_cases: raw.edge_cases,
+        invariants: raw.invariants,
+        robustness: raw.robustness,
+        regression,
+    })
 }

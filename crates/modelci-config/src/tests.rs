@@ -195,17 +195,18 @@ timeout_secs = 5
         p.secret_headers,
         [("Authorization".to_owned(), "PROVIDER_TOKEN".to_owned(), 9)]
     );
-    assert_eq!(p.timeout_secs, 5.0);
+    assert_eq!(p.timeout, std::time::Duration::from_secs(5));
     assert_eq!(p.concurrency, 8);
     let bad_url = text.replace("http://127.0.0.1:8080\"\nstate", "localhost:8080\"\nstate");
     assert!(
-        err(&bad_url).contains("`localhost:8080` is not an http:// or https:// URL"),
+        err(&bad_url)
+            .contains("`provider_url` must be an http:// or https:// URL, not `localhost:8080`"),
         "{}",
         err(&bad_url)
     );
     let bad_re = text.replace("^infer", "(");
     assert!(
-        err(&bad_re).starts_with("dir/modelci.toml:7:22: invalid regex `(`"),
+        err(&bad_re).starts_with("dir/modelci.toml:7:22: `filter_description`: invalid regex `(`"),
         "{}",
         err(&bad_re)
     );
@@ -243,7 +244,7 @@ fn openapi_suites() {
     let e =
         err("[[suite.openapi]]\nname = \"api\"\nopenapi = \"a.yaml\"\nbase_url = \"localhost\"\n");
     assert!(
-        e.contains("`localhost` is not an http:// or https:// URL"),
+        e.contains("`base_url` must be an http:// or https:// URL, not `localhost`"),
         "{e}"
     );
     let e = err(
@@ -290,7 +291,10 @@ max_label_change_rate = 0.02
     assert_eq!(m.endpoint.as_deref(), Some("http://127.0.0.1:8000"));
     assert_eq!(m.model, Some(PathBuf::from("dir/m.onnx")));
     assert_eq!(m.model_line, 4, "the endpoint line");
-    assert_eq!((m.per_row, m.max_batch, m.timeout_secs), (true, 64, 30.0));
+    assert_eq!(
+        (m.per_row, m.max_batch, m.timeout),
+        (true, 64, std::time::Duration::from_secs(30))
+    );
     let edge = m.edge_cases.as_ref().expect("edge");
     assert!(edge.wrong_shape && !edge.empty_batch);
     assert_eq!(edge.non_finite, model::NonFinite::Reject);

@@ -2,8 +2,6 @@
 //! recorded traffic against an OpenAPI document, through the same code as `modelci contract
 //! test` and `modelci contract validate`.
 
-use std::time::Duration;
-
 use modelci_openapi::{Document, Kind, Operation};
 use modelci_report::{Case, Location, Properties};
 
@@ -34,7 +32,7 @@ impl OpenApiCheck {
         config_file: &str,
     ) -> Result<OpenApiCheck, SetupError> {
         let shown = modelci_config::display_path(&spec.openapi);
-        let fetch = |url: &str| crate::get_text(url, Duration::from_secs_f64(spec.timeout_secs));
+        let fetch = |url: &str| crate::get_text(url, spec.timeout);
         let remote: Option<modelci_openapi::load::Fetcher<'_>> =
             spec.allow_remote_refs.then_some(&fetch);
         let doc = modelci_openapi::load::load_with(&spec.openapi, &shown, remote).map_err(|e| {
@@ -64,7 +62,7 @@ impl OpenApiCheck {
             operations: spec.operations.clone(),
             max_cases: spec.max_cases,
             seed: spec.seed,
-            timeout: Duration::from_secs_f64(spec.timeout_secs),
+            timeout: spec.timeout,
             concurrency: spec.concurrency,
         });
         let mut names = Vec::new();
@@ -112,6 +110,20 @@ impl OpenApiCheck {
     /// Stable case names, in order.
     pub fn case_names(&self) -> Vec<String> {
         self.names.clone()
+    }
+
+    /// The first of `filters` (operationId or `METHOD /path`) that selects no operation of the
+    /// document, with the document's name.
+    pub fn unknown_operation<'f>(&self, filters: &'f [String]) -> Option<(&'f str, &str)> {
+        filters
+            .iter()
+            .find(|f| {
+                !self
+                    .ops
+                    .iter()
+                    .any(|o| openapi_test::selected(o, std::slice::from_ref(f)))
+            })
+            .map(|f| (f.as_str(), self.doc.source.as_str()))
     }
 
     /// Suite properties.

@@ -49,6 +49,30 @@ pub struct VerifyOptions {
     pub concurrency: usize,
 }
 
+impl VerifyOptions {
+    /// The options of a resolved `[[suite.pact]]` (or `contract verify`'s flags), with the
+    /// headers to send (plain and secret ones).
+    pub fn from_suite(spec: &modelci_config::PactSuite, headers: Vec<(String, String)>) -> Self {
+        VerifyOptions {
+            provider_url: spec.provider_url.clone(),
+            state_change_url: spec.state_change_url.clone(),
+            state_change_teardown: spec.state_change_teardown,
+            // Checked when the configuration was resolved.
+            filter_description: spec
+                .filter_description
+                .as_deref()
+                .and_then(|r| regex::Regex::new(r).ok()),
+            filter_state: spec
+                .filter_state
+                .as_deref()
+                .and_then(|r| regex::Regex::new(r).ok()),
+            headers,
+            timeout: spec.timeout,
+            concurrency: spec.concurrency,
+        }
+    }
+}
+
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
@@ -432,25 +456,28 @@ impl PactCheck {
     ) -> Result<PactCheck, crate::json_schema::SetupError> {
         let (headers, secrets) =
             crate::resolve_headers(&spec.headers, &spec.secret_headers, config_file)?;
-        let opts = VerifyOptions {
-            provider_url: spec.provider_url.clone(),
-            state_change_url: spec.state_change_url.clone(),
-            state_change_teardown: spec.state_change_teardown,
-            filter_description: spec
-                .filter_description
-                .as_deref()
-                .and_then(|r| regex::Regex::new(r).ok()),
-            filter_state: spec
-                .filter_state
-                .as_deref()
-                .and_then(|r| regex::Regex::new(r).ok()),
-            headers,
-            timeout: Duration::from_secs_f64(spec.timeout_secs),
-            concurrency: spec.concurrency,
-        };
+        let opts = VerifyOptions::from_suite(spec, headers);
+        let mut properties = modelci_report::Properties::new();
+        properties.insert("provider_url", spec.provider_url.clone());
+        Ok(PactCheck::new(
+            load(&spec.pacts, opts.timeout),
+            opts,
+            secrets,
+            properties,
+        ))
+    }
+
+    /// A check of pacts already loaded (a source that could not be loaded becomes one errored
+    /// case), verified with `opts`; `secrets` are scrubbed from the results.
+    pub fn new(
+        loaded: Vec<Result<LoadedPact, SourceError>>,
+        opts: VerifyOptions,
+        secrets: Vec<modelci_config::Secret>,
+        properties: modelci_report::Properties,
+    ) -> PactCheck {
         let mut pacts = Vec::new();
         let mut items = Vec::new();
-        for loaded in load(&spec.pacts, opts.timeout) {
+        for loaded in loaded {
             match loaded {
                 Ok(p) => {
                     let n = pacts.len();
@@ -468,15 +495,13 @@ impl PactCheck {
                 Err(e) => items.push(Item::Problem(e.to_case())),
             }
         }
-        let mut properties = modelci_report::Properties::new();
-        properties.insert("provider_url", spec.provider_url.clone());
-        Ok(PactCheck {
+        PactCheck {
             pacts,
             items,
             opts,
             secrets,
             properties,
-        })
+        }
     }
 
     /// Stable case names, in order.

@@ -22,8 +22,10 @@ pub struct GateCheck {
     spec: modelci_config::gate::GateSuite,
     file: String,
     line: u32,
-    /// Filled by the run.
+    options: run::Options,
+    /// Filled by the run: the suite's properties and each resolved threshold with its source.
     properties: Mutex<Properties>,
+    explain: Mutex<Vec<String>>,
 }
 
 /// Plans a `[[suite.gate]]` (nothing is read or evaluated until it runs).
@@ -38,16 +40,36 @@ impl GateCheck {
             spec: spec.clone(),
             file: file.to_owned(),
             line,
+            options: run::Options::default(),
             properties: Mutex::new(Properties::new()),
+            explain: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Loads ONNX Runtime from this library (default: found as `modelci doctor` says).
+    #[must_use]
+    pub fn with_options(mut self, options: run::Options) -> GateCheck {
+        self.options = options;
+        self
+    }
+
+    /// Each resolved threshold and where it came from (after the run).
+    pub fn explain(&self) -> Vec<String> {
+        self.explain
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
     /// Runs the gate once: its cases, and the suite's properties. A gate that cannot run at all
     /// becomes one errored case at the suite's line, naming why.
     pub fn evaluate(&self) -> (Vec<Case>, Properties) {
         let started = std::time::Instant::now();
-        match run::run(&self.spec, &run::Options::default()) {
+        match run::run(&self.spec, &self.options) {
             Ok(mut g) => {
+                if let Ok(mut e) = self.explain.lock() {
+                    *e = std::mem::take(&mut g.explain);
+                }
                 // The gate is judged as a whole: its time is shared by its cases.
                 let share = started.elapsed().as_secs_f64() * 1000.0 / g.cases.len().max(1) as f64;
                 for c in &mut g.cases {

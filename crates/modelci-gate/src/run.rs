@@ -231,8 +231,7 @@ fn answer(
     } else {
         match located {
             Some(Located::File { path, .. }) => {
-                let device =
-                    modelci_model::runtime::Device::parse(&spec.device).unwrap_or_default();
+                let device = modelci_model::runtime::Device::from(spec.device);
                 let opened =
                     modelci_model::golden_suite::open(path, device, options.ort_lib.as_deref())
                         .map_err(|e| SetupError(format!("the {what}: {e}")))?;

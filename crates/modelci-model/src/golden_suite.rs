@@ -709,8 +709,8 @@ impl ModelCheck {
             message,
             location: Location::line(config_file, spec.model_line),
         };
-        let device = crate::runtime::Device::parse(&spec.device).unwrap_or_default();
-        let timeout = std::time::Duration::from_secs_f64(spec.timeout_secs);
+        let device = crate::runtime::Device::from(spec.device);
+        let timeout = spec.timeout;
         let connect = crate::endpoint::ConnectOptions::new(timeout)
             .with_nonfinite_tokens(spec.nonfinite_tokens);
         let (backend, jobs, mut properties, signature): (Box<dyn Backend>, _, _, _) =

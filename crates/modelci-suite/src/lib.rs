@@ -114,6 +114,25 @@ pub trait Suite: Send + Sync {
     fn properties(&self) -> Properties;
 }
 
+/// A shared suite (a command that reads more from the suite after the run keeps a clone).
+impl<S: Suite + ?Sized> Suite for Arc<S> {
+    fn plan(&self) -> Plan {
+        (**self).plan()
+    }
+
+    fn schedule(&self) -> Schedule {
+        (**self).schedule()
+    }
+
+    fn run(&self, indices: &[usize], ctx: &Context) -> Vec<Case> {
+        (**self).run(indices, ctx)
+    }
+
+    fn properties(&self) -> Properties {
+        (**self).properties()
+    }
+}
+
 /// A suite that could not be planned: one errored case, `(setup)`, at the line that declares
 /// the problem.
 #[derive(Debug, Clone)]

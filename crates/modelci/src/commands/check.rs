@@ -1,9 +1,6 @@
 //! `modelci check`: load the configuration, run its suites, write every report, exit with the
 //! verdict's code.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use modelci_config::ConfigError;
 use modelci_runner::{RunOptions, parse_shard};
 
@@ -63,16 +60,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         return EXIT_ERROR;
     }
 
-    let cancel = Arc::new(AtomicBool::new(false));
-    install_interrupt_handler(&cancel);
     let options = RunOptions {
         only: args.only.clone(),
         shard,
-        jobs: args.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-        }),
-        cancel,
-        version: env!("CARGO_PKG_VERSION").into(),
+        ..crate::commands::run_options(args.jobs)
     };
     if let Err(e) = modelci_runner::check_only(&config, &options.only) {
         output::error(&e.to_string(), None);
@@ -188,20 +179,4 @@ fn report_config_error(e: &ConfigError, default_path: bool) {
             output::error(&message, None);
         }
     }
-}
-
-/// First Ctrl-C: stop starting cases, report what finished. Second: exit at once.
-fn install_interrupt_handler(cancel: &Arc<AtomicBool>) {
-    let cancel = Arc::clone(cancel);
-    let _ = ctrlc::set_handler(move || {
-        if cancel.swap(true, Ordering::SeqCst) {
-            // Exiting at once skips every destructor: stop the service's processes first.
-            modelci_runner::service::kill_active();
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\ninterrupted: finishing the cases in flight and writing reports \
-             (press Ctrl-C again to quit at once)"
-        );
-    });
 }

@@ -1,9 +1,9 @@
 //! `modelci contract verify` and `modelci contract mock`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use modelci_contract::pact_verify::{self, VerifyOptions};
-use modelci_report::{Run, Suite};
+use modelci_contract::pact_verify::{self, PactCheck, VerifyOptions};
+use modelci_runner::{Planned, SetupFailed};
 
 use crate::cli::{MockArgs, VerifyArgs};
 use crate::output::{self, EXIT_ERROR};
@@ -19,42 +19,45 @@ pub fn parse_header(text: &str) -> Result<(String, String), String> {
     }
 }
 
-fn regex(flag: &str, text: Option<&String>) -> Result<Option<regex::Regex>, String> {
-    text.map(|t| regex::Regex::new(t).map_err(|e| format!("{flag}: invalid regex `{t}`: {e}")))
-        .transpose()
-}
+/// `contract verify`'s flags, by the `[[suite.pact]]` key each one sets.
+const VERIFY_FLAGS: &[(&str, &str)] = &[
+    ("pacts", "--pact"),
+    ("provider_url", "--provider-url"),
+    ("state_change_url", "--state-change-url"),
+    ("filter_description", "--filter-description"),
+    ("filter_state", "--filter-state"),
+    ("timeout_secs", "--timeout"),
+    ("concurrency", "--concurrency"),
+];
 
+/// The flags make a `[[suite.pact]]` table, checked as the configuration's would be.
 fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
-    if !(args.provider_url.starts_with("http://") || args.provider_url.starts_with("https://")) {
-        return Err(format!(
-            "--provider-url must be an http:// or https:// URL, not `{}`",
-            args.provider_url
-        ));
-    }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err(format!(
-            "--timeout must be a positive number of seconds, not {}",
-            args.timeout
-        ));
-    }
-    if args.concurrency == 0 {
-        return Err("--concurrency must be at least 1".into());
-    }
+    use toml::Spanned;
     let headers = args
         .header
         .iter()
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(VerifyOptions {
-        provider_url: args.provider_url.clone(),
-        state_change_url: args.state_change_url.clone(),
+    let raw = modelci_config::PactSuiteFile {
+        name: Spanned::new(0..0, "pact".to_owned()),
+        pacts: Spanned::new(0..0, args.pact.clone()),
+        provider_url: Spanned::new(0..0, args.provider_url.clone()),
+        state_change_url: args.state_change_url.clone().map(|u| Spanned::new(0..0, u)),
         state_change_teardown: args.state_change_teardown,
-        filter_description: regex("--filter-description", args.filter_description.as_ref())?,
-        filter_state: regex("--filter-state", args.filter_state.as_ref())?,
-        headers,
-        timeout: Duration::from_secs_f64(args.timeout),
-        concurrency: args.concurrency,
-    })
+        filter_description: args
+            .filter_description
+            .clone()
+            .map(|r| Spanned::new(0..0, r)),
+        filter_state: args.filter_state.clone().map(|r| Spanned::new(0..0, r)),
+        headers: std::collections::BTreeMap::new(),
+        secret_headers: std::collections::BTreeMap::new(),
+        timeout_secs: Some(args.timeout),
+        concurrency: Some(args.concurrency),
+    };
+    let spec = modelci_config::pact::resolve(raw, &modelci_config::Origin::flags(VERIFY_FLAGS))
+        .map_err(|e| e.to_string())?;
+    // Headers as given, in order (a name may repeat).
+    Ok(VerifyOptions::from_suite(&spec, headers))
 }
 
 pub fn verify(args: &VerifyArgs) -> u8 {
@@ -72,41 +75,40 @@ pub fn verify(args: &VerifyArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let started = Instant::now();
-    let mut run = Run::new(env!("CARGO_PKG_VERSION"));
-    run.started_at = Some(chrono_now());
+    let options = crate::commands::run_options(None);
+    // One suite per pact (a source that cannot be read is a suite with one errored case).
+    let planned: Vec<Planned> = pact_verify::load(&args.pact, opts.timeout)
+        .into_iter()
+        .map(|loaded| match loaded {
+            Ok(pact) => {
+                let mut properties = modelci_report::Properties::new();
+                properties.insert("pact", pact.pact.source.clone());
+                properties.insert("consumer", pact.pact.consumer.clone());
+                properties.insert("provider", pact.pact.provider.clone());
+                properties.insert("pact_specification", pact.pact.version.as_str());
+                Planned {
+                    name: suite_name(&pact.pact),
+                    kind: "pact".into(),
+                    location: Some(modelci_report::Location::file(pact.pact.source.clone())),
+                    suite: Box::new(PactCheck::new(
+                        vec![Ok(pact)],
+                        opts.clone(),
+                        Vec::new(),
+                        properties,
+                    )),
+                }
+            }
+            Err(e) => Planned {
+                name: e.source.clone(),
+                kind: "pact".into(),
+                location: None,
+                suite: Box::new(SetupFailed::from_case(e.to_case())),
+            },
+        })
+        .collect();
+    let mut run = modelci_runner::run_planned(planned, &options, &mut modelci_runner::Quiet);
     run.properties
         .insert("provider_url", opts.provider_url.clone());
-    for loaded in pact_verify::load(&args.pact, opts.timeout) {
-        let suite = match loaded {
-            Ok(pact) => {
-                let mut suite = Suite::new(suite_name(&pact.pact), "pact");
-                suite.location = Some(modelci_report::Location::file(pact.pact.source.clone()));
-                suite.properties.insert("pact", pact.pact.source.clone());
-                suite
-                    .properties
-                    .insert("consumer", pact.pact.consumer.clone());
-                suite
-                    .properties
-                    .insert("provider", pact.pact.provider.clone());
-                suite
-                    .properties
-                    .insert("pact_specification", pact.pact.version.as_str());
-                suite.cases = pact_verify::verify(&pact, &opts);
-                suite
-            }
-            Err(e) => {
-                let mut suite = Suite::new(e.source.clone(), "pact");
-                suite.cases.push(e.to_case());
-                suite
-            }
-        };
-        let mut suite = suite;
-        suite.duration_ms = suite.cases.iter().map(|c| c.duration_ms).sum();
-        run.suites.push(suite);
-    }
-    run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    run.refresh_summary();
     output::finish(&run, &outputs)
 }
 

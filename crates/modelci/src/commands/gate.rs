@@ -1,6 +1,8 @@
 //! `modelci gate`: the flags become a `[[suite.gate]]` (so both are checked the same way), the
 //! gate runs, and its cases are reported like any run.
 
+use std::sync::Arc;
+
 use modelci_config::gate::{GateSuiteFile, Latency};
 
 use crate::cli::GateArgs;
@@ -26,8 +28,6 @@ fn parse_enum<T: serde::de::DeserializeOwned>(
 }
 
 fn run_inner(args: &GateArgs) -> Result<u8, String> {
-    use modelci_report::{Run, Suite};
-
     let outputs = output::requested(&args.reports)?;
     let file = GateSuiteFile {
         name: toml::Spanned::new(0..0, "gate".to_owned()),
@@ -62,39 +62,55 @@ fn run_inner(args: &GateArgs) -> Result<u8, String> {
         record: args.record,
         promote_alias: args.promote_alias.clone(),
     };
-    let spec = file.resolve(std::path::Path::new(""))?;
-    let started = std::time::Instant::now();
-    let gated = modelci_gate::run::run(
-        &spec,
-        &modelci_gate::run::Options {
-            ort_lib: args.ort_lib.clone(),
-        },
-    )
-    .map_err(|e| e.0)?;
-    if args.explain {
-        let mut text = String::from("thresholds:\n");
-        for line in &gated.explain {
-            text.push_str(&format!("  {line}\n"));
-        }
-        output::stdout(&text);
-    }
-    let mut run = Run::new(env!("CARGO_PKG_VERSION"));
-    run.started_at = Some(crate::commands::contract::chrono_now());
+    let spec = modelci_config::gate::resolve(file, &modelci_config::Origin::flags(GATE_FLAGS))
+        .map_err(|e| e.to_string())?;
     let name = match &spec.model_name {
         Some(n) => format!("gate {n} {}", spec.candidate),
         None => format!("gate {}", spec.candidate),
     };
-    let mut suite = Suite::new(name, "gate");
-    suite.properties = gated.properties;
-    suite.cases = gated.cases;
-    suite.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    // The gate is judged as a whole: its time is shared by its cases.
-    let share = suite.duration_ms / suite.cases.len().max(1) as f64;
-    for c in &mut suite.cases {
-        c.duration_ms = share;
+    let gate = Arc::new(modelci_gate::GateCheck::plan(&spec, "", 0).with_options(
+        modelci_gate::run::Options {
+            ort_lib: args.ort_lib.clone(),
+        },
+    ));
+    let options = crate::commands::run_options(None);
+    let planned = modelci_runner::Planned {
+        name,
+        kind: "gate".into(),
+        location: None,
+        suite: Box::new(Arc::clone(&gate)),
+    };
+    let run = modelci_runner::run_planned(vec![planned], &options, &mut modelci_runner::Quiet);
+    // A gate that could not run at all has no case but `(setup)`: its message is the error.
+    if let [suite] = run.suites.as_slice()
+        && let [case] = suite.cases.as_slice()
+        && case.name == "(setup)"
+    {
+        return Err(case.message.clone().unwrap_or_default());
     }
-    run.suites.push(suite);
-    run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    run.refresh_summary();
+    if args.explain {
+        let mut text = String::from("thresholds:\n");
+        for line in gate.explain() {
+            text.push_str(&format!("  {line}\n"));
+        }
+        output::stdout(&text);
+    }
     Ok(output::finish(&run, &outputs))
 }
+
+/// `modelci gate`'s flags, by the `[[suite.gate]]` key each one sets.
+const GATE_FLAGS: &[(&str, &str)] = &[
+    ("model_name", "--model-name"),
+    ("candidate", "--candidate"),
+    ("baseline", "--baseline"),
+    ("endpoint", "--endpoint"),
+    ("prediction", "--prediction"),
+    ("device", "--device"),
+    ("resamples", "--resamples"),
+    ("record", "--record"),
+    ("promote_alias", "--promote-alias"),
+    ("latency.iterations", "--latency-iterations"),
+    ("latency.batch_sizes", "--latency-batch-sizes"),
+    ("latency", "--latency-batch-sizes"),
+    ("sensitive", "--sensitive"),
+];

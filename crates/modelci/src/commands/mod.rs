@@ -36,3 +36,37 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Doctor(args) => doctor::run(&args),
     }
 }
+
+/// The options of a run: `jobs` worker threads (default: the number of CPUs), and a
+/// cancellation flag that the first Ctrl-C sets (stop starting cases, report what finished,
+/// write the reports); a second Ctrl-C exits at once.
+pub(crate) fn run_options(jobs: Option<usize>) -> modelci_runner::RunOptions {
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    install_interrupt_handler(&cancel);
+    modelci_runner::RunOptions {
+        only: Vec::new(),
+        shard: None,
+        jobs: jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }),
+        cancel,
+        version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// First Ctrl-C: stop starting cases, report what finished. Second: exit at once.
+fn install_interrupt_handler(cancel: &std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::Ordering;
+    let cancel = std::sync::Arc::clone(cancel);
+    let _ = ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::SeqCst) {
+            // Exiting at once skips every destructor: stop the service's processes first.
+            modelci_runner::service::kill_active();
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\ninterrupted: finishing the cases in flight and writing reports \
+             (press Ctrl-C again to quit at once)"
+        );
+    });
+}

@@ -90,49 +90,40 @@ pub fn test(args: &ModelTestArgs) -> u8 {
     }
 }
 
+/// `model test`'s flags, by the `[[suite.model]]` key each one sets.
+const MODEL_TEST_FLAGS: &[(&str, &str)] = &[
+    ("model", "--model"),
+    ("endpoint", "--endpoint"),
+    ("model_name", "--model-name"),
+    ("timeout_secs", "--timeout"),
+    ("cases", "--cases"),
+    ("max_batch", "--max-batch"),
+    ("device", "--device"),
+    ("rtol", "--rtol"),
+    ("atol", "--atol"),
+];
+
 fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
+    use modelci_config::model::{ModelSuiteFile, resolve};
     use modelci_model::golden_suite::ModelCheck;
-    use modelci_model::runtime::Device;
-    use modelci_report::{Location, Run, Suite};
+    use modelci_report::Location;
+    use modelci_runner::Planned;
+    use toml::Spanned;
 
     let outputs = output::requested(&args.reports)?;
-    if Device::parse(&args.device).is_none() {
-        return Err(format!(
-            "--device must be cpu, cuda or auto, not `{}`",
-            args.device
-        ));
-    }
-    for (flag, v) in [("--rtol", args.rtol), ("--atol", args.atol)] {
-        if v.is_some_and(|x| !(x.is_finite() && x >= 0.0)) {
-            return Err(format!("{flag} must be a non-negative number"));
-        }
-    }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return Err("--timeout must be a positive number of seconds".into());
-    }
-    if args.max_batch == 0 {
-        return Err("--max-batch must be at least 1".into());
-    }
-    let endpoint = match &args.endpoint {
-        Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
-            return Err(format!(
-                "--endpoint must be an http:// or https:// URL, not `{url}`"
-            ));
-        }
-        other => other.as_ref().map(|u| u.trim_end_matches('/').to_owned()),
-    };
-    let spec = modelci_config::ModelSuite {
-        model: args.model.clone(),
-        model_line: 0,
-        endpoint: endpoint.clone(),
+    // The flags make a `[[suite.model]]` table, checked as the configuration's would be.
+    let raw = ModelSuiteFile {
+        name: Spanned::new(0..0, "model".to_owned()),
+        model: args.model.clone().map(|m| Spanned::new(0..0, m)),
+        endpoint: args.endpoint.clone().map(|e| Spanned::new(0..0, e)),
         model_name: args.model_name.clone(),
         model_version: args.model_version.clone(),
-        timeout_secs: args.timeout,
+        timeout_secs: Some(args.timeout),
         nonfinite_tokens: false,
-        cases: args.cases.clone(),
+        cases: Spanned::new(0..0, args.cases.clone()),
         per_row: args.per_row,
-        max_batch: args.max_batch,
-        device: args.device.clone(),
+        max_batch: Some(args.max_batch),
+        device: Some(Spanned::new(0..0, args.device.clone())),
         rtol: args.rtol,
         atol: args.atol,
         label_output: None,
@@ -141,29 +132,27 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
         robustness: Vec::new(),
         regression: None,
     };
+    let spec = resolve(raw, &modelci_config::Origin::flags(MODEL_TEST_FLAGS))
+        .map_err(|e| e.to_string())?;
     let check = ModelCheck::plan_with(&spec, "", args.ort_lib.as_deref()).map_err(|e| e.message)?;
-    let started = std::time::Instant::now();
-    let mut run = Run::new(env!("CARGO_PKG_VERSION"));
-    run.started_at = Some(crate::commands::contract::chrono_now());
-    let shown = match (&endpoint, &args.model) {
+    let shown = match (&spec.endpoint, &spec.model) {
         (Some(url), _) => format!(
             "{url}/v2/models/{}",
-            args.model_name.as_deref().unwrap_or_default()
+            spec.model_name.as_deref().unwrap_or_default()
         ),
         (None, Some(path)) => modelci_config::display_path(path),
         (None, None) => String::new(),
     };
-    let mut suite = Suite::new(shown.clone(), "model");
-    if endpoint.is_none() {
-        suite.location = Some(Location::file(shown));
-    }
-    suite.properties = check.properties().clone();
-    let indices: Vec<usize> = (0..check.case_names().len()).collect();
-    suite.cases = check.run_batch(&indices);
-    suite.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    run.suites.push(suite);
-    run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    run.refresh_summary();
+    let options = crate::commands::run_options(None);
+    let mut check = check;
+    check.set_cancel(std::sync::Arc::clone(&options.cancel));
+    let suite = Planned {
+        name: shown.clone(),
+        kind: "model".into(),
+        location: spec.endpoint.is_none().then(|| Location::file(shown)),
+        suite: Box::new(check),
+    };
+    let run = modelci_runner::run_planned(vec![suite], &options, &mut modelci_runner::Quiet);
     Ok(output::finish(&run, &outputs))
 }
 

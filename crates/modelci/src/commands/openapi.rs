@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use modelci_contract::openapi_recorded;
-use modelci_contract::openapi_test::{self, LiveOptions};
+use modelci_contract::openapi_suite::OpenApiCheck;
 use modelci_openapi::{Document, Kind, Operation};
 use modelci_report::{Location, Run, Suite};
 
@@ -58,58 +58,72 @@ pub fn test(args: &TestArgs) -> u8 {
     report(test_inner(args))
 }
 
+/// `contract test`'s flags, by the `[[suite.openapi]]` key each one sets.
+const TEST_FLAGS: &[(&str, &str)] = &[
+    ("openapi", "--openapi"),
+    ("base_url", "--base-url"),
+    ("recorded", "--recorded"),
+    ("previous", "--previous"),
+    ("base_ref", "--base-ref"),
+    ("operations", "--operation"),
+    ("max_cases", "--max-cases"),
+    ("timeout_secs", "--timeout"),
+    ("concurrency", "--concurrency"),
+];
+
 fn test_inner(args: &TestArgs) -> Result<u8, Failure> {
+    use toml::Spanned;
     let plain = |m: String| (m, None);
     let outputs = output::requested(&args.reports).map_err(plain)?;
-    if !(args.base_url.starts_with("http://") || args.base_url.starts_with("https://")) {
-        return Err(plain(format!(
-            "--base-url must be an http:// or https:// URL, not `{}`",
-            args.base_url
-        )));
-    }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) || args.concurrency == 0 {
-        return Err(plain(
-            "--timeout must be positive and --concurrency at least 1".into(),
-        ));
-    }
     let headers = args
         .header
         .iter()
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, _>>()
         .map_err(plain)?;
-    let (doc, ops) = load(&args.openapi, args.allow_remote_refs)?;
-    if let Some(f) = args.operation.iter().find(|f| {
-        !ops.iter()
-            .any(|o| openapi_test::selected(o, std::slice::from_ref(f)))
-    }) {
+    // The flags make a `[[suite.openapi]]` table, checked as the configuration's would be.
+    let raw = modelci_config::OpenApiSuiteFile {
+        name: Spanned::new(0..0, "openapi".to_owned()),
+        openapi: Spanned::new(0..0, args.openapi.clone()),
+        base_url: Some(Spanned::new(0..0, args.base_url.clone())),
+        recorded: Vec::new(),
+        previous: None,
+        base_ref: None,
+        fail_on: None,
+        operations: args.operation.clone(),
+        allow_remote_refs: args.allow_remote_refs,
+        max_cases: Some(args.max_cases),
+        seed: Some(args.seed),
+        timeout_secs: Some(args.timeout),
+        concurrency: Some(args.concurrency),
+        headers: std::collections::BTreeMap::new(),
+        secret_headers: std::collections::BTreeMap::new(),
+    };
+    let mut spec =
+        modelci_config::openapi::resolve(raw, &modelci_config::Origin::flags(TEST_FLAGS))
+            .map_err(|e| plain(e.to_string()))?;
+    // Headers as given, in order (a name may repeat).
+    spec.headers = headers;
+    let check = OpenApiCheck::plan(&spec, "").map_err(|e| {
+        let at = (!e.location.file.is_empty()).then_some(e.location);
+        (e.message, at)
+    })?;
+    if let Some((f, doc)) = check.unknown_operation(&args.operation) {
         return Err(plain(format!(
-            "--operation {f}: `{}` has no such operation",
-            doc.source
+            "--operation {f}: `{doc}` has no such operation"
         )));
     }
-    let opts = LiveOptions {
-        base_url: args.base_url.clone(),
-        headers,
-        operations: args.operation.clone(),
-        max_cases: args.max_cases,
-        seed: args.seed,
-        timeout: Duration::from_secs_f64(args.timeout),
-        concurrency: args.concurrency,
+    let shown = modelci_config::display_path(&args.openapi);
+    let options = crate::commands::run_options(None);
+    let planned = modelci_runner::Planned {
+        name: shown.clone(),
+        kind: "openapi".into(),
+        location: Some(Location::file(shown)),
+        suite: Box::new(check),
     };
-    let started = Instant::now();
-    let mut run = Run::new(env!("CARGO_PKG_VERSION"));
-    run.started_at = Some(chrono_now());
+    let mut run = modelci_runner::run_planned(vec![planned], &options, &mut modelci_runner::Quiet);
     run.properties.insert("base_url", args.base_url.clone());
     run.properties.insert("seed", args.seed.to_string());
-    let mut suite = Suite::new(doc.source.clone(), "openapi");
-    suite.location = Some(Location::file(doc.source.clone()));
-    suite.properties.insert("openapi", doc.source.clone());
-    suite.cases = openapi_test::test(&doc, &ops, &opts);
-    suite.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    run.suites.push(suite);
-    run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    run.refresh_summary();
     Ok(output::finish(&run, &outputs))
 }
 

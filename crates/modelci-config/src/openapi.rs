@@ -1,0 +1,170 @@
+//! `[[suite.openapi]]`: a running service and/or recorded traffic checked against an OpenAPI
+//! document, and breaking changes against a previous version.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::resolve::{limits, secret_headers};
+use crate::values::is_http_url;
+use crate::{ConfigError, Origin};
+
+/// One `[[suite.openapi]]` table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenApiSuiteFile {
+    /// The suite's name: unique in the file; letters, digits, `.`, `_` and `-`.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// The OpenAPI document (3.0 or 3.1, YAML or JSON).
+    #[schemars(with = "PathBuf")]
+    pub openapi: Spanned<PathBuf>,
+    /// Base URL of the running service to test live. At least one of `base_url` and `recorded`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub base_url: Option<Spanned<String>>,
+    /// Recorded traffic to check: HAR files or JSON Lines of exchanges.
+    #[serde(default)]
+    pub recorded: Vec<PathBuf>,
+    /// The previous version of the document, to check for breaking changes (a file).
+    #[serde(default)]
+    pub previous: Option<PathBuf>,
+    /// Check for breaking changes against the document as it is at this git revision
+    /// (e.g. `origin/main`).
+    #[serde(default)]
+    pub base_ref: Option<String>,
+    /// Breaking-change findings at or above this severity fail (`breaking` or `warning`;
+    /// default `breaking`).
+    #[serde(default)]
+    pub fail_on: Option<FailOn>,
+    /// Only these operations (operationId or `METHOD /path`); all when empty.
+    #[serde(default)]
+    pub operations: Vec<String>,
+    /// Fetch `$ref`s to http(s):// documents (never fetched otherwise). Default false.
+    #[serde(default)]
+    pub allow_remote_refs: bool,
+    /// Generated valid requests per operation (default 10).
+    #[serde(default)]
+    pub max_cases: Option<usize>,
+    /// Seed of the generated requests (default 0).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Seconds to wait for each request (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    /// Requests in flight at once (default 8).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+    /// Extra headers on every request, as written (no secrets here).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Headers whose values are secrets: header name -> environment variable holding the value.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
+    pub secret_headers: std::collections::BTreeMap<String, Spanned<String>>,
+}
+
+/// A resolved `[[suite.openapi]]`.
+#[derive(Debug, Clone)]
+pub struct OpenApiSuite {
+    pub openapi: PathBuf,
+    /// 1-based line of the `openapi` key.
+    pub openapi_line: u32,
+    pub base_url: Option<String>,
+    pub recorded: Vec<PathBuf>,
+    /// Previous version to diff against, resolved.
+    pub previous: Option<PathBuf>,
+    /// Git revision to diff against.
+    pub base_ref: Option<String>,
+    pub fail_on: FailOn,
+    pub operations: Vec<String>,
+    pub allow_remote_refs: bool,
+    pub max_cases: usize,
+    pub seed: u64,
+    /// Each request's deadline.
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub headers: Vec<(String, String)>,
+    /// (header name, environment variable, 1-based line).
+    pub secret_headers: Vec<(String, String, u32)>,
+}
+
+/// The severity at which a contract change fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Only breaking changes fail.
+    Breaking,
+    /// Warnings fail too.
+    Warning,
+}
+
+/// Checks a `[[suite.openapi]]` table (or `contract test`'s flags) and resolves its paths.
+///
+/// # Errors
+/// Nothing to check, both `previous` and `base_ref`, a `base_url` that is not http(s), a bad
+/// secret header variable, a timeout or concurrency out of range.
+pub fn resolve(raw: OpenApiSuiteFile, origin: &Origin<'_>) -> Result<OpenApiSuite, ConfigError> {
+    let name = raw.name.get_ref();
+    let name_offset = raw.name.span().start;
+    if raw.base_url.is_none()
+        && raw.recorded.is_empty()
+        && raw.previous.is_none()
+        && raw.base_ref.is_none()
+    {
+        return Err(origin.error(
+            name_offset,
+            format!(
+                "suite `{name}` has nothing to check: give {} (a running service), {} (traffic), or {}/{} (a version to diff against)",
+                origin.name("base_url"),
+                origin.name("recorded"),
+                origin.name("previous"),
+                origin.name("base_ref"),
+            ),
+        ));
+    }
+    if raw.previous.is_some() && raw.base_ref.is_some() {
+        return Err(origin.error(
+            name_offset,
+            format!(
+                "suite `{name}`: give {} or {}, not both",
+                origin.name("previous"),
+                origin.name("base_ref")
+            ),
+        ));
+    }
+    if let Some(url) = &raw.base_url
+        && !is_http_url(url.get_ref())
+    {
+        return Err(origin.error(
+            url.span().start,
+            format!(
+                "{} must be an http:// or https:// URL, not `{}`",
+                origin.name("base_url"),
+                url.get_ref()
+            ),
+        ));
+    }
+    let secret_headers = secret_headers(&raw.secret_headers, origin)?;
+    let (timeout, concurrency) = limits(raw.timeout_secs, raw.concurrency, name_offset, origin)?;
+    Ok(OpenApiSuite {
+        openapi: origin.path(raw.openapi.get_ref()),
+        openapi_line: origin.line(raw.openapi.span().start),
+        base_url: raw.base_url.map(Spanned::into_inner),
+        recorded: raw.recorded.iter().map(|p| origin.path(p)).collect(),
+        previous: raw.previous.as_deref().map(|p| origin.path(p)),
+        base_ref: raw.base_ref,
+        fail_on: raw.fail_on.unwrap_or(FailOn::Breaking),
+        operations: raw.operations,
+        allow_remote_refs: raw.allow_remote_refs,
+        max_cases: raw.max_cases.unwrap_or(10),
+        seed: raw.seed.unwrap_or(0),
+        timeout,
+        concurrency,
+        headers: raw.headers.into_iter().collect(),
+        secret_headers,
+    })
+}

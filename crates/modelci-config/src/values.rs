@@ -1,0 +1,156 @@
+//! Typed values shared by the suite kinds, resolved once while the configuration (or a
+//! single-suite command's flags) is read: devices, durations, URLs, bounds. Each check names the
+//! value the way the user wrote it (a key or a flag, see [`crate::Origin::name`]).
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where a model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// ONNX Runtime's CPU provider (the default).
+    #[default]
+    Cpu,
+    /// The CUDA provider; an error when this runtime has no CUDA or it does not start.
+    Cuda,
+    /// CUDA when this runtime has it and it starts, else the CPU; the model records which ran.
+    Auto,
+}
+
+impl Device {
+    /// `cpu`, `cuda`, `auto`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+            Device::Auto => "auto",
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A device that is not `cpu`, `cuda` or `auto`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be `cpu`, `cuda` or `auto`, not `{0}`")]
+pub struct BadDevice(pub String);
+
+impl FromStr for Device {
+    type Err = BadDevice;
+
+    /// Reads `cpu`, `cuda` (or `gpu`) or `auto`, in any case.
+    fn from_str(text: &str) -> Result<Device, BadDevice> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda),
+            "auto" => Ok(Device::Auto),
+            _ => Err(BadDevice(text.to_owned())),
+        }
+    }
+}
+
+/// Request timeouts when a suite does not give one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Requests in flight at once when a suite does not say.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// A positive, finite number of seconds as a [`Duration`].
+///
+/// # Errors
+/// `what` (the key or flag, quoted) and why, e.g. "`timeout_secs` must be a positive number of
+/// seconds, not -1".
+pub fn seconds(value: f64, what: &str) -> Result<Duration, String> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!(
+            "{what} must be a positive number of seconds, not {value}"
+        ));
+    }
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| format!("{what} must be a positive number of seconds, not {value}"))
+}
+
+/// A bound that must be a finite number >= 0 (a tolerance, a rate, a drift).
+///
+/// # Errors
+/// `what` and why.
+pub fn non_negative(value: Option<f64>, what: &str) -> Result<Option<f64>, String> {
+    match value {
+        Some(v) if !(v.is_finite() && v >= 0.0) => {
+            Err(format!("{what} must be a non-negative number, not {v}"))
+        }
+        other => Ok(other),
+    }
+}
+
+/// A count that must be at least 1.
+///
+/// # Errors
+/// `what` and why.
+pub fn at_least_one(value: usize, what: &str) -> Result<usize, String> {
+    if value == 0 {
+        return Err(format!("{what} must be at least 1"));
+    }
+    Ok(value)
+}
+
+/// Whether `text` is an http:// or https:// URL.
+pub fn is_http_url(text: &str) -> bool {
+    text.starts_with("http://") || text.starts_with("https://")
+}
+
+/// An http(s) base URL, without a trailing `/`.
+///
+/// # Errors
+/// `what` and why.
+pub fn base_url(text: &str, what: &str) -> Result<String, String> {
+    let url = text.trim_end_matches('/');
+    if !is_http_url(url) {
+        return Err(format!(
+            "{what} must be an http:// or https:// URL, not `{text}`"
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_read_in_any_case_and_gpu_is_cuda() {
+        assert_eq!("CPU".parse::<Device>(), Ok(Device::Cpu));
+        assert_eq!("gpu".parse::<Device>(), Ok(Device::Cuda));
+        assert_eq!(" auto ".parse::<Device>(), Ok(Device::Auto));
+        assert_eq!(
+            "tpu".parse::<Device>().map_err(|e| e.to_string()),
+            Err("must be `cpu`, `cuda` or `auto`, not `tpu`".into())
+        );
+        assert_eq!(Device::default(), Device::Cpu);
+    }
+
+    #[test]
+    fn seconds_are_positive_and_finite() {
+        assert_eq!(seconds(1.5, "`t`"), Ok(Duration::from_millis(1500)));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300] {
+            assert!(seconds(bad, "`t`").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bounds_and_urls() {
+        assert_eq!(non_negative(Some(0.0), "`atol`"), Ok(Some(0.0)));
+        assert!(non_negative(Some(-0.1), "`atol`").is_err());
+        assert!(at_least_one(0, "`--jobs`").is_err());
+        assert_eq!(base_url("http://h:1/", "`u`"), Ok("http://h:1".into()));
+        assert_eq!(
+            base_url("ftp://h", "`--endpoint`"),
+            Err("`--endpoint` must be an http:// or https:// URL, not `ftp://h`".into())
+        );
+    }
+}
