@@ -179,3 +179,53 @@ fn text_and_markdown_output_snapshots() {
     ]));
     insta::assert_snapshot!("diff_markdown", md);
 }
+
+/// A `[[suite.openapi]]` with `base_ref` whose document is new since that revision: nothing
+/// to compare, so the breaking-change case is skipped (not an error that fails the build).
+#[test]
+fn a_document_added_since_base_ref_is_not_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .expect("git");
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    std::fs::write(repo.join("README"), "x\n").expect("write");
+    git(&["add", "README"]);
+    git(&["commit", "-qm", "before the contract"]);
+    std::fs::copy(crate::root().join(V3), repo.join("api.yaml")).expect("copy");
+    std::fs::write(
+        repo.join("modelci.toml"),
+        "[[suite.openapi]]\nname = \"api\"\nopenapi = \"api.yaml\"\nbase_ref = \"HEAD\"\n",
+    )
+    .expect("config");
+    let json = repo.join("r.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "check",
+        "--config",
+        repo.join("modelci.toml").to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("json");
+    let case = &report["suites"][0]["cases"][0];
+    assert_eq!(case["outcome"], "skipped", "{case}");
+    assert!(
+        case["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not exist at `HEAD`") && m.contains("new")),
+        "{case}"
+    );
+}

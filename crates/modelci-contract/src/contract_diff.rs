@@ -243,34 +243,157 @@ pub fn diff(
     })
 }
 
+/// Why a file could not be read at a git revision. Callers tell [`GitReadError::NotAtRef`] (a
+/// document added since the revision: nothing to compare) from the rest (a broken setup).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GitReadError {
+    /// The path has no file name.
+    #[error("`{0}` is not a file path")]
+    NotAFile(String),
+    /// git could not be run.
+    #[error("cannot run git: {0}")]
+    GitMissing(String),
+    /// The file's folder is not inside a git work tree.
+    #[error("cannot read `{path}` from git: {reason}")]
+    NotARepository { path: String, reason: String },
+    /// The revision does not name a commit here (a shallow clone often lacks it).
+    #[error(
+        "cannot read `{path}` at `{reference}` from git: no commit `{reference}` here (fetch it, e.g. `git fetch origin {reference}`, or check out with full history)"
+    )]
+    BadRef { path: String, reference: String },
+    /// The revision exists but has no file at this path: the file is newer.
+    #[error("`{path}` does not exist at `{reference}`")]
+    NotAtRef { path: String, reference: String },
+    /// Anything else git said.
+    #[error("cannot read `{path}` at `{reference}` from git: {reason}")]
+    Git {
+        path: String,
+        reference: String,
+        reason: String,
+    },
+    /// The file at the revision is not UTF-8.
+    #[error("`{path}` at `{reference}` is not valid UTF-8")]
+    NotUtf8 { path: String, reference: String },
+}
+
 /// Reads `path` as it was at git `reference` (`origin/main`, a tag, a commit), from the
 /// repository that holds it.
 ///
 /// # Errors
-/// When git is missing, the path is not in a repository, or not in that revision.
-pub fn read_at_ref(path: &Path, reference: &str) -> Result<String, String> {
+/// A [`GitReadError`] saying which of git, the repository, the revision or the file is missing.
+pub fn read_at_ref(path: &Path, reference: &str) -> Result<String, GitReadError> {
+    let shown = path.display().to_string();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     let name = path
         .file_name()
-        .ok_or_else(|| format!("`{}` is not a file path", path.display()))?;
+        .ok_or_else(|| GitReadError::NotAFile(shown.clone()))?;
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .map_err(|e| GitReadError::GitMissing(e.to_string()))
+    };
+    let first_line = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .lines()
+            .next()
+            .unwrap_or("unknown error")
+            .trim()
+            .trim_start_matches("fatal: ")
+            .to_owned()
+    };
+    let inside = git(&["rev-parse", "--is-inside-work-tree"])?;
+    if !inside.status.success() {
+        return Err(GitReadError::NotARepository {
+            path: shown,
+            reason: first_line(&inside.stderr),
+        });
+    }
+    let commit = format!("{reference}^{{commit}}");
+    if !git(&["rev-parse", "--verify", "--quiet", &commit])?
+        .status
+        .success()
+    {
+        return Err(GitReadError::BadRef {
+            path: shown,
+            reference: reference.to_owned(),
+        });
+    }
     let spec = format!("{reference}:./{}", name.to_string_lossy());
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["show", &spec])
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !git(&["cat-file", "-e", &spec])?.status.success() {
+        return Err(GitReadError::NotAtRef {
+            path: shown,
+            reference: reference.to_owned(),
+        });
+    }
+    let out = git(&["show", &spec])?;
     if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
-            "cannot read `{}` at `{reference}` from git: {}",
-            path.display(),
-            err.lines().next().unwrap_or("unknown error").trim()
+        return Err(GitReadError::Git {
+            path: shown,
+            reference: reference.to_owned(),
+            reason: first_line(&out.stderr),
+        });
+    }
+    String::from_utf8(out.stdout).map_err(|_| GitReadError::NotUtf8 {
+        path: shown,
+        reference: reference.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod git_tests {
+    use super::*;
+
+    fn git(repo: &Path, args: &[&str]) {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(repo)
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn read_at_ref_tells_a_new_file_from_a_broken_setup() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path();
+        git(repo, &["init", "-q"]);
+        std::fs::write(repo.join("old.yaml"), "a: 1\n").expect("write");
+        git(repo, &["add", "old.yaml"]);
+        git(repo, &["commit", "-qm", "one"]);
+        std::fs::write(repo.join("new.yaml"), "b: 2\n").expect("write");
+
+        assert_eq!(
+            read_at_ref(&repo.join("old.yaml"), "HEAD"),
+            Ok("a: 1\n".into())
+        );
+        assert!(matches!(
+            read_at_ref(&repo.join("new.yaml"), "HEAD"),
+            Err(GitReadError::NotAtRef { .. })
+        ));
+        let bad = read_at_ref(&repo.join("old.yaml"), "no-such-ref");
+        assert!(matches!(bad, Err(GitReadError::BadRef { .. })), "{bad:?}");
+        assert!(
+            bad.map_err(|e| e.to_string())
+                .err()
+                .is_some_and(|m| m.contains("at `no-such-ref` from git")),
+        );
+
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::write(outside.path().join("x.yaml"), "c: 3\n").expect("write");
+        assert!(matches!(
+            read_at_ref(&outside.path().join("x.yaml"), "HEAD"),
+            Err(GitReadError::NotARepository { .. })
         ));
     }
-    String::from_utf8(out.stdout)
-        .map_err(|_| format!("`{}` at `{reference}` is not valid UTF-8", path.display()))
 }

@@ -217,10 +217,22 @@ fn diff_cases(spec: &modelci_config::OpenApiSuite, doc: &Document, config_file: 
                 shown,
             )
         }
-        (None, Some(reference)) => (
-            crate::contract_diff::read_at_ref(&spec.openapi, reference),
-            format!("{}@{reference}", doc.source),
-        ),
+        (None, Some(reference)) => {
+            let name = format!("{}@{reference}", doc.source);
+            match crate::contract_diff::read_at_ref(&spec.openapi, reference) {
+                // A document added since the revision breaks no one: nothing to compare.
+                Err(e @ crate::contract_diff::GitReadError::NotAtRef { .. }) => {
+                    return vec![
+                        Case::skipped(
+                            format!("breaking changes since {name}"),
+                            format!("{e}: the document is new, so there is nothing to compare"),
+                        )
+                        .with_location(Location::line(config_file, spec.openapi_line)),
+                    ];
+                }
+                read => (read.map_err(|e| e.to_string()), name),
+            }
+        }
         (None, None) => return Vec::new(),
     };
     let fail_on = match spec.fail_on {

@@ -34,7 +34,7 @@ fn run_inner(args: &DiffArgs) -> Result<u8, String> {
     };
     let (old, new) = match (&args.base_ref, args.files.as_slice()) {
         (Some(reference), [new]) => {
-            let text = contract_diff::read_at_ref(new, reference)?;
+            let text = contract_diff::read_at_ref(new, reference).map_err(|e| e.to_string())?;
             let name = format!("{}@{reference}", modelci_config::display_path(new));
             let old = modelci_openapi::parse(&text, &name).map_err(|e| e.to_string())?;
             (old, load(new)?)
