@@ -201,11 +201,10 @@ enum Recorded {
 /// never half-recorded. An existing file whose cases changed is only replaced with `--accept`.
 fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
     use modelci_model::golden_suite;
-    use modelci_model::runtime::Device;
 
-    let device = Device::parse(&args.device)
-        .ok_or_else(|| format!("--device must be cpu, cuda or auto, not `{}`", args.device))?;
-    let model = golden_suite::open(&args.model, device, args.ort_lib.as_deref())?.model;
+    let device: modelci_config::Device =
+        args.device.parse().map_err(|e| format!("`--device` {e}"))?;
+    let model = golden_suite::open(&args.model, device.into(), args.ort_lib.as_deref())?.model;
     let mut recorded = Vec::new();
     for path in &args.inputs {
         let loaded = golden_suite::load(path, &model).map_err(|e| e.to_string())?;
