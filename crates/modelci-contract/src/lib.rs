@@ -73,7 +73,10 @@ mod tests {
             headers,
             [
                 ("Accept".to_owned(), "application/json".to_owned()),
-                ("Authorization".to_owned(), "Bearer tok-0123456789".to_owned())
+                (
+                    "Authorization".to_owned(),
+                    "Bearer tok-0123456789".to_owned()
+                )
             ]
         );
         assert_eq!(
@@ -82,10 +85,18 @@ mod tests {
         );
         let e = resolve_headers(
             &[],
-            &[("X-Key".into(), "MODELCI_TEST_CONTRACT_SURELY_UNSET".into(), 9)],
+            &[(
+                "X-Key".into(),
+                "MODELCI_TEST_CONTRACT_SURELY_UNSET".into(),
+                9,
+            )],
             "modelci.toml",
         )
         .expect_err("unset");
-        assert!(e.message.starts_with("secret header `X-Key`: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("secret header `X-Key`: "),
+            "{}",
+            e.message
+        );
     }
 }

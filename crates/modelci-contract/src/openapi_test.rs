@@ -350,7 +350,10 @@ async fn send(
         } else {
             ""
         };
-        format!("{method} {url}: {}{hint}", modelci_net::describe(e, timeout))
+        format!(
+            "{method} {url}: {}{hint}",
+            modelci_net::describe(e, timeout)
+        )
     })?;
     let status = resp.status().as_u16();
     let headers = resp

@@ -256,7 +256,10 @@ pub(crate) async fn read_limited(
         .await
         .map_err(|e| e.to_string())?;
     if body.truncated {
-        return Err(format!("the body is larger than {}", modelci_net::bytes(cap)));
+        return Err(format!(
+            "the body is larger than {}",
+            modelci_net::bytes(cap)
+        ));
     }
     Ok(body.bytes)
 }
@@ -845,15 +848,12 @@ async fn verify_message(
     for (k, v) in &opts.headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "POST {url} (message): {}",
-                modelci_net::describe(e, opts.timeout)
-            )
-        })?;
+    let resp = req.send().await.map_err(|e| {
+        format!(
+            "POST {url} (message): {}",
+            modelci_net::describe(e, opts.timeout)
+        )
+    })?;
     let status = resp.status();
     let metadata = resp
         .headers()
