@@ -196,7 +196,7 @@ impl Http {
                 return Err(Failure::Fatal(self.refusal(call, status, &body)));
             }
             let read =
-                read_capped_blocking(response, MAX_JSON_BYTES, Deadline::after(self.timeout));
+                read_capped_blocking(response, MAX_JSON_BYTES, Deadline::after(self.limit(call)));
             let body = match read {
                 Ok(body) if !body.truncated => body.bytes,
                 Ok(_) => {
@@ -359,13 +359,18 @@ impl Http {
         request
     }
 
-    /// Why a request got no answer.
-    fn transport(&self, e: reqwest::Error, shown: &str, call: &Call) -> MlflowError {
-        let limit = if call.transfer {
+    /// The time a call may take: the artifact timeout for transfers.
+    fn limit(&self, call: &Call) -> Duration {
+        if call.transfer {
             self.artifact_timeout
         } else {
             self.timeout
-        };
+        }
+    }
+
+    /// Why a request got no answer.
+    fn transport(&self, e: reqwest::Error, shown: &str, call: &Call) -> MlflowError {
+        let limit = self.limit(call);
         let message = if e.is_connect() && !e.is_timeout() {
             let route = self
                 .proxy
