@@ -34,6 +34,26 @@ fn answer(mut s: TcpStream) {
     let text = String::from_utf8_lossy(&head).into_owned();
     let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
     match path.as_str() {
+        "/redirect" => {
+            let _ = s.write_all(
+                b"HTTP/1.1 302 Found\r\nLocation: /hello\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+        "/ua" => {
+            let ua = text
+                .lines()
+                .find_map(|l| {
+                    l.split_once(':')
+                        .filter(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+                        .map(|(_, v)| v.trim().to_owned())
+                })
+                .unwrap_or_default();
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ua}",
+                ua.len()
+            );
+        }
         "/big" => {
             let _ = s.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
             let _ = s.write_all(&vec![b'x'; 1 << 20]);
@@ -252,4 +272,46 @@ fn a_trickling_body_ends_at_the_deadline() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn https_requests_tunnel_through_the_https_proxy() {
+    let proxy = ForwardProxy::start(&[]).expect("proxy");
+    let settings = ProxySettings::explicit(None, Some(&proxy.url()), "").expect("settings");
+    let client = policy(settings).build_blocking().expect("client");
+    // The test proxy refuses tunnels; what matters is that the client asked it for one.
+    assert!(client.get(format!("https://{UPSTREAM}/x")).send().is_err());
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].method, "CONNECT");
+    assert_eq!(seen[0].target, format!("{UPSTREAM}:443"));
+}
+
+#[test]
+fn redirects_are_returned_unless_asked_for_and_the_user_agent_is_modelci() {
+    let up = upstream();
+    let client = policy(ProxySettings::none())
+        .build_blocking()
+        .expect("client");
+    let answer = client
+        .get(format!("http://{up}/redirect"))
+        .send()
+        .expect("answer");
+    assert_eq!(answer.status(), 302);
+    let followed = policy(ProxySettings::none())
+        .redirects(modelci_net::Redirects::Follow(3))
+        .build_blocking()
+        .expect("client")
+        .get(format!("http://{up}/redirect"))
+        .send()
+        .and_then(reqwest::blocking::Response::text)
+        .expect("followed");
+    assert_eq!(followed, "hello from /hello");
+    let ua = client
+        .get(format!("http://{up}/ua"))
+        .send()
+        .and_then(reqwest::blocking::Response::text)
+        .expect("ua");
+    assert_eq!(ua, modelci_net::USER_AGENT);
+    assert!(ua.starts_with("modelci/"), "{ua}");
 }
