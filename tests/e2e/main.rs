@@ -12,6 +12,7 @@ mod model;
 mod openapi;
 mod pact;
 mod provider;
+mod proxy;
 mod reference;
 mod reports;
 mod service;

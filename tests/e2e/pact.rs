@@ -139,7 +139,7 @@ fn mismatches_errors_timeouts_and_pending_interactions() {
         slow["message"]
             .as_str()
             .expect("m")
-            .ends_with("/slow: timed out"),
+            .ends_with("/slow: timed out after 1 s"),
         "{slow:#}"
     );
 

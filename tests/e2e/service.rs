@@ -136,6 +136,14 @@ stop_timeout_secs = 2
             .contains("was not ready within 1 s"),
         "{case:#}"
     );
+    // The last probe's failure, in the words every client uses.
+    assert!(
+        case["message"]
+            .as_str()
+            .expect("m")
+            .contains("(connection failed: "),
+        "{case:#}"
+    );
     assert!(
         case["detail"]
             .as_str()

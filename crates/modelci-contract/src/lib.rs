@@ -27,11 +27,12 @@ pub mod suite;
 
 pub use locate::{line_col, pointer_offset};
 
-/// Headers to send (name, value), with the secrets among them.
-pub(crate) type Headers = (Vec<(String, String)>, Vec<modelci_config::Secret>);
+/// Headers to send (name, value), and what hides the secret ones in results.
+pub(crate) type Headers = (Vec<(String, String)>, modelci_net::Redactor);
 
 /// The headers of a suite: the plain ones, then the secret ones read from the environment
-/// (the secrets are returned too, to scrub them from results).
+/// (their values, and the long words of them such as a bearer token, are shown as
+/// `$VAR (redacted)` wherever a result quotes them).
 ///
 /// # Errors
 /// A [`json_schema::SetupError`] at the config line of a secret whose variable is not set.
@@ -41,14 +42,62 @@ pub(crate) fn resolve_headers(
     config_file: &str,
 ) -> Result<Headers, json_schema::SetupError> {
     let mut headers = plain.to_vec();
-    let mut secrets = Vec::new();
+    let mut secrets = modelci_net::Redactor::new();
     for (name, var, line) in secret {
         let value = modelci_config::Secret::from_env(var).map_err(|e| json_schema::SetupError {
             message: format!("secret header `{name}`: {e}"),
             location: modelci_report::Location::line(config_file, *line),
         })?;
         headers.push((name.clone(), value.expose().to_owned()));
-        secrets.push(value);
+        secrets.header_value(value.expose(), &value.to_string());
     }
     Ok((headers, secrets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_headers_are_sent_and_hidden_in_results_whole_or_by_their_token() {
+        // Unique name: tests in this process share the environment.
+        let var = "MODELCI_TEST_CONTRACT_SECRET_HEADER";
+        // SAFETY: no other thread reads or writes this variable.
+        unsafe { std::env::set_var(var, "Bearer tok-0123456789") };
+        let (headers, secrets) = resolve_headers(
+            &[("Accept".into(), "application/json".into())],
+            &[("Authorization".into(), var.into(), 7)],
+            "modelci.toml",
+        )
+        .expect("resolved");
+        assert_eq!(
+            headers,
+            [
+                ("Accept".to_owned(), "application/json".to_owned()),
+                (
+                    "Authorization".to_owned(),
+                    "Bearer tok-0123456789".to_owned()
+                )
+            ]
+        );
+        assert_eq!(
+            secrets.hide("sent Bearer tok-0123456789, then tok-0123456789 alone"),
+            format!("sent ${var} (redacted), then ${var} (redacted) alone")
+        );
+        let e = resolve_headers(
+            &[],
+            &[(
+                "X-Key".into(),
+                "MODELCI_TEST_CONTRACT_SURELY_UNSET".into(),
+                9,
+            )],
+            "modelci.toml",
+        )
+        .expect_err("unset");
+        assert!(
+            e.message.starts_with("secret header `X-Key`: "),
+            "{}",
+            e.message
+        );
+    }
 }

@@ -18,7 +18,7 @@ pub struct OpenApiCheck {
     /// Breaking-change cases against the previous version, computed when planned.
     diff_cases: Vec<Case>,
     names: Vec<String>,
-    secrets: Vec<modelci_config::Secret>,
+    secrets: modelci_net::Redactor,
     properties: Properties,
 }
 
@@ -176,7 +176,6 @@ impl OpenApiCheck {
             }
         }
         all.extend(self.diff_cases.iter().cloned());
-        let secrets: Vec<&modelci_config::Secret> = self.secrets.iter().collect();
         wanted
             .iter()
             .map(|name| {
@@ -187,12 +186,12 @@ impl OpenApiCheck {
                     .unwrap_or_else(|| {
                         Case::errored(*name, "this case was not produced by the run")
                     });
-                if !secrets.is_empty() {
+                if !self.secrets.is_empty() {
                     for text in [&mut case.message, &mut case.detail, &mut case.actual]
                         .into_iter()
                         .flatten()
                     {
-                        *text = modelci_config::redact(text, &secrets);
+                        *text = self.secrets.hide(text);
                     }
                 }
                 case

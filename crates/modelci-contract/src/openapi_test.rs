@@ -258,11 +258,7 @@ pub fn test(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<Case> 
         .worker_threads(2)
         .enable_all()
         .build();
-    let client = reqwest::Client::builder()
-        .timeout(opts.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build();
+    let client = modelci_net::ClientPolicy::new(opts.timeout).build();
     let (runtime, client) = match (runtime, client) {
         (Ok(r), Ok(c)) => (r, c),
         (Err(e), _) => {
@@ -271,18 +267,14 @@ pub fn test(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<Case> 
                 &format!("failed to start the HTTP client: {e}"),
             );
         }
-        (_, Err(e)) => {
-            return errored_all(
-                &selected_ops,
-                &format!("failed to start the HTTP client: {e}"),
-            );
-        }
+        (_, Err(e)) => return errored_all(&selected_ops, &e.to_string()),
     };
     let started = Instant::now();
     let responses: Vec<Result<Observed, String>> = runtime.block_on(async {
         let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
         for (i, (_, p)) in plans.iter().enumerate() {
+            let timeout = opts.timeout;
             let (client, sem, p, base, extra) = (
                 client.clone(),
                 Arc::clone(&sem),
@@ -292,7 +284,7 @@ pub fn test(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<Case> 
             );
             set.spawn(async move {
                 let _permit = sem.acquire().await;
-                (i, send(&client, &base, &extra, &p).await)
+                (i, send(&client, &base, &extra, &p, timeout).await)
             });
         }
         let mut out: Vec<Result<Observed, String>> = vec![Err("not sent".into()); plans.len()];
@@ -335,6 +327,7 @@ async fn send(
     base: &str,
     extra: &[(String, String)],
     p: &Planned,
+    timeout: Duration,
 ) -> Result<Observed, String> {
     let method = reqwest::Method::from_bytes(p.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("invalid method {}", p.method))?;
@@ -352,14 +345,15 @@ async fn send(
             .body(body.to_string());
     }
     let resp = req.send().await.map_err(|e| {
-        if e.is_connect() {
-            format!(
-                "{method} {url}: {} (is the service running?)",
-                crate::pact_verify::reason(&e)
-            )
+        let hint = if e.is_connect() && !e.is_timeout() {
+            " (is the service running?)"
         } else {
-            format!("{method} {url}: {}", crate::pact_verify::reason(&e))
-        }
+            ""
+        };
+        format!(
+            "{method} {url}: {}{hint}",
+            modelci_net::describe(e, timeout)
+        )
     })?;
     let status = resp.status().as_u16();
     let headers = resp
@@ -372,20 +366,9 @@ async fn send(
             )
         })
         .collect();
-    let mut body = Vec::new();
-    let mut resp = resp;
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                if body.len() + c.len() > crate::pact_verify::MAX_BODY_BYTES {
-                    return Err(format!("{method} {url}: the body is larger than 64 MiB"));
-                }
-                body.extend_from_slice(&c);
-            }
-            Ok(None) => break,
-            Err(e) => return Err(format!("{method} {url}: the connection broke: {e}")),
-        }
-    }
+    let body = crate::pact_verify::read_limited(resp, timeout)
+        .await
+        .map_err(|e| format!("{method} {url}: {e}"))?;
     Ok(Observed {
         status,
         headers,

@@ -234,16 +234,20 @@ pub(crate) fn fetch(url: &str, timeout: Duration) -> Result<String, SourceError>
     };
     let rt = runtime().map_err(|e| fail(format!("failed to start the HTTP client: {e}")))?;
     rt.block_on(async {
-        let client =
-            client(timeout).map_err(|e| fail(format!("failed to start the HTTP client: {e}")))?;
+        let client = client(timeout).map_err(|e| fail(e.to_string()))?;
         let resp = client
             .get(url)
             .header("Accept", "application/hal+json, application/json")
             .send()
             .await
-            .map_err(|e| fail(format!("failed to fetch pact `{url}`: {}", reason(&e))))?;
+            .map_err(|e| {
+                fail(format!(
+                    "failed to fetch pact `{url}`: {}",
+                    modelci_net::describe(e, timeout)
+                ))
+            })?;
         let status = resp.status();
-        let bytes = read_limited(resp)
+        let bytes = read_limited(resp, timeout)
             .await
             .map_err(|e| fail(format!("failed to fetch pact `{url}`: {e}")))?;
         if !status.is_success() {
@@ -260,57 +264,28 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-fn client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
+/// The verifier's client: modelci's network policy (timeouts, connect cap, no redirects,
+/// proxies from the environment; loopback direct).
+fn client(timeout: Duration) -> Result<reqwest::Client, modelci_net::ClientError> {
+    modelci_net::ClientPolicy::new(timeout).build()
 }
 
-/// Why an HTTP call failed, with the underlying cause.
-pub(crate) fn reason(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        let mut s = "connection failed".to_owned();
-        let mut src = std::error::Error::source(e);
-        while let Some(inner) = src {
-            s = format!("connection failed: {inner}");
-            src = inner.source();
-        }
-        s
-    } else if e.is_body() || e.is_decode() {
-        format!("the connection broke while reading the body ({e})")
-    } else {
-        let mut s = e.to_string();
-        let mut src = std::error::Error::source(e);
-        while let Some(inner) = src {
-            let _ = write!(s, ": {inner}");
-            src = inner.source();
-        }
-        s
+/// Reads a body up to [`MAX_BODY_BYTES`] within `timeout`.
+pub(crate) async fn read_limited(
+    resp: reqwest::Response,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    let cap = MAX_BODY_BYTES as u64;
+    let body = modelci_net::read_capped(resp, cap, modelci_net::Deadline::after(timeout))
+        .await
+        .map_err(|e| e.to_string())?;
+    if body.truncated {
+        return Err(format!(
+            "the body is larger than {}",
+            modelci_net::bytes(cap)
+        ));
     }
-}
-
-async fn read_limited(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if out.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(format!(
-                        "the body is larger than {} MiB",
-                        MAX_BODY_BYTES / (1024 * 1024)
-                    ));
-                }
-                out.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(out),
-            Err(e) => return Err(reason(&e)),
-        }
-    }
+    Ok(body.bytes)
 }
 
 /// Whether the interaction passes the filters.
@@ -356,22 +331,19 @@ pub fn verify_interactions(
     if work.is_empty() {
         return Vec::new();
     }
-    let started = runtime().map_err(|e| e.to_string()).and_then(|rt| {
-        client(opts.timeout)
-            .map(|c| (rt, c))
-            .map_err(|e| e.to_string())
-    });
+    let started = runtime()
+        .map_err(|e| format!("failed to start the HTTP client: {e}"))
+        .and_then(|rt| {
+            client(opts.timeout)
+                .map(|c| (rt, c))
+                .map_err(|e| e.to_string())
+        });
     let (rt, client) = match started {
         Ok(pair) => pair,
         Err(e) => {
             return work
                 .iter()
-                .map(|i| {
-                    Case::errored(
-                        case_name(pact, i),
-                        format!("failed to start the HTTP client: {e}"),
-                    )
-                })
+                .map(|i| Case::errored(case_name(pact, i), e.clone()))
                 .collect();
         }
     };
@@ -431,7 +403,7 @@ pub struct PactCheck {
     pacts: Vec<LoadedPact>,
     items: Vec<Item>,
     opts: VerifyOptions,
-    secrets: Vec<modelci_config::Secret>,
+    secrets: modelci_net::Redactor,
     properties: modelci_report::Properties,
 }
 
@@ -472,7 +444,7 @@ impl PactCheck {
     pub fn new(
         loaded: Vec<Result<LoadedPact, SourceError>>,
         opts: VerifyOptions,
-        secrets: Vec<modelci_config::Secret>,
+        secrets: modelci_net::Redactor,
         properties: modelci_report::Properties,
     ) -> PactCheck {
         let mut pacts = Vec::new();
@@ -559,7 +531,6 @@ impl PactCheck {
         if self.secrets.is_empty() {
             return case;
         }
-        let secrets: Vec<&modelci_config::Secret> = self.secrets.iter().collect();
         for text in [
             &mut case.message,
             &mut case.detail,
@@ -569,7 +540,7 @@ impl PactCheck {
         .into_iter()
         .flatten()
         {
-            *text = modelci_config::redact(text, &secrets);
+            *text = self.secrets.hide(text);
         }
         case
     }
@@ -712,11 +683,11 @@ async fn change_state(
     let resp = req.send().await.map_err(|e| {
         format!(
             "provider state `{state}` {action} failed: state-change URL {url}: {}",
-            reason(&e)
+            modelci_net::describe(e, opts.timeout)
         )
     })?;
     let status = resp.status();
-    let bytes = read_limited(resp).await.map_err(|e| {
+    let bytes = read_limited(resp, opts.timeout).await.map_err(|e| {
         format!("provider state `{state}` {action} failed: state-change URL {url}: {e}")
     })?;
     if !status.is_success() {
@@ -841,7 +812,7 @@ async fn verify_http(
     let resp = req
         .send()
         .await
-        .map_err(|e| format!("{method} {url}: {}", reason(&e)))?;
+        .map_err(|e| format!("{method} {url}: {}", modelci_net::describe(e, opts.timeout)))?;
     let status = resp.status().as_u16();
     let mut headers: Vec<(String, Vec<String>)> = Vec::new();
     for (name, value) in resp.headers() {
@@ -858,7 +829,7 @@ async fn verify_http(
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
         .and_then(|(_, v)| v.first().cloned());
-    let bytes = read_limited(resp)
+    let bytes = read_limited(resp, opts.timeout)
         .await
         .map_err(|e| format!("{method} {url}: {e}"))?;
     let actual = Response {
@@ -902,10 +873,12 @@ async fn verify_message(
     for (k, v) in &opts.headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| format!("POST {url} (message): {}", reason(&e)))?;
+    let resp = req.send().await.map_err(|e| {
+        format!(
+            "POST {url} (message): {}",
+            modelci_net::describe(e, opts.timeout)
+        )
+    })?;
     let status = resp.status();
     let metadata = resp
         .headers()
@@ -920,7 +893,7 @@ async fn verify_message(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let bytes = read_limited(resp)
+    let bytes = read_limited(resp, opts.timeout)
         .await
         .map_err(|e| format!("POST {url} (message): {e}"))?;
     if !status.is_success() {

@@ -15,8 +15,9 @@ use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::MlflowError;
-use crate::http::{Call, bytes};
-use crate::retry::Idempotency;
+use modelci_net::{Idempotency, bytes};
+
+use crate::http::Call;
 
 /// The most files one download fetches.
 const MAX_FILES: usize = 10_000;

@@ -10,10 +10,10 @@ use crate::config::Config;
 use crate::error::MlflowError;
 use crate::http::{Call, Http};
 use crate::reference::ModelRef;
-use crate::retry::Idempotency;
 use crate::types::{
     self, Experiment, Metric, ModelVersion, RegisteredModel, Run, RunStatus, double_json, now_ms,
 };
+use modelci_net::Idempotency;
 
 /// MLflow's limits for one `runs/log-batch` request.
 pub(crate) const MAX_METRICS_PER_BATCH: usize = 1000;

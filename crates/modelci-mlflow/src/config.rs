@@ -304,8 +304,8 @@ pub(crate) fn parse_tracking_uri(uri: &str, auth: &Auth) -> Result<(Url, Auth), 
     }
     let auth = match (auth, url.password()) {
         (Auth::None, Some(password)) => Auth::Basic {
-            user: percent_decode(url.username()),
-            password: percent_decode(password),
+            user: modelci_net::percent_decode(url.username()),
+            password: modelci_net::percent_decode(password),
         },
         _ => auth.clone(),
     };
@@ -320,61 +320,10 @@ pub(crate) fn parse_tracking_uri(uri: &str, auth: &Auth) -> Result<(Url, Auth), 
     Ok((url, auth))
 }
 
-/// Decodes `%XX` escapes (the user and password of a URL).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
-                out.push(u8::try_from(value).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A URI for messages and `Debug`: what sits between `://` and `@` (user and password) and the
-/// query are shown as `***`.
-///
-/// A URI that does not parse may hold a password with a `/`, `?` or `#` written unescaped
-/// (`http://ann:ab/cd@host`), where no parser can tell where it ends: then everything from
-/// `://` to the last `@` is hidden.
+/// A URI for messages and `Debug`: user, password and query shown as `***`, even when it
+/// does not parse (see [`modelci_net::redact_url_text`]).
 pub(crate) fn redact_uri(text: &str) -> String {
-    fn without_query(text: &str) -> String {
-        match text.split_once('?') {
-            Some((head, _)) => format!("{head}?***"),
-            None => text.to_owned(),
-        }
-    }
-    let Some(s) = text.find("://") else {
-        return without_query(text);
-    };
-    let rest = &text[s + 3..];
-    if Url::parse(text.trim()).is_err() {
-        return match rest.rfind('@') {
-            Some(at) => format!("{}***{}", &text[..s + 3], without_query(&rest[at..])),
-            None => without_query(text),
-        };
-    }
-    let (text, query) = match text.split_once('?') {
-        Some((head, _)) => (head, "?***"),
-        None => (text, ""),
-    };
-    let authority_end = text[s + 3..].find('/').map_or(text.len(), |e| s + 3 + e);
-    let hidden = match text[s + 3..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &text[..s + 3], &text[s + 3 + at..]),
-        None => text.to_owned(),
-    };
-    format!("{hidden}{query}")
+    modelci_net::redact_url_text(text)
 }
 
 #[cfg(test)]

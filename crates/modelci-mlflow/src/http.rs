@@ -2,9 +2,14 @@
 //! MLflow's error answers turned into [`MlflowError`]s.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::time::{Duration, Instant, SystemTime};
+use std::io::Write;
+use std::time::{Duration, SystemTime};
 
+use modelci_net::{
+    BodyError, ClientPolicy, Deadline, Idempotency, Next, ProxySettings, Redactor, RetryPolicy,
+    basic_auth, bytes, copy_capped, error_reached_server, innermost, parse_retry_after, preview,
+    read_capped_blocking, retryable_status, status_reached_server, text_of, truncate,
+};
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
@@ -12,10 +17,6 @@ use serde_json::Value;
 
 use crate::config::{Auth, Config, parse_tracking_uri};
 use crate::error::MlflowError;
-use crate::retry::{Idempotency, backoff, parse_retry_after, retryable_status};
-
-/// The most time spent connecting, within a request's timeout.
-const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The largest JSON answer read (64 MiB): registry and run answers are small.
 const MAX_JSON_BYTES: u64 = 64 * 1024 * 1024;
@@ -94,18 +95,17 @@ pub(crate) struct Http {
     /// `http(s)://host:port[/prefix]/`, without credentials.
     base: Url,
     authorization: Option<HeaderValue>,
-    secrets: Secrets,
+    secrets: Redactor,
+    proxy: ProxySettings,
     timeout: Duration,
     artifact_timeout: Duration,
-    retries: u32,
-    backoff: Duration,
-    retry_budget: Duration,
+    retry: RetryPolicy,
 }
 
 impl Http {
     pub fn new(config: &Config) -> Result<Http, MlflowError> {
         let (base, auth) = parse_tracking_uri(&config.tracking_uri, &config.auth)?;
-        let secrets = Secrets::new(&auth, &config.tracking_uri);
+        let secrets = secrets(&auth, &config.tracking_uri);
         let authorization = match &auth {
             Auth::None => None,
             Auth::Bearer(token) => Some(header_value(
@@ -113,7 +113,7 @@ impl Http {
                 "the bearer token",
             )?),
             Auth::Basic { user, password } => Some(header_value(
-                &format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+                &basic_auth(user, password),
                 "the user name or password",
             )?),
         };
@@ -122,26 +122,24 @@ impl Http {
                 message: "the MLflow request timeout is zero".to_owned(),
             });
         }
-        let client = Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(MAX_CONNECT_TIMEOUT))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .danger_accept_invalid_certs(config.insecure_tls)
-            .build()
-            .map_err(|e| MlflowError::Config {
-                message: format!("cannot set up an HTTP client: {}", chain(&e)),
-            })?;
+        let policy = ClientPolicy::new(config.timeout).insecure_tls(config.insecure_tls);
+        let config_error = |message: String| MlflowError::Config { message };
+        let proxy = policy
+            .proxy_settings()
+            .map_err(|e| config_error(e.to_string()))?;
+        let client: Client = policy
+            .proxy(proxy.clone())
+            .build_blocking()
+            .map_err(|e| config_error(e.to_string()))?;
         Ok(Http {
             client,
             base,
             authorization,
             secrets,
+            proxy,
             timeout: config.timeout,
             artifact_timeout: config.artifact_timeout.max(config.timeout),
-            retries: config.retries,
-            backoff: config.backoff,
-            retry_budget: config.retry_budget,
+            retry: RetryPolicy::new(config.retries, config.backoff, config.retry_budget),
         })
     }
 
@@ -194,14 +192,14 @@ impl Http {
             let shown = self.shown(&call.url);
             let status = response.status().as_u16();
             if !response.status().is_success() {
-                let body = read_capped(response, MAX_ERROR_BYTES, &shown)
-                    .map(|(b, _)| b)
-                    .unwrap_or_default();
+                let body = self.error_body(response);
                 return Err(Failure::Fatal(self.refusal(call, status, &body)));
             }
-            let body = match read_capped(response, MAX_JSON_BYTES, &shown) {
-                Ok((body, false)) => body,
-                Ok((_, true)) => {
+            let read =
+                read_capped_blocking(response, MAX_JSON_BYTES, Deadline::after(self.limit(call)));
+            let body = match read {
+                Ok(body) if !body.truncated => body.bytes,
+                Ok(_) => {
                     return Err(Failure::Fatal(MlflowError::Protocol {
                         message: format!(
                             "{shown}: the answer is larger than {} MiB",
@@ -209,7 +207,7 @@ impl Http {
                         ),
                     }));
                 }
-                Err(e) => return Err(e.into_failure(self.timeout)),
+                Err(e) => return Err(read_failure(&e, &shown)),
             };
             if body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Value::Object(serde_json::Map::new()));
@@ -219,7 +217,7 @@ impl Http {
                     message: format!(
                         "{shown}: answered {status} with a body that is not JSON ({e}); it \
                          starts with \"{}\"; is this an MLflow tracking server?",
-                        preview(&body)
+                        preview(&body, 200)
                     ),
                 })
             })
@@ -238,9 +236,7 @@ impl Http {
             let shown = self.shown(&call.url);
             let status = response.status().as_u16();
             if !response.status().is_success() {
-                let body = read_capped(response, MAX_ERROR_BYTES, &shown)
-                    .map(|(b, _)| b)
-                    .unwrap_or_default();
+                let body = self.error_body(response);
                 return Err(Failure::Fatal(self.refusal(call, status, &body)));
             }
             if let Some(len) = response.content_length()
@@ -249,50 +245,24 @@ impl Http {
                 return Err(Failure::Fatal(too_large(&shown, cap)));
             }
             let mut out = open().map_err(Failure::Fatal)?;
-            let deadline = Instant::now().checked_add(self.artifact_timeout);
-            let mut written = 0_u64;
-            let mut chunk = vec![0_u8; 256 * 1024];
-            loop {
-                let n = match response.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        return Err(
-                            ReadError::from_io(e, &shown).into_failure(self.artifact_timeout)
-                        );
-                    }
-                };
-                written = written.saturating_add(n as u64);
-                if written > cap {
-                    return Err(Failure::Fatal(too_large(&shown, cap)));
-                }
-                out.write_all(chunk.get(..n).unwrap_or_default())
-                    .map_err(|e| {
-                        Failure::Fatal(MlflowError::Io {
-                            message: format!("cannot write the download of {shown}: {e}"),
-                        })
-                    })?;
-                if deadline.is_some_and(|d| Instant::now() > d) {
-                    return Err(Failure::Retry {
-                        error: MlflowError::Unavailable {
-                            message: format!(
-                                "{shown}: the download did not finish within {}",
-                                secs(self.artifact_timeout)
-                            ),
-                        },
-                        sent: true,
-                        retry_after: None,
-                    });
-                }
-            }
-            out.flush().map_err(|e| {
-                Failure::Fatal(MlflowError::Io {
+            let deadline = Deadline::after(self.artifact_timeout);
+            match copy_capped(&mut response, &mut out, cap, deadline) {
+                Ok(copied) if copied.truncated => Err(Failure::Fatal(too_large(&shown, cap))),
+                Ok(copied) => Ok(copied.written),
+                Err(BodyError::Write(e)) => Err(Failure::Fatal(MlflowError::Io {
                     message: format!("cannot write the download of {shown}: {e}"),
-                })
-            })?;
-            Ok(written)
+                })),
+                Err(e) => Err(read_failure(&e, &shown)),
+            }
         })
+    }
+
+    /// An error answer's body, read up to [`MAX_ERROR_BYTES`] (what could not be read is left
+    /// out).
+    fn error_body(&self, response: Response) -> Vec<u8> {
+        read_capped_blocking(response, MAX_ERROR_BYTES, Deadline::after(self.timeout))
+            .map(|b| b.bytes)
+            .unwrap_or_default()
     }
 
     /// Sends `call` until `handle` accepts an answer, an error is final, or the retries (and
@@ -302,10 +272,8 @@ impl Http {
         call: &Call,
         mut handle: impl FnMut(Response) -> Result<T, Failure>,
     ) -> Result<T, MlflowError> {
-        let started = Instant::now();
         let shown = self.shown(&call.url);
-        let mut waited = Duration::ZERO;
-        let mut attempt: u32 = 0;
+        let mut retries = self.retry.start();
         loop {
             let failure = match self.request(call).send() {
                 Ok(response) => {
@@ -316,9 +284,7 @@ impl Http {
                             .get(RETRY_AFTER)
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                        let body = read_capped(response, MAX_ERROR_BYTES, &shown)
-                            .map(|(b, _)| b)
-                            .unwrap_or_default();
+                        let body = self.error_body(response);
                         let error = self.refusal(call, status, &body);
                         if status == 503
                             && String::from_utf8_lossy(&body).contains("serve-artifacts")
@@ -333,8 +299,7 @@ impl Http {
                         } else {
                             Failure::Retry {
                                 error,
-                                // A 429 is a refusal before any work.
-                                sent: status != 429,
+                                sent: status_reached_server(status),
                                 retry_after,
                             }
                         }
@@ -346,9 +311,8 @@ impl Http {
                     }
                 }
                 Err(e) => Failure::Retry {
-                    // A failed connection never reached the server.
-                    sent: !e.is_connect(),
-                    error: self.transport(&e, &shown, call),
+                    sent: error_reached_server(&e),
+                    error: self.transport(e, &shown, call),
                     retry_after: None,
                 },
             };
@@ -360,27 +324,22 @@ impl Http {
                     retry_after,
                 } => (error, sent, retry_after),
             };
-            let allowed = call.idempotency == Idempotency::Safe || !sent;
-            if !allowed {
+            if !call.idempotency.allows_retry(sent) {
                 return Err(self.scrub(error));
             }
-            if attempt >= self.retries {
-                return Err(self.scrub(gave_up(error, attempt + 1, started, None)));
+            match retries.next(retry_after) {
+                Next::Wait(wait) => {
+                    std::thread::sleep(wait);
+                    retries.waited(wait);
+                }
+                Next::GiveUp(why) => {
+                    let error = match retries.summary(&why) {
+                        Some(tail) => with_tail(error, &tail),
+                        None => error,
+                    };
+                    return Err(self.scrub(error));
+                }
             }
-            let wait = retry_after.unwrap_or_else(|| backoff(self.backoff, attempt));
-            if waited.saturating_add(wait) > self.retry_budget {
-                let note = retry_after.map(|w| {
-                    format!(
-                        "the server asked to wait {} more, beyond the {} retry budget",
-                        secs(w),
-                        secs(self.retry_budget)
-                    )
-                });
-                return Err(self.scrub(gave_up(error, attempt + 1, started, note)));
-            }
-            std::thread::sleep(wait);
-            waited += wait;
-            attempt += 1;
         }
     }
 
@@ -400,23 +359,36 @@ impl Http {
         request
     }
 
-    /// Why a request got no answer.
-    fn transport(&self, e: &reqwest::Error, shown: &str, call: &Call) -> MlflowError {
-        let limit = if call.transfer {
+    /// The time a call may take: the artifact timeout for transfers.
+    fn limit(&self, call: &Call) -> Duration {
+        if call.transfer {
             self.artifact_timeout
         } else {
             self.timeout
-        };
-        let message = if e.is_timeout() {
-            format!("{shown}: no answer within {}", secs(limit))
-        } else if e.is_connect() {
+        }
+    }
+
+    /// Why a request got no answer.
+    fn transport(&self, e: reqwest::Error, shown: &str, call: &Call) -> MlflowError {
+        let limit = self.limit(call);
+        let message = if e.is_connect() && !e.is_timeout() {
+            let route = self
+                .proxy
+                .describe(&call.url)
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
             format!(
-                "cannot reach the MLflow server at {}: {}",
+                "cannot reach the MLflow server at {}{route}: {}",
                 self.server(),
-                innermost(e)
+                innermost(&e)
             )
+        } else if e.is_timeout() {
+            format!("{shown}: {}", modelci_net::describe(e, limit))
         } else {
-            format!("{shown}: the request failed: {}", innermost(e))
+            format!(
+                "{shown}: the request failed: {}",
+                modelci_net::describe(e, limit)
+            )
         };
         MlflowError::Unavailable { message }
     }
@@ -500,28 +472,11 @@ impl Http {
     }
 }
 
-/// `error` with the attempts made, when there was more than one.
-fn gave_up(
-    error: MlflowError,
-    attempts: u32,
-    started: Instant,
-    note: Option<String>,
-) -> MlflowError {
-    if attempts <= 1 && note.is_none() {
-        return error;
-    }
-    let mut tail = format!(
-        " (gave up after {attempts} attempt{} in {}",
-        if attempts == 1 { "" } else { "s" },
-        secs(started.elapsed())
-    );
-    if let Some(note) = note {
-        let _ = write!(tail, "; {note}");
-    }
-    tail.push(')');
+/// `error` with how the retries ended (` (gave up after 3 attempts in 1.5 s)`).
+fn with_tail(error: MlflowError, tail: &str) -> MlflowError {
     match error {
         MlflowError::Unavailable { message } => MlflowError::Unavailable {
-            message: message + &tail,
+            message: message + tail,
         },
         MlflowError::Api {
             status,
@@ -530,7 +485,7 @@ fn gave_up(
         } => MlflowError::Api {
             status,
             error_code,
-            message: message + &tail,
+            message: message + tail,
         },
         other => other,
     }
@@ -545,57 +500,15 @@ fn too_large(shown: &str, cap: u64) -> MlflowError {
     }
 }
 
-/// Why reading a body failed.
-enum ReadError {
-    TimedOut(String),
-    Broken(String),
-}
-
-impl ReadError {
-    fn from_io(e: std::io::Error, shown: &str) -> ReadError {
-        let timed_out = e.kind() == std::io::ErrorKind::TimedOut
-            || e.get_ref()
-                .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-                .is_some_and(reqwest::Error::is_timeout);
-        if timed_out {
-            ReadError::TimedOut(shown.to_owned())
-        } else {
-            ReadError::Broken(format!(
-                "{shown}: the connection broke while reading the answer: {e}"
-            ))
-        }
+/// A body that could not be read: worth another try.
+fn read_failure(e: &BodyError, shown: &str) -> Failure {
+    Failure::Retry {
+        error: MlflowError::Unavailable {
+            message: format!("{shown}: {e}"),
+        },
+        sent: true,
+        retry_after: None,
     }
-
-    fn into_failure(self, limit: Duration) -> Failure {
-        let message = match self {
-            ReadError::TimedOut(shown) => {
-                format!(
-                    "{shown}: no answer within {} (the body stopped coming)",
-                    secs(limit)
-                )
-            }
-            ReadError::Broken(message) => message,
-        };
-        Failure::Retry {
-            error: MlflowError::Unavailable { message },
-            sent: true,
-            retry_after: None,
-        }
-    }
-}
-
-/// Reads a body up to `cap` bytes; the flag says it was longer (and was cut).
-fn read_capped(response: Response, cap: u64, shown: &str) -> Result<(Vec<u8>, bool), ReadError> {
-    let mut body = Vec::new();
-    let mut limited = response.take(cap.saturating_add(1));
-    limited
-        .read_to_end(&mut body)
-        .map_err(|e| ReadError::from_io(e, shown))?;
-    let over = body.len() as u64 > cap;
-    if over {
-        body.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
-    }
-    Ok((body, over))
 }
 
 fn header_value(value: &str, what: &str) -> Result<HeaderValue, MlflowError> {
@@ -618,165 +531,25 @@ fn join(url: &Url, segments: &[&str]) -> Url {
     out
 }
 
-/// Standard base64 (RFC 4648, with padding), for HTTP Basic credentials.
-pub(crate) fn base64(data: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (k, shift) in [18, 12, 6, 0].into_iter().enumerate() {
-            if k <= chunk.len() {
-                out.push(char::from(TABLE[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// Values that messages must never show: the token, the password, the `Authorization` value
 /// and the credentials written in the tracking URI. This client's own messages never include
 /// them; this also hides them when a server quotes them back.
-#[derive(Clone, Default)]
-pub(crate) struct Secrets(Vec<String>);
-
-impl Secrets {
-    /// Shorter values are not hidden: they would blank out ordinary words.
-    const SHORTEST: usize = 4;
-
-    fn new(auth: &Auth, tracking_uri: &str) -> Secrets {
-        let mut found = Vec::new();
-        match auth {
-            Auth::None => {}
-            Auth::Bearer(token) => {
-                found.push(token.clone());
-                found.push(token.trim().to_owned());
-            }
-            Auth::Basic { user, password } => {
-                found.push(password.clone());
-                found.push(base64(format!("{user}:{password}").as_bytes()));
-            }
+fn secrets(auth: &Auth, tracking_uri: &str) -> Redactor {
+    let mut found = Redactor::new();
+    match auth {
+        Auth::None => {}
+        Auth::Bearer(token) => {
+            found.secret(token);
+            found.secret(token.trim());
         }
-        if let Ok(url) = Url::parse(tracking_uri.trim())
-            && let Some(password) = url.password()
-        {
-            found.push(password.to_owned());
-            found.push(percent_decode_lossy(password));
+        Auth::Basic { user, password } => {
+            found.basic_credentials(user, password);
         }
-        found.retain(|v| v.chars().count() >= Self::SHORTEST);
-        // Longest first, so that a value is hidden whole before any part of it.
-        found.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        found.dedup();
-        Secrets(found)
     }
-
-    pub fn hide(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.0 {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "***");
-            }
-        }
-        out
+    if let Ok(url) = Url::parse(tracking_uri.trim()) {
+        found.url(&url, false);
     }
-}
-
-fn percent_decode_lossy(text: &str) -> String {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = text.get(i + 1..i + 3)
-            && let Ok(v) = u8::from_str_radix(hex, 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A body as text for messages: HTML reduced to its title or first text, whitespace folded.
-fn text_of(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("<html") || lower.starts_with("<!doctype") {
-        if let (Some(s), Some(e)) = (lower.find("<title>"), lower.find("</title>"))
-            && s + 7 <= e
-        {
-            return text[s + 7..e].trim().to_owned();
-        }
-        return "(an HTML page)".to_owned();
-    }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn preview(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    truncate(&text, 200).escape_debug().to_string()
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}...", &text[..at]),
-        None => text.to_owned(),
-    }
-}
-
-/// The innermost cause of an error (`Connection refused (os error 111)`).
-fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last: &(dyn std::error::Error + 'static) = e;
-    while let Some(inner) = last.source() {
-        last = inner;
-    }
-    last.to_string()
-}
-
-/// An error and its causes, `outer: inner: innermost`.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            let _ = write!(s, ": {text}");
-        }
-        src = inner.source();
-    }
-    s
-}
-
-/// A duration for messages: `30 s`, `1.5 s`, `250 ms`.
-pub(crate) fn secs(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
-}
-
-/// A byte count for messages: `4 GiB`, `512 MiB`, `300 bytes`.
-pub(crate) fn bytes(n: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if n >= 1024 * MIB && n.is_multiple_of(1024 * MIB) {
-        format!("{} GiB", n / (1024 * MIB))
-    } else if n >= MIB && n.is_multiple_of(MIB) {
-        format!("{} MiB", n / MIB)
-    } else {
-        format!("{n} bytes")
-    }
+    found
 }
 
 #[cfg(test)]
@@ -784,54 +557,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc4648() {
-        for (input, want) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-            ("ann:pw", "YW5uOnB3"),
-        ] {
-            assert_eq!(base64(input.as_bytes()), want, "{input}");
-        }
-    }
-
-    #[test]
     fn secrets_are_hidden_whole_and_encoded() {
-        let s = Secrets::new(
+        let s = secrets(
             &Auth::Basic {
                 user: "ann".into(),
                 password: "hunter22".into(),
             },
             "http://h:1",
         );
-        let b64 = base64(b"ann:hunter22");
+        let b64 = modelci_net::base64(b"ann:hunter22");
         assert_eq!(
             s.hide(&format!("got hunter22 and Basic {b64}")),
             "got *** and Basic ***"
         );
-        let s = Secrets::new(&Auth::None, "http://u:p%40ssword@h:1");
+        let s = secrets(&Auth::None, "http://u:p%40ssword@h:1");
         assert_eq!(s.hide("p@ssword p%40ssword"), "*** ***");
-    }
-
-    #[test]
-    fn html_bodies_are_reduced_to_their_title() {
-        assert_eq!(
-            text_of(b"<!doctype html><html><title>404 Not Found</title><p>x</p>"),
-            "404 Not Found"
-        );
-        assert_eq!(text_of(b"  a\n  b "), "a b");
-    }
-
-    #[test]
-    fn durations_and_sizes_for_messages() {
-        assert_eq!(secs(Duration::from_millis(250)), "250 ms");
-        assert_eq!(secs(Duration::from_secs(30)), "30 s");
-        assert_eq!(secs(Duration::from_millis(1500)), "1.5 s");
-        assert_eq!(bytes(4 * 1024 * 1024 * 1024), "4 GiB");
-        assert_eq!(bytes(300), "300 bytes");
     }
 }

@@ -23,8 +23,8 @@
 //!
 //! Choices worth knowing:
 //! - **Retries.** Connection failures, timeouts, 408, 429 and 5xx (except 501 and 505) are
-//!   tried again, up to [`Config::retries`] times, after exponential backoff with jitter
-//!   (from [`Config::backoff`], doubling, at most 10 s a wait), or after the `Retry-After` the
+//!   tried again, up to [`Config::retries`] times, after exponential backoff with full jitter
+//!   (a random wait up to [`Config::backoff`], doubling, at most 10 s a wait), or after the `Retry-After` the
 //!   server sent (seconds or an HTTP date); all waits of one request together stay within
 //!   [`Config::retry_budget`], and a `Retry-After` beyond it ends the retries at once, saying
 //!   so. This applies in full to requests that can be repeated without changing the outcome:
@@ -47,8 +47,10 @@
 //!   others are configured) and removed from it.
 //! - **Limits.** Every request has [`Config::timeout`] (connecting at most 10 s of it);
 //!   artifact transfers have [`Config::artifact_timeout`]; JSON answers are read up to
-//!   64 MiB, downloads up to [`Config::max_download_bytes`] in all. No proxy (`HTTP_PROXY`
-//!   is ignored) and no redirects (a 3xx is reported).
+//!   64 MiB, downloads up to [`Config::max_download_bytes`] in all. Proxies from the
+//!   environment (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`; a server on loopback is always
+//!   reached directly) and no redirects (a 3xx is reported). The transport policy is
+//!   `modelci-net`'s, shared by every modelci client.
 //! - **Artifacts.** Read through the server's proxy only (`mlflow-artifacts:` locations, and
 //!   `runs:/` resolved through the run): see [`artifacts`](crate::Client::download_artifacts).
 //!   Listed names that are absolute or climb with `..` are refused before anything is
@@ -62,7 +64,6 @@ mod config;
 mod error;
 mod http;
 mod reference;
-mod retry;
 mod types;
 
 #[cfg(test)]

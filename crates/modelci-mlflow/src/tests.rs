@@ -447,7 +447,7 @@ fn a_slow_server_times_out_and_is_retried() {
         .unwrap_err();
     assert!(e.is_unavailable(), "{e:?}");
     let text = e.to_string();
-    assert!(text.contains("no answer within 300 ms"), "{text}");
+    assert!(text.contains("timed out after 300 ms"), "{text}");
     assert!(text.contains("gave up after 2 attempts"), "{text}");
     assert_eq!(fake.seen().len(), 2);
 }
@@ -516,7 +516,7 @@ fn secrets_are_sent_but_never_shown_even_when_echoed() {
     let sent = &fake.seen()[1].headers["authorization"];
     assert_eq!(
         sent,
-        &format!("Basic {}", crate::http::base64(b"ann:pw-SECRET-42"))
+        &format!("Basic {}", modelci_net::base64(b"ann:pw-SECRET-42"))
     );
     for text in [e.to_string(), format!("{e:?}"), format!("{config:?}")] {
         assert!(!text.contains("SECRET"), "{text}");

@@ -145,11 +145,12 @@ impl Service {
             service.child = Some(child);
             service.log = Some(log);
         }
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .no_proxy()
-            .build()
-            .map_err(|e| fail(format!("cannot make an HTTP client: {e}"), None))?;
+        // Each probe waits at most 2 s; redirects are followed (`/health` -> `/health/`).
+        let probe_timeout = Duration::from_secs(2);
+        let client = modelci_net::ClientPolicy::new(probe_timeout)
+            .redirects(modelci_net::Redirects::Follow(10))
+            .build_blocking()
+            .map_err(|e| fail(e.to_string(), None))?;
         let deadline = Duration::from_secs_f64(spec.ready_timeout_secs);
         let mut last;
         loop {
@@ -168,13 +169,7 @@ impl Service {
             match client.get(&spec.ready_url).send() {
                 Ok(r) if r.status().is_success() => break,
                 Ok(r) => last = format!("it answered {}", r.status()),
-                Err(e) => {
-                    last = if e.is_timeout() {
-                        "no answer within 2 s".into()
-                    } else {
-                        "cannot connect".into()
-                    }
-                }
+                Err(e) => last = modelci_net::describe(e, probe_timeout),
             }
             if cancel.load(Ordering::SeqCst) {
                 let log = service.log.clone();

@@ -93,7 +93,7 @@ pub fn verify(args: &VerifyArgs) -> u8 {
                     suite: Box::new(PactCheck::new(
                         vec![Ok(pact)],
                         opts.clone(),
-                        Vec::new(),
+                        Default::default(),
                         properties,
                     )),
                 }
