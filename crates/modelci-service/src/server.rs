@@ -517,21 +517,21 @@ async fn faults_clear(State(app): State<Arc<AppState>>) -> Result<Response, ApiE
 /// An inference response.
 #[derive(Debug, Serialize)]
 struct InferResponse<'a> {
-    pub model_name: &'a str,
-    pub model_version: &'a str,
+    model_name: &'a str,
+    model_version: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub parameters: ResponseParameters,
-    pub outputs: Vec<OutputTensor>,
+    id: Option<String>,
+    parameters: ResponseParameters,
+    outputs: Vec<OutputTensor>,
 }
 
 /// The response's `parameters`: which model answered, and the breaker's phase after it did.
 #[derive(Debug, Serialize)]
 struct ResponseParameters {
     /// `primary` or `fallback`.
-    pub served_by: &'static str,
+    served_by: &'static str,
     /// `closed`, `open` or `half_open`.
-    pub breaker: &'static str,
+    breaker: &'static str,
 }
 
 #[cfg(test)]
