@@ -25,6 +25,7 @@ const DATATYPES: &str =
 /// A checked inference request.
 #[derive(Debug)]
 pub struct InferRequest {
+    /// The request's `id`, when it gives one.
     pub id: Option<String>,
     /// In the model's input order.
     pub inputs: Vec<Tensor>,
@@ -408,6 +409,23 @@ mod tests {
             .expect("nested");
         assert_eq!(nested.inputs[0].data, t.data);
         assert_eq!(nested.outputs, vec!["probabilities".to_owned()]);
+    }
+
+    #[test]
+    fn shapes_too_large_to_count_are_refused() {
+        // A model input without a declared shape takes any shape; a zero dimension does not
+        // make dimensions that multiply past 2^63 countable.
+        let inputs = [port("x", DType::F32, &[])];
+        let body = json!({"inputs": [{"name": "x", "shape": [0, 1_i64 << 62, 4], "datatype": "FP32", "data": []}]});
+        let e = parse_request(body.to_string().as_bytes(), "m", &inputs, &[]).expect_err("refused");
+        assert_eq!(
+            e,
+            "input `x`: shape [0, 4611686018427387904, 4] is too large (its dimensions multiply past 2^63)"
+        );
+        let empty =
+            json!({"inputs": [{"name": "x", "shape": [0, 4], "datatype": "FP32", "data": []}]});
+        let ok = parse_request(empty.to_string().as_bytes(), "m", &inputs, &[]).expect("empty");
+        assert_eq!(ok.inputs[0].shape, vec![0, 4]);
     }
 
     #[test]
