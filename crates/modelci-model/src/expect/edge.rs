@@ -10,10 +10,35 @@ use modelci_tensor::runtime::RuntimeError;
 use modelci_tensor::tensor::{DType, Data, Tensor};
 
 use super::rows::{Unit, is_batched, no_batch_reason, plan};
-use super::{
-    Context, EMPTY_BATCH, EXTREME_VALUES, NON_FINITE_FINITE, NON_FINITE_REJECT, WRONG_DTYPE,
-    WRONG_SHAPE, WithDetail, no_float_reason, num, quoted, timed,
-};
+use super::{Context, WithDetail, no_float_reason, num, quoted, timed};
+
+const WRONG_SHAPE: &str = "edge: wrong shape is rejected";
+const WRONG_DTYPE: &str = "edge: wrong dtype is rejected";
+const EMPTY_BATCH: &str = "edge: empty batch is answered or rejected";
+const NON_FINITE_FINITE: &str = "edge: NaN and ±Inf inputs give finite outputs";
+const NON_FINITE_REJECT: &str = "edge: NaN and ±Inf inputs are rejected";
+const EXTREME_VALUES: &str = "edge: extreme values give finite outputs";
+
+/// The names of the cases [`edge_cases`] returns for `spec`, in order (known before running, so
+/// that suites can be planned and sharded).
+pub fn edge_case_names(spec: &EdgeCases) -> Vec<String> {
+    let non_finite = match spec.non_finite {
+        NonFinite::Finite => Some(NON_FINITE_FINITE),
+        NonFinite::Reject => Some(NON_FINITE_REJECT),
+        NonFinite::Off => None,
+    };
+    [
+        spec.wrong_shape.then_some(WRONG_SHAPE),
+        spec.wrong_dtype.then_some(WRONG_DTYPE),
+        spec.empty_batch.then_some(EMPTY_BATCH),
+        non_finite,
+        spec.extreme_values.then_some(EXTREME_VALUES),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::to_owned)
+    .collect()
+}
 
 /// `[suite.model.edge_cases]`: one case per enabled check, built from the first row (or, without
 /// a batch dimension, the first case) of the golden inputs:

@@ -8,11 +8,29 @@ use modelci_tensor::backend::Backend;
 use modelci_tensor::tensor::{Data, Tensor};
 
 use super::rows::{Plan, is_batched, no_batch_reason, plan, run_all};
-use super::{
-    BATCH_INVARIANCE, Context, DETERMINISM, MAX_BATCH_ROWS, full, num, quoted, timed, tolerance,
-};
+use super::{Context, MAX_BATCH_ROWS, full, num, quoted, timed, tolerance};
 use crate::compare::{NanPolicy, Tolerance, ValueMismatch, compare};
 use crate::golden_suite::Overrides;
+
+pub(super) const BATCH_INVARIANCE: &str = "invariant: batch invariance";
+const DETERMINISM: &str = "invariant: determinism";
+
+/// The names of the cases [`invariants`] returns for `spec`, in order.
+pub fn invariant_names(spec: &Invariants) -> Vec<String> {
+    let mut out = Vec::new();
+    if spec.batch_invariance {
+        out.push(BATCH_INVARIANCE.to_owned());
+    }
+    if spec.determinism {
+        out.push(DETERMINISM.to_owned());
+    }
+    out.extend(
+        spec.probabilities
+            .iter()
+            .map(|o| format!("invariant: `{o}` are probabilities")),
+    );
+    out
+}
 
 /// `[suite.model.invariants]`: in this order, when enabled,
 /// - `invariant: batch invariance`: every row run alone and all rows run together (in batches of

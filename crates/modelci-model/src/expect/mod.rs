@@ -25,7 +25,6 @@
 
 use std::time::Instant;
 
-use modelci_config::model::{EdgeCases, Invariants, NonFinite};
 use modelci_report::Case;
 use modelci_tensor::backend::Backend;
 use modelci_tensor::golden;
@@ -44,69 +43,13 @@ mod rows;
 #[cfg(test)]
 mod testing;
 
-pub use edge::edge_cases;
-pub use invariants::invariants;
+pub use edge::{edge_case_names, edge_cases};
+pub use invariants::{invariant_names, invariants};
 pub use regression::regression;
 pub use robustness::robustness;
 
 /// The most rows sent to the model in one batch.
 pub const MAX_BATCH_ROWS: usize = 1024;
-
-/// How many label changes a regression message lists.
-const LISTED_CHANGES: usize = 5;
-/// How many label changes a regression detail lists.
-const DETAILED_CHANGES: usize = 50;
-/// Search: halvings of eps below `scale` tried before giving up (down to `scale / 2^16`).
-const SEARCH_HALVINGS: u32 = 16;
-/// Search: bisection steps between the largest eps that did not flip and the smallest that did.
-const SEARCH_BISECTIONS: u32 = 6;
-
-const WRONG_SHAPE: &str = "edge: wrong shape is rejected";
-const WRONG_DTYPE: &str = "edge: wrong dtype is rejected";
-const EMPTY_BATCH: &str = "edge: empty batch is answered or rejected";
-const NON_FINITE_FINITE: &str = "edge: NaN and ±Inf inputs give finite outputs";
-const NON_FINITE_REJECT: &str = "edge: NaN and ±Inf inputs are rejected";
-const EXTREME_VALUES: &str = "edge: extreme values give finite outputs";
-const BATCH_INVARIANCE: &str = "invariant: batch invariance";
-const DETERMINISM: &str = "invariant: determinism";
-
-/// The names of the cases [`edge_cases`] returns for `spec`, in order (known before running, so
-/// that suites can be planned and sharded).
-pub fn edge_case_names(spec: &EdgeCases) -> Vec<String> {
-    let non_finite = match spec.non_finite {
-        NonFinite::Finite => Some(NON_FINITE_FINITE),
-        NonFinite::Reject => Some(NON_FINITE_REJECT),
-        NonFinite::Off => None,
-    };
-    [
-        spec.wrong_shape.then_some(WRONG_SHAPE),
-        spec.wrong_dtype.then_some(WRONG_DTYPE),
-        spec.empty_batch.then_some(EMPTY_BATCH),
-        non_finite,
-        spec.extreme_values.then_some(EXTREME_VALUES),
-    ]
-    .into_iter()
-    .flatten()
-    .map(str::to_owned)
-    .collect()
-}
-
-/// The names of the cases [`invariants`] returns for `spec`, in order.
-pub fn invariant_names(spec: &Invariants) -> Vec<String> {
-    let mut out = Vec::new();
-    if spec.batch_invariance {
-        out.push(BATCH_INVARIANCE.to_owned());
-    }
-    if spec.determinism {
-        out.push(DETERMINISM.to_owned());
-    }
-    out.extend(
-        spec.probabilities
-            .iter()
-            .map(|o| format!("invariant: `{o}` are probabilities")),
-    );
-    out
-}
 
 /// What the expectations run on.
 #[derive(Clone, Copy)]

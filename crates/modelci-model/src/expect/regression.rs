@@ -7,10 +7,12 @@ use modelci_tensor::tensor::Data;
 
 use super::labels::labels_for;
 use super::rows::{is_batched, plan, run_all};
-use super::{
-    Context, DETAILED_CHANGES, LISTED_CHANGES, WithDetail, difference, num, pct, quoted, ratio,
-    timed, typed,
-};
+use super::{Context, WithDetail, difference, num, pct, quoted, ratio, timed, typed};
+
+/// How many label changes a regression message lists.
+const LISTED_CHANGES: usize = 5;
+/// How many label changes a regression detail lists.
+const DETAILED_CHANGES: usize = 50;
 
 /// `[suite.model.regression]`, as the case `regression: against <baseline_name>`: the candidate
 /// (`ctx.backend`) and `baseline` run on every golden row; measures the label change rate (and

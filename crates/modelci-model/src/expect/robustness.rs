@@ -12,9 +12,13 @@ use super::labels::{Labels, labels_for};
 use super::rng::Rng;
 use super::rows::{Plan, is_batched, plan, rows_of, run_all};
 use super::{
-    Context, MAX_BATCH_ROWS, SEARCH_BISECTIONS, SEARCH_HALVINGS, WithDetail, difference,
-    no_float_reason, num, pct, ratio, timed, typed,
+    Context, MAX_BATCH_ROWS, WithDetail, difference, no_float_reason, num, pct, ratio, timed, typed,
 };
+
+/// Search: halvings of eps below `scale` tried before giving up (down to `scale / 2^16`).
+const SEARCH_HALVINGS: u32 = 16;
+/// Search: bisection steps between the largest eps that did not flip and the smallest that did.
+const SEARCH_BISECTIONS: u32 = 6;
 
 /// One `[[suite.model.robustness]]`, as the case `robustness: <display_name()>`.
 ///

@@ -274,12 +274,13 @@ pub(super) fn split(outputs: &[Tensor], sizes: &[usize]) -> Result<Vec<Vec<Tenso
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use modelci_config::model::Perturbation;
+    use modelci_config::model::{Invariants, Perturbation};
     use modelci_report::Outcome;
     use modelci_tensor::runtime::{Port, RuntimeError};
     use modelci_tensor::tensor::Data;
 
     use super::*;
+    use crate::expect::invariants::BATCH_INVARIANCE;
     use crate::expect::testing::*;
     use crate::expect::*;
 
