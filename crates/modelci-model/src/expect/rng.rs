@@ -2,7 +2,7 @@
 /// splitmix64 from the seed. Written out so that a seed gives the same stream on every platform
 /// and in every version of modelci, whatever happens to the `rand` crates.
 pub(super) struct Rng {
-    pub(super) s: [u64; 4],
+    s: [u64; 4],
 }
 
 impl Rng {
