@@ -12,8 +12,8 @@
 use modelci_config::gate::{Average, GateSuite, Task};
 use modelci_dataset::{Class, Groups, Labels, Table};
 use modelci_metrics::{MetricValue, Metrics, classifier, fairness, regressor};
-use modelci_model::backend::Backend;
-use modelci_model::tensor::{DType, Data, Tensor};
+use modelci_tensor::backend::Backend;
+use modelci_tensor::tensor::{DType, Data, Tensor};
 
 use crate::cases::MetricSet;
 

@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
-use modelci_model::backend::Backend;
-use modelci_model::tensor::{DType, Data, Tensor};
+use modelci_tensor::backend::Backend;
+use modelci_tensor::tensor::{DType, Data, Tensor};
 
 /// Timings at one batch size.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use modelci_config::gate::{GateSuite, ModelRef, Task};
 use modelci_metrics::stats;
 use modelci_mlflow::{Client, ModelVersion};
-use modelci_model::backend::Backend;
 use modelci_report::{Case, Outcome, Properties};
+use modelci_tensor::backend::Backend;
 
 use crate::cases::{self, Judged, MetricSet};
 use crate::evaluate::{self, Evaluated, Grouping, MetricOptions, Predictions, Truth};
@@ -219,19 +219,14 @@ fn answer(
         });
     }
     let backend: Box<dyn Backend> = if let Some((url, name)) = endpoint {
-        let ep = modelci_model::endpoint::Endpoint::connect(
-            url,
-            name,
-            None,
-            std::time::Duration::from_secs(30),
-        )
-        .map_err(|e| SetupError(format!("the {what}'s endpoint: {e}")))?;
+        let ep = modelci_v2::Endpoint::connect(url, name, None, std::time::Duration::from_secs(30))
+            .map_err(|e| SetupError(format!("the {what}'s endpoint: {e}")))?;
         properties.insert(format!("{what}_endpoint"), ep.url());
         Box::new(ep)
     } else {
         match located {
             Some(Located::File { path, .. }) => {
-                let device = modelci_model::runtime::Device::from(spec.device);
+                let device = modelci_model::golden_suite::runtime_device(spec.device);
                 let opened =
                     modelci_model::golden_suite::open(path, device, options.ort_lib.as_deref())
                         .map_err(|e| SetupError(format!("the {what}: {e}")))?;
@@ -422,7 +417,7 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
                 .first()
                 .map(|p| p.name.clone())
                 .unwrap_or_default();
-            let inputs: Vec<(usize, Vec<modelci_model::tensor::Tensor>)> = l
+            let inputs: Vec<(usize, Vec<modelci_tensor::tensor::Tensor>)> = l
                 .batch_sizes
                 .iter()
                 .filter_map(|&b| {

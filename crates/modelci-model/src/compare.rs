@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::tensor::{DType, Data, Tensor};
+use modelci_tensor::tensor::{DType, Data, Tensor};
 
 /// `|actual - expected| <= atol + rtol * |expected|`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use modelci_report::{Case, Location, Outcome};
 
-use crate::backend::Backend;
 use crate::compare::{NanPolicy, Tolerance, compare};
-use crate::golden::{self, GoldenError};
-use crate::runtime::{Model, RuntimeError};
-use crate::tensor::Tensor;
+use modelci_tensor::backend::Backend;
+use modelci_tensor::golden::{self, GoldenError};
+use modelci_tensor::runtime::{Model, RuntimeError};
+use modelci_tensor::tensor::Tensor;
 
 /// Tolerance overrides (`--rtol`, `--atol`); each dtype's default otherwise.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -135,7 +135,7 @@ pub fn run_case(
 /// Judges an answer to a golden case.
 fn finish(
     case: &golden::Case,
-    answer: Result<Vec<Tensor>, crate::runtime::RuntimeError>,
+    answer: Result<Vec<Tensor>, modelci_tensor::runtime::RuntimeError>,
     overrides: Overrides,
     onnx_layout: bool,
     duration_ms: f64,
@@ -302,7 +302,7 @@ fn plan_batches(
     units
 }
 
-type BatchKey = Vec<(crate::tensor::DType, Vec<i64>)>;
+type BatchKey = Vec<(modelci_tensor::tensor::DType, Vec<i64>)>;
 
 /// The stacking key of a case and its row count, when it can be stacked: it gives exactly the
 /// model's inputs, each with at least one axis and the same (non-zero) number of rows.
@@ -593,7 +593,7 @@ pub struct Opened {
 /// The model or the runtime cannot be used (the message names the file).
 pub fn open(
     path: &Path,
-    device: crate::runtime::Device,
+    device: modelci_tensor::runtime::Device,
     ort_lib: Option<&Path>,
 ) -> Result<Opened, String> {
     open_pool(path, device, ort_lib, 1)
@@ -605,12 +605,12 @@ pub fn open(
 /// As [`open`].
 pub fn open_pool(
     path: &Path,
-    device: crate::runtime::Device,
+    device: modelci_tensor::runtime::Device,
     ort_lib: Option<&Path>,
     sessions: usize,
 ) -> Result<Opened, String> {
-    let info = crate::onnx::inspect(path).map_err(|e| e.to_string())?;
-    let rt = crate::runtime::runtime(ort_lib).map_err(|e| e.to_string())?;
+    let info = modelci_tensor::onnx::inspect(path).map_err(|e| e.to_string())?;
+    let rt = modelci_tensor::runtime::runtime(ort_lib).map_err(|e| e.to_string())?;
     let model = rt
         .load_pool(path, device, sessions)
         .map_err(|e| e.to_string())?;
@@ -676,6 +676,16 @@ enum Item {
 /// A regression baseline, or why it cannot be used.
 type Baseline = Result<Box<dyn Backend>, String>;
 
+/// The runtime's device for a configured one (resolved once, in `modelci-config`).
+pub fn runtime_device(device: modelci_config::Device) -> modelci_tensor::runtime::Device {
+    use modelci_tensor::runtime::Device;
+    match device {
+        modelci_config::Device::Cpu => Device::Cpu,
+        modelci_config::Device::Cuda => Device::Cuda,
+        modelci_config::Device::Auto => Device::Auto,
+    }
+}
+
 /// Why a model suite cannot run at all (the model or the runtime), and where.
 pub struct SetupError {
     pub message: String,
@@ -709,45 +719,46 @@ impl ModelCheck {
             message,
             location: Location::line(config_file, spec.model_line),
         };
-        let device = crate::runtime::Device::from(spec.device);
+        let device = runtime_device(spec.device);
         let timeout = spec.timeout;
-        let connect = crate::endpoint::ConnectOptions::new(timeout)
-            .with_nonfinite_tokens(spec.nonfinite_tokens);
-        let (backend, jobs, mut properties, signature): (Box<dyn Backend>, _, _, _) =
-            match &spec.endpoint {
-                Some(url) => {
-                    let name = spec.model_name.clone().unwrap_or_default();
-                    let ep = crate::endpoint::Endpoint::connect_with(
-                        url,
-                        &name,
-                        spec.model_version.as_deref(),
-                        &connect,
-                    )
-                    .map_err(|e| at(e.to_string()))?;
-                    let mut properties = modelci_report::Properties::new();
-                    properties.insert("endpoint", url.clone());
-                    properties.insert("model_name", name);
-                    if let Some(p) = &ep.platform {
-                        properties.insert("platform", p.clone());
-                    }
-                    let signature = spec.model.as_ref().map(|path| {
-                        let info = crate::onnx::inspect(path).map_err(|e| e.to_string())?;
-                        properties.insert("model", info.path.clone());
-                        properties.insert("model_sha256", info.sha256.clone());
-                        Ok(crate::endpoint::signature_mismatches(&ep, &info))
-                    });
-                    (Box::new(ep), ENDPOINT_CONCURRENCY, properties, signature)
+        let connect =
+            modelci_v2::ConnectOptions::new(timeout).with_nonfinite_tokens(spec.nonfinite_tokens);
+        let (backend, jobs, mut properties, signature): (Box<dyn Backend>, _, _, _) = match &spec
+            .endpoint
+        {
+            Some(url) => {
+                let name = spec.model_name.clone().unwrap_or_default();
+                let ep = modelci_v2::Endpoint::connect_with(
+                    url,
+                    &name,
+                    spec.model_version.as_deref(),
+                    &connect,
+                )
+                .map_err(|e| at(e.to_string()))?;
+                let mut properties = modelci_report::Properties::new();
+                properties.insert("endpoint", url.clone());
+                properties.insert("model_name", name);
+                if let Some(p) = &ep.platform {
+                    properties.insert("platform", p.clone());
                 }
-                None => {
-                    let Some(path) = &spec.model else {
-                        return Err(at("a model suite needs `model` or `endpoint`".into()));
-                    };
-                    let sessions = parallelism();
-                    let Opened { model, properties } =
-                        open_pool(path, device, ort_lib, sessions).map_err(at)?;
-                    (Box::new(model), sessions, properties, None)
-                }
-            };
+                let signature = spec.model.as_ref().map(|path| {
+                    let info = modelci_tensor::onnx::inspect(path).map_err(|e| e.to_string())?;
+                    properties.insert("model", info.path.clone());
+                    properties.insert("model_sha256", info.sha256.clone());
+                    Ok(modelci_v2::signature_mismatches(&ep, &info))
+                });
+                (Box::new(ep), ENDPOINT_CONCURRENCY, properties, signature)
+            }
+            None => {
+                let Some(path) = &spec.model else {
+                    return Err(at("a model suite needs `model` or `endpoint`".into()));
+                };
+                let sessions = parallelism();
+                let Opened { model, properties } =
+                    open_pool(path, device, ort_lib, sessions).map_err(at)?;
+                (Box::new(model), sessions, properties, None)
+            }
+        };
         let mut items = Vec::new();
         let mut golden = Vec::new();
         let mut add = |case: golden::Case, onnx_layout: bool, items: &mut Vec<Item>| {
@@ -819,7 +830,7 @@ impl ModelCheck {
                 (None, Some(url)) => {
                     let name = r.baseline_model_name.clone().unwrap_or_default();
                     (
-                        crate::endpoint::Endpoint::connect_with(url, &name, None, &connect)
+                        modelci_v2::Endpoint::connect_with(url, &name, None, &connect)
                             .map(|e| Box::new(e) as Box<dyn Backend>)
                             .map_err(|e| e.to_string()),
                         format!("{url}/v2/models/{name}"),
@@ -1064,8 +1075,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::runtime::Port;
-    use crate::tensor::{DType, Data};
+    use modelci_tensor::runtime::Port;
+    use modelci_tensor::tensor::{DType, Data};
 
     /// `y = 2x` on `x: float32[-1, 2]`, with switchable misbehaviour and a call counter.
     struct Doubler {

@@ -1,22 +1,15 @@
-//! Models under test: tensors of every ONNX element type, golden cases (the ONNX test-data
-//! layout with serialized `TensorProto`s, and a readable JSON form), and the comparison of actual
-//! outputs with golden ones (per-dtype tolerances, explicit NaN handling, reports that say how
-//! many elements differ, where the worst one is, and which labels changed).
+//! Model suites: golden cases run on a model in ONNX Runtime or on a live Open Inference
+//! Protocol endpoint ([`golden_suite::ModelCheck`]), the comparison of actual outputs with golden
+//! ones (per-dtype tolerances, explicit NaN handling, reports that say how many elements differ,
+//! where the worst one is, and which labels changed), and the expectations beyond exact outputs
+//! (edge cases, invariants, robustness, regression).
 //!
-//! The ONNX Runtime layer and the model suites build on these.
+//! Tensors, golden formats and the runtime are in `modelci-tensor`; the endpoint client in
+//! `modelci-v2`.
 
-pub mod backend;
 pub mod compare;
-pub mod endpoint;
 pub mod expect;
-pub mod golden;
 pub mod golden_suite;
-pub mod onnx;
-pub mod pb;
-pub mod runtime;
 pub mod suite;
-pub mod tensor;
-pub mod v2;
 
 pub use compare::{NanPolicy, Tolerance, ValueMismatch, compare};
-pub use tensor::{DType, Data, Tensor};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use modelci_model::runtime::{RuntimeError, runtime};
+use modelci_tensor::runtime::{RuntimeError, runtime};
 
 use crate::cli::Cli;
 use crate::served::{Limits, LoadError, ServedModel};

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use modelci_model::runtime::Device;
+use modelci_tensor::runtime::Device;
 
 /// Serves ONNX models over the Open Inference Protocol (KServe v2 REST), with ONNX Runtime.
 ///

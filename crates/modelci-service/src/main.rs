@@ -7,7 +7,6 @@ mod app;
 mod breaker;
 mod bulkhead;
 mod cli;
-mod codec;
 mod faults;
 mod served;
 mod server;

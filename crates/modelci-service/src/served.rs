@@ -12,8 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use modelci_model::Tensor;
-use modelci_model::runtime::{Device, Model, Port, Runtime};
+use modelci_tensor::Tensor;
+use modelci_tensor::runtime::{Device, Model, Port, Runtime};
 use tokio::time::Instant;
 
 use crate::breaker::{Breaker, Outcome, Phase, Route, Transition};

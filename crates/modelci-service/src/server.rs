@@ -14,11 +14,13 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use modelci_v2::codec::metadata::ports;
+use modelci_v2::codec::request::parse_request;
+use modelci_v2::codec::response::OutputTensor;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::codec::{self, InferResponse, OutputTensor, ResponseParameters};
 use crate::faults::{Fault, MAX_DELAY_MS};
 use crate::served::{Deadline, InferError, ServedBy, ServedModel};
 
@@ -239,27 +241,6 @@ async fn server_metadata() -> impl IntoResponse {
     }))
 }
 
-#[derive(Serialize)]
-struct TensorMetadata<'a> {
-    name: &'a str,
-    datatype: &'static str,
-    shape: &'a [i64],
-}
-
-fn ports(ports: &[modelci_model::runtime::Port]) -> Vec<TensorMetadata<'_>> {
-    ports
-        .iter()
-        .map(|p| TensorMetadata {
-            name: &p.name,
-            // Every served port has a type (checked at load).
-            datatype: p
-                .dtype
-                .map_or("BYTES", modelci_model::endpoint::v2_datatype),
-            shape: &p.shape,
-        })
-        .collect()
-}
-
 fn metadata(app: &AppState, name: &str, version: Option<&str>) -> Result<Response, ApiError> {
     let model = app.find(name, version)?;
     Ok(axum::Json(json!({
@@ -340,7 +321,7 @@ async fn run_inference(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let model = app.find(name, version)?;
-    let request = codec::parse_request(&body, &model.name, &model.inputs, &model.outputs)
+    let request = parse_request(&body, &model.name, &model.inputs, &model.outputs)
         .map_err(ApiError::bad_request)?;
     drop(body);
     let answer = model
@@ -531,6 +512,26 @@ async fn faults_clear(State(app): State<Arc<AppState>>) -> Result<Response, ApiE
         }
     }
     Ok(faults_state(&app))
+}
+
+/// An inference response.
+#[derive(Debug, Serialize)]
+struct InferResponse<'a> {
+    model_name: &'a str,
+    model_version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    parameters: ResponseParameters,
+    outputs: Vec<OutputTensor>,
+}
+
+/// The response's `parameters`: which model answered, and the breaker's phase after it did.
+#[derive(Debug, Serialize)]
+struct ResponseParameters {
+    /// `primary` or `fallback`.
+    served_by: &'static str,
+    /// `closed`, `open` or `half_open`.
+    breaker: &'static str,
 }
 
 #[cfg(test)]

@@ -11,10 +11,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use modelci_model::backend::Backend as _;
-use modelci_model::endpoint::Endpoint;
-use modelci_model::runtime::runtime;
-use modelci_model::{DType, Data, Tensor};
+use modelci_tensor::backend::Backend as _;
+use modelci_tensor::runtime::runtime;
+use modelci_tensor::{DType, Data, Tensor};
+use modelci_v2::Endpoint;
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
 

@@ -62,7 +62,7 @@ pub fn run(args: &DoctorArgs) -> u8 {
     }
 
     // One lookup (it may start python3), then the library it found is loaded as it is.
-    let found = modelci_model::runtime::find_library(None);
+    let found = modelci_tensor::runtime::find_library(None);
     match &found {
         Ok(lib) => line(
             "onnxruntime",
@@ -85,7 +85,7 @@ pub fn run(args: &DoctorArgs) -> u8 {
         Err(e) => line("onnxruntime", "missing", e.to_string()),
     }
     if let Ok(lib) = &found {
-        match modelci_model::runtime::runtime(Some(&lib.path)) {
+        match modelci_tensor::runtime::runtime(Some(&lib.path)) {
             Ok(rt) => line(
                 "devices",
                 "ok",

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use modelci_model::onnx::{ModelInfo, Port, inspect as read_model};
+use modelci_tensor::onnx::{ModelInfo, Port, inspect as read_model};
 use serde_json::{Value, json};
 
 use crate::cli::{InspectArgs, ModelRecordArgs, ModelTestArgs};
@@ -33,9 +33,9 @@ fn port_json(p: &Port) -> Value {
         "name": p.name,
         "dtype": p.dtype.map(|d| d.name()),
         "shape": p.shape.as_ref().map(|s| s.iter().map(|d| match d {
-            modelci_model::onnx::Dim::Fixed(n) => json!(n),
-            modelci_model::onnx::Dim::Symbolic(s) => json!(s),
-            modelci_model::onnx::Dim::Any => Value::Null,
+            modelci_tensor::onnx::Dim::Fixed(n) => json!(n),
+            modelci_tensor::onnx::Dim::Symbolic(s) => json!(s),
+            modelci_tensor::onnx::Dim::Any => Value::Null,
         }).collect::<Vec<_>>()),
     })
 }
@@ -204,7 +204,11 @@ fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
 
     let device: modelci_config::Device =
         args.device.parse().map_err(|e| format!("`--device` {e}"))?;
-    let model = golden_suite::open(&args.model, device.into(), args.ort_lib.as_deref())?.model;
+    let model = golden_suite::open(
+        &args.model,
+        golden_suite::runtime_device(device),
+        args.ort_lib.as_deref(),
+    )?.model;
     let mut recorded = Vec::new();
     for path in &args.inputs {
         let loaded = golden_suite::load(path, &model).map_err(|e| e.to_string())?;
@@ -228,11 +232,11 @@ fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
             k += 1;
         }
     }
-    let mut text = serde_json::to_string_pretty(&modelci_model::golden::to_json(&recorded))
+    let mut text = serde_json::to_string_pretty(&modelci_tensor::golden::to_json(&recorded))
         .map_err(|e| e.to_string())?;
     text.push('\n');
     if args.out.exists() {
-        let old = modelci_model::golden::read_json(&args.out).map_err(|e| {
+        let old = modelci_tensor::golden::read_json(&args.out).map_err(|e| {
             format!("{e} (the existing golden file cannot be read; move it away to record afresh)")
         })?;
         let changes = golden_changes(&old, &recorded);
@@ -264,8 +268,8 @@ fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
 /// What differs between recorded golden cases and new answers: cases added or removed, inputs
 /// that changed, and outputs that differ (exactly: re-recording is about any change).
 fn golden_changes(
-    old: &[modelci_model::golden::Case],
-    new: &[modelci_model::golden::Case],
+    old: &[modelci_tensor::golden::Case],
+    new: &[modelci_tensor::golden::Case],
 ) -> Vec<String> {
     use modelci_model::{Tolerance, compare, compare::NanPolicy};
     let exact = Some(Tolerance {

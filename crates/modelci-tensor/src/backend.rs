@@ -1,6 +1,6 @@
 //! What golden suites and expectations run on: a model loaded in ONNX Runtime
 //! ([`crate::runtime::Model`]) or a live Open Inference Protocol endpoint
-//! ([`crate::endpoint::Endpoint`]). Both take and give [`Tensor`]s.
+//! (`modelci_v2::Endpoint`). Both take and give [`Tensor`]s.
 
 use crate::runtime::{Model, Port, RuntimeError};
 use crate::tensor::Tensor;

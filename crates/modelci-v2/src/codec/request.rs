@@ -1,5 +1,5 @@
-//! The Open Inference Protocol's JSON tensors: reading an inference request into [`Tensor`]s
-//! checked against the model's inputs, and writing outputs back.
+//! Inference requests: written by the client ([`encode`]), read and checked against a model's
+//! inputs by the service ([`parse_request`]).
 //!
 //! Requests: `{"id"?, "parameters"?, "inputs": [{"name", "shape", "datatype", "parameters"?,
 //! "data"}], "outputs"?: [{"name", "parameters"?}]}`. `data` is the row-major list of values,
@@ -9,62 +9,28 @@
 //! `"NaN"`, `"Infinity"`, `"-Infinity"` are read too), integers must fit their type, `BOOL` takes
 //! `true`/`false` (or 0/1), `BYTES` takes strings. The binary data extension is refused with a
 //! clear message.
-//!
-//! Responses carry `data` flat, each float in the shortest form that reads back to the same
-//! value of its own width (`FP32` as `f32`); a non-finite float is written as `null`, since JSON
-//! has no NaN or infinity.
 
-use modelci_model::endpoint::v2_datatype;
-use modelci_model::runtime::Port;
-use modelci_model::{DType, Data, Tensor};
-use serde::Serialize;
+use std::fmt::Write as _;
+
+use modelci_tensor::runtime::Port;
+use modelci_tensor::tensor::{DType, Data, Tensor};
 use serde_json::{Map, Value};
+
+use super::{datatype_name, kind, parse_datatype, shape as read_shape, tensor_data};
 
 /// Every datatype of the protocol, for messages.
 const DATATYPES: &str =
     "BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES";
 
-/// A protocol datatype name (exactly as the protocol spells it), as an element type.
-pub(crate) fn parse_datatype(name: &str) -> Option<DType> {
-    Some(match name {
-        "BOOL" => DType::Bool,
-        "UINT8" => DType::U8,
-        "UINT16" => DType::U16,
-        "UINT32" => DType::U32,
-        "UINT64" => DType::U64,
-        "INT8" => DType::I8,
-        "INT16" => DType::I16,
-        "INT32" => DType::I32,
-        "INT64" => DType::I64,
-        "FP16" => DType::F16,
-        "BF16" => DType::BF16,
-        "FP32" => DType::F32,
-        "FP64" => DType::F64,
-        "BYTES" => DType::String,
-        _ => return None,
-    })
-}
-
 /// A checked inference request.
 #[derive(Debug)]
-pub(crate) struct InferRequest {
+pub struct InferRequest {
+    /// The request's `id`, when it gives one.
     pub id: Option<String>,
     /// In the model's input order.
     pub inputs: Vec<Tensor>,
     /// The outputs asked for, in the order asked; empty for all of them, in the model's order.
     pub outputs: Vec<String>,
-}
-
-/// What a JSON value is, for messages.
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn names(ports: &[Port]) -> String {
@@ -106,7 +72,7 @@ fn no_binary(parameters: Option<&Value>, what: &str) -> Result<(), String> {
 /// # Errors
 /// A message saying what is wrong (invalid JSON, a missing or unknown input, a datatype, shape
 /// or element count that does not fit, a value of the wrong type), for a 400 answer.
-pub(crate) fn parse_request(
+pub fn parse_request(
     body: &[u8],
     model: &str,
     inputs: &[Port],
@@ -215,14 +181,11 @@ fn parse_input(
     if dtype != expected {
         return Err(at(format!(
             "datatype {datatype} given, but model `{model}` takes {}",
-            v2_datatype(expected)
+            datatype_name(expected)
         )));
     }
     let shape = match o.get("shape") {
-        Some(Value::Array(dims)) => dims
-            .iter()
-            .map(|d| d.as_i64().filter(|d| *d >= 0))
-            .collect::<Option<Vec<i64>>>()
+        Some(Value::Array(dims)) => read_shape(dims)
             .ok_or_else(|| at("`shape` must be a list of non-negative integers".into()))?,
         Some(other) => return Err(at(format!("`shape` must be a list, not {}", kind(other)))),
         None => return Err(at("no `shape` list".into())),
@@ -244,89 +207,165 @@ fn parse_input(
     let data = o.get("data").ok_or_else(|| {
         at("no `data` (binary tensor data, the binary data extension, is not supported)".into())
     })?;
-    let mut leaves = Vec::new();
-    modelci_model::v2::flatten(data, &mut leaves);
-    let count = shape
-        .iter()
-        .try_fold(1usize, |acc, d| acc.checked_mul(usize::try_from(*d).ok()?))
-        .ok_or_else(|| {
-            at(format!(
-                "shape {shape:?} holds more elements than can be counted"
-            ))
-        })?;
-    if count != leaves.len() {
-        return Err(at(format!(
-            "shape {shape:?} holds {count} element(s) but `data` has {}",
-            leaves.len()
-        )));
-    }
-    let values = modelci_model::v2::values(dtype, &leaves, false).map_err(at)?;
+    let values = tensor_data(dtype, &shape, data, false).map_err(at)?;
     let tensor = Tensor::new(name, dtype, shape, values).map_err(|e| e.to_string())?;
     Ok((slot, tensor))
 }
 
-/// An inference response.
-#[derive(Debug, Serialize)]
-pub(crate) struct InferResponse<'a> {
-    pub model_name: &'a str,
-    pub model_version: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub parameters: ResponseParameters,
-    pub outputs: Vec<OutputTensor>,
-}
-
-/// The response's `parameters`: which model answered, and the breaker's phase after it did.
-#[derive(Debug, Serialize)]
-pub(crate) struct ResponseParameters {
-    /// `primary` or `fallback`.
-    pub served_by: &'static str,
-    /// `closed`, `open` or `half_open`.
-    pub breaker: &'static str,
-}
-
-/// An output tensor in the protocol's JSON encoding.
-#[derive(Debug, Serialize)]
-pub(crate) struct OutputTensor {
-    name: String,
-    datatype: &'static str,
-    shape: Vec<i64>,
-    data: OutData,
-}
-
-/// Values serialized at their own width (serde_json writes an `f32` in the shortest form that
-/// reads back to the same `f32`, and a non-finite float as `null`).
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum OutData {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-    Int(Vec<i64>),
-    UInt(Vec<u64>),
-    Bool(Vec<bool>),
-    Str(Vec<String>),
-}
-
-impl OutputTensor {
-    /// Encodes a tensor that a model produced.
-    pub(crate) fn from_tensor(t: Tensor) -> OutputTensor {
-        let data = match t.data {
-            // float16, bfloat16 and float32 values are all exact as f32.
-            Data::Float(v) if t.dtype != DType::F64 => {
-                OutData::F32(v.into_iter().map(|x| x as f32).collect())
-            }
-            Data::Float(v) => OutData::F64(v),
-            Data::Int(v) => OutData::Int(v),
-            Data::UInt(v) => OutData::UInt(v),
-            Data::Bool(v) => OutData::Bool(v),
-            Data::Str(v) => OutData::Str(v),
-        };
-        OutputTensor {
-            name: t.name,
-            datatype: v2_datatype(t.dtype),
-            shape: t.shape,
-            data,
+/// The JSON body of an inference request: every input, and every one of `outputs` asked for by
+/// name; `nonfinite_tokens` writes NaN and infinities as the bare tokens `NaN`, `Infinity` and
+/// `-Infinity` (not JSON), else inputs holding them are refused.
+///
+/// # Errors
+/// A message: values of the wrong kind for a tensor's type, or NaN and infinities that JSON
+/// cannot carry.
+pub fn encode(
+    inputs: &[Tensor],
+    outputs: &[Port],
+    nonfinite_tokens: bool,
+) -> Result<String, String> {
+    let mut body = String::from("{\"inputs\":[");
+    for (k, t) in inputs.iter().enumerate() {
+        if k > 0 {
+            body.push(',');
         }
+        let _ = write!(
+            body,
+            "{{\"name\":{},\"shape\":{},\"datatype\":\"{}\",\"data\":",
+            Value::String(t.name.clone()),
+            Value::from(t.shape.clone()),
+            datatype_name(t.dtype)
+        );
+        write_data(&mut body, t, nonfinite_tokens)?;
+        body.push('}');
+    }
+    body.push(']');
+    if !outputs.is_empty() {
+        body.push_str(",\"outputs\":[");
+        for (k, p) in outputs.iter().enumerate() {
+            if k > 0 {
+                body.push(',');
+            }
+            let _ = write!(body, "{{\"name\":{}}}", Value::String(p.name.clone()));
+        }
+        body.push(']');
+    }
+    body.push('}');
+    Ok(body)
+}
+
+/// Appends a tensor's values as a flat JSON list.
+fn write_data(out: &mut String, t: &Tensor, nonfinite_tokens: bool) -> Result<(), String> {
+    let wrong = || {
+        format!(
+            "input `{}`: {} values for a {} tensor",
+            t.name,
+            data_kind(&t.data),
+            datatype_name(t.dtype)
+        )
+    };
+    out.push('[');
+    let sep = |out: &mut String, k: usize| {
+        if k > 0 {
+            out.push(',');
+        }
+    };
+    match &t.data {
+        Data::Float(v) => {
+            if !t.dtype.is_float() {
+                return Err(wrong());
+            }
+            let narrow = t.dtype != DType::F64;
+            for (k, &wide) in v.iter().enumerate() {
+                sep(out, k);
+                // What the tensor's type holds: a finite float64 beyond float32's range is an
+                // infinity as float32 (and `{:?}` would write it as `inf`, which is not JSON).
+                let x = if narrow { f64::from(wide as f32) } else { wide };
+                if x.is_finite() {
+                    // `{:?}` is the shortest form that reads back to the same value
+                    // (`0.1`, `1e-7`, `3.0`), valid JSON for finite numbers.
+                    let _ = if narrow {
+                        write!(out, "{:?}", x as f32)
+                    } else {
+                        write!(out, "{x:?}")
+                    };
+                } else if nonfinite_tokens {
+                    out.push_str(if x.is_nan() {
+                        "NaN"
+                    } else if x > 0.0 {
+                        "Infinity"
+                    } else {
+                        "-Infinity"
+                    });
+                } else {
+                    let what = if x.is_nan() {
+                        "NaN"
+                    } else if x > 0.0 {
+                        "+inf"
+                    } else {
+                        "-inf"
+                    };
+                    let overflow = if wide.is_finite() {
+                        format!(" ({wide} overflows {})", datatype_name(t.dtype))
+                    } else {
+                        String::new()
+                    };
+                    return Err(format!(
+                        "input `{}` holds {what}{overflow} at {:?}, which the Open Inference Protocol's JSON encoding cannot carry (JSON numbers have no NaN or infinity); this case cannot be sent to an endpoint",
+                        t.name,
+                        t.index_of(k)
+                    ));
+                }
+            }
+        }
+        Data::Int(v) => {
+            if !matches!(t.dtype, DType::I8 | DType::I16 | DType::I32 | DType::I64) {
+                return Err(wrong());
+            }
+            for (k, x) in v.iter().enumerate() {
+                sep(out, k);
+                let _ = write!(out, "{x}");
+            }
+        }
+        Data::UInt(v) => {
+            if !matches!(t.dtype, DType::U8 | DType::U16 | DType::U32 | DType::U64) {
+                return Err(wrong());
+            }
+            for (k, x) in v.iter().enumerate() {
+                sep(out, k);
+                let _ = write!(out, "{x}");
+            }
+        }
+        Data::Bool(v) => {
+            if t.dtype != DType::Bool {
+                return Err(wrong());
+            }
+            for (k, x) in v.iter().enumerate() {
+                sep(out, k);
+                out.push_str(if *x { "true" } else { "false" });
+            }
+        }
+        Data::Str(v) => {
+            if t.dtype != DType::String {
+                return Err(wrong());
+            }
+            for (k, x) in v.iter().enumerate() {
+                sep(out, k);
+                let _ = write!(out, "{}", Value::String(x.clone()));
+            }
+        }
+    }
+    out.push(']');
+    Ok(())
+}
+
+fn data_kind(d: &Data) -> &'static str {
+    match d {
+        Data::Float(_) => "floating-point",
+        Data::Int(_) => "integer",
+        Data::UInt(_) => "unsigned integer",
+        Data::Bool(_) => "boolean",
+        Data::Str(_) => "string",
     }
 }
 
@@ -370,6 +409,23 @@ mod tests {
             .expect("nested");
         assert_eq!(nested.inputs[0].data, t.data);
         assert_eq!(nested.outputs, vec!["probabilities".to_owned()]);
+    }
+
+    #[test]
+    fn shapes_too_large_to_count_are_refused() {
+        // A model input without a declared shape takes any shape; a zero dimension does not
+        // make dimensions that multiply past 2^63 countable.
+        let inputs = [port("x", DType::F32, &[])];
+        let body = json!({"inputs": [{"name": "x", "shape": [0, 1_i64 << 62, 4], "datatype": "FP32", "data": []}]});
+        let e = parse_request(body.to_string().as_bytes(), "m", &inputs, &[]).expect_err("refused");
+        assert_eq!(
+            e,
+            "input `x`: shape [0, 4611686018427387904, 4] is too large (its dimensions multiply past 2^63)"
+        );
+        let empty =
+            json!({"inputs": [{"name": "x", "shape": [0, 4], "datatype": "FP32", "data": []}]});
+        let ok = parse_request(empty.to_string().as_bytes(), "m", &inputs, &[]).expect("empty");
+        assert_eq!(ok.inputs[0].shape, vec![0, 4]);
     }
 
     #[test]
@@ -433,67 +489,5 @@ mod tests {
         let mut bad_id = input(json!({}));
         bad_id["id"] = json!(7);
         assert_eq!(e(bad_id), "`id` must be a string, not a number");
-    }
-
-    #[test]
-    fn integer_and_other_types_are_range_checked() {
-        let leaves = |v: Value| v.as_array().cloned().unwrap_or_default();
-        let read = |d: DType, v: Value| {
-            let l = leaves(v);
-            let refs: Vec<&Value> = l.iter().collect();
-            modelci_model::v2::values(d, &refs, false)
-        };
-        assert_eq!(
-            read(DType::I8, json!([127, -128, 3.0])),
-            Ok(Data::Int(vec![127, -128, 3]))
-        );
-        assert_eq!(
-            read(DType::I8, json!([128])),
-            Err("element 0 (128) does not fit INT8".to_owned())
-        );
-        assert!(read(DType::U8, json!([-1])).is_err());
-        assert_eq!(
-            read(DType::U64, json!([u64::MAX])),
-            Ok(Data::UInt(vec![u64::MAX]))
-        );
-        assert_eq!(
-            read(DType::Bool, json!([true, 0, 1])),
-            Ok(Data::Bool(vec![true, false, true]))
-        );
-        assert!(read(DType::Bool, json!([2])).is_err());
-        assert_eq!(
-            read(DType::String, json!(["a"])),
-            Ok(Data::Str(vec!["a".into()]))
-        );
-        assert!(read(DType::String, json!([1])).is_err());
-        let nan = read(DType::F64, json!(["NaN", "-Infinity"])).expect("non-finite");
-        assert!(matches!(&nan, Data::Float(v) if v[0].is_nan() && v[1] == f64::NEG_INFINITY));
-        assert_eq!(
-            read(DType::F16, json!([0.1])),
-            Ok(Data::Float(vec![half_tenth()]))
-        );
-    }
-
-    fn half_tenth() -> f64 {
-        DType::F16.round_float(0.1)
-    }
-
-    #[test]
-    fn outputs_are_written_at_their_width() {
-        let t = Tensor::new(
-            "p",
-            DType::F32,
-            vec![3],
-            Data::Float(vec![f64::from(0.1f32), f64::NAN, 1.0]),
-        )
-        .expect("tensor");
-        let text = serde_json::to_string(&OutputTensor::from_tensor(t)).expect("json");
-        assert_eq!(
-            text,
-            r#"{"name":"p","datatype":"FP32","shape":[3],"data":[0.1,null,1.0]}"#
-        );
-        let l = Tensor::new("l", DType::I64, vec![2], Data::Int(vec![2, -1])).expect("t");
-        let v = serde_json::to_value(OutputTensor::from_tensor(l)).expect("json");
-        assert_eq!(v["data"], json!([2, -1]));
     }
 }

@@ -69,16 +69,6 @@ impl Device {
     }
 }
 
-impl From<modelci_config::Device> for Device {
-    fn from(device: modelci_config::Device) -> Device {
-        match device {
-            modelci_config::Device::Cpu => Device::Cpu,
-            modelci_config::Device::Cuda => Device::Cuda,
-            modelci_config::Device::Auto => Device::Auto,
-        }
-    }
-}
-
 /// Where the library was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Library {

@@ -1,4 +1,4 @@
-//! End-to-end tests of the Open Inference Protocol client ([`modelci_model::endpoint`]) against
+//! End-to-end tests of the Open Inference Protocol client ([`modelci_v2::client`]) against
 //! a real v2 server: `tests/servers/v2_server.py` serving `fixtures/models/linear.onnx` through
 //! ONNX Runtime. The answers must equal those of the same model run locally.
 //!
@@ -11,11 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use modelci_model::backend::Backend;
-use modelci_model::endpoint::{Endpoint, signature_mismatches};
-use modelci_model::onnx::inspect;
-use modelci_model::runtime::{Port, RuntimeError, runtime};
-use modelci_model::{DType, Data, Tensor};
+use modelci_tensor::backend::Backend;
+use modelci_tensor::onnx::inspect;
+use modelci_tensor::runtime::{Port, RuntimeError, runtime};
+use modelci_tensor::{DType, Data, Tensor};
+use modelci_v2::{Endpoint, signature_mismatches};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 

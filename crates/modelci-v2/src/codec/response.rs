@@ -1,0 +1,125 @@
+//! Inference answers: written by the service ([`OutputTensor`]), read by the client
+//! ([`parse_outputs`]).
+//!
+//! Answers carry `data` flat, each float in the shortest form that reads back to the same
+//! value of its own width (`FP32` as `f32`); a non-finite float is written as `null`, since JSON
+//! has no NaN or infinity. Read answers may hold nested `data`, the bare tokens `NaN`,
+//! `Infinity`, `-Infinity` (see [`super::quote_nonfinite`]), their strings, and `null` (as NaN);
+//! values are rounded to the declared width.
+
+use modelci_tensor::tensor::{DType, Data, Tensor};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{datatype_name, kind, shape as read_shape, tensor_data};
+
+/// An output tensor in the protocol's JSON encoding.
+#[derive(Debug, Serialize)]
+pub struct OutputTensor {
+    name: String,
+    datatype: &'static str,
+    shape: Vec<i64>,
+    data: OutData,
+}
+
+/// Values serialized at their own width (serde_json writes an `f32` in the shortest form that
+/// reads back to the same `f32`, and a non-finite float as `null`).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum OutData {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    Int(Vec<i64>),
+    UInt(Vec<u64>),
+    Bool(Vec<bool>),
+    Str(Vec<String>),
+}
+
+impl OutputTensor {
+    /// Encodes a tensor that a model produced.
+    pub fn from_tensor(t: Tensor) -> OutputTensor {
+        let data = match t.data {
+            // float16, bfloat16 and float32 values are all exact as f32.
+            Data::Float(v) if t.dtype != DType::F64 => {
+                OutData::F32(v.into_iter().map(|x| x as f32).collect())
+            }
+            Data::Float(v) => OutData::F64(v),
+            Data::Int(v) => OutData::Int(v),
+            Data::UInt(v) => OutData::UInt(v),
+            Data::Bool(v) => OutData::Bool(v),
+            Data::Str(v) => OutData::Str(v),
+        };
+        OutputTensor {
+            name: t.name,
+            datatype: datatype_name(t.dtype),
+            shape: t.shape,
+            data,
+        }
+    }
+}
+
+/// The `outputs` of an inference answer, as tensors, in the answer's order.
+pub fn parse_outputs(v: &Value) -> Result<Vec<Tensor>, String> {
+    let outputs = v
+        .get("outputs")
+        .ok_or_else(|| format!("{} without `outputs`", kind(v)))?
+        .as_array()
+        .ok_or("`outputs` is not a list")?;
+    outputs
+        .iter()
+        .enumerate()
+        .map(|(k, o)| {
+            let name = o
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("outputs[{k}] has no `name` string"))?;
+            parse_output(name, o).map_err(|m| format!("output `{name}`: {m}"))
+        })
+        .collect()
+}
+
+fn parse_output(name: &str, o: &Value) -> Result<Tensor, String> {
+    let datatype = o
+        .get("datatype")
+        .and_then(Value::as_str)
+        .ok_or("no `datatype` string")?;
+    let dtype = DType::parse(datatype)
+        .ok_or_else(|| format!("datatype `{datatype}` is not one modelci knows"))?;
+    let shape = read_shape(
+        o.get("shape")
+            .and_then(Value::as_array)
+            .ok_or("no `shape` list")?,
+    )
+    .ok_or("`shape` is not a list of non-negative integers")?;
+    let data = o.get("data").ok_or(
+        "no `data` (binary tensor data, the protocol's binary extension, is not supported)",
+    )?;
+    let data = tensor_data(dtype, &shape, data, true)?;
+    Tensor::new(name, dtype, shape, data).map_err(|e| e.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn outputs_are_written_at_their_width() {
+        let t = Tensor::new(
+            "p",
+            DType::F32,
+            vec![3],
+            Data::Float(vec![f64::from(0.1f32), f64::NAN, 1.0]),
+        )
+        .expect("tensor");
+        let text = serde_json::to_string(&OutputTensor::from_tensor(t)).expect("json");
+        assert_eq!(
+            text,
+            r#"{"name":"p","datatype":"FP32","shape":[3],"data":[0.1,null,1.0]}"#
+        );
+        let l = Tensor::new("l", DType::I64, vec![2], Data::Int(vec![2, -1])).expect("t");
+        let v = serde_json::to_value(OutputTensor::from_tensor(l)).expect("json");
+        assert_eq!(v["data"], json!([2, -1]));
+    }
+}
