@@ -320,26 +320,12 @@ pub(crate) fn parse_tracking_uri(uri: &str, auth: &Auth) -> Result<(Url, Auth), 
     Ok((url, auth))
 }
 
-/// Decodes `%XX` escapes (the user and password of a URL).
+/// Decodes `%XX` escapes (the user and password of a URL); bytes that are not UTF-8 become
+/// U+FFFD (the one policy for bad UTF-8 wherever modelci percent-decodes).
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
-                out.push(u8::try_from(value).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A URI for messages and `Debug`: what sits between `://` and `@` (user and password) and the
@@ -523,6 +509,14 @@ mod tests {
         // Explicit credentials win.
         let (_, auth) = parse_tracking_uri("http://ann:x@h:1", &Auth::Bearer("t".into())).unwrap();
         assert_eq!(auth, Auth::Bearer("t".into()));
+    }
+
+    #[test]
+    fn userinfo_escapes_are_decoded_and_bad_utf8_is_replaced() {
+        assert_eq!(percent_decode("p%40ss%3Aw%C3%B6rd"), "p@ss:wörd");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("a%FFb"), "a\u{FFFD}b");
     }
 
     #[test]
