@@ -984,15 +984,10 @@ fn the_action_names_shard_artifacts_and_reports_a_run_that_never_started_as_erro
 
 #[test]
 fn the_action_points_ort_dylib_path_at_the_onnxruntime_wheel() {
-    let importable = Command::new("python3")
-        .args(["-c", "import onnxruntime"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !importable {
-        // The step would pip-install it; tests do not install packages.
-        eprintln!(
-            "SKIPPED: python3 cannot import onnxruntime (python3 -m pip install onnxruntime)"
-        );
+    // The step would pip-install it; tests do not install packages.
+    let importable = modelci_test_support::python_with(&["onnxruntime"]);
+    if modelci_test_support::require(modelci_test_support::Dependency::Python, importable).is_none()
+    {
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");

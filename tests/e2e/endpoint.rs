@@ -24,18 +24,10 @@ impl Drop for V2Server {
 }
 
 /// Starts the server on a free port with `models` (`NAME=PATH` relative to the repository) and
-/// a fault; `None` when python3 with onnxruntime is missing (a loud skip; a failure in CI).
+/// a fault; `None` when python3 with numpy and onnxruntime is missing (under the test dependency
+/// guard: a loud skip, or a failure in CI).
 pub fn start(models: &[&str], fault: &str) -> Option<V2Server> {
-    let ok = Command::new("python3")
-        .args(["-c", "import numpy, onnxruntime"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "python3 with numpy and onnxruntime is required in CI"
-        );
-        eprintln!("\n\n!!!!! SKIPPED: python3 with numpy and onnxruntime not found !!!!!\n");
+    if !modelci_test_support::python_servers() {
         return None;
     }
     let mut cmd = Command::new("python3");

@@ -293,25 +293,12 @@ fn predictions_computed_elsewhere_need_no_model_run() {
     assert_eq!(o["latency_p95_ms"], "errored");
 }
 
-/// The test registry, or `None` after a loud notice (a failure when CI=true).
+/// The test registry, or `None` under the test dependency guard (a failure when CI=true, unless
+/// `MODELCI_TEST_SKIP` opts out of `mlflow`).
 fn registry() -> Option<(modelci_mlflow::Client, String)> {
-    match std::env::var("MODELCI_TEST_MLFLOW_URI") {
-        Ok(uri) if !uri.trim().is_empty() => {
-            let client = modelci_mlflow::Client::new(modelci_mlflow::Config::new(uri.trim()))
-                .expect("client");
-            Some((client, uri.trim().to_owned()))
-        }
-        _ => {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "MODELCI_TEST_MLFLOW_URI must be set in CI (scripts/test starts the server)"
-            );
-            eprintln!(
-                "\n\n!!!!! SKIPPED: MODELCI_TEST_MLFLOW_URI is not set (scripts/mlflow-server start) !!!!!\n"
-            );
-            None
-        }
-    }
+    let uri = modelci_test_support::mlflow_uri()?;
+    let client = modelci_mlflow::Client::new(modelci_mlflow::Config::new(&uri)).expect("client");
+    Some((client, uri))
 }
 
 fn unique(prefix: &str) -> String {

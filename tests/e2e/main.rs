@@ -21,6 +21,8 @@ mod shards;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use modelci_test_support::{Dependency, require};
+
 /// The repository root.
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -46,20 +48,18 @@ pub fn modelci(args: &[&str]) -> Command {
 }
 
 /// Whether ONNX Runtime can be found (`modelci doctor` says so). Without it the model tests
-/// skip loudly; in CI (`CI=true`) it must be there.
+/// skip loudly, under the test dependency guard (in CI, `CI=true`, it must be there).
 pub fn runtime_available() -> bool {
     let (_, out, _) = run(&mut modelci(&["doctor"]));
     let ok = out
         .lines()
         .any(|l| l.starts_with("onnxruntime") && l.contains(" ok "));
-    if !ok {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "ONNX Runtime is required in CI:\n{out}"
-        );
-        eprintln!("\n\n!!!!! SKIPPED: ONNX Runtime not found ({out}) !!!!!\n");
-    }
-    ok
+    let found = if ok {
+        Ok(())
+    } else {
+        Err(format!("`modelci doctor` says:\n{out}"))
+    };
+    require(Dependency::OnnxRuntime, found).is_some()
 }
 
 /// The reference model service built with this workspace (next to `modelci`).
@@ -185,31 +185,23 @@ pub fn stable(text: &str) -> String {
     out
 }
 
-/// Validates a JUnit file against the common JUnit XSD with xmllint. Skips loudly when xmllint is
-/// missing, except in CI (`CI=true`), where it fails.
+/// Validates a JUnit file against the common JUnit XSD with xmllint. Without xmllint, the test
+/// dependency guard decides: a loud skip of the validation, or a failure in CI (`CI=true`).
 pub fn validate_junit(path: &Path) {
     let xsd = root().join("tests/e2e/junit.xsd");
-    match Command::new("xmllint")
+    let ran = Command::new("xmllint")
         .arg("--noout")
         .arg("--schema")
         .arg(&xsd)
         .arg(path)
         .output()
-    {
-        Ok(out) => assert!(
+        .map_err(|e| format!("xmllint does not run: {e}"));
+    if let Some(out) = require(Dependency::Xmllint, ran) {
+        assert!(
             out.status.success(),
             "{} does not validate against the JUnit XSD:\n{}",
             path.display(),
             String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(e) => {
-            assert!(
-                std::env::var("CI").map_or(true, |v| v != "true"),
-                "xmllint is required in CI to validate JUnit reports: {e}"
-            );
-            eprintln!(
-                "SKIPPED JUnit XSD validation: xmllint not found ({e}); install libxml2-utils"
-            );
-        }
+        );
     }
 }

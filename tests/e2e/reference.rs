@@ -6,23 +6,21 @@
 
 use std::path::PathBuf;
 
+use modelci_test_support::{Dependency, require};
 use serde_json::Value;
 
 use crate::{modelci, root, run};
 
-/// The service binary, built with the workspace next to `modelci`.
+/// The service binary, built with the workspace next to `modelci`, or `None` under the test
+/// dependency guard.
 fn service_binary() -> Option<PathBuf> {
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_modelci")).with_file_name("modelci-service");
-    if bin.exists() {
-        return Some(bin);
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "{} is missing: build the workspace (cargo build --workspace)",
-        bin.display()
-    );
-    eprintln!("\n\n!!!!! SKIPPED: {} is not built !!!!!\n", bin.display());
-    None
+    let bin = crate::service_bin();
+    let found = if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!("{} is not built", bin.display()))
+    };
+    require(Dependency::ServiceBinary, found)
 }
 
 fn config(dir: &std::path::Path, bin: &std::path::Path, served: &str) -> PathBuf {

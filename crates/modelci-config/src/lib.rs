@@ -457,20 +457,10 @@ fn improve_message(message: &str) -> String {
     message.replace('\n', " ")
 }
 
-/// The candidate closest to `word`, when it is close enough to be a likely typo.
+/// The candidate closest to `word`, when it is close enough to be a likely typo
+/// ([`modelci_text::suggest`]).
 pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let lower = word.to_ascii_lowercase().replace('_', "-");
-    candidates
-        .iter()
-        .map(|c| {
-            (
-                strsim::jaro_winkler(&lower, &c.to_ascii_lowercase().replace('_', "-")),
-                *c,
-            )
-        })
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    modelci_text::suggest(word, candidates.iter().copied())
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use jsonschema::Validator;
 use modelci_config::{JsonSchemaSuite, RecordFormat, display_path};
-use modelci_report::{Case, Location, Outcome, Properties, clip};
+use modelci_report::{Case, Location, Outcome, Properties};
+use modelci_text::truncate;
 use serde_json::Value;
 
 use crate::locate::{line_col, pointer_offset};
@@ -460,23 +461,12 @@ impl jsonschema::Retrieve for LocalFiles {
     }
 }
 
+/// `%XX` escapes decoded; bytes that are not UTF-8 become U+FFFD (the one policy for bad UTF-8
+/// wherever modelci percent-decodes).
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = s.get(i + 1..i + 3)
-            && let Ok(b) = u8::from_str_radix(hex, 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A `file://` URI for an absolute path, percent-encoding what a URI path cannot hold (spaces,
@@ -523,7 +513,7 @@ fn value_text(value: &Value) -> String {
     if compact.len() <= 200 {
         return compact;
     }
-    clip(
+    truncate(
         &serde_json::to_string_pretty(value).unwrap_or_default(),
         MAX_VALUE_TEXT,
     )

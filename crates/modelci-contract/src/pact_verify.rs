@@ -693,7 +693,7 @@ async fn change_state(
     if !status.is_success() {
         return Err(format!(
             "provider state `{state}` {action} failed: state-change URL {url} answered HTTP {status}: {}",
-            modelci_report::clip(&String::from_utf8_lossy(&bytes), 300)
+            modelci_text::truncate(&String::from_utf8_lossy(&bytes), 300)
         ));
     }
     Ok(serde_json::from_slice::<Value>(&bytes)
@@ -757,8 +757,8 @@ fn actual_body(bytes: Vec<u8>, content_type: Option<&str>) -> Body {
 fn pretty(body: &Body) -> Option<String> {
     match body {
         Body::Missing | Body::Null => None,
-        Body::Value(Value::String(s)) => Some(modelci_report::clip(s, 20_000)),
-        Body::Value(v) => Some(modelci_report::clip(
+        Body::Value(Value::String(s)) => Some(modelci_text::truncate(s, 20_000)),
+        Body::Value(v) => Some(modelci_text::truncate(
             &serde_json::to_string_pretty(v).unwrap_or_default(),
             20_000,
         )),

@@ -147,7 +147,7 @@ impl ColumnBuilder {
         let shown = if shown.is_empty() {
             String::new()
         } else {
-            format!(" `{}`", shorten(&shown))
+            format!(" `{}`", modelci_text::truncate(&shown, 40))
         };
         let hint = match &cell {
             Cell::Str(s) if MISSING_MARKERS.contains(&s.trim()) => {
@@ -249,16 +249,4 @@ fn cell_text(cell: Cell<'_>) -> String {
 fn list_text(values: &[f64]) -> String {
     let items: Vec<String> = values.iter().map(f64::to_string).collect();
     format!("[{}]", items.join(", "))
-}
-
-/// At most 40 characters of `text`, for a note.
-pub(crate) fn shorten(text: &str) -> String {
-    const MAX: usize = 40;
-    if text.chars().count() <= MAX {
-        text.to_owned()
-    } else {
-        let mut short: String = text.chars().take(MAX).collect();
-        short.push('…');
-        short
-    }
 }

@@ -162,7 +162,7 @@ impl Table {
             return Ok(column);
         }
         let mut message = format!("no column named `{name}`");
-        if let Some(best) = closest(name, self.column_names()) {
+        if let Some(best) = modelci_text::suggest(name, self.column_names()) {
             message.push_str(&format!("; did you mean `{best}`?"));
         }
         if let Some(skipped) = self
@@ -201,22 +201,6 @@ impl Table {
         }
         DataError::new(&self.source, message).in_column(&column.name)
     }
-}
-
-/// The candidate closest to `name`: an ASCII-case-insensitive match, else the one with the
-/// fewest edits when that is at most a third of the name's length (and at least 1).
-fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let candidates: Vec<&str> = candidates.collect();
-    if let Some(same) = candidates.iter().find(|c| c.eq_ignore_ascii_case(name)) {
-        return Some(same);
-    }
-    let limit = (name.chars().count() / 3).max(1);
-    candidates
-        .iter()
-        .map(|c| (strsim::damerau_levenshtein(name, c), *c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }
 
 /// Names as backticked, comma-separated text, at most 30 of them.

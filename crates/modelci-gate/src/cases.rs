@@ -114,7 +114,8 @@ fn case(metric: &str, r: &Resolved, j: &Judged<'_>) -> Case {
         let mut message = format!(
             "no metric `{metric}` was computed, so its threshold cannot pass (fails closed)"
         );
-        if let Some(close) = closest(metric, j.candidate) {
+        if let Some(close) = modelci_text::suggest(metric, j.candidate.names().map(String::as_str))
+        {
             message.push_str(&format!("; did you mean `{close}`?"));
         } else if [
             "demographic_parity",
@@ -184,16 +185,6 @@ fn case(metric: &str, r: &Resolved, j: &Judged<'_>) -> Case {
     }
     c.with_property("threshold", r.threshold.describe())
         .with_property("threshold_source", r.source.to_string())
-}
-
-/// The computed name closest to `metric`, for "did you mean".
-fn closest(metric: &str, computed: &MetricSet) -> Option<String> {
-    computed
-        .names()
-        .map(|n| (strsim::jaro_winkler(metric, n), n))
-        .filter(|(score, _)| *score > 0.85)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, n)| n.clone())
 }
 
 #[cfg(test)]

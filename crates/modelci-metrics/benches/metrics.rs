@@ -40,7 +40,7 @@ struct Binary {
 }
 
 fn binary(n: usize) -> Binary {
-    let mut s = Streams::new(1).stream(0);
+    let mut s = Streams::new(1, 1).stream(0);
     let mut d = Binary {
         y_true: Vec::with_capacity(n),
         y_pred: Vec::with_capacity(n),
@@ -61,7 +61,7 @@ fn binary(n: usize) -> Binary {
 }
 
 fn multiclass(n: usize, k: usize) -> (Vec<u32>, Vec<u32>, Vec<f64>) {
-    let mut s = Streams::new(2).stream(0);
+    let mut s = Streams::new(2, 1).stream(0);
     let (mut y_true, mut y_pred, mut proba) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),

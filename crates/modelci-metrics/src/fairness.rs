@@ -602,13 +602,13 @@ fn bootstrap(
     options: &FairnessOptions,
     b: &BootstrapOptions,
 ) -> Vec<AggregateInterval> {
-    let streams = Streams::new(b.seed);
+    let streams = Streams::new(b.seed, b.resamples);
     let per_resample: Vec<Vec<Option<f64>>> = parallel::map(
         b.resamples,
         b.threads,
         || vec![Confusion::default(); cells.len()],
         |confusions, i| {
-            let mut rng = streams.stream(i as u64);
+            let mut rng = streams.stream(i);
             for (c, group) in confusions.iter_mut().zip(cells) {
                 *c = Confusion::default();
                 for _ in 0..group.len() {

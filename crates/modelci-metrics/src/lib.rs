@@ -20,8 +20,9 @@
 //! ill-defined precision, recall or F1 by 0 and warns, so does this crate: the warning is returned
 //! in [`Metrics::warnings`], never printed.
 //!
-//! Randomness (bootstrap resamples) comes from [`rng`]: ChaCha8 keyed from the seed, one stream per
-//! resample, so results are identical on every platform and for any number of threads.
+//! Randomness (bootstrap resamples) comes from [`rng`]: modelci-rng's pinned xoshiro256** seeded
+//! from the seed, one stream per resample, so results are identical on every platform, for any
+//! number of threads and across dependency upgrades.
 //!
 //! This crate never prints and never panics on user data; invalid input is a [`MetricsError`].
 

@@ -400,13 +400,13 @@ pub fn paired_bootstrap<M: PairedMetric + ?Sized>(
     let candidate = observed(Model::Candidate)?;
     drop(all);
 
-    let streams = Streams::new(b.seed);
+    let streams = Streams::new(b.seed, b.resamples);
     let deltas: Vec<Option<f64>> = parallel::map(
         b.resamples,
         b.threads,
         || vec![0_usize; rows],
         |buffer, i| {
-            streams.stream(i as u64).fill_indices(rows, buffer);
+            streams.stream(i).fill_indices(rows, buffer);
             let base = metric.compute(Model::Baseline, buffer)?;
             let cand = metric.compute(Model::Candidate, buffer)?;
             Some(cand - base).filter(|d| d.is_finite())

@@ -475,6 +475,14 @@ mod tests {
     }
 
     #[test]
+    fn userinfo_escapes_are_decoded_and_bad_utf8_is_replaced() {
+        assert_eq!(modelci_net::percent_decode("p%40ss%3Aw%C3%B6rd"), "p@ss:wörd");
+        assert_eq!(modelci_net::percent_decode("100%"), "100%");
+        assert_eq!(modelci_net::percent_decode("%zz"), "%zz");
+        assert_eq!(modelci_net::percent_decode("a%FFb"), "a\u{FFFD}b");
+    }
+
+    #[test]
     fn redaction_hides_userinfo_and_query() {
         assert_eq!(redact_uri("http://u:p@h:1/x?q=1"), "http://***@h:1/x?***");
         assert_eq!(redact_uri("http://h:1/a@b"), "http://h:1/a@b");

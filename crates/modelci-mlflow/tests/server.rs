@@ -1,15 +1,14 @@
 //! The client against a real MLflow tracking server: the one at `MODELCI_TEST_MLFLOW_URI`
 //! (`scripts/test` starts one with `scripts/mlflow-server start` and sets it). Without it these
-//! tests are skipped with a notice, except when `CI=true`, where they fail.
+//! tests are skipped with a notice, except when `CI=true`, where they fail (unless
+//! `MODELCI_TEST_SKIP` opts out of `mlflow`).
 //!
 //! Every test uses its own experiment and model names, so they may run in parallel and
 //! against a server that has seen earlier runs.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::Once;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,32 +16,13 @@ use modelci_mlflow::{
     Client, Config, Metric, MlflowError, ModelRef, ModelVersion, Run, RunStatus, find_onnx,
 };
 
-/// A client of the test server, or `None` (after a loud notice) when there is none.
+/// A client of the test server, or `None` under the test dependency guard (a failure when
+/// `CI=true`, unless `MODELCI_TEST_SKIP` opts out of `mlflow`).
 fn server() -> Option<Client> {
-    match std::env::var("MODELCI_TEST_MLFLOW_URI") {
-        Ok(uri) if !uri.trim().is_empty() => {
-            let mut config = Config::new(uri.trim());
-            config.timeout = Duration::from_secs(60);
-            Some(Client::new(config).expect("MODELCI_TEST_MLFLOW_URI is a usable URI"))
-        }
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "MODELCI_TEST_MLFLOW_URI is not set, and CI=true: the MLflow server tests must \
-                 run in CI (scripts/test starts the server with scripts/mlflow-server)"
-            );
-            // Once, and past the test harness's output capture, so that it is seen.
-            static NOTICE: Once = Once::new();
-            NOTICE.call_once(|| {
-                let _ = std::io::stderr().write_all(
-                    b"\n*** SKIPPED: MODELCI_TEST_MLFLOW_URI is not set; start a server with \
-                      `scripts/mlflow-server start` and export its URL to run the MLflow \
-                      server tests ***\n\n",
-                );
-            });
-            None
-        }
-    }
+    let uri = modelci_test_support::mlflow_uri()?;
+    let mut config = Config::new(&uri);
+    config.timeout = Duration::from_secs(60);
+    Some(Client::new(config).expect("MODELCI_TEST_MLFLOW_URI is a usable URI"))
 }
 
 /// A name no other test (or earlier run) uses.

@@ -2,32 +2,16 @@
 //! read in place: `modelci contract diff` must find a breaking change exactly when a case says the
 //! new version is not compatible.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use modelci_openapi::compat::Compat;
 use modelci_openapi::diff::{Severity, diff_openapi};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/jsoncompat/openapi_compat");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let message = format!(
-        "JSONCOMPAT OPENAPI CASES NOT FOUND at {}: the test did not run",
-        dir.display()
-    );
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "{message}"
-    );
-    eprintln!("\n\n!!!!! {message} !!!!!\n");
-    None
-}
-
 #[test]
 fn every_openapi_compat_case() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = modelci_test_support::corpus("jsoncompat/openapi_compat") else {
+        return;
+    };
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("corpus")
         .flatten()

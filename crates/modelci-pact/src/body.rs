@@ -240,16 +240,10 @@ pub fn describe(rule: &RuleList) -> String {
         .join(joiner)
 }
 
-/// A value as short text for a mismatch.
+/// A value as short text for a mismatch: at most 200 characters, then a marker saying how many
+/// were cut ([`modelci_text::truncate`]).
 pub fn clip(s: &str) -> String {
-    if s.len() <= 200 {
-        return s.to_owned();
-    }
-    let mut end = 197;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
+    modelci_text::truncate(s, 200)
 }
 
 fn text(v: &Value) -> String {
@@ -593,6 +587,23 @@ mod tests {
             .expect("rules")
             .category("body")
             .clone()
+    }
+
+    #[test]
+    fn long_values_in_mismatches_are_clipped_with_what_was_cut() {
+        let long = format!("\"{}\"", "é".repeat(248));
+        let m = json_mismatches(
+            json!("short"),
+            serde_json::from_str(&long).expect("json"),
+            json!({}),
+            false,
+        );
+        let actual = &m.first().expect("a mismatch").actual;
+        assert_eq!(
+            actual,
+            &format!("\"{}… (50 more characters)", "é".repeat(199))
+        );
+        assert_eq!(clip("ok"), "ok");
     }
 
     fn json_mismatches(expected: Value, actual: Value, r: Value, allow: bool) -> Vec<Mismatch> {

@@ -52,16 +52,7 @@ pub fn as_text(v: &Value) -> String {
 }
 
 fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 80 {
-        let mut end = 77;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &s[..end])
-    } else {
-        s
-    }
+    modelci_text::truncate(&v.to_string(), 80)
 }
 
 /// Whether two JSON values are equal, numbers compared by value (`1` equals `1.0`).

@@ -250,29 +250,36 @@ pub fn parse_body(
     ))
 }
 
-/// Standard base64 (with or without padding).
+/// Base64 as pacts and recorded traffic carry it (the `base64` crate): the standard alphabet or
+/// the URL-safe one, with or without padding, line breaks and spaces ignored.
+///
+/// # Errors
+/// What is wrong with the text, when it is not base64.
 pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let mut buf = 0u32;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' | b'\n' | b'\r' | b' ' => continue,
-            other => return Err(format!("unexpected byte {other:#04x}")),
-        };
-        buf = (buf << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((buf >> bits) & 0xff).unwrap_or(0));
-        }
-    }
-    Ok(out)
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::{DecodeError, Engine as _};
+    const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\n' | '\r' | ' '))
+        .collect();
+    STANDARD
+        .decode(&compact)
+        .or_else(|e| URL_SAFE.decode(&compact).map_err(|_| e))
+        .map_err(|e| match e {
+            DecodeError::InvalidByte(at, byte)
+            | DecodeError::InvalidLastSymbol {
+                offset: at,
+                symbol: byte,
+                ..
+            } => format!("unexpected byte {byte:#04x} at offset {at}"),
+            DecodeError::InvalidLength(n) => format!("{n} base64 symbols cannot encode bytes"),
+            DecodeError::InvalidPadding => "misplaced padding".to_owned(),
+        })
 }
 
 fn rules_of(map: &Map<String, Value>, version: SpecVersion) -> Result<MatchingRules, String> {
@@ -401,6 +408,23 @@ mod tests {
     #[test]
     fn base64() {
         assert_eq!(base64_decode("aGVsbG8=").expect("b64"), b"hello");
-        assert!(base64_decode("a$").is_err());
+        // Without padding, broken over lines, and in the URL-safe alphabet.
+        assert_eq!(base64_decode("aGVsbG8").expect("b64"), b"hello");
+        assert_eq!(
+            base64_decode("aGVs\r\nbG8g d29y\nbGQ=").expect("b64"),
+            b"hello world"
+        );
+        assert_eq!(base64_decode("+/8=").expect("b64"), [0xfb, 0xff]);
+        assert_eq!(base64_decode("-_8=").expect("b64"), [0xfb, 0xff]);
+        assert_eq!(base64_decode("").expect("b64"), b"");
+        assert_eq!(
+            base64_decode("a$").unwrap_err(),
+            "unexpected byte 0x24 at offset 1"
+        );
+        assert!(base64_decode("aGVsbG8=x").is_err());
+        assert_eq!(
+            base64_decode("aGVsb").unwrap_err(),
+            "5 base64 symbols cannot encode bytes"
+        );
     }
 }

@@ -14,21 +14,7 @@ use modelci_pact::{
 use serde_json::Value;
 
 fn corpus() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/pact-specification");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let message = format!(
-        "PACT CONFORMANCE CASES NOT FOUND at {}: the conformance test did not run",
-        dir.display()
-    );
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "{message}"
-    );
-    eprintln!("\n\n!!!!! {message} !!!!!\n");
-    None
+    modelci_test_support::corpus("pact-specification")
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {

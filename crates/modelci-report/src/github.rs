@@ -13,7 +13,9 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-use crate::{Case, Outcome, ReportError, Run, Suite, clip};
+use modelci_text::truncate;
+
+use crate::{Case, Outcome, ReportError, Run, Suite};
 
 /// GitHub shows at most this many annotations of each type (error, warning, notice) per step.
 pub const MAX_ANNOTATIONS_PER_TYPE: usize = 10;
@@ -117,10 +119,10 @@ fn annotation(out: &mut String, prefix: Option<&Path>, suite: &Suite, case: &Cas
         .clone()
         .unwrap_or_else(|| case.outcome.to_string());
     if let Some(e) = &case.expected {
-        let _ = write!(message, "\nexpected: {}", clip(e, 2000));
+        let _ = write!(message, "\nexpected: {}", truncate(e, 2000));
     }
     if let Some(a) = &case.actual {
-        let _ = write!(message, "\nactual: {}", clip(a, 2000));
+        let _ = write!(message, "\nactual: {}", truncate(a, 2000));
     }
     let _ = writeln!(
         out,

@@ -27,8 +27,7 @@ mod write;
 
 pub use error::ReportError;
 pub use model::{
-    Case, Counts, Location, Outcome, Run, SCHEMA_VERSION, ShardSpec, Suite, Tool, Verdict, clip,
-    line_col,
+    Case, Counts, Location, Outcome, Run, SCHEMA_VERSION, ShardSpec, Suite, Tool, Verdict, line_col,
 };
 pub use properties::Properties;
 pub use write::{is_stdout, write_atomic};

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::{Outcome, Run, Suite, Verdict, clip, diff};
+use modelci_text::truncate;
+
+use crate::{Outcome, Run, Suite, Verdict, diff};
 
 /// Failed and errored cases detailed in the summary; the rest are counted. GitHub accepts at most
 /// 1 MiB of job summary per step.
@@ -149,7 +151,7 @@ fn code(s: &str) -> String {
 
 /// A fenced block whose fence is longer than any run of backticks inside `text`.
 fn fenced(lang: &str, text: &str) -> String {
-    let text = clip(text, MAX_TEXT);
+    let text = truncate(text, MAX_TEXT);
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {

@@ -227,19 +227,6 @@ pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     )
 }
 
-/// `text` cut to at most `max` bytes (at a character boundary), with a last line saying how
-/// long it was; unchanged when it fits. Reports keep single values readable this way.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n… ({} bytes in all)", &text[..end], text.len())
-}
-
 /// The answer a run gives: every case passed, at least one failed, or modelci could not evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -509,12 +496,6 @@ mod tests {
         assert_eq!(line_col("é=1", 1), (1, 1));
         assert_eq!(line_col("ab\ncd", 99), (2, 3));
         assert_eq!(Location::at_offset("f", "a\nbc", 3).to_string(), "f:2:2");
-    }
-
-    #[test]
-    fn clipping_keeps_characters_whole() {
-        assert_eq!(clip("short", 10), "short");
-        assert_eq!(clip("ééé", 3), "é\n… (6 bytes in all)");
     }
 
     #[test]

@@ -86,24 +86,12 @@ pub(crate) struct DocInfo<'a> {
     pub legacy_ref: bool,
 }
 
+/// `%XX` escapes decoded (a URI fragment); bytes that are not UTF-8 become U+FFFD (the one
+/// policy for bad UTF-8 wherever modelci percent-decodes).
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn collect(
@@ -319,4 +307,20 @@ pub(crate) fn check_reachable(docs: &[DocInfo<'_>], start: Loc<'_>) -> Result<()
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn fragments_are_percent_decoded_and_bad_utf8_is_replaced() {
+        assert_eq!(percent_decode("/$defs/a%20b"), "/$defs/a b");
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+        // Not an escape: left as it is.
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        // Not UTF-8 once decoded: U+FFFD, not the undecoded text.
+        assert_eq!(percent_decode("a%FFb"), "a\u{FFFD}b");
+    }
 }

@@ -129,13 +129,7 @@ fn kw_ptr(b: &Loc<'_>, kw: &str) -> String {
 }
 
 fn show(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 80 {
-        let t: String = s.chars().take(77).collect();
-        format!("{t}...")
-    } else {
-        s
-    }
+    modelci_text::truncate(&v.to_string(), 80)
 }
 
 fn contains_ref(v: &Value) -> bool {

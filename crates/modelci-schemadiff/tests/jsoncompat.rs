@@ -13,20 +13,6 @@ const KNOWN_DISAGREEMENTS: &[(&str, &str, &str)] = &[(
     "expect.json says compatible, but its own examples.json lists old_only {\"x\":\"text\"}: valid under old, rejected by new's ^x$ integer pattern property",
 )];
 
-fn corpus_dir() -> Option<PathBuf> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for rel in [
-        "../shared/conformance/jsoncompat",
-        "../../../shared/conformance/jsoncompat",
-    ] {
-        let p = here.join(rel);
-        if p.join("backcompat").is_dir() {
-            return Some(p);
-        }
-    }
-    None
-}
-
 fn read(p: &Path) -> Value {
     let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", p.display()))
@@ -38,15 +24,10 @@ fn validator(schema: &Value) -> Option<jsonschema::Validator> {
 
 #[test]
 fn jsoncompat_backcompat_corpus() {
-    let Some(dir) = corpus_dir() else {
-        let msg = "jsoncompat corpus not found (expected shared/conformance/jsoncompat next to the crate or three levels up)";
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{msg}");
-        }
-        eprintln!("\n!!!!!!!! SKIPPING jsoncompat corpus test: {msg} !!!!!!!!\n");
+    let Some(dir) = modelci_test_support::corpus("jsoncompat/backcompat") else {
         return;
     };
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir.join("backcompat"))
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("list corpus")
         .filter_map(Result::ok)
         .map(|e| e.path())

@@ -309,3 +309,19 @@ fn remote_refs_are_refused() {
         err.message
     );
 }
+
+#[test]
+fn file_uri_paths_are_percent_decoded_and_bad_utf8_is_replaced() {
+    assert_eq!(
+        percent_decode("/tmp/my%20schemas/a.json"),
+        "/tmp/my schemas/a.json"
+    );
+    assert_eq!(percent_decode("/tmp/%C3%A9t%C3%A9.json"), "/tmp/été.json");
+    assert_eq!(percent_decode("/tmp/100%.json"), "/tmp/100%.json");
+    assert_eq!(percent_decode("/tmp/%FF.json"), "/tmp/\u{FFFD}.json");
+    // The round trip with file_uri, whatever the path holds.
+    let path = Path::new("/tmp/a b#c?d/ü.json");
+    let uri = file_uri(path);
+    let decoded = percent_decode(uri.trim_start_matches("file://"));
+    assert_eq!(Path::new(&decoded), path);
+}
