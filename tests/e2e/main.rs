@@ -1,6 +1,13 @@
 //! End-to-end tests: run the built `modelci` binary on the example projects and on broken input,
 //! and check exit codes, terminal output and the report files.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 mod action;
 mod check;
 mod diff;

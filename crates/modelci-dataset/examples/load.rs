@@ -2,6 +2,13 @@
 //!
 //! `cargo run --release -p modelci-dataset --example load -- FILE...`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::path::Path;
 use std::time::Instant;
 

@@ -1,6 +1,13 @@
 //! Malformed and awkward inputs, written to a temporary directory: each gives a clear error
 //! (or a clear reading), never a panic.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::path::{Path, PathBuf};
 
 use modelci_dataset::{Class, ColumnData, DataError, Table, read};

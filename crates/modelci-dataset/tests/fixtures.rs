@@ -1,5 +1,12 @@
 //! The committed fixtures in `fixtures/datasets/`, read in every format.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::path::PathBuf;
 
 use modelci_dataset::{Class, ColumnData, MISSING_GROUP, Table, read};

@@ -1,6 +1,13 @@
 //! Parquet files written by pyarrow (`tests/data/make.py`): several row groups and data pages,
 //! dictionary and plain encodings, nulls everywhere, binary data, a corrupt row count.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::path::{Path, PathBuf};
 
 use modelci_dataset::{ColumnData, read};

@@ -2,6 +2,13 @@
 //! libraries computed on them live in `fixtures/metrics/` (made by
 //! `fixtures/metrics/make_expected.py`). Every value must agree to 1e-9 relative.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

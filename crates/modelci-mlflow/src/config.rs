@@ -476,7 +476,10 @@ mod tests {
 
     #[test]
     fn userinfo_escapes_are_decoded_and_bad_utf8_is_replaced() {
-        assert_eq!(modelci_net::percent_decode("p%40ss%3Aw%C3%B6rd"), "p@ss:wörd");
+        assert_eq!(
+            modelci_net::percent_decode("p%40ss%3Aw%C3%B6rd"),
+            "p@ss:wörd"
+        );
         assert_eq!(modelci_net::percent_decode("100%"), "100%");
         assert_eq!(modelci_net::percent_decode("%zz"), "%zz");
         assert_eq!(modelci_net::percent_decode("a%FFb"), "a\u{FFFD}b");

@@ -6,6 +6,13 @@
 //! Every test uses its own experiment and model names, so they may run in parallel and
 //! against a server that has seen earlier runs.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;

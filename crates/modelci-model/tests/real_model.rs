@@ -1,6 +1,13 @@
 //! A real model in ONNX Runtime answers its golden cases within the default tolerances (the
 //! runtime layer, the `.npz` golden format and the comparison together).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::path::{Path, PathBuf};
 
 use modelci_model::compare::{NanPolicy, Tolerance, compare};

@@ -1,6 +1,13 @@
 //! Real clients against real loopback servers: through a forward proxy, around it (NO_PROXY,
 //! loopback), and capped body reads of answers that are too large or trickle.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;

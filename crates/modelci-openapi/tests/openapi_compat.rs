@@ -2,6 +2,13 @@
 //! read in place: `modelci contract diff` must find a breaking change exactly when a case says the
 //! new version is not compatible.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::path::PathBuf;
 
 use modelci_openapi::compat::Compat;

@@ -5,6 +5,13 @@
 //! Disputed cases (see `shared/conformance/README.md`): we follow upstream's verdicts on all
 //! four, so none is exempted.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::path::{Path, PathBuf};
 
 use modelci_pact::{

@@ -5,6 +5,13 @@
 //! `bench/report-writing.sh` (or `cargo bench -p modelci-report --bench write_reports`).
 //! Prints the timings, the peak resident memory (VmHWM) and the ratios to the targets.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::time::Instant;
 
 use modelci_report::{Case, Location, Outcome, Run, Suite, github, json, junit, markdown};

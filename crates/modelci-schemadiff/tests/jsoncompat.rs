@@ -1,6 +1,13 @@
 //! Runs the jsoncompat backward-compatibility corpus (third-party data, read
 //! in place) for both roles and checks verdicts and witnesses.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use modelci_schemadiff::{Role, check};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,13 @@
 //! Keyword-family tests for `is_subschema` / `check`, with every witness
 //! double-checked by the independent `jsonschema` validator.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use modelci_schemadiff::{
     Dialect, FindingKind, Options, Report, Role, SchemaError, SchemaRef, check, check_with,
     is_subschema, is_subschema_with,

@@ -5,6 +5,13 @@
 //! Needs ONNX Runtime (the `onnxruntime` Python package, or `ORT_DYLIB_PATH`); without it the
 //! tests are skipped with a loud message, except in CI (`CI=true`), where that is a failure.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code: a failed assumption is a failed run"
+)]
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

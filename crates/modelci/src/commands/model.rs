@@ -208,7 +208,8 @@ fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
         &args.model,
         golden_suite::runtime_device(device),
         args.ort_lib.as_deref(),
-    )?.model;
+    )?
+    .model;
     let mut recorded = Vec::new();
     for path in &args.inputs {
         let loaded = golden_suite::load(path, &model).map_err(|e| e.to_string())?;
