@@ -27,7 +27,7 @@ pub use model::{DEFAULT_MAX_BATCH, ModelSuite, ModelSuiteFile};
 pub use openapi::{FailOn, OpenApiSuite, OpenApiSuiteFile};
 pub use pact::{PactSuite, PactSuiteFile};
 pub use resolve::Origin;
-pub use secret::{Secret, SecretError, check_var_name, redact};
+pub use secret::{Secret, SecretError, check_var_name};
 pub use values::{BadDevice, Device};
 
 /// The configuration file name `modelci check` looks for by default.

@@ -1,8 +1,8 @@
 //! Secrets: tokens and passwords never live in `modelci.toml`. A configuration key that needs one
 //! (named `*_env`, e.g. an MLflow `token_env`) holds the *name* of an environment variable, and
 //! the value is read from the environment when the check runs. [`Secret`] never shows its value
-//! in `Debug` or `Display`, and [`redact`] scrubs it from text (server messages that echo a
-//! header, for instance) before the text reaches a report.
+//! in `Debug` or `Display`; `modelci_net::Redactor` scrubs it from text (server messages that
+//! echo a header, for instance) before the text reaches a report.
 
 use std::fmt;
 
@@ -82,17 +82,6 @@ pub fn check_var_name(name: &str) -> Result<(), SecretError> {
     }
 }
 
-/// Replaces every occurrence of each secret's value in `text` with `$VAR (redacted)`.
-pub fn redact(text: &str, secrets: &[&Secret]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets {
-        if s.value.len() >= 4 {
-            out = out.replace(&s.value, &s.to_string());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,10 +99,6 @@ mod tests {
             "Secret($MODELCI_TEST_SECRET_NEVER_SHOWN, redacted)"
         );
         assert_eq!(s.to_string(), "$MODELCI_TEST_SECRET_NEVER_SHOWN (redacted)");
-        assert_eq!(
-            redact("401: bad token tok-123456", &[&s]),
-            "401: bad token $MODELCI_TEST_SECRET_NEVER_SHOWN (redacted)"
-        );
     }
 
     #[test]

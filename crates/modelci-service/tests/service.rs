@@ -41,17 +41,14 @@ fn model_arg(name: &str, file: &str, fallback: Option<&str>) -> String {
     arg
 }
 
-/// Whether ONNX Runtime is here. Without it: a loud skip, or a failure in CI.
+/// Whether ONNX Runtime is here. Without it: a loud skip, or a failure under `CI=true` unless
+/// `MODELCI_TEST_SKIP` opts out of `onnxruntime`.
 fn prerequisites() -> bool {
-    let Err(problem) = runtime(None) else {
-        return true;
-    };
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "the modelci-service tests need ONNX Runtime in CI: {problem}"
-    );
-    eprintln!("\n\n!!!!! SKIPPED (modelci-service tests): {problem} !!!!!\n");
-    false
+    modelci_test_support::require(
+        modelci_test_support::Dependency::OnnxRuntime,
+        runtime(None).map(|_| ()).map_err(|e| e.to_string()),
+    )
+    .is_some()
 }
 
 /// A running service, killed when dropped (also when a test fails).

@@ -1,41 +1,24 @@
-/// A small seeded generator: xoshiro256** (Blackman and Vigna, 2018) with its state filled by
-/// splitmix64 from the seed. Written out so that a seed gives the same stream on every platform
-/// and in every version of modelci, whatever happens to the `rand` crates.
+/// The expectations' seeded draws: modelci's one pinned generator ([`modelci_rng::SeededRng`],
+/// xoshiro256** seeded by SplitMix64), so a seed gives the same stream on every platform and in
+/// every version of modelci, with the distributions the perturbations need on top.
 pub(super) struct Rng {
-    s: [u64; 4],
+    inner: modelci_rng::SeededRng,
 }
 
 impl Rng {
     pub(super) fn new(seed: u64) -> Rng {
-        let mut x = seed;
-        let mut splitmix = || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
         Rng {
-            s: [splitmix(), splitmix(), splitmix(), splitmix()],
+            inner: modelci_rng::SeededRng::new(seed),
         }
     }
 
     pub(super) fn next_u64(&mut self) -> u64 {
-        let [s0, s1, s2, s3] = &mut self.s;
-        let result = s1.wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = *s1 << 17;
-        *s2 ^= *s0;
-        *s3 ^= *s1;
-        *s1 ^= *s2;
-        *s0 ^= *s3;
-        *s2 ^= t;
-        *s3 = s3.rotate_left(45);
-        result
+        self.inner.next_u64()
     }
 
     /// Uniform in [0, 1), 53 bits.
     pub(super) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        self.inner.unit()
     }
 
     /// Uniform in [-1, 1).
@@ -66,8 +49,8 @@ mod tests {
 
     #[test]
     fn the_generator_is_pinned() {
-        // splitmix64's first output for seed 0 is the published 0xe220a8397b1dcdaf.
-        assert_eq!(Rng::new(0).s[0], 0xE220_A839_7B1D_CDAF);
+        // The same stream as the hand-written generator this replaced: robustness results for
+        // a seed do not change.
         let mut rng = Rng::new(0);
         let first: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
         assert_eq!(first, PINNED, "the stream of seed 0 changed: {first:#x?}");
