@@ -111,23 +111,26 @@ fn fail_on_warning_and_bare_json_schemas_by_role() {
     let _ = code;
 }
 
+/// Runs git in `repo` (with a committer identity), failing the test when git fails.
+fn git(repo: &std::path::Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn base_ref_reads_the_old_version_from_git() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path();
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(repo)
-            .output()
-            .expect("git");
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-    };
+    let git = |args: &[&str]| git(repo, args);
     git(&["init", "-q"]);
     let spec = repo.join("api.yaml");
     std::fs::copy(crate::root().join(V3), &spec).expect("copy");
@@ -186,19 +189,7 @@ fn text_and_markdown_output_snapshots() {
 fn a_document_added_since_base_ref_is_not_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path();
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(repo)
-            .output()
-            .expect("git");
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-    };
+    let git = |args: &[&str]| git(repo, args);
     git(&["init", "-q"]);
     std::fs::write(repo.join("README"), "x\n").expect("write");
     git(&["add", "README"]);

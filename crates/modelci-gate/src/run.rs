@@ -226,7 +226,7 @@ fn answer(
     } else {
         match located {
             Some(Located::File { path, .. }) => {
-                let device = modelci_model::golden_suite::runtime_device(spec.device);
+                let device = spec.device;
                 let opened =
                     modelci_model::golden_suite::open(path, device, options.ort_lib.as_deref())
                         .map_err(|e| SetupError(format!("the {what}: {e}")))?;

@@ -676,16 +676,6 @@ enum Item {
 /// A regression baseline, or why it cannot be used.
 type Baseline = Result<Box<dyn Backend>, String>;
 
-/// The runtime's device for a configured one (resolved once, in `modelci-config`).
-pub fn runtime_device(device: modelci_config::Device) -> modelci_tensor::runtime::Device {
-    use modelci_tensor::runtime::Device;
-    match device {
-        modelci_config::Device::Cpu => Device::Cpu,
-        modelci_config::Device::Cuda => Device::Cuda,
-        modelci_config::Device::Auto => Device::Auto,
-    }
-}
-
 /// Why a model suite cannot run at all (the model or the runtime), and where.
 pub struct SetupError {
     pub message: String,
@@ -719,7 +709,7 @@ impl ModelCheck {
             message,
             location: Location::line(config_file, spec.model_line),
         };
-        let device = runtime_device(spec.device);
+        let device = spec.device;
         let timeout = spec.timeout;
         let connect =
             modelci_v2::ConnectOptions::new(timeout).with_nonfinite_tokens(spec.nonfinite_tokens);

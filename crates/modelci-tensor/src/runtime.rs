@@ -38,36 +38,9 @@ pub enum RuntimeError {
     Device(String),
 }
 
-/// Where a model runs: `device = "cpu" | "cuda" | "auto"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Device {
-    Cpu,
-    Cuda,
-    /// CUDA when this runtime has it and it starts, else the CPU; the model records which ran.
-    #[default]
-    Auto,
-}
-
-impl Device {
-    /// `cpu`, `cuda`, `auto`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Device::Cpu => "cpu",
-            Device::Cuda => "cuda",
-            Device::Auto => "auto",
-        }
-    }
-
-    /// Reads `cpu`, `cuda` or `auto`.
-    pub fn parse(text: &str) -> Option<Device> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "cpu" => Some(Device::Cpu),
-            "cuda" | "gpu" => Some(Device::Cuda),
-            "auto" => Some(Device::Auto),
-            _ => None,
-        }
-    }
-}
+/// Where a model runs: the one typed device, read once from the configuration or a flag
+/// (`cpu`, `cuda` or `auto`; see [`modelci_config::Device`]).
+pub use modelci_config::Device;
 
 /// Where the library was found.
 #[derive(Debug, Clone, PartialEq, Eq)]

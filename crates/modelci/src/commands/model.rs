@@ -204,12 +204,7 @@ fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
 
     let device: modelci_config::Device =
         args.device.parse().map_err(|e| format!("`--device` {e}"))?;
-    let model = golden_suite::open(
-        &args.model,
-        golden_suite::runtime_device(device),
-        args.ort_lib.as_deref(),
-    )?
-    .model;
+    let model = golden_suite::open(&args.model, device, args.ort_lib.as_deref())?.model;
     let mut recorded = Vec::new();
     for path in &args.inputs {
         let loaded = golden_suite::load(path, &model).map_err(|e| e.to_string())?;
