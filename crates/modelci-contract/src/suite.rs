@@ -85,3 +85,64 @@ impl Suite for OpenApiCheck {
         OpenApiCheck::properties(self).clone()
     }
 }
+
+/// One file of recorded traffic (HAR or JSON Lines) checked against an OpenAPI document
+/// (`modelci contract validate`): one case per exchange and check. The file is read and
+/// validated when the suite runs; its cases are known only then ([`Plan::Whole`]).
+pub struct RecordedFile {
+    doc: std::sync::Arc<modelci_openapi::Document>,
+    ops: std::sync::Arc<Vec<modelci_openapi::Operation>>,
+    path: std::path::PathBuf,
+}
+
+impl RecordedFile {
+    /// The file at `path`, checked against `doc` and its operations `ops`.
+    pub fn new(
+        doc: std::sync::Arc<modelci_openapi::Document>,
+        ops: std::sync::Arc<Vec<modelci_openapi::Operation>>,
+        path: &Path,
+    ) -> RecordedFile {
+        RecordedFile {
+            doc,
+            ops,
+            path: path.to_path_buf(),
+        }
+    }
+}
+
+impl Suite for RecordedFile {
+    fn plan(&self) -> Plan {
+        Plan::Whole
+    }
+
+    fn run(&self, _indices: &[usize], ctx: &Context) -> Vec<Case> {
+        use modelci_report::Location;
+        if ctx.cancel.is_cancelled() {
+            return Vec::new();
+        }
+        let started = std::time::Instant::now();
+        let shown = modelci_config::display_path(&self.path);
+        let problem = |message: String| {
+            vec![Case::errored(shown.clone(), message).with_location(Location::file(shown.clone()))]
+        };
+        let mut cases = match std::fs::read(&self.path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => crate::openapi_recorded::validate(&self.doc, &self.ops, &text, &shown),
+                Err(_) => problem(format!("`{shown}` is not valid UTF-8")),
+            },
+            Err(e) => problem(format!("failed to read `{shown}`: {e}")),
+        };
+        // The file is checked as a whole: its time is shared by its cases.
+        let share = started.elapsed().as_secs_f64() * 1000.0 / cases.len().max(1) as f64;
+        for c in &mut cases {
+            c.duration_ms = share;
+        }
+        cases
+    }
+
+    fn properties(&self) -> Properties {
+        let mut p = Properties::new();
+        p.insert("openapi", self.doc.source.clone());
+        p
+    }
+}

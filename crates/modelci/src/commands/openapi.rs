@@ -1,15 +1,15 @@
 //! `modelci contract test` and `modelci contract validate`.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use modelci_contract::openapi_recorded;
 use modelci_contract::openapi_suite::OpenApiCheck;
+use modelci_contract::suite::RecordedFile;
 use modelci_openapi::{Document, Kind, Operation};
-use modelci_report::{Location, Run, Suite};
+use modelci_report::Location;
 
 use crate::cli::{TestArgs, ValidateArgs};
-use crate::commands::contract::{chrono_now, parse_header};
+use crate::commands::contract::parse_header;
 use crate::output::{self, EXIT_ERROR};
 
 /// Loads an OpenAPI document and its operations, or prints why not.
@@ -132,40 +132,25 @@ pub fn validate(args: &ValidateArgs) -> u8 {
 }
 
 fn validate_inner(args: &ValidateArgs) -> Result<u8, Failure> {
+    use std::sync::Arc;
     let outputs = output::requested(&args.reports).map_err(|m| (m, None))?;
     let (doc, ops) = load(&args.openapi, args.allow_remote_refs)?;
-    let started = Instant::now();
-    let mut run = Run::new(env!("CARGO_PKG_VERSION"));
-    run.started_at = Some(chrono_now());
-    for path in &args.recorded {
-        let shown = modelci_config::display_path(path);
-        let mut suite = Suite::new(shown.clone(), "openapi-recorded");
-        suite.location = Some(Location::file(shown.clone()));
-        suite.properties.insert("openapi", doc.source.clone());
-        let t = Instant::now();
-        match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => suite.cases = openapi_recorded::validate(&doc, &ops, &text, &shown),
-                Err(_) => suite.cases.push(
-                    modelci_report::Case::errored(
-                        shown.clone(),
-                        format!("`{shown}` is not valid UTF-8"),
-                    )
-                    .with_location(Location::file(shown.clone())),
-                ),
-            },
-            Err(e) => suite.cases.push(
-                modelci_report::Case::errored(
-                    shown.clone(),
-                    format!("failed to read `{shown}`: {e}"),
-                )
-                .with_location(Location::file(shown.clone())),
-            ),
-        }
-        suite.duration_ms = t.elapsed().as_secs_f64() * 1000.0;
-        run.suites.push(suite);
-    }
-    run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    run.refresh_summary();
+    let (doc, ops) = (Arc::new(doc), Arc::new(ops));
+    // One suite per recorded file.
+    let planned = args
+        .recorded
+        .iter()
+        .map(|path| {
+            let shown = modelci_config::display_path(path);
+            modelci_runner::Planned {
+                name: shown.clone(),
+                kind: "openapi-recorded".into(),
+                location: Some(Location::file(shown)),
+                suite: Box::new(RecordedFile::new(Arc::clone(&doc), Arc::clone(&ops), path)),
+            }
+        })
+        .collect();
+    let options = crate::commands::run_options(None);
+    let run = modelci_runner::run_planned(planned, &options, &mut modelci_runner::Quiet);
     Ok(output::finish(&run, &outputs))
 }
