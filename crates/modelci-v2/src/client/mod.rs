@@ -47,7 +47,7 @@
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use modelci_net::{ProxySettings, Redactor, redact_url_and_query as shown};
+use modelci_net::{ProxySettings, Redactor, redact_url_and_query};
 use modelci_tensor::backend::Backend;
 use modelci_tensor::onnx::{Dim, ModelInfo, Port as OnnxPort};
 use modelci_tensor::runtime::{Port, RuntimeError};
@@ -177,7 +177,7 @@ pub struct Endpoint {
 impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Endpoint")
-            .field("url", &shown(&self.model_url))
+            .field("url", &redact_url_and_query(&self.model_url))
             .field("inputs", &self.inputs)
             .field("outputs", &self.outputs)
             .field("platform", &self.platform)
@@ -237,7 +237,7 @@ impl Endpoint {
         if model_name.trim().is_empty() {
             return Err(run_error(format!(
                 "{}: the model name is empty",
-                shown(&base)
+                redact_url_and_query(&base)
             )));
         }
         let version = version.filter(|v| !v.trim().is_empty());
@@ -279,7 +279,7 @@ impl Endpoint {
                     message,
                     "; {} answered 404 too: is {} an Open Inference Protocol (v2) server?",
                     health.shown,
-                    shown(&base)
+                    redact_url_and_query(&base)
                 );
             }
             return Err(run_error(message));
@@ -328,7 +328,7 @@ impl Endpoint {
 
     /// The model's URL, `{base}/v2/models/{name}[/versions/{v}]`, with credentials hidden.
     pub fn url(&self) -> String {
-        shown(&self.model_url)
+        redact_url_and_query(&self.model_url)
     }
 
     /// Checks the inputs' names against the metadata (when it lists inputs).
