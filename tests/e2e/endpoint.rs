@@ -170,7 +170,7 @@ fn a_slow_or_garbage_endpoint_errors_each_case_and_a_dead_one_exits_2() {
             c["message"]
                 .as_str()
                 .expect("m")
-                .contains("no answer within 1s"),
+                .contains("timed out after 1 s"),
             "{c:#}"
         );
     }

@@ -1108,7 +1108,7 @@ mod tests {
             self.calls.fetch_add(1, Ordering::SeqCst);
             if self.down {
                 return Err(RuntimeError::Unavailable {
-                    message: "no answer within 1s".into(),
+                    message: "timed out after 1 s".into(),
                 });
             }
             let x = &inputs[0];

@@ -2,8 +2,9 @@
 //! a real v2 server: `tests/servers/v2_server.py` serving `fixtures/models/linear.onnx` through
 //! ONNX Runtime. The answers must equal those of the same model run locally.
 //!
-//! Needs `python3` with `numpy` and `onnxruntime`; without them the tests are skipped with a
-//! loud message, except in CI (`CI=true`), where that is a failure.
+//! Needs `python3` with `numpy` and `onnxruntime`, and ONNX Runtime for the local runs; without
+//! them the tests skip loudly under `modelci_test_support`'s guard, except in CI (`CI=true`),
+//! where that is a failure unless `MODELCI_TEST_SKIP` opts out of `python` or `onnxruntime`.
 
 #![allow(
     clippy::unwrap_used,
@@ -18,11 +19,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use modelci_net::ProxySettings;
+use modelci_net::testing::ForwardProxy;
 use modelci_tensor::backend::Backend;
 use modelci_tensor::onnx::inspect;
 use modelci_tensor::runtime::{Port, RuntimeError, runtime};
 use modelci_tensor::{DType, Data, Tensor};
-use modelci_v2::{Endpoint, signature_mismatches};
+use modelci_test_support::{Dependency, require};
+use modelci_v2::{ConnectOptions, Endpoint, signature_mismatches};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -32,30 +36,15 @@ fn repo(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// Whether python3 with numpy and onnxruntime, and ONNX Runtime for the local run, are here.
-/// Without them: a loud skip, or a failure in CI.
+/// Whether python3 with numpy and onnxruntime, and ONNX Runtime for the local run, are here;
+/// without them the test skips loudly, under the test dependency guard (a failure in CI).
 fn prerequisites() -> bool {
-    let problem = match Command::new("python3")
-        .args(["-c", "import numpy, onnxruntime"])
-        .output()
-    {
-        Ok(out) if out.status.success() => None,
-        Ok(out) => Some(format!(
-            "python3 cannot import numpy and onnxruntime: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(e) => Some(format!("python3 cannot run: {e}")),
-    }
-    .or_else(|| runtime(None).err().map(|e| e.to_string()));
-    let Some(problem) = problem else {
-        return true;
-    };
-    assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
-        "the v2 server tests need python3 with numpy and onnxruntime in CI: {problem}"
-    );
-    eprintln!("\n\n!!!!! SKIPPED: {problem} !!!!!\n");
-    false
+    modelci_test_support::python_servers()
+        && require(
+            Dependency::OnnxRuntime,
+            runtime(None).map(|_| ()).map_err(|e| e.to_string()),
+        )
+        .is_some()
 }
 
 /// A running `v2_server.py`, killed when dropped (also when a test fails).
@@ -193,6 +182,39 @@ fn metadata_signature_and_answers_match_the_local_model() {
 }
 
 #[test]
+fn a_server_only_a_proxy_reaches_answers_through_it() {
+    if !prerequisites() {
+        return;
+    }
+    let server = Server::start("none");
+    let addr = server
+        .base
+        .strip_prefix("http://")
+        .and_then(|a| a.parse().ok())
+        .expect("a loopback address");
+    // A host name no resolver knows: only the proxy reaches it.
+    let host = "v2.modelci.invalid";
+    let proxy = ForwardProxy::start(&[(host, addr)]).expect("proxy");
+    let options = ConnectOptions::new(TIMEOUT)
+        .with_proxy(ProxySettings::explicit(Some(&proxy.url()), None, "").expect("settings"));
+    let base = format!("http://{host}");
+    let through = Endpoint::connect_with(&base, "linear", None, &options).expect("connects");
+    assert_eq!(through.target(), format!("{base}/v2/models/linear"));
+    let input = features();
+    let got = through
+        .run(std::slice::from_ref(&input))
+        .expect("runs through the proxy");
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(seen[3].method, "POST");
+    assert_eq!(seen[3].target, format!("{base}/v2/models/linear/infer"));
+    // The same answer as directly: the loopback URL does not go through the proxy.
+    let direct = Endpoint::connect_with(&server.base, "linear", None, &options).expect("direct");
+    assert_eq!(direct.run(&[input]).expect("runs directly"), got);
+    assert_eq!(proxy.seen().len(), 4);
+}
+
+#[test]
 fn wrong_metadata_is_reported_as_mismatches() {
     if !prerequisites() {
         return;
@@ -282,7 +304,7 @@ fn a_slow_server_times_out() {
     assert_eq!(
         msg,
         format!(
-            "{}/v2/models/linear/infer: no answer within 1s",
+            "{}/v2/models/linear/infer: timed out after 1 s",
             server.base
         )
     );

@@ -569,7 +569,7 @@ mod tests {
         for c in &out {
             assert_eq!(c.outcome, Outcome::Errored, "{c:#?}");
             assert!(message(c).contains("could not be asked"), "{c:#?}");
-            assert!(message(c).contains("no answer within 1s"), "{c:#?}");
+            assert!(message(c).contains("timed out after 1 s"), "{c:#?}");
         }
     }
 

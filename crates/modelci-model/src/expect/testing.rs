@@ -121,7 +121,7 @@ impl Backend for Fake {
         }
         if f.gone_after_first && call > 0 {
             return Err(RuntimeError::Unavailable {
-                message: "http://m/v2/models/x: no answer within 1s".into(),
+                message: "http://m/v2/models/x: timed out after 1 s".into(),
             });
         }
         let [x] = inputs else {

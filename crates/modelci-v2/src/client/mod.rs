@@ -31,9 +31,14 @@
 //!   API keys) are marked sensitive and their values never appear in messages or `Debug`
 //!   output; credentials and queries in the base URL are shown as `***`, and all of these are
 //!   hidden from messages that quote a server's answer (an error body echoing the request).
-//! - **Transport.** One blocking `reqwest` client per endpoint (connections are reused), no
-//!   proxy, no redirects (a 3xx is reported as an answer). Like every blocking `reqwest` client,
-//!   it must not be created, used or dropped inside an async (tokio) task.
+//! - **Transport.** One blocking `reqwest` client per endpoint (connections are reused) under
+//!   modelci's network policy ([`modelci_net::ClientPolicy`]): `User-Agent: modelci/VERSION`,
+//!   no redirects (a 3xx is reported as an answer), and proxies from the environment
+//!   (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`; [`ConnectOptions::proxy`] overrides
+//!   them) except for loopback servers, which are always reached directly; a server that
+//!   cannot be reached through a proxy is reported with the proxy's URL (credentials hidden).
+//!   Like every blocking `reqwest` client, it must not be created, used or dropped inside an
+//!   async (tokio) task.
 //!
 //! Floating-point tensors go out in the shortest decimal form that reads back to the same value
 //! of their own width (an `FP32` input as the `f32` it stands for); answers are rounded to the
@@ -42,6 +47,7 @@
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
+use modelci_net::{ProxySettings, Redactor, redact_url_and_query};
 use modelci_tensor::backend::Backend;
 use modelci_tensor::onnx::{Dim, ModelInfo, Port as OnnxPort};
 use modelci_tensor::runtime::{Port, RuntimeError};
@@ -50,7 +56,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{StatusCode, Url};
 
 use crate::codec::{datatype_name, metadata::Metadata, request, response};
-use http::{Http, Secrets, join, parse_base, shown};
+use http::{Http, join, parse_base, scrub, secrets};
 
 mod http;
 #[cfg(test)]
@@ -75,6 +81,9 @@ pub struct ConnectOptions {
     pub nonfinite_tokens: bool,
     /// The largest answer body read; a larger one is an error.
     pub max_body_bytes: u64,
+    /// The proxies requests go through; `None`: those of the environment (`HTTP_PROXY`,
+    /// `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`). Loopback servers are always reached directly.
+    pub proxy: Option<ProxySettings>,
 }
 
 impl Default for ConnectOptions {
@@ -84,6 +93,7 @@ impl Default for ConnectOptions {
             headers: Vec::new(),
             nonfinite_tokens: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            proxy: None,
         }
     }
 }
@@ -96,6 +106,7 @@ impl fmt::Debug for ConnectOptions {
             .field("headers (values hidden)", &names)
             .field("nonfinite_tokens", &self.nonfinite_tokens)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -129,13 +140,21 @@ impl ConnectOptions {
         self.max_body_bytes = bytes;
         self
     }
+
+    /// Sends requests through these proxies instead of the environment's
+    /// ([`ProxySettings::none`] for none).
+    #[must_use]
+    pub fn with_proxy(mut self, proxy: ProxySettings) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
 }
 
 /// A model on an Open Inference Protocol server, ready to run.
 pub struct Endpoint {
     http: Http,
     /// What error messages must not repeat, even when the server echoes it.
-    secrets: Secrets,
+    secrets: Redactor,
     /// `{base}/v2/models/{name}[/versions/{version}]`.
     model_url: Url,
     name: String,
@@ -158,7 +177,7 @@ pub struct Endpoint {
 impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Endpoint")
-            .field("url", &shown(&self.model_url))
+            .field("url", &redact_url_and_query(&self.model_url))
             .field("inputs", &self.inputs)
             .field("outputs", &self.outputs)
             .field("platform", &self.platform)
@@ -202,9 +221,9 @@ impl Endpoint {
         options: &ConnectOptions,
     ) -> Result<Endpoint, RuntimeError> {
         let base = parse_base(base_url)?;
-        let secrets = Secrets::new(&options.headers, &base);
+        let secrets = secrets(&options.headers, &base);
         Endpoint::connect_to(base, model_name, version, options, secrets.clone())
-            .map_err(|e| secrets.scrub(e))
+            .map_err(|e| scrub(&secrets, e))
     }
 
     /// [`Endpoint::connect_with`] past parsing the URL; its errors may quote the server.
@@ -213,12 +232,12 @@ impl Endpoint {
         model_name: &str,
         version: Option<&str>,
         options: &ConnectOptions,
-        secrets: Secrets,
+        secrets: Redactor,
     ) -> Result<Endpoint, RuntimeError> {
         if model_name.trim().is_empty() {
             return Err(run_error(format!(
                 "{}: the model name is empty",
-                shown(&base)
+                redact_url_and_query(&base)
             )));
         }
         let version = version.filter(|v| !v.trim().is_empty());
@@ -260,7 +279,7 @@ impl Endpoint {
                     message,
                     "; {} answered 404 too: is {} an Open Inference Protocol (v2) server?",
                     health.shown,
-                    shown(&base)
+                    redact_url_and_query(&base)
                 );
             }
             return Err(run_error(message));
@@ -309,7 +328,7 @@ impl Endpoint {
 
     /// The model's URL, `{base}/v2/models/{name}[/versions/{v}]`, with credentials hidden.
     pub fn url(&self) -> String {
-        shown(&self.model_url)
+        redact_url_and_query(&self.model_url)
     }
 
     /// Checks the inputs' names against the metadata (when it lists inputs).
@@ -355,7 +374,7 @@ impl Backend for Endpoint {
 
     /// Posts the inputs to `{model URL}/infer` and returns the outputs in metadata order.
     fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
-        self.infer(inputs).map_err(|e| self.secrets.scrub(e))
+        self.infer(inputs).map_err(|e| scrub(&self.secrets, e))
     }
 
     fn target(&self) -> String {

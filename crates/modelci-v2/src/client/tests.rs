@@ -3,10 +3,10 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use modelci_net::testing::ForwardProxy;
 use modelci_tensor::tensor::{DType, Data};
 use serde_json::Value;
 
-use super::http::{redact_text, secs, truncate};
 use super::*;
 use crate::codec::element_count;
 
@@ -542,7 +542,7 @@ fn a_hanging_server_times_out() {
     );
     assert_eq!(
         msg,
-        format!("{}/v2/models/m/infer: no answer within 0.3s", fake.base)
+        format!("{}/v2/models/m/infer: timed out after 300 ms", fake.base)
     );
 }
 
@@ -736,7 +736,7 @@ fn a_trickling_body_times_out_as_a_whole() {
     assert_eq!(
         msg,
         format!(
-            "{}/v2/models/m/infer: no answer within 0.4s (the body was still coming)",
+            "{}/v2/models/m/infer: timed out after 400 ms while reading the body",
             fake.base
         )
     );
@@ -846,11 +846,95 @@ fn secrets_echoed_by_the_server_are_hidden() {
     assert!(msg.ends_with("not ready for ***"), "{msg}");
 
     // Short values are left alone: they would blank out ordinary words.
-    let short = Secrets::new(
+    let short = super::http::secrets(
         &[("X-Flag".into(), "yes".into())],
-        &Url::parse("http://h/").expect("url"),
+        &Url::parse("http://h/?q=abcd").expect("url"),
     );
-    assert_eq!(short.hide("yes, yes"), "yes, yes");
+    assert_eq!(short.hide("yes, yes, abcd"), "yes, yes, abcd");
+}
+
+/// A host name no resolver knows: only the test proxy reaches it.
+const PROXIED_HOST: &str = "v2.modelci.invalid";
+
+fn address(fake: &Fake) -> std::net::SocketAddr {
+    fake.base
+        .strip_prefix("http://")
+        .and_then(|a| a.parse().ok())
+        .expect("a loopback address")
+}
+
+#[test]
+fn requests_go_through_the_proxy_and_loopback_goes_direct() {
+    let fake = model_server(META, |_| Reply::new(200, ANSWER));
+    let proxy = ForwardProxy::start(&[(PROXIED_HOST, address(&fake))]).expect("proxy");
+    let settings = ProxySettings::explicit(Some(&proxy.url()), None, "").expect("settings");
+    let options = ConnectOptions::new(SHORT).with_proxy(settings);
+
+    let base = format!("http://{PROXIED_HOST}");
+    let e = Endpoint::connect_with(&base, "m", None, &options).expect("connects through it");
+    let out = e.run(&sample_inputs()).expect("runs through it");
+    assert_eq!(out[0].name, "y");
+    let targets: Vec<(String, String)> = proxy
+        .seen()
+        .into_iter()
+        .map(|f| (f.method, f.target))
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("GET", "/v2/health/ready"),
+        ("GET", "/v2/models/m/ready"),
+        ("GET", "/v2/models/m"),
+        ("POST", "/v2/models/m/infer"),
+    ]
+    .iter()
+    .map(|(m, p)| ((*m).to_owned(), format!("{base}{p}")))
+    .collect();
+    assert_eq!(targets, want);
+    assert_eq!(fake.seen().len(), 4, "the proxy forwarded each request");
+
+    // A loopback server is reached directly, even with a proxy set.
+    let e = Endpoint::connect_with(&fake.base, "m", None, &options).expect("connects");
+    e.run(&sample_inputs()).expect("runs");
+    assert_eq!(proxy.seen().len(), 4, "{:?}", proxy.seen());
+    assert_eq!(fake.seen().len(), 8);
+
+    // Without a proxy, the host cannot be reached at all.
+    let direct = ConnectOptions::new(SHORT).with_proxy(ProxySettings::none());
+    let msg = err_text(Endpoint::connect_with(&base, "m", None, &direct));
+    assert!(
+        msg.starts_with(&format!("cannot reach {base}/v2/health/ready: ")),
+        "{msg}"
+    );
+    assert_eq!(proxy.seen().len(), 4);
+}
+
+#[test]
+fn a_proxy_that_cannot_be_reached_is_named_without_its_credentials() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("address").port()
+    };
+    let settings = ProxySettings::explicit(
+        Some(&format!("http://proxy-user:s3cr3t-pw@127.0.0.1:{port}")),
+        None,
+        "",
+    )
+    .expect("settings");
+    let options = ConnectOptions::new(SHORT).with_proxy(settings);
+    let e = Endpoint::connect_with(&format!("http://{PROXIED_HOST}"), "m", None, &options)
+        .expect_err("no proxy there");
+    assert!(matches!(e, RuntimeError::Unavailable { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "cannot reach http://{PROXIED_HOST}/v2/health/ready (through proxy http://***@127.0.0.1:{port}/): "
+        )),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("s3cr3t") && !msg.contains("proxy-user"),
+        "{msg}"
+    );
+    assert!(!format!("{options:?}").contains("s3cr3t"));
 }
 
 #[test]
@@ -866,18 +950,17 @@ fn urls_that_do_not_parse_hide_their_query() {
         msg.starts_with("`http://127.0.0.1:99999/?***` is not a URL ("),
         "{msg}"
     );
-    assert_eq!(
-        redact_text("http://u:p@h:99999/x?a=b"),
-        "http://***@h:99999/x?***"
+    let msg = err_text(Endpoint::connect(
+        "http://u:p4ssword@h:99999/x?a=b",
+        "m",
+        None,
+        SHORT,
+    ));
+    assert!(!msg.contains("p4ssword"), "{msg}");
+    assert!(
+        msg.starts_with("`http://***@h:99999/x?***` is not a URL ("),
+        "{msg}"
     );
-    assert_eq!(redact_text("no url here"), "no url here");
-}
-
-#[test]
-fn durations_and_quotes_read_well() {
-    assert_eq!(secs(Duration::from_secs(30)), "30s");
-    assert_eq!(secs(Duration::from_millis(1500)), "1.5s");
-    assert_eq!(truncate("héllo", 2), "hé...");
 }
 
 fn onnx_port(name: &str, dtype: Option<DType>, shape: Option<Vec<Dim>>) -> OnnxPort {
