@@ -40,3 +40,36 @@ impl Backend for Model {
         self.device.name().to_owned()
     }
 }
+
+/// Checks that `inputs` are exactly the inputs `ports` declares, by name: the same check for
+/// every backend (a local model and a live endpoint), so a case with a missing or extra input
+/// gets the same message wherever it runs.
+///
+/// # Errors
+/// The first missing input, else the first input the model does not have (with its inputs).
+pub fn check_input_names(
+    ports: &[crate::runtime::Port],
+    inputs: &[crate::Tensor],
+) -> Result<(), String> {
+    if let Some(want) = ports
+        .iter()
+        .find(|want| !inputs.iter().any(|t| t.name == want.name))
+    {
+        return Err(format!(
+            "the model needs input `{}`, which the case does not give",
+            want.name
+        ));
+    }
+    if let Some(extra) = inputs
+        .iter()
+        .find(|t| !ports.iter().any(|p| p.name == t.name))
+    {
+        let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+        return Err(format!(
+            "the case gives input `{}`, which the model does not have (its inputs: {})",
+            extra.name,
+            names.join(", ")
+        ));
+    }
+    Ok(())
+}

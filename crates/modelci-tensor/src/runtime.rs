@@ -514,25 +514,7 @@ impl Model {
     /// as a message; never a panic.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
         let run = |message: String| RuntimeError::Run { message };
-        for want in &self.inputs {
-            if !inputs.iter().any(|t| t.name == want.name) {
-                return Err(run(format!(
-                    "the model needs input `{}`, which the case does not give",
-                    want.name
-                )));
-            }
-        }
-        if let Some(extra) = inputs
-            .iter()
-            .find(|t| !self.inputs.iter().any(|p| p.name == t.name))
-        {
-            let names: Vec<&str> = self.inputs.iter().map(|p| p.name.as_str()).collect();
-            return Err(run(format!(
-                "the case gives input `{}`, which the model does not have (its inputs: {})",
-                extra.name,
-                names.join(", ")
-            )));
-        }
+        crate::backend::check_input_names(&self.inputs, inputs).map_err(run)?;
         let mut values = Vec::with_capacity(inputs.len());
         for t in inputs {
             values.push((

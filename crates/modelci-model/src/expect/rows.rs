@@ -276,7 +276,7 @@ mod tests {
 
     use modelci_config::model::{Invariants, Perturbation};
     use modelci_report::Outcome;
-    use modelci_tensor::runtime::{Port, RuntimeError};
+    use modelci_tensor::runtime::RuntimeError;
     use modelci_tensor::tensor::Data;
 
     use super::*;
@@ -286,24 +286,12 @@ mod tests {
 
     #[test]
     fn large_inputs_run_in_batches_of_at_most_1024_rows() {
-        struct Counting(Fake, AtomicUsize);
-        impl Backend for Counting {
-            fn inputs(&self) -> &[Port] {
-                self.0.inputs()
-            }
-            fn outputs(&self) -> &[Port] {
-                self.0.outputs()
-            }
-            fn target(&self) -> String {
-                self.0.target()
-            }
-            fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
-                let rows = inputs.first().and_then(Tensor::rows).unwrap_or(0);
-                self.1.fetch_max(rows, Ordering::SeqCst);
-                self.0.run(inputs)
-            }
-        }
-        let model = Counting(Fake::plain(), AtomicUsize::new(0));
+        let most = AtomicUsize::new(0);
+        let model = Around(Fake::plain(), |fake: &Fake, inputs: &[Tensor]| {
+            let rows = inputs.first().and_then(Tensor::rows).unwrap_or(0);
+            most.fetch_max(rows, Ordering::SeqCst);
+            fake.run(inputs)
+        });
         let rows: Vec<[f64; 4]> = (0..2500)
             .map(|i| [i as f64 / 100.0, 1.0, 2.0, 0.0])
             .collect();
@@ -314,7 +302,7 @@ mod tests {
         };
         let out = invariants(&ctx(&model, &cases), &spec);
         assert_eq!(out[0].outcome, Outcome::Passed, "{out:#?}");
-        assert_eq!(model.1.load(Ordering::SeqCst), MAX_BATCH_ROWS);
+        assert_eq!(most.load(Ordering::SeqCst), MAX_BATCH_ROWS);
     }
 
     #[test]
@@ -336,33 +324,20 @@ mod tests {
             "cannot build perturbed inputs: input `x` of golden case `huge.json` has shape [2, 1099511627776, 1099511627776, 0], too large to take rows from (its dimensions multiply past 2^63)"
         );
 
-        /// Answers every batch with an empty output whose rows are 2^80 elements wide.
-        struct Huge(Fake);
-        impl Backend for Huge {
-            fn inputs(&self) -> &[Port] {
-                self.0.inputs()
-            }
-            fn outputs(&self) -> &[Port] {
-                self.0.outputs()
-            }
-            fn target(&self) -> String {
-                self.0.target()
-            }
-            fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
-                let rows = inputs.first().and_then(Tensor::rows).unwrap_or(0) as i64;
-                let t = Tensor::new(
-                    "y",
-                    DType::F32,
-                    vec![rows, 1 << 40, 1 << 40, 0],
-                    Data::Float(Vec::new()),
-                )
-                .map_err(|e| RuntimeError::Run {
-                    message: e.to_string(),
-                })?;
-                Ok(vec![t])
-            }
-        }
-        let model = Huge(Fake::plain());
+        // Answers every batch with an empty output whose rows are 2^80 elements wide.
+        let model = Around(Fake::plain(), |_: &Fake, inputs: &[Tensor]| {
+            let rows = inputs.first().and_then(Tensor::rows).unwrap_or(0) as i64;
+            let t = Tensor::new(
+                "y",
+                DType::F32,
+                vec![rows, 1 << 40, 1 << 40, 0],
+                Data::Float(Vec::new()),
+            )
+            .map_err(|e| RuntimeError::Run {
+                message: e.to_string(),
+            })?;
+            Ok(vec![t])
+        });
         let cases = golden();
         let out = invariants(
             &ctx(&model, &cases),

@@ -336,26 +336,7 @@ impl Endpoint {
         if self.inputs.is_empty() {
             return Ok(());
         }
-        for want in &self.inputs {
-            if !inputs.iter().any(|t| t.name == want.name) {
-                return Err(format!(
-                    "the model needs input `{}`, which the case does not give",
-                    want.name
-                ));
-            }
-        }
-        if let Some(extra) = inputs
-            .iter()
-            .find(|t| !self.inputs.iter().any(|p| p.name == t.name))
-        {
-            let names: Vec<&str> = self.inputs.iter().map(|p| p.name.as_str()).collect();
-            return Err(format!(
-                "the case gives input `{}`, which the model does not have (its inputs: {})",
-                extra.name,
-                names.join(", ")
-            ));
-        }
-        Ok(())
+        modelci_tensor::backend::check_input_names(&self.inputs, inputs)
     }
 }
 
