@@ -1,7 +1,5 @@
 //! `modelci contract diff`: files, git revisions, formats and exit codes.
 
-use std::process::Command;
-
 use serde_json::Value;
 
 use crate::{modelci, run, validate_junit};
@@ -111,26 +109,11 @@ fn fail_on_warning_and_bare_json_schemas_by_role() {
     let _ = code;
 }
 
-/// Runs git in `repo` (with a committer identity), failing the test when git fails.
-fn git(repo: &std::path::Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(repo)
-        .output()
-        .expect("git");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn base_ref_reads_the_old_version_from_git() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path();
-    let git = |args: &[&str]| git(repo, args);
+    let git = |args: &[&str]| modelci_test_support::git(repo, args);
     git(&["init", "-q"]);
     let spec = repo.join("api.yaml");
     std::fs::copy(crate::root().join(V3), &spec).expect("copy");
@@ -189,7 +172,7 @@ fn text_and_markdown_output_snapshots() {
 fn a_document_added_since_base_ref_is_not_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let repo = dir.path();
-    let git = |args: &[&str]| git(repo, args);
+    let git = |args: &[&str]| modelci_test_support::git(repo, args);
     git(&["init", "-q"]);
     std::fs::write(repo.join("README"), "x\n").expect("write");
     git(&["add", "README"]);

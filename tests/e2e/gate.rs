@@ -351,20 +351,26 @@ fn register(client: &modelci_mlflow::Client, files: &[(&str, &str)]) -> String {
     name
 }
 
-#[test]
-fn the_registry_supplies_models_and_thresholds_and_takes_the_verdict() {
-    let Some((client, uri)) = registry() else {
-        return;
-    };
+/// A new registered model with version 1 (the previous model, alias `champion`) and version 2
+/// (the candidate), or `None` where the registry or ONNX Runtime is missing.
+fn champion_and_candidate() -> Option<(modelci_mlflow::Client, String, String)> {
+    let (client, uri) = registry()?;
     if !crate::runtime_available() {
-        return;
+        return None;
     }
-    // Version 1: the previous model (the champion); version 2: the candidate.
     let name = register(
         &client,
         &[(PREVIOUS, "model.onnx"), (CANDIDATE, "model.onnx")],
     );
     client.set_alias(&name, "champion", "1").expect("alias");
+    Some((client, uri, name))
+}
+
+#[test]
+fn the_registry_supplies_models_and_thresholds_and_takes_the_verdict() {
+    let Some((client, uri, name)) = champion_and_candidate() else {
+        return;
+    };
     client
         .set_registered_model_tag(
             &name,
@@ -599,30 +605,16 @@ fn the_candidate_can_be_a_live_endpoint_and_is_timed_there() {
 /// to MLflow (`record`) happens exactly once, and its cases are all in that shard's report.
 #[test]
 fn a_sharded_run_evaluates_the_gate_and_writes_back_once() {
-    let Some((client, uri)) = registry() else {
+    let Some((client, uri, name)) = champion_and_candidate() else {
         return;
     };
-    if !crate::runtime_available() {
-        return;
-    }
-    let name = register(
-        &client,
-        &[(PREVIOUS, "model.onnx"), (CANDIDATE, "model.onnx")],
-    );
-    client.set_alias(&name, "champion", "1").expect("alias");
     let dir = tempfile::tempdir().expect("tempdir");
     let features: Vec<String> = (0..20).map(|i| format!("\"f{i}\"")).collect();
     let config = dir.path().join("modelci.toml");
     std::fs::write(
         &config,
         format!(
-            r#"
-[[suite.json-schema]]
-name = "schemas"
-schema = "{root}/examples/quickstart/schemas/prediction.schema.json"
-files = ["{root}/examples/quickstart/recorded/predictions.jsonl"]
-pointer = "/body"
-
+            r#"{schemas}
 [[suite.gate]]
 name = "release"
 model_name = "{name}"
@@ -642,6 +634,7 @@ iterations = 5
 batch_sizes = [1]
 "#,
             root = root().display(),
+            schemas = crate::schemas_suite(),
             features = features.join(", ")
         ),
     )

@@ -155,6 +155,21 @@ impl Drop for QuickstartProvider {
 }
 
 /// Runs a command and returns (exit code, stdout, stderr).
+/// A `[[suite.json-schema]]` named `schemas` over the quickstart's recorded predictions: a
+/// suite that needs no service, no model and no network, for configurations that need one.
+pub fn schemas_suite() -> String {
+    format!(
+        r#"
+[[suite.json-schema]]
+name = "schemas"
+schema = "{root}/examples/quickstart/schemas/prediction.schema.json"
+files = ["{root}/examples/quickstart/recorded/predictions.jsonl"]
+pointer = "/body"
+"#,
+        root = root().display()
+    )
+}
+
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let Output {
         status,

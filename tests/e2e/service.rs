@@ -37,16 +37,7 @@ state_change_url = "${{service.url}}/_pact/state"
             root = root().display()
         )
     } else {
-        format!(
-            r#"
-[[suite.json-schema]]
-name = "schemas"
-schema = "{root}/examples/quickstart/schemas/prediction.schema.json"
-files = ["{root}/examples/quickstart/recorded/predictions.jsonl"]
-pointer = "/body"
-"#,
-            root = root().display()
-        )
+        crate::schemas_suite()
     };
     std::fs::write(&path, format!("{service}\n{suites}")).expect("config");
     path
@@ -257,19 +248,14 @@ fn only_starts_the_service_when_a_selected_suite_uses_it() {
 command = "touch '{marker}'; exit 3"
 url = "http://127.0.0.1:{port}"
 ready_timeout_secs = 5
-
-[[suite.json-schema]]
-name = "schemas"
-schema = "{root}/examples/quickstart/schemas/prediction.schema.json"
-files = ["{root}/examples/quickstart/recorded/predictions.jsonl"]
-pointer = "/body"
-
+{schemas}
 [[suite.openapi]]
 name = "live"
 openapi = "{root}/examples/quickstart/contracts/classifier-service/openapi.yaml"
 base_url = "${{service.url}}"
 "#,
             marker = marker.display(),
+            schemas = crate::schemas_suite(),
             root = root().display()
         ),
     )

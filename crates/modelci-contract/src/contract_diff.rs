@@ -349,19 +349,7 @@ pub fn read_at_ref(path: &Path, reference: &str) -> Result<String, GitReadError>
 mod git_tests {
     use super::*;
 
-    fn git(repo: &Path, args: &[&str]) {
-        let out = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(repo)
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    use modelci_test_support::git;
 
     #[test]
     fn read_at_ref_tells_a_new_file_from_a_broken_setup() {

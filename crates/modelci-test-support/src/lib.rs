@@ -267,6 +267,24 @@ pub fn python_servers() -> bool {
     require(Dependency::Python, python_with(&["numpy", "onnxruntime"])).is_some()
 }
 
+/// Runs git in `repo` with a committer identity (tests build throwaway repositories).
+///
+/// # Panics
+/// When git cannot run or fails: the test cannot go on.
+#[track_caller]
+pub fn git(repo: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(repo)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => panic!("git {args:?}: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => panic!("cannot run git: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
