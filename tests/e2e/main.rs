@@ -24,6 +24,7 @@ mod reference;
 mod reports;
 mod service;
 mod shards;
+mod signals;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

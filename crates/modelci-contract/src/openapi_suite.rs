@@ -64,6 +64,7 @@ impl OpenApiCheck {
             seed: spec.seed,
             timeout: spec.timeout,
             concurrency: spec.concurrency,
+            cancel: None,
         });
         let mut names = Vec::new();
         if let Some(l) = &live {
@@ -133,12 +134,30 @@ impl OpenApiCheck {
 
     /// Runs the cases at `indices` (positions in [`case_names`](Self::case_names)).
     pub fn run_batch(&self, indices: &[usize]) -> Vec<Case> {
+        self.run_with(indices, self.live.as_ref())
+    }
+
+    /// [`OpenApiCheck::run_batch`], stopping when `cancel` is set: the cases of operations
+    /// whose requests were not all sent are reported as skipped.
+    pub fn run_until(
+        &self,
+        indices: &[usize],
+        cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Vec<Case> {
+        let live = self.live.as_ref().map(|l| LiveOptions {
+            cancel: Some(cancel),
+            ..l.clone()
+        });
+        self.run_with(indices, live.as_ref())
+    }
+
+    fn run_with(&self, indices: &[usize], live: Option<&LiveOptions>) -> Vec<Case> {
         let wanted: Vec<&str> = indices
             .iter()
             .filter_map(|&i| self.names.get(i).map(String::as_str))
             .collect();
         let mut all: Vec<Case> = Vec::new();
-        if let Some(live) = &self.live {
+        if let Some(live) = live {
             let live_names: Vec<&str> = wanted
                 .iter()
                 .copied()

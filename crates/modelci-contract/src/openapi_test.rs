@@ -34,6 +34,9 @@ pub struct LiveOptions {
     pub seed: u64,
     pub timeout: Duration,
     pub concurrency: usize,
+    /// Set (by Ctrl-C) to stop sending requests: the cases of an operation with a request not
+    /// sent are reported as skipped, "not run: the run was interrupted".
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for LiveOptions {
@@ -46,6 +49,7 @@ impl Default for LiveOptions {
             seed: 0,
             timeout: Duration::from_secs(30),
             concurrency: 8,
+            cancel: None,
         }
     }
 }
@@ -275,19 +279,23 @@ pub fn test(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<Case> 
         let mut set = tokio::task::JoinSet::new();
         for (i, (_, p)) in plans.iter().enumerate() {
             let timeout = opts.timeout;
-            let (client, sem, p, base, extra) = (
+            let (client, sem, p, base, extra, cancel) = (
                 client.clone(),
                 Arc::clone(&sem),
                 p.clone(),
                 opts.base_url.clone(),
                 opts.headers.clone(),
+                opts.cancel.clone(),
             );
             set.spawn(async move {
                 let _permit = sem.acquire().await;
+                if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+                    return (i, Err(NOT_SENT.to_owned()));
+                }
                 (i, send(&client, &base, &extra, &p, timeout).await)
             });
         }
-        let mut out: Vec<Result<Observed, String>> = vec![Err("not sent".into()); plans.len()];
+        let mut out: Vec<Result<Observed, String>> = vec![Err(NOT_SENT.into()); plans.len()];
         while let Some(Ok((i, r))) = set.join_next().await {
             out[i] = r;
         }
@@ -304,17 +312,34 @@ pub fn test(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<Case> 
             .filter(|((k, _), _)| *k == n)
             .map(|((_, p), r)| (p, r))
             .collect();
-        cases.extend(judge(
+        let judged = judge(
             doc,
             op,
             &mine,
             &validators,
             opts,
             elapsed_ms / selected_ops.len().max(1) as f64,
-        ));
+        );
+        // An operation whose requests were not all sent (Ctrl-C) cannot be judged: its cases
+        // are skipped, not failed.
+        if mine
+            .iter()
+            .any(|(_, r)| matches!(r, Err(e) if e == NOT_SENT))
+        {
+            cases.extend(
+                judged
+                    .into_iter()
+                    .map(|c| Case::skipped(c.name, "not run: the run was interrupted")),
+            );
+        } else {
+            cases.extend(judged);
+        }
     }
     cases
 }
+
+/// What a request that was never sent (the run was cancelled first) holds instead of an answer.
+const NOT_SENT: &str = "not sent";
 
 fn errored_all(ops: &[&Operation], message: &str) -> Vec<Case> {
     ops.iter()

@@ -47,6 +47,9 @@ pub struct VerifyOptions {
     pub timeout: Duration,
     /// Interactions without provider states verified at once.
     pub concurrency: usize,
+    /// Set (by Ctrl-C) to stop starting interactions: those not started are reported as
+    /// skipped, "not run: the run was interrupted".
+    pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl VerifyOptions {
@@ -69,7 +72,15 @@ impl VerifyOptions {
             headers,
             timeout: spec.timeout,
             concurrency: spec.concurrency,
+            cancel: None,
         }
+    }
+
+    /// Whether the run was cancelled.
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
     }
 }
 
@@ -84,6 +95,7 @@ impl Default for VerifyOptions {
             headers: Vec::new(),
             timeout: Duration::from_secs(30),
             concurrency: 8,
+            cancel: None,
         }
     }
 }
@@ -367,6 +379,9 @@ pub fn verify_interactions(
             let name = case_name(pact, &i);
             set.spawn(async move {
                 let _permit = sem.acquire().await;
+                if opts.cancelled() {
+                    return (n, not_started(name));
+                }
                 (n, verify_one(&client, &opts, &i, name, loc).await)
             });
         }
@@ -378,6 +393,10 @@ pub fn verify_interactions(
         // Interactions with provider states: one at a time, in order.
         for (n, i) in work.iter().enumerate() {
             if i.provider_states.is_empty() {
+                continue;
+            }
+            if opts.cancelled() {
+                results[n] = Some(not_started(case_name(pact, i)));
                 continue;
             }
             let loc = pact.location(i.index);
@@ -396,6 +415,11 @@ pub fn verify_interactions(
             })
             .collect()
     })
+}
+
+/// An interaction not started because the run was cancelled.
+fn not_started(name: String) -> Case {
+    Case::skipped(name, "not run: the run was interrupted")
 }
 
 /// A planned `[[suite.pact]]`: the interactions of its pacts, ready to verify.
@@ -495,6 +519,24 @@ impl PactCheck {
     /// Verifies the cases at `indices` (positions in [`case_names`](Self::case_names)),
     /// returning them in the same order. Secret header values are scrubbed from the results.
     pub fn run_batch(&self, indices: &[usize]) -> Vec<Case> {
+        self.run_with(indices, &self.opts)
+    }
+
+    /// [`PactCheck::run_batch`], stopping when `cancel` is set: interactions not started are
+    /// reported as skipped.
+    pub fn run_until(
+        &self,
+        indices: &[usize],
+        cancel: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Vec<Case> {
+        let opts = VerifyOptions {
+            cancel: Some(cancel),
+            ..self.opts.clone()
+        };
+        self.run_with(indices, &opts)
+    }
+
+    fn run_with(&self, indices: &[usize], opts: &VerifyOptions) -> Vec<Case> {
         let mut out: Vec<Option<Case>> = vec![None; indices.len()];
         for (p, pact) in self.pacts.iter().enumerate() {
             let mine: Vec<(usize, usize)> = indices
@@ -511,7 +553,8 @@ impl PactCheck {
                 continue;
             }
             let interaction_indices: Vec<usize> = mine.iter().map(|(_, i)| *i).collect();
-            let cases = verify_interactions(pact, &interaction_indices, &self.opts);
+            // verify_interactions reports what it did not start as skipped.
+            let cases = verify_interactions(pact, &interaction_indices, opts);
             for ((slot, _), case) in mine.iter().zip(cases) {
                 out[*slot] = Some(self.scrub(case));
             }

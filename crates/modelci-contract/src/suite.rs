@@ -63,8 +63,8 @@ impl Suite for PactCheck {
         Plan::Cases(self.case_names())
     }
 
-    fn run(&self, indices: &[usize], _ctx: &Context) -> Vec<Case> {
-        self.run_batch(indices)
+    fn run(&self, indices: &[usize], ctx: &Context) -> Vec<Case> {
+        self.run_until(indices, ctx.cancel.flag())
     }
 
     fn properties(&self) -> Properties {
@@ -77,8 +77,8 @@ impl Suite for OpenApiCheck {
         Plan::Cases(self.case_names())
     }
 
-    fn run(&self, indices: &[usize], _ctx: &Context) -> Vec<Case> {
-        self.run_batch(indices)
+    fn run(&self, indices: &[usize], ctx: &Context) -> Vec<Case> {
+        self.run_until(indices, ctx.cancel.flag())
     }
 
     fn properties(&self) -> Properties {

@@ -270,7 +270,10 @@ pub fn run_planned(
         suite.cases = cases;
         report.suites.push(suite);
     }
-    report.interrupted = interrupted;
+    // Cancelled (Ctrl-C): even when every case of this shard had started, the run stopped
+    // early at the user's request, and suites that skip what they did not start say so only
+    // in their cases.
+    report.interrupted = interrupted || ctx.cancel.is_cancelled();
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     report.refresh_summary();
     report
