@@ -139,6 +139,17 @@ fn base_ref_reads_the_old_version_from_git() {
     ]));
     assert_eq!(code, 2);
     assert!(err.contains("at `no-such-ref` from git"), "{err}");
+
+    // A revision that is an option never reaches git as one.
+    let option = format!("--base-ref=--output={}", repo.join("written").display());
+    let (code, _, err) = run(&mut modelci(&[
+        "contract",
+        "diff",
+        spec.to_str().expect("utf8"),
+        &option,
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(!repo.join("written").exists(), "git wrote a file: {err}");
 }
 
 #[test]

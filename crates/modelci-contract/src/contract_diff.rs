@@ -307,6 +307,18 @@ pub fn read_at_ref(path: &Path, reference: &str) -> Result<String, GitReadError>
             .trim_start_matches("fatal: ")
             .to_owned()
     };
+    // A revision is never an option: `--output=x` would make git write a file.
+    if reference.is_empty()
+        || reference.starts_with('-')
+        || reference
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(GitReadError::BadRef {
+            path: shown,
+            reference: reference.to_owned(),
+        });
+    }
     let inside = git(&["rev-parse", "--is-inside-work-tree"])?;
     if !inside.status.success() {
         return Err(GitReadError::NotARepository {
@@ -325,13 +337,16 @@ pub fn read_at_ref(path: &Path, reference: &str) -> Result<String, GitReadError>
         });
     }
     let spec = format!("{reference}:./{}", name.to_string_lossy());
-    if !git(&["cat-file", "-e", &spec])?.status.success() {
+    if !git(&["cat-file", "-e", "--end-of-options", &spec])?
+        .status
+        .success()
+    {
         return Err(GitReadError::NotAtRef {
             path: shown,
             reference: reference.to_owned(),
         });
     }
-    let out = git(&["show", &spec])?;
+    let out = git(&["show", "--end-of-options", &spec])?;
     if !out.status.success() {
         return Err(GitReadError::Git {
             path: shown,
@@ -376,6 +391,16 @@ mod git_tests {
                 .err()
                 .is_some_and(|m| m.contains("at `no-such-ref` from git")),
         );
+
+        // A revision that looks like an option is refused before git sees it.
+        for reference in ["--output=written", "-p", "", "HEAD\nx"] {
+            let r = read_at_ref(&repo.join("old.yaml"), reference);
+            assert!(
+                matches!(r, Err(GitReadError::BadRef { .. })),
+                "{reference:?}: {r:?}"
+            );
+        }
+        assert!(!repo.join("written").exists(), "git wrote a file");
 
         let outside = tempfile::tempdir().expect("tempdir");
         std::fs::write(outside.path().join("x.yaml"), "c: 3\n").expect("write");
