@@ -191,3 +191,82 @@ fn a_config_without_suites_is_an_error_not_a_pass() {
         "error: `[TMP]/modelci.toml` declares no suites, so there is nothing to check; add a `[[suite.json-schema]]` table (see `modelci schema config`)",
     );
 }
+
+/// Absurd numbers are refused with the range they must be in (exit 2), never a panic (101) or an
+/// abort on a huge allocation (134).
+#[test]
+fn absurd_numbers_state_their_range() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "contract",
+                "verify",
+                "--pact",
+                "x.json",
+                "--provider-url",
+                "http://127.0.0.1:9",
+                "--timeout",
+                "1e308",
+            ],
+            "`--timeout` must be a number of seconds above 0 and at most 86400, not 1e308",
+        ),
+        (
+            &[
+                "contract",
+                "test",
+                "--openapi",
+                "x.yaml",
+                "--base-url",
+                "http://127.0.0.1:9",
+                "--timeout",
+                "1e308",
+            ],
+            "`--timeout` must be a number of seconds above 0 and at most 86400, not 1e308",
+        ),
+        (
+            &[
+                "contract",
+                "verify",
+                "--pact",
+                "x.json",
+                "--provider-url",
+                "http://127.0.0.1:9",
+                "--concurrency",
+                "9000000000000000000",
+            ],
+            "`--concurrency` must be from 1 to 1024, not 9000000000000000000",
+        ),
+        (
+            &[
+                "model",
+                "test",
+                "--model",
+                "m.onnx",
+                "--cases",
+                "c",
+                "--timeout",
+                "1e308",
+            ],
+            "`--timeout` must be a number of seconds above 0 and at most 86400, not 1e308",
+        ),
+        (
+            &[
+                "gate",
+                "--candidate",
+                "m.onnx",
+                "--dataset",
+                "d.csv",
+                "--label",
+                "y",
+                "--latency-batch-sizes",
+                "99999999999",
+            ],
+            "`--latency-batch-sizes` must be from 1 to 65536, not 99999999999",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, _, err) = run(&mut modelci(args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}

@@ -152,6 +152,15 @@ pub struct GateSuiteFile {
     pub promote_alias: Option<String>,
 }
 
+/// Bootstrap resamples, at most.
+pub const MAX_RESAMPLES: usize = 1_000_000;
+
+/// Timed (or warm-up) inferences per batch size, at most.
+pub const MAX_ITERATIONS: usize = 1_000_000;
+
+/// Rows in one timed batch, at most.
+pub const MAX_LATENCY_BATCH: usize = 65_536;
+
 /// A resolved `[[suite.gate]]` (paths against the config file's folder, defaults applied).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GateSuite {
@@ -290,17 +299,23 @@ impl GateSuiteFile {
                 .map_err(|e| format!("{} {e}", key("device")))?,
             None => Device::default(),
         };
-        let resamples =
-            crate::values::at_least_one(self.resamples.unwrap_or(1000), &key("resamples"))?;
+        let resamples = crate::values::count(
+            self.resamples.unwrap_or(1000),
+            1,
+            MAX_RESAMPLES,
+            &key("resamples"),
+        )?;
         if let Some(l) = &self.latency {
-            if l.iterations == 0 {
-                return Err(format!("{} must be at least 1", key("latency.iterations")));
-            }
-            if l.batch_sizes.is_empty() || l.batch_sizes.contains(&0) {
+            crate::values::count(l.iterations, 1, MAX_ITERATIONS, &key("latency.iterations"))?;
+            crate::values::count(l.warmup, 0, MAX_ITERATIONS, &key("latency.warmup"))?;
+            if l.batch_sizes.is_empty() {
                 return Err(format!(
-                    "{} must list sizes of at least 1",
+                    "{} must list at least one batch size",
                     key("latency.batch_sizes")
                 ));
+            }
+            for &size in &l.batch_sizes {
+                crate::values::count(size, 1, MAX_LATENCY_BATCH, &key("latency.batch_sizes"))?;
             }
             if self.prediction.is_some() {
                 return Err(format!(

@@ -272,6 +272,12 @@ pub struct ModelSuite {
     pub regression: Option<Regression>,
 }
 
+/// Rows per batched inference, at most.
+pub const MAX_BATCH_ROWS: usize = 1 << 20;
+
+/// Perturbed samples per golden row in a robustness check, at most.
+pub const MAX_SAMPLES: usize = 100_000;
+
 /// Rows per batched inference when a suite does not say.
 pub const DEFAULT_MAX_BATCH: usize = 1024;
 
@@ -312,8 +318,10 @@ pub fn resolve(raw: ModelSuiteFile, origin: &Origin<'_>) -> Result<ModelSuite, C
         None => crate::values::DEFAULT_TIMEOUT,
         Some(t) => crate::values::seconds(t, &key("timeout_secs")).map_err(|m| at(name_at, m))?,
     };
-    let max_batch = crate::values::at_least_one(
+    let max_batch = crate::values::count(
         raw.max_batch.unwrap_or(DEFAULT_MAX_BATCH),
+        1,
+        MAX_BATCH_ROWS,
         &key("max_batch"),
     )
     .map_err(|m| at(name_at, m))?;
@@ -365,9 +373,8 @@ pub fn resolve(raw: ModelSuiteFile, origin: &Origin<'_>) -> Result<ModelSuite, C
                 format!("{what}: a dropout `scale` is a probability, at most 1"),
             ));
         }
-        if r.samples == 0 {
-            return Err(at(name_at, format!("{what}: `samples` must be at least 1")));
-        }
+        crate::values::count(r.samples, 1, MAX_SAMPLES, &format!("{what}: `samples`"))
+            .map_err(|m| at(name_at, m))?;
         for (k, v) in [
             ("max_flip_rate", r.max_flip_rate),
             ("max_relative_change", r.max_relative_change),

@@ -102,6 +102,9 @@ pub enum FailOn {
     Warning,
 }
 
+/// Generated requests per operation, at most.
+pub const MAX_CASES: usize = 100_000;
+
 /// Checks a `[[suite.openapi]]` table (or `contract test`'s flags) and resolves its paths.
 ///
 /// # Errors
@@ -160,7 +163,13 @@ pub fn resolve(raw: OpenApiSuiteFile, origin: &Origin<'_>) -> Result<OpenApiSuit
         fail_on: raw.fail_on.unwrap_or(FailOn::Breaking),
         operations: raw.operations,
         allow_remote_refs: raw.allow_remote_refs,
-        max_cases: raw.max_cases.unwrap_or(10),
+        max_cases: crate::values::count(
+            raw.max_cases.unwrap_or(10),
+            0,
+            MAX_CASES,
+            &origin.name("max_cases"),
+        )
+        .map_err(|m| origin.error(name_offset, m))?,
         seed: raw.seed.unwrap_or(0),
         timeout,
         concurrency,

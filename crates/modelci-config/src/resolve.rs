@@ -116,8 +116,10 @@ pub(crate) fn limits(
         Some(t) => crate::values::seconds(t, &origin.name("timeout_secs"))
             .map_err(|m| origin.error(offset, m))?,
     };
-    let concurrency = crate::values::at_least_one(
+    let concurrency = crate::values::count(
         concurrency.unwrap_or(crate::values::DEFAULT_CONCURRENCY),
+        1,
+        crate::values::MAX_CONCURRENCY,
         &origin.name("concurrency"),
     )
     .map_err(|m| origin.error(offset, m))?;

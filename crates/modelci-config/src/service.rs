@@ -95,10 +95,7 @@ impl ServiceFile {
         }
         let secs = |key: &str, v: Option<f64>, default: f64| match v {
             None => Ok(default),
-            Some(x) if x.is_finite() && x > 0.0 => Ok(x),
-            Some(_) => Err(format!(
-                "`service.{key}` must be a positive number of seconds"
-            )),
+            Some(x) => crate::values::seconds(x, &format!("`service.{key}`")).map(|_| x),
         };
         Ok(Service {
             command: self.command,

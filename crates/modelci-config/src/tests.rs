@@ -250,7 +250,24 @@ fn openapi_suites() {
     let e = err(
         "[[suite.openapi]]\nname = \"api\"\nopenapi = \"a.yaml\"\nbase_url = \"http://h\"\nconcurrency = 0\n",
     );
-    assert!(e.ends_with("`concurrency` must be at least 1"), "{e}");
+    assert!(
+        e.ends_with("`concurrency` must be from 1 to 1024, not 0"),
+        "{e}"
+    );
+    let e = err(
+        "[[suite.openapi]]\nname = \"api\"\nopenapi = \"a.yaml\"\nbase_url = \"http://h\"\nconcurrency = 9000000000000000000\n",
+    );
+    assert!(
+        e.ends_with("`concurrency` must be from 1 to 1024, not 9000000000000000000"),
+        "{e}"
+    );
+    let e = err("[service]\ncommand = \"x\"\nurl = \"http://h:1\"\nready_timeout_secs = 1e20\n");
+    assert!(
+        e.contains(
+            "`service.ready_timeout_secs` must be a number of seconds above 0 and at most 86400"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -325,7 +342,17 @@ fn model_suite_mistakes_are_named() {
     assert!(e.contains("must be an http:// or https:// URL"), "{e}");
     let m = format!("{base}model = \"m.onnx\"\n");
     let e = err(&format!("{m}max_batch = 0\n"));
-    assert!(e.contains("`max_batch` must be at least 1"), "{e}");
+    assert!(
+        e.contains("`max_batch` must be from 1 to 1048576, not 0"),
+        "{e}"
+    );
+    let e = err(&format!("{m}timeout_secs = 1e20\n"));
+    assert!(
+        e.contains(
+            "`timeout_secs` must be a number of seconds above 0 and at most 86400, not 1e20"
+        ),
+        "{e}"
+    );
     let e = err(&format!(
         "{m}[[suite.model.robustness]]\nperturbation = \"dropout\"\nscale = 2\nmax_flip_rate = 0.1\n"
     ));

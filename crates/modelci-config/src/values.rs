@@ -60,19 +60,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Requests in flight at once when a suite does not say.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
-/// A positive, finite number of seconds as a [`Duration`].
+/// The longest wait modelci accepts for anything (a request, a readiness wait): one day.
+pub const MAX_SECONDS: f64 = 86_400.0;
+
+/// Requests in flight at once, at most.
+pub const MAX_CONCURRENCY: usize = 1024;
+
+/// A number of seconds above 0 and at most [`MAX_SECONDS`], as a [`Duration`].
 ///
 /// # Errors
-/// `what` (the key or flag, quoted) and why, e.g. "`timeout_secs` must be a positive number of
-/// seconds, not -1".
+/// `what` (the key or flag, quoted) and the range, e.g. "`timeout_secs` must be a number of
+/// seconds above 0 and at most 86400, not 1e308".
 pub fn seconds(value: f64, what: &str) -> Result<Duration, String> {
-    if !(value.is_finite() && value > 0.0) {
+    if !(value.is_finite() && value > 0.0 && value <= MAX_SECONDS) {
         return Err(format!(
-            "{what} must be a positive number of seconds, not {value}"
+            "{what} must be a number of seconds above 0 and at most {MAX_SECONDS}, not {value:?}"
         ));
     }
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| format!("{what} must be a positive number of seconds, not {value}"))
+    Ok(Duration::from_secs_f64(value))
 }
 
 /// A bound that must be a finite number >= 0 (a tolerance, a rate, a drift).
@@ -82,7 +87,7 @@ pub fn seconds(value: f64, what: &str) -> Result<Duration, String> {
 pub fn non_negative(value: Option<f64>, what: &str) -> Result<Option<f64>, String> {
     match value {
         Some(v) if !(v.is_finite() && v >= 0.0) => {
-            Err(format!("{what} must be a non-negative number, not {v}"))
+            Err(format!("{what} must be a non-negative number, not {v:?}"))
         }
         other => Ok(other),
     }
@@ -95,6 +100,18 @@ pub fn non_negative(value: Option<f64>, what: &str) -> Result<Option<f64>, Strin
 pub fn at_least_one(value: usize, what: &str) -> Result<usize, String> {
     if value == 0 {
         return Err(format!("{what} must be at least 1"));
+    }
+    Ok(value)
+}
+
+/// A count within `min..=max` (sizes of things modelci allocates or loops over, so that an
+/// absurd number is a message, not an exhausted machine).
+///
+/// # Errors
+/// `what` and the range, e.g. "`--latency-batch-sizes` must be from 1 to 65536, not 99999999999".
+pub fn count(value: usize, min: usize, max: usize, what: &str) -> Result<usize, String> {
+    if !(min..=max).contains(&value) {
+        return Err(format!("{what} must be from {min} to {max}, not {value}"));
     }
     Ok(value)
 }
@@ -135,11 +152,29 @@ mod tests {
     }
 
     #[test]
-    fn seconds_are_positive_and_finite() {
+    fn seconds_are_positive_finite_and_at_most_a_day() {
         assert_eq!(seconds(1.5, "`t`"), Ok(Duration::from_millis(1500)));
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e300] {
+        assert_eq!(seconds(86_400.0, "`t`"), Ok(Duration::from_secs(86_400)));
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e20, 1e308, 86_400.5] {
             assert!(seconds(bad, "`t`").is_err(), "{bad}");
         }
+        assert_eq!(
+            seconds(1e308, "`--timeout`"),
+            Err(
+                "`--timeout` must be a number of seconds above 0 and at most 86400, not 1e308"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn counts_state_their_range() {
+        assert_eq!(count(5, 1, 10, "`n`"), Ok(5));
+        assert_eq!(
+            count(99_999_999_999, 1, 65_536, "`--latency-batch-sizes`"),
+            Err("`--latency-batch-sizes` must be from 1 to 65536, not 99999999999".into())
+        );
+        assert!(count(0, 1, 10, "`n`").is_err());
     }
 
     #[test]
