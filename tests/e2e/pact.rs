@@ -472,3 +472,53 @@ fn pact_suites_in_check_shard_and_read_secrets_from_the_environment() {
             .all(|a| a == "Bearer e2e-secret")
     );
 }
+
+/// A JSON file that is not a pact (here a Pact Broker's HAL index) is an error naming the file,
+/// not an empty pact that passes; a pact with no interactions checks nothing, which never
+/// passes either.
+#[test]
+fn a_json_file_that_is_not_a_pact_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let index = dir.path().join("index.json");
+    std::fs::write(
+        &index,
+        r#"{"_links": {"pb:latest-pact-versions": {"href": "/pacts/latest"}}}"#,
+    )
+    .expect("write");
+    let empty = dir.path().join("empty.json");
+    std::fs::write(
+        &empty,
+        r#"{"consumer": {"name": "a"}, "provider": {"name": "b"}, "interactions": []}"#,
+    )
+    .expect("write");
+    for pact in [&index, &empty] {
+        let (code, out, err) = run(&mut modelci(&[
+            "contract",
+            "verify",
+            "--pact",
+            pact.to_str().expect("utf8"),
+            "--provider-url",
+            "http://127.0.0.1:9",
+        ]));
+        assert_eq!(code, 2, "{}: {out}\n{err}", pact.display());
+    }
+    let config = dir.path().join("modelci.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[suite.pact]]\nname = \"broker\"\npacts = [\"{}\"]\nprovider_url = \"http://127.0.0.1:9\"\n",
+            index.display()
+        ),
+    )
+    .expect("config");
+    let (code, out, err) = run(&mut modelci(&[
+        "check",
+        "--config",
+        config.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("not a pact file: it has no `interactions` or `messages`"),
+        "{out}"
+    );
+}

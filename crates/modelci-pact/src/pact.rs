@@ -117,6 +117,22 @@ pub fn parse(text: &str, source: &str) -> Result<Pact, PactError> {
             .unwrap_or("")
             .to_owned()
     };
+    // Any JSON object is not a pact: a file without interactions or messages (a Pact Broker
+    // index, an OpenAPI document, a report) would otherwise verify nothing and pass.
+    if !root.contains_key("interactions") && !root.contains_key("messages") {
+        let keys: Vec<String> = root.keys().take(5).map(|k| format!("`{k}`")).collect();
+        return Err(err(
+            source,
+            format!(
+                "not a pact file: it has no `interactions` or `messages` (its keys: {})",
+                if keys.is_empty() {
+                    "none".to_owned()
+                } else {
+                    keys.join(", ")
+                }
+            ),
+        ));
+    }
     let version = spec_version(root, source)?;
     let mut interactions = Vec::new();
     if let Some(list) = root.get("interactions") {
@@ -344,8 +360,13 @@ mod tests {
             e.to_string().starts_with("bad.json:3: not valid JSON"),
             "{e}"
         );
+        let e = parse(r#"{"_links": {"self": {"href": "/"}}}"#, "index.json").expect_err("hal");
+        assert_eq!(
+            e.to_string(),
+            "index.json: not a pact file: it has no `interactions` or `messages` (its keys: `_links`)"
+        );
         let e = parse(
-            r#"{"metadata": {"pactSpecification": {"version": "9.0.0"}}}"#,
+            r#"{"interactions": [], "metadata": {"pactSpecification": {"version": "9.0.0"}}}"#,
             "v9.json",
         )
         .expect_err("version");

@@ -280,3 +280,20 @@ fn a_whole_suite_not_reached_before_cancel_is_skipped() {
     assert!(run.interrupted);
     assert_eq!(run.summary.skipped, 1);
 }
+
+#[test]
+fn a_suite_with_no_cases_is_an_error_not_a_pass() {
+    let (empty, runs) = fake("empty", names(0), Schedule::Batch, None);
+    let run = run_planned(vec![empty], &options(), &mut Quiet);
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+    assert_eq!(run.suites.len(), 1, "the suite does not silently disappear");
+    let case = &run.suites[0].cases[0];
+    assert_eq!(case.outcome, Outcome::Errored);
+    assert!(
+        case.message
+            .as_deref()
+            .is_some_and(|m| m.contains("has no cases, so it would check nothing")),
+        "{case:?}"
+    );
+    assert_eq!(run.summary.verdict, Verdict::Error);
+}
