@@ -138,3 +138,39 @@ fn shards_cover_every_case_once_and_merge_back() {
     assert_eq!(code, 2);
     assert!(err.contains("failed to read report"), "{err}");
 }
+
+/// JUnit files from other producers often have a single `<testsuite>` as their root; `report
+/// merge --junit` accepts them beside modelci's own `<testsuites>` reports.
+#[test]
+fn junit_merge_accepts_a_single_testsuite_root() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let ours = d.join("ours.xml");
+    let (code, out, err) = run(&mut modelci(&[
+        "check",
+        "--config",
+        "examples/failing/modelci.toml",
+        "--junit",
+        ours.to_str().expect("utf8"),
+    ]));
+    assert!(code == 0 || code == 1, "{out}{err}");
+    let theirs = d.join("pytest.xml");
+    fs::write(
+        &theirs,
+        r#"<?xml version="1.0" encoding="utf-8"?><testsuite name="pytest" errors="0" failures="0" skipped="0" tests="2" time="0.1"><testcase classname="test_api" name="test_ok" time="0.01"/><testcase classname="test_api" name="test_also_ok" time="0.01"/></testsuite>"#,
+    )
+    .expect("write");
+    let merged = d.join("merged.xml");
+    let (code, out, err) = run(&mut modelci(&[
+        "report",
+        "merge",
+        "--junit",
+        merged.to_str().expect("utf8"),
+        ours.to_str().expect("utf8"),
+        theirs.to_str().expect("utf8"),
+    ]));
+    assert!(code == 0 || code == 1, "{out}\n{err}");
+    let xml = fs::read_to_string(&merged).expect("merged");
+    assert!(xml.contains(r#"name="test_also_ok""#), "{xml}");
+    validate_junit(&merged);
+}

@@ -159,21 +159,86 @@ pub fn write_file(run: &Run, path: &Path) -> Result<(), ReportError> {
 /// # Errors
 /// Fails when the file cannot be read or is not JUnit XML.
 pub fn read_file(path: &Path) -> Result<Report, ReportError> {
-    let file = std::fs::File::open(path).map_err(|source| ReportError::Read {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    Report::deserialize(io::BufReader::new(file)).map_err(|e| ReportError::Invalid {
+    read_str(&text).map_err(|message| ReportError::Invalid {
         path: path.to_path_buf(),
         kind: "JUnit XML",
-        message: e.to_string(),
+        message,
     })
+}
+
+/// Reads JUnit XML whose root is `<testsuites>` or a single `<testsuite>` (which many
+/// producers write: Maven Surefire, pytest's `junit_family=xunit1`, Go's go-junit-report), the
+/// latter as a report of that one suite.
+///
+/// # Errors
+/// What the XML reader says is wrong.
+pub fn read_str(text: &str) -> Result<Report, String> {
+    let wrapped;
+    let text = match root_start(text) {
+        Some(at) if is_element(&text[at..], "testsuite") => {
+            wrapped = format!("{}<testsuites>{}</testsuites>", &text[..at], &text[at..]);
+            wrapped.as_str()
+        }
+        _ => text,
+    };
+    Report::deserialize_from_str(text).map_err(|e| e.to_string())
+}
+
+/// Where the root element starts: past the XML declaration, processing instructions, comments
+/// and a DOCTYPE.
+fn root_start(text: &str) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let rest = &text[at..];
+        let lt = rest.find('<')?;
+        let tag = &rest[lt..];
+        let skip = if tag.starts_with("<?") {
+            tag.find("?>").map(|e| e + 2)
+        } else if tag.starts_with("<!--") {
+            tag.find("-->").map(|e| e + 3)
+        } else if tag.starts_with("<!") {
+            tag.find('>').map(|e| e + 1)
+        } else {
+            return Some(at + lt);
+        };
+        at += lt + skip?;
+    }
+}
+
+/// Whether `tag` (starting at `<`) opens an element named exactly `name`.
+fn is_element(tag: &str, name: &str) -> bool {
+    tag.strip_prefix('<')
+        .and_then(|t| t.strip_prefix(name))
+        .and_then(|t| t.chars().next())
+        .is_some_and(|c| c == '>' || c == '/' || c.is_whitespace())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sample;
+
+    #[test]
+    fn a_single_testsuite_root_is_read_as_a_report_of_that_suite() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!-- written by pytest -->
+<testsuite name="pytest" tests="2" failures="1" errors="0" skipped="0" time="0.5">
+  <testcase classname="t" name="ok" time="0.1"/>
+  <testcase classname="t" name="bad" time="0.2"><failure message="boom">trace</failure></testcase>
+</testsuite>"#;
+        let report = read_str(xml).expect("a <testsuite> root is accepted");
+        assert_eq!(report.test_suites.len(), 1);
+        assert_eq!(report.test_suites[0].name.as_str(), "pytest");
+        assert_eq!(report.test_suites[0].test_cases.len(), 2);
+        // `<testsuites>` roots still read as before, and garbage is still an error.
+        assert!(read_str(&to_string(&sample::run())).is_ok());
+        assert!(read_str("<testsuitex/>").is_err());
+        assert!(read_str("not xml").is_err());
+    }
 
     #[test]
     fn snapshot_of_sample_run() {
