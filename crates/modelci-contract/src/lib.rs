@@ -14,7 +14,7 @@ pub mod json_schema;
 /// # Errors
 /// Why the document could not be fetched.
 pub fn get_text(url: &str, timeout: std::time::Duration) -> Result<String, String> {
-    pact_verify::fetch(url, timeout).map_err(|e| e.message)
+    pact_verify::fetch_text(url, timeout, "document").map_err(|e| e.message)
 }
 
 mod locate;

@@ -237,8 +237,14 @@ fn parse(text: &str, source: &str) -> Result<LoadedPact, SourceError> {
         })
 }
 
-/// Fetches a pact (or any text document) over HTTP, with a timeout and a size limit.
+/// Fetches a pact over HTTP, with a timeout and a size limit.
 pub(crate) fn fetch(url: &str, timeout: Duration) -> Result<String, SourceError> {
+    fetch_text(url, timeout, "pact")
+}
+
+/// Fetches a text document over HTTP, with a timeout and a size limit; `what` names it in
+/// messages ("pact", "document").
+pub(crate) fn fetch_text(url: &str, timeout: Duration, what: &str) -> Result<String, SourceError> {
     let fail = |message: String| SourceError {
         source: url.to_owned(),
         line: None,
@@ -254,18 +260,20 @@ pub(crate) fn fetch(url: &str, timeout: Duration) -> Result<String, SourceError>
             .await
             .map_err(|e| {
                 fail(format!(
-                    "failed to fetch pact `{url}`: {}",
+                    "failed to fetch {what} `{url}`: {}",
                     modelci_net::describe(e, timeout)
                 ))
             })?;
         let status = resp.status();
         let bytes = read_limited(resp, timeout)
             .await
-            .map_err(|e| fail(format!("failed to fetch pact `{url}`: {e}")))?;
+            .map_err(|e| fail(format!("failed to fetch {what} `{url}`: {e}")))?;
         if !status.is_success() {
-            return Err(fail(format!("failed to fetch pact `{url}`: HTTP {status}")));
+            return Err(fail(format!(
+                "failed to fetch {what} `{url}`: HTTP {status}"
+            )));
         }
-        String::from_utf8(bytes).map_err(|_| fail(format!("pact `{url}` is not valid UTF-8")))
+        String::from_utf8(bytes).map_err(|_| fail(format!("{what} `{url}` is not valid UTF-8")))
     })
 }
 

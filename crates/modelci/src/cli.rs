@@ -216,6 +216,9 @@ pub struct DiffArgs {
     /// Fetch `$ref`s to http(s):// documents (never fetched otherwise).
     #[arg(long)]
     pub allow_remote_refs: bool,
+    /// Seconds each remote `$ref` fetch may take (with --allow-remote-refs).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -280,6 +283,9 @@ pub struct ValidateArgs {
     /// Fetch `$ref`s to http(s):// documents (never fetched otherwise).
     #[arg(long)]
     pub allow_remote_refs: bool,
+    /// Seconds each remote `$ref` fetch may take (with --allow-remote-refs).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
     /// Recorded traffic: a HAR file or JSON Lines of exchanges (repeatable).
     #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
     pub recorded: Vec<PathBuf>,

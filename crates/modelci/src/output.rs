@@ -11,6 +11,7 @@ pub const EXIT_ERROR: u8 = 2;
 /// the file and line when given) so the problem shows on the run page.
 pub fn error(message: &str, at: Option<&Location>) {
     use std::io::Write;
+    let message = &crate::terminal::escape_controls(message);
     let _ = writeln!(std::io::stderr(), "error: {message}");
     if github_actions() {
         let mut props = Vec::new();
@@ -49,6 +50,7 @@ pub fn status(message: &str) {
 /// Prints `warning: message` on stderr.
 pub fn warning(message: &str) {
     use std::io::Write;
+    let message = crate::terminal::escape_controls(message);
     let _ = writeln!(std::io::stderr(), "warning: {message}");
 }
 

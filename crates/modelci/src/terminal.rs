@@ -28,6 +28,48 @@ pub fn colour_stderr() -> bool {
     !no_color && console::colors_enabled_stderr()
 }
 
+/// `text` with control characters other than newline and tab written as `\u{..}` escapes.
+pub(crate) fn escape_controls(text: &str) -> String {
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A copy of `run` whose suite and case texts have their control characters escaped.
+fn escaped(run: &Run) -> Run {
+    let mut run = run.clone();
+    for suite in &mut run.suites {
+        suite.name = escape_controls(&suite.name);
+        for case in &mut suite.cases {
+            case.name = escape_controls(&case.name);
+            for text in [
+                &mut case.message,
+                &mut case.detail,
+                &mut case.expected,
+                &mut case.actual,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *text = escape_controls(text);
+            }
+        }
+    }
+    run
+}
+
 struct Paint {
     on: bool,
 }
@@ -66,6 +108,9 @@ impl Paint {
 /// Renders the summary of a run: one line per suite, the failed and errored cases in detail
 /// (message, location, expected vs actual as a diff), totals and the verdict.
 pub fn render(run: &Run, colour: bool) -> String {
+    // Text that came from a service or a file may hold control bytes (an ANSI escape, a
+    // carriage return): shown escaped, so nothing a provider sends can drive the terminal.
+    let run = &escaped(run);
     let p = Paint { on: colour };
     let mut out = String::new();
     let mut head = format!("modelci {}", run.tool.version);
@@ -324,6 +369,25 @@ mod tests {
     #[test]
     fn snapshot_of_sample_run_without_colour() {
         insta::assert_snapshot!(render(&sample::run(), false));
+    }
+
+    #[test]
+    fn control_bytes_from_a_provider_are_shown_escaped() {
+        let mut run = sample::run();
+        let case = run
+            .suites
+            .iter_mut()
+            .flat_map(|s| s.cases.iter_mut())
+            .find(|c| c.outcome == Outcome::Failed)
+            .expect("a failed case");
+        case.message = Some("body: \u{1b}[2J\u{1b}]0;pwned\u{7}gone\rover\nnext line".into());
+        let text = render(&run, false);
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\r'),
+            "{text:?}"
+        );
+        assert!(text.contains("\\u{1b}[2J"), "{text}");
+        assert!(text.contains("next line"), "{text}");
     }
 
     #[test]

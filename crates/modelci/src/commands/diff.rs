@@ -20,7 +20,8 @@ pub fn run(args: &DiffArgs) -> u8 {
 }
 
 fn run_inner(args: &DiffArgs) -> Result<u8, String> {
-    let fetch = |url: &str| modelci_contract::get_text(url, std::time::Duration::from_secs(30));
+    let timeout = modelci_config::values::seconds(args.timeout, "`--timeout`")?;
+    let fetch = |url: &str| modelci_contract::get_text(url, timeout);
     let remote: Option<modelci_openapi::load::Fetcher<'_>> =
         args.allow_remote_refs.then_some(&fetch);
     // A file is read with the documents its `$ref`s point into; a version read from git stands

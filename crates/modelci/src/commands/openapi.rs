@@ -16,9 +16,10 @@ use crate::output::{self, EXIT_ERROR};
 fn load(
     path: &Path,
     allow_remote: bool,
+    timeout: Duration,
 ) -> Result<(Document, Vec<Operation>), (String, Option<Location>)> {
     let shown = modelci_config::display_path(path);
-    let fetch = |url: &str| modelci_contract::get_text(url, Duration::from_secs(30));
+    let fetch = |url: &str| modelci_contract::get_text(url, timeout);
     let remote: Option<modelci_openapi::load::Fetcher<'_>> = allow_remote.then_some(&fetch);
     let doc = modelci_openapi::load::load_with(path, &shown, remote).map_err(|e| {
         let loc = Location {
@@ -134,7 +135,9 @@ pub fn validate(args: &ValidateArgs) -> u8 {
 fn validate_inner(args: &ValidateArgs) -> Result<u8, Failure> {
     use std::sync::Arc;
     let outputs = output::requested(&args.reports).map_err(|m| (m, None))?;
-    let (doc, ops) = load(&args.openapi, args.allow_remote_refs)?;
+    let timeout =
+        modelci_config::values::seconds(args.timeout, "`--timeout`").map_err(|m| (m, None))?;
+    let (doc, ops) = load(&args.openapi, args.allow_remote_refs, timeout)?;
     let (doc, ops) = (Arc::new(doc), Arc::new(ops));
     // One suite per recorded file.
     let planned = args
