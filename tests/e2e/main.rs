@@ -22,6 +22,7 @@ mod provider;
 mod proxy;
 mod reference;
 mod reports;
+mod secrets;
 mod service;
 mod shards;
 mod signals;

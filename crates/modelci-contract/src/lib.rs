@@ -36,6 +36,35 @@ pub(crate) type Headers = (Vec<(String, String)>, modelci_net::Redactor);
 ///
 /// # Errors
 /// A [`json_schema::SetupError`] at the config line of a secret whose variable is not set.
+/// What a contract check must never show: the passwords (and their encoded forms) and
+/// sensitive query values of the URLs it calls, and the values of the sensitive headers it
+/// sends (`Authorization`, API keys, cookies, ...), added to `secrets`.
+pub fn redactor(
+    mut secrets: modelci_net::Redactor,
+    urls: &[&str],
+    headers: &[(String, String)],
+) -> modelci_net::Redactor {
+    for url in urls {
+        if let Ok(u) = modelci_net::Url::parse(url) {
+            secrets.url(&u, false);
+        }
+    }
+    for (name, value) in headers {
+        if modelci_net::is_sensitive_header(name) {
+            secrets.header_value(value, "***");
+        }
+    }
+    secrets
+}
+
+/// A URL as reports and messages show it: user, password and sensitive query values hidden.
+pub fn shown_url(url: &str) -> String {
+    modelci_net::Url::parse(url).map_or_else(
+        |_| modelci_net::redact_url_text(url),
+        |u| modelci_net::redact_url(&u),
+    )
+}
+
 pub(crate) fn resolve_headers(
     plain: &[(String, String)],
     secret: &[(String, String, u32)],

@@ -56,6 +56,11 @@ impl OpenApiCheck {
         })?;
         let (headers, secrets) =
             crate::resolve_headers(&spec.headers, &spec.secret_headers, config_file)?;
+        let secrets = crate::redactor(
+            secrets,
+            &spec.base_url.as_deref().into_iter().collect::<Vec<_>>(),
+            &headers,
+        );
         let live = spec.base_url.as_ref().map(|url| LiveOptions {
             base_url: url.clone(),
             headers,
@@ -93,7 +98,7 @@ impl OpenApiCheck {
         let mut properties = Properties::new();
         properties.insert("openapi", shown);
         if let Some(l) = &live {
-            properties.insert("base_url", l.base_url.clone());
+            properties.insert("base_url", crate::shown_url(&l.base_url));
             properties.insert("seed", l.seed.to_string());
         }
         Ok(OpenApiCheck {

@@ -460,9 +460,14 @@ impl PactCheck {
     ) -> Result<PactCheck, crate::json_schema::SetupError> {
         let (headers, secrets) =
             crate::resolve_headers(&spec.headers, &spec.secret_headers, config_file)?;
+        let urls: Vec<&str> = std::iter::once(spec.provider_url.as_str())
+            .chain(spec.state_change_url.as_deref())
+            .chain(spec.pacts.iter().map(String::as_str))
+            .collect();
+        let secrets = crate::redactor(secrets, &urls, &headers);
         let opts = VerifyOptions::from_suite(spec, headers);
         let mut properties = modelci_report::Properties::new();
-        properties.insert("provider_url", spec.provider_url.clone());
+        properties.insert("provider_url", crate::shown_url(&spec.provider_url));
         Ok(PactCheck::new(
             load(&spec.pacts, opts.timeout),
             opts,

@@ -281,7 +281,11 @@ impl Redactor {
     pub fn url(&mut self, url: &Url, every_query_value: bool) -> &mut Redactor {
         if let Some(password) = url.password() {
             self.secret(password);
-            self.secret(&percent_decode(password));
+            let decoded = percent_decode(password);
+            self.secret(&decoded);
+            // What the client sends for them: `Authorization: Basic base64(user:password)`,
+            // which a server may echo.
+            self.basic_credentials(&percent_decode(url.username()), &decoded);
         }
         let values: Vec<String> = url
             .query_pairs()

@@ -93,7 +93,11 @@ pub fn verify(args: &VerifyArgs) -> u8 {
                     suite: Box::new(PactCheck::new(
                         vec![Ok(pact)],
                         opts.clone(),
-                        Default::default(),
+                        modelci_contract::redactor(
+                            Default::default(),
+                            &[opts.provider_url.as_str()],
+                            &opts.headers,
+                        ),
                         properties,
                     )),
                 }
@@ -107,8 +111,10 @@ pub fn verify(args: &VerifyArgs) -> u8 {
         })
         .collect();
     let mut run = modelci_runner::run_planned(planned, &options, &mut modelci_runner::Quiet);
-    run.properties
-        .insert("provider_url", opts.provider_url.clone());
+    run.properties.insert(
+        "provider_url",
+        modelci_contract::shown_url(&opts.provider_url),
+    );
     output::finish(&run, &outputs)
 }
 

@@ -123,7 +123,8 @@ fn test_inner(args: &TestArgs) -> Result<u8, Failure> {
         suite: Box::new(check),
     };
     let mut run = modelci_runner::run_planned(vec![planned], &options, &mut modelci_runner::Quiet);
-    run.properties.insert("base_url", args.base_url.clone());
+    run.properties
+        .insert("base_url", modelci_contract::shown_url(&args.base_url));
     run.properties.insert("seed", args.seed.to_string());
     Ok(output::finish(&run, &outputs))
 }
