@@ -15,6 +15,8 @@
     reason = "the guard fails tests by panicking, like an assertion"
 )]
 
+pub mod fuzz;
+
 use std::fmt;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
