@@ -686,3 +686,98 @@ batch_sizes = [1]
     let runs = found["runs"].as_array().map_or(0, Vec::len);
     assert_eq!(runs, 1, "{found}");
 }
+
+/// A registry that accepts connections and never answers, and one that trickles its answer a
+/// byte at a time: the gate gives up within `--timeout` per request and `--budget` for the run
+/// (or `MLFLOW_HTTP_REQUEST_TIMEOUT`), exit 2, instead of hanging.
+#[test]
+fn a_hanging_or_trickling_registry_is_given_up_on_in_time() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+
+    fn server(trickle: bool) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf);
+                    if trickle {
+                        let _ = stream.write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n",
+                        );
+                        for _ in 0..100_000 {
+                            if stream.write_all(b" ").is_err() {
+                                return;
+                            }
+                            std::thread::sleep(Duration::from_millis(500));
+                        }
+                    } else {
+                        std::thread::sleep(Duration::from_secs(600));
+                    }
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    let hanging = server(false);
+    let started = Instant::now();
+    let (code, out, err) = gate(&[
+        "--model-name",
+        "m",
+        "--candidate",
+        "version:1",
+        "--tracking-uri",
+        &hanging,
+        "--timeout",
+        "1",
+        "--budget",
+        "4",
+        "--thresholds",
+        "fixtures/gate/thresholds.toml",
+    ]);
+    let took = started.elapsed().as_secs_f64();
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("timed out after 1 s") || err.contains("budget of 4 s is spent"),
+        "{err}"
+    );
+    // Bounds only a hang breaks: 1 s a request, 4 s for the run.
+    assert!(took < 30.0, "took {took:.1} s");
+
+    let trickling = server(true);
+    let started = Instant::now();
+    let mut cmd = crate::modelci(&[]);
+    cmd.env("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")
+        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1");
+    let mut args: Vec<String> = [
+        "gate",
+        "--dataset",
+        DATA,
+        "--label",
+        "label",
+        "--model-name",
+        "m",
+        "--candidate",
+        "version:1",
+        "--tracking-uri",
+        &trickling,
+        "--thresholds",
+        "fixtures/gate/thresholds.toml",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.extend(features());
+    cmd.args(&args);
+    let (code, out, err) = run(&mut cmd);
+    let took = started.elapsed().as_secs_f64();
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        took < 30.0,
+        "a trickling body was not bounded: took {took:.1} s; {err}"
+    );
+}

@@ -132,6 +132,14 @@ pub struct GateSuiteFile {
     /// The MLflow tracking server (default: `MLFLOW_TRACKING_URI`).
     #[serde(default)]
     pub tracking_uri: Option<String>,
+    /// Seconds each request to MLflow or to the endpoint may take, from connecting to the last
+    /// byte of the answer (default: `MLFLOW_HTTP_REQUEST_TIMEOUT` for MLflow, else 30).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    /// Seconds all of the gate's MLflow requests may take together, retries included (default:
+    /// no limit beyond each request's and the retries' own).
+    #[serde(default)]
+    pub budget_secs: Option<f64>,
     /// `cpu` (default), `cuda` or `auto`.
     #[serde(default)]
     pub device: Option<String>,
@@ -184,6 +192,10 @@ pub struct GateSuite {
     pub probabilities_output: Option<String>,
     pub thresholds: Option<PathBuf>,
     pub tracking_uri: Option<String>,
+    /// Each request's deadline (MLflow and the endpoint), when given.
+    pub timeout: Option<std::time::Duration>,
+    /// The most time all MLflow requests may take together, when given.
+    pub budget: Option<std::time::Duration>,
     pub device: Device,
     pub resamples: usize,
     pub seed: u64,
@@ -299,6 +311,14 @@ impl GateSuiteFile {
                 .map_err(|e| format!("{} {e}", key("device")))?,
             None => Device::default(),
         };
+        let timeout = self
+            .timeout_secs
+            .map(|t| crate::values::seconds(t, &key("timeout_secs")))
+            .transpose()?;
+        let budget = self
+            .budget_secs
+            .map(|t| crate::values::seconds(t, &key("budget_secs")))
+            .transpose()?;
         let resamples = crate::values::count(
             self.resamples.unwrap_or(1000),
             1,
@@ -352,6 +372,8 @@ impl GateSuiteFile {
             probabilities_output: self.probabilities_output,
             thresholds: self.thresholds.map(|p| origin.path(&p)),
             tracking_uri: self.tracking_uri,
+            timeout,
+            budget,
             device,
             resamples,
             seed: self.seed.unwrap_or(0),

@@ -78,9 +78,16 @@ fn registry(spec: &GateSuite) -> Result<Option<Client>, SetupError> {
     if !(needed || configured && spec.model_name.is_some()) {
         return Ok(None);
     }
-    Client::from_env(spec.tracking_uri.as_deref())
-        .map(Some)
-        .map_err(|e| SetupError(format!("the MLflow registry cannot be used: {e}")))
+    let cannot = |e: modelci_mlflow::MlflowError| {
+        SetupError(format!("the MLflow registry cannot be used: {e}"))
+    };
+    let mut config =
+        modelci_mlflow::Config::from_env(spec.tracking_uri.as_deref()).map_err(cannot)?;
+    if let Some(timeout) = spec.timeout {
+        config.timeout = timeout;
+    }
+    config.budget = spec.budget;
+    Client::new(config).map(Some).map_err(cannot)
 }
 
 fn locate(
@@ -219,7 +226,8 @@ fn answer(
         });
     }
     let backend: Box<dyn Backend> = if let Some((url, name)) = endpoint {
-        let ep = modelci_v2::Endpoint::connect(url, name, None, std::time::Duration::from_secs(30))
+        let timeout = spec.timeout.unwrap_or(std::time::Duration::from_secs(30));
+        let ep = modelci_v2::Endpoint::connect(url, name, None, timeout)
             .map_err(|e| SetupError(format!("the {what}'s endpoint: {e}")))?;
         properties.insert(format!("{what}_endpoint"), ep.url());
         Box::new(ep)

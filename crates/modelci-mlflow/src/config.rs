@@ -82,6 +82,10 @@ pub struct Config {
     pub max_download_bytes: u64,
     /// Accept any TLS certificate (`MLFLOW_TRACKING_INSECURE_TLS=true`); for test servers.
     pub insecure_tls: bool,
+    /// The most time all of this client's calls may take together, retries included (a run's
+    /// budget); none when `None`. A call that would start past it fails at once, and a call
+    /// in progress is cut at it.
+    pub budget: Option<Duration>,
 }
 
 impl fmt::Debug for Config {
@@ -113,6 +117,7 @@ impl Config {
             artifact_timeout: DEFAULT_ARTIFACT_TIMEOUT,
             max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
             insecure_tls: false,
+            budget: None,
         }
     }
 

@@ -100,6 +100,8 @@ pub(crate) struct Http {
     timeout: Duration,
     artifact_timeout: Duration,
     retry: RetryPolicy,
+    /// When the client was made, and the most time all its calls may take together.
+    budget: Option<(std::time::Instant, Duration)>,
 }
 
 impl Http {
@@ -140,6 +142,7 @@ impl Http {
             timeout: config.timeout,
             artifact_timeout: config.artifact_timeout.max(config.timeout),
             retry: RetryPolicy::new(config.retries, config.backoff, config.retry_budget),
+            budget: config.budget.map(|b| (std::time::Instant::now(), b)),
         })
     }
 
@@ -275,7 +278,21 @@ impl Http {
         let shown = self.shown(&call.url);
         let mut retries = self.retry.start();
         loop {
-            let failure = match self.request(call).send() {
+            // The run's budget: no attempt starts past it, and none runs beyond it.
+            let mut request = self.request(call);
+            if let Some((since, budget)) = self.budget {
+                let left = budget.saturating_sub(since.elapsed());
+                if left.is_zero() {
+                    return Err(self.scrub(MlflowError::Unavailable {
+                        message: format!(
+                            "{shown}: not sent: the MLflow time budget of {} is spent",
+                            modelci_net::duration(budget)
+                        ),
+                    }));
+                }
+                request = request.timeout(left.min(self.limit(call)));
+            }
+            let failure = match request.send() {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     if retryable_status(status) {
@@ -329,6 +346,11 @@ impl Http {
             }
             match retries.next(retry_after) {
                 Next::Wait(wait) => {
+                    // No waiting past the run's budget: the next attempt would not start.
+                    let wait = match self.budget {
+                        Some((since, budget)) => wait.min(budget.saturating_sub(since.elapsed())),
+                        None => wait,
+                    };
                     std::thread::sleep(wait);
                     retries.waited(wait);
                 }

@@ -132,6 +132,13 @@ pub struct GateArgs {
     /// The MLflow tracking server (default: MLFLOW_TRACKING_URI).
     #[arg(long, value_name = "URI")]
     pub tracking_uri: Option<String>,
+    /// Seconds each request to MLflow or the endpoint may take, connect to last byte (default:
+    /// MLFLOW_HTTP_REQUEST_TIMEOUT for MLflow, else 30).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Seconds all MLflow requests may take together, retries included.
+    #[arg(long, value_name = "SECS")]
+    pub budget: Option<f64>,
     /// Where local models run: cpu, cuda or auto.
     #[arg(long, value_name = "DEVICE", default_value = "cpu")]
     pub device: String,
