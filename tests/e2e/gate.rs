@@ -781,3 +781,45 @@ fn a_hanging_or_trickling_registry_is_given_up_on_in_time() {
         "a trickling body was not bounded: took {took:.1} s; {err}"
     );
 }
+
+/// A NaN feature that the model passes on is named with the dataset's file, line and column,
+/// not as an anonymous "value 12 is not a finite number".
+#[test]
+fn a_nan_feature_is_named_with_its_file_line_and_column() {
+    if !crate::runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("eval.csv");
+    let text = std::fs::read_to_string(root().join(DATA)).expect("data");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut cells: Vec<String> = lines[5].split(',').map(str::to_owned).collect();
+    cells[3] = "nan".into();
+    lines[5] = cells.join(",");
+    std::fs::write(&data, lines.join("\n") + "\n").expect("write");
+    let data = data.to_str().expect("utf8").to_owned();
+    let mut args: Vec<String> = [
+        "gate",
+        "--candidate",
+        CANDIDATE,
+        "--dataset",
+        &data,
+        "--label",
+        "label",
+        "--thresholds",
+        "fixtures/gate/thresholds.toml",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.extend(features());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = run(&mut modelci(&refs));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains(&format!(
+            "{data}:6: the candidate's output for row index 4 is not a number"
+        )) && err.contains("`f3`"),
+        "{err}"
+    );
+}

@@ -67,6 +67,52 @@ impl Located {
     }
 }
 
+/// The first row whose model output is NaN or infinite, as an error at the dataset's file and
+/// line that names the row's non-finite features (a model passes a NaN feature through).
+fn non_finite_output(
+    table: &modelci_dataset::Table,
+    predictions: &evaluate::Predictions,
+    (features, width): &(Vec<f32>, usize),
+    names: &[String],
+    who: &str,
+) -> Option<SetupError> {
+    let rows = table.rows.max(1);
+    let bad_row = |values: &[f64]| {
+        let per_row = (values.len() / rows).max(1);
+        values
+            .iter()
+            .position(|v| !v.is_finite())
+            .map(|at| at / per_row)
+    };
+    let row = predictions
+        .proba
+        .as_deref()
+        .and_then(bad_row)
+        .or_else(|| predictions.values.as_deref().and_then(bad_row))?;
+    let at = table
+        .line_of(row)
+        .map_or_else(|| table.source.clone(), |l| format!("{}:{l}", table.source));
+    let mut message =
+        format!("{at}: the {who}'s output for row index {row} is not a number (NaN or infinite)");
+    let bad: Vec<String> = names
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| {
+            features
+                .get(row * width + j)
+                .is_some_and(|v| !v.is_finite())
+        })
+        .map(|(_, n)| format!("`{n}`"))
+        .collect();
+    if !bad.is_empty() {
+        message.push_str(&format!(
+            "; its feature(s) {} are NaN or infinite there, and the model passed that on (clean or impute the data)",
+            bad.join(", ")
+        ));
+    }
+    Some(SetupError(message))
+}
+
 /// The registry client, when the gate uses the registry.
 fn registry(spec: &GateSuite) -> Result<Option<Client>, SetupError> {
     let needed = spec.candidate.in_registry()
@@ -312,14 +358,15 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
     let truth = Truth::read(&table, spec).map_err(SetupError)?;
     let needs_features =
         spec.prediction.is_none() || (baseline.is_some() && spec.baseline_prediction.is_none());
+    let mut feature_names = Vec::new();
     let features = if needs_features {
-        let names = if spec.features.is_empty() {
+        feature_names = if spec.features.is_empty() {
             evaluate::default_features(&table, spec)
         } else {
             spec.features.clone()
         };
         let f = table
-            .features(&names)
+            .features(&feature_names)
             .map_err(|e| SetupError(e.to_string()))?;
         let width = f.len().checked_div(table.rows).unwrap_or(0);
         (f, width)
@@ -373,6 +420,13 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
         .predictions
         .as_ref()
         .ok_or_else(|| SetupError("the candidate has no predictions".into()))?;
+    for (who, answered) in [("candidate", Some(&cand)), ("baseline", base.as_ref())] {
+        if let Some(p) = answered.and_then(|a| a.predictions.as_ref())
+            && let Some(e) = non_finite_output(&table, p, &features, &feature_names, who)
+        {
+            return Err(e);
+        }
+    }
     let Evaluated {
         metrics: mut cand_metrics,
         intervals,
