@@ -244,3 +244,71 @@ fn ctrl_c_in_contract_test_still_writes_the_report() {
     );
     assert_stopped(code, elapsed, &stderr, &report);
 }
+
+/// SIGINT at several moments of a run (as the first request arrives, while requests are in
+/// flight, between them): every time modelci exits 2 with a complete, valid report in which
+/// every case is either finished or skipped as interrupted, and the report's counts add up.
+#[test]
+fn ctrl_c_at_any_moment_leaves_a_complete_report() {
+    for delay_ms in [0u64, 200, 900, 1700, 2600] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("modelci.toml");
+        let (provider, first) = slow_provider();
+        std::fs::write(
+            &config,
+            format!(
+                "[[suite.pact]]\nname = \"slow\"\npacts = [\"{}\"]\nprovider_url = \"{provider}\"\nconcurrency = 2\n",
+                pact(dir.path())
+            ),
+        )
+        .expect("config");
+        let json = dir.path().join("r.json");
+        let junit = dir.path().join("r.xml");
+        let mut child = modelci(&[
+            "check",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--json",
+            json.to_str().expect("utf8"),
+            "--junit",
+            junit.to_str().expect("utf8"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+        first
+            .recv_timeout(Duration::from_secs(60))
+            .expect("modelci reached the provider");
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let pid = i32::try_from(child.id()).expect("pid");
+        // SAFETY: sends a signal to the child this test started.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(2), "after {delay_ms} ms");
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).expect("json report"))
+                .expect("a whole JSON report");
+        assert_eq!(report["interrupted"], true);
+        let cases = report["suites"][0]["cases"].as_array().expect("cases");
+        assert_eq!(
+            cases.len(),
+            REQUESTS,
+            "every case is in the report ({delay_ms} ms)"
+        );
+        for c in cases {
+            assert!(
+                c["outcome"] == "passed"
+                    || (c["outcome"] == "skipped"
+                        && c["message"] == "not run: the run was interrupted"),
+                "{c:#}"
+            );
+        }
+        let s = &report["summary"];
+        assert_eq!(
+            s["passed"].as_u64().unwrap_or(0) + s["skipped"].as_u64().unwrap_or(0),
+            REQUESTS as u64
+        );
+        crate::validate_junit(&junit);
+    }
+}

@@ -392,6 +392,22 @@ mod tests {
     }
 
     #[test]
+    fn a_url_password_is_hidden_as_written_decoded_and_as_basic_credentials() {
+        let url = Url::parse("http://ann:p%40ss-w0rd@h:1/x").expect("url");
+        let mut r = Redactor::new();
+        r.url(&url, false);
+        // What the client sends for userinfo, and a server may echo: Basic base64("ann:p@ss-w0rd").
+        let echoed = format!(
+            "raw p%40ss-w0rd, decoded p@ss-w0rd, header Authorization: Basic {}",
+            base64(b"ann:p@ss-w0rd")
+        );
+        let hidden = r.hide(&echoed);
+        assert!(!hidden.contains("p%40ss-w0rd"), "{hidden}");
+        assert!(!hidden.contains("p@ss-w0rd"), "{hidden}");
+        assert!(!hidden.contains(&base64(b"ann:p@ss-w0rd")), "{hidden}");
+    }
+
+    #[test]
     fn urls_hide_userinfo_and_sensitive_query_values() {
         assert_eq!(
             redact_url(&url("http://u:p@h:1/x?page=2&token=abc&api_key=k")),
