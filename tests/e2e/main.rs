@@ -15,6 +15,7 @@ mod endpoint;
 mod errors;
 mod gate;
 mod github;
+mod hostile;
 mod model;
 mod openapi;
 mod pact;
