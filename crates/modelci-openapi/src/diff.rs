@@ -467,10 +467,6 @@ impl Differ<'_> {
         }
     }
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the locations and labels of both sides"
-    )]
     fn media_schemas(&mut self, om: &Media, nm: &Media, role: Role, label: &str, prefix: &str) {
         if let (Some(os), Some(ns)) = (&om.schema, &nm.schema) {
             self.schemas(
