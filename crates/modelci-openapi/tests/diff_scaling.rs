@@ -2,6 +2,11 @@
 //! versions are matched through an index, and each pair of schemas is resolved and compared
 //! once. Counted, never timed: twice the operations must cost about twice the work.
 
+#![allow(
+    clippy::expect_used,
+    reason = "test code: a failed assumption is a failed test"
+)]
+
 use modelci_openapi::compat::Compat;
 use modelci_openapi::diff::{DiffStats, diff_openapi, diff_openapi_with_stats};
 use modelci_openapi::parse;
