@@ -2,14 +2,18 @@
 //! schema comparisons delegated to a [`SchemaCompare`] (direction-aware: responses may only
 //! narrow, requests may only widen).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::rc::Rc;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::load::Document;
-use crate::ops::{In, Media, Operation, operations};
-use crate::schema::standalone;
+use crate::ops::{
+    In, Media, Operation, operations, path_items, path_methods, path_operations, secured_globally,
+};
+use crate::schema::standalone_counted;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -97,6 +101,18 @@ fn esc(s: &str) -> String {
     s.replace('~', "~0").replace('/', "~1")
 }
 
+/// The work a diff did, counted for tests that check that it grows linearly with the documents
+/// (never timed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiffStats {
+    /// Operations looked at to match each operation of one version with the other's.
+    pub operations_examined: u64,
+    /// Schema objects rewritten to make schemas standalone (references gathered).
+    pub schema_nodes_resolved: u64,
+    /// Calls of the [`SchemaCompare`].
+    pub schema_comparisons: u64,
+}
+
 /// Compares two OpenAPI documents.
 ///
 /// # Errors
@@ -106,120 +122,204 @@ pub fn diff_openapi(
     new: &Document,
     cmp: &dyn SchemaCompare,
 ) -> Result<Vec<Finding>, String> {
-    let old_ops = operations(old).map_err(|e| format!("{}: {e}", old.source))?;
-    let new_ops = operations(new).map_err(|e| format!("{}: {e}", new.source))?;
-    let mut out = Vec::new();
-    for o in &old_ops {
-        match new_ops
-            .iter()
-            .find(|n| n.method == o.method && n.path == o.path)
-        {
-            None => {
-                let path_gone = !new_ops.iter().any(|n| n.path == o.path);
-                out.push(finding(
-                    if path_gone {
-                        "path-removed"
-                    } else {
-                        "operation-removed"
-                    },
-                    Severity::Breaking,
-                    &o.pointer,
-                    "",
-                    if path_gone {
-                        format!("{}: the path was removed", o.label())
-                    } else {
-                        format!("{}: the operation (method) was removed", o.label())
-                    },
-                ));
-            }
-            Some(n) => operation(old, new, o, n, cmp, &mut out),
-        }
-    }
-    for n in &new_ops {
-        if !old_ops
-            .iter()
-            .any(|o| o.method == n.method && o.path == n.path)
-        {
-            out.push(finding(
-                "operation-added",
-                Severity::Info,
-                "",
-                &n.pointer,
-                format!("{}: new operation", n.label()),
-            ));
-        }
-    }
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    Ok(out)
+    diff_openapi_with_stats(old, new, cmp).map(|(findings, _)| findings)
 }
 
-fn operation(
-    old_doc: &Document,
-    new_doc: &Document,
-    o: &Operation,
-    n: &Operation,
+/// [`diff_openapi`], with the work it did.
+///
+/// # Errors
+/// When the operations of either document cannot be resolved.
+pub fn diff_openapi_with_stats(
+    old: &Document,
+    new: &Document,
     cmp: &dyn SchemaCompare,
-    out: &mut Vec<Finding>,
-) {
-    let label = o.label();
-    // Parameters.
-    for np in &n.parameters {
-        let op = o
-            .parameters
-            .iter()
-            .find(|p| p.name == np.name && p.location == np.location);
-        let where_ = location_name(np.location);
-        let new_ptr = format!("{}/parameters", n.pointer);
-        match op {
-            None if np.required => out.push(finding(
-                "request-parameter-required-added",
-                Severity::Breaking,
-                "",
-                &new_ptr,
-                format!("{label}: new required {where_} parameter `{}`", np.name),
-            )),
-            None => out.push(finding(
-                "request-parameter-added",
-                Severity::Info,
-                "",
-                &new_ptr,
-                format!("{label}: new optional {where_} parameter `{}`", np.name),
-            )),
-            Some(op) => {
-                if np.required && !op.required {
-                    out.push(finding(
-                        "request-parameter-became-required",
+) -> Result<(Vec<Finding>, DiffStats), String> {
+    match diff_path_items(old, new, cmp) {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            // The error of the first operation that cannot be resolved, in document order, the
+            // old document first.
+            operations(old).map_err(|e| format!("{}: {e}", old.source))?;
+            operations(new).map_err(|e| format!("{}: {e}", new.source))?;
+            Err(e)
+        }
+    }
+}
+
+/// The diff, one path item at a time: the operations of both versions of a path are resolved
+/// together (each path item once) and dropped once compared, so that memory does not grow
+/// with them; paths are matched through an index.
+fn diff_path_items(
+    old: &Document,
+    new: &Document,
+    cmp: &dyn SchemaCompare,
+) -> Result<(Vec<Finding>, DiffStats), String> {
+    let in_old = |e: String| format!("{}: {e}", old.source);
+    let in_new = |e: String| format!("{}: {e}", new.source);
+    let mut differ = Differ {
+        old_doc: old,
+        new_doc: new,
+        cmp,
+        memo: HashMap::new(),
+        stats: DiffStats::default(),
+        out: Vec::new(),
+    };
+    // The new version's path items, with their methods, and an index by path.
+    let mut new_items = Vec::new();
+    let mut new_by_path: HashMap<&str, usize> = HashMap::new();
+    for (path, item) in path_items(new) {
+        let methods: Vec<&'static str> = path_methods(new, path, item).map_err(in_new)?.collect();
+        new_by_path.entry(path.as_str()).or_insert(new_items.len());
+        new_items.push((path, item, methods, false));
+    }
+    let (old_secured, new_secured) = (secured_globally(old), secured_globally(new));
+    let mut old_keys: HashSet<(&'static str, &str)> = HashSet::new();
+    for (path, item) in path_items(old) {
+        let old_ops = path_operations(old, path, item, old_secured).map_err(in_old)?;
+        for m in path_methods(old, path, item).map_err(in_old)? {
+            old_keys.insert((m, path.as_str()));
+        }
+        let new_ops = match new_by_path.get(path.as_str()) {
+            Some(&j) => {
+                let (_, new_item, _, done) = &mut new_items[j];
+                *done = true;
+                path_operations(new, path, new_item, new_secured).map_err(in_new)?
+            }
+            None => Vec::new(),
+        };
+        for o in &old_ops {
+            let mut matched = None;
+            for n in &new_ops {
+                differ.stats.operations_examined += 1;
+                if n.method == o.method && n.path == o.path {
+                    matched = Some(n);
+                    break;
+                }
+            }
+            match matched {
+                None => {
+                    let path_gone = new_ops.is_empty();
+                    differ.out.push(finding(
+                        if path_gone {
+                            "path-removed"
+                        } else {
+                            "operation-removed"
+                        },
                         Severity::Breaking,
-                        &format!("{}/parameters", o.pointer),
-                        &new_ptr,
-                        format!("{label}: {where_} parameter `{}` became required", np.name),
+                        &o.pointer,
+                        "",
+                        if path_gone {
+                            format!("{}: the path was removed", o.label())
+                        } else {
+                            format!("{}: the operation (method) was removed", o.label())
+                        },
                     ));
                 }
-                if let (Some(os), Some(ns)) = (&op.schema, &np.schema) {
-                    schemas(
-                        old_doc,
-                        new_doc,
-                        os,
-                        ns,
-                        Role::Request,
-                        &format!("{}/parameters/{}", o.pointer, esc(&np.name)),
-                        &format!("{new_ptr}/{}", esc(&np.name)),
-                        &format!("{label}: {where_} parameter `{}`", np.name),
-                        "request-parameter",
-                        cmp,
-                        out,
-                    );
-                }
+                Some(n) => differ.operation(o, n),
             }
         }
     }
-    for op in &o.parameters {
-        if !n
-            .parameters
-            .iter()
-            .any(|p| p.name == op.name && p.location == op.location)
-        {
-            out.push(finding(
+    for (path, item, methods, done) in &new_items {
+        if !done {
+            // Not compared, but resolved all the same: a new operation that cannot be is an
+            // error, as in the old version.
+            path_operations(new, path, item, new_secured).map_err(in_new)?;
+        }
+        for m in methods {
+            differ.stats.operations_examined += 1;
+            if !old_keys.contains(&(*m, path.as_str())) {
+                differ.out.push(finding(
+                    "operation-added",
+                    Severity::Info,
+                    "",
+                    &format!("/paths/{}/{m}", esc(path)),
+                    format!("{} {path}: new operation", m.to_ascii_uppercase()),
+                ));
+            }
+        }
+    }
+    let Differ { mut out, stats, .. } = differ;
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    Ok((out, stats))
+}
+
+/// What comparing an old schema with a new one for a role gave.
+enum Compared {
+    /// A schema could not be made standalone: the message.
+    Unresolvable(String),
+    /// The changes (none when the standalone schemas are equal).
+    Changes(Vec<SchemaChange>),
+}
+
+/// The state of one diff: the documents, the comparisons already made, the findings so far.
+struct Differ<'a> {
+    old_doc: &'a Document,
+    new_doc: &'a Document,
+    cmp: &'a dyn SchemaCompare,
+    /// Comparisons by (old schema, new schema, role), the schemas as compact JSON: operations
+    /// share component schemas through `$ref`s, and each pair is resolved and compared once.
+    memo: HashMap<(String, String, bool), Rc<Compared>>,
+    stats: DiffStats,
+    out: Vec<Finding>,
+}
+
+impl Differ<'_> {
+    fn operation(&mut self, o: &Operation, n: &Operation) {
+        let label = o.label();
+        // Parameters.
+        for np in &n.parameters {
+            let op = o
+                .parameters
+                .iter()
+                .find(|p| p.name == np.name && p.location == np.location);
+            let where_ = location_name(np.location);
+            let new_ptr = format!("{}/parameters", n.pointer);
+            match op {
+                None if np.required => self.out.push(finding(
+                    "request-parameter-required-added",
+                    Severity::Breaking,
+                    "",
+                    &new_ptr,
+                    format!("{label}: new required {where_} parameter `{}`", np.name),
+                )),
+                None => self.out.push(finding(
+                    "request-parameter-added",
+                    Severity::Info,
+                    "",
+                    &new_ptr,
+                    format!("{label}: new optional {where_} parameter `{}`", np.name),
+                )),
+                Some(op) => {
+                    if np.required && !op.required {
+                        self.out.push(finding(
+                            "request-parameter-became-required",
+                            Severity::Breaking,
+                            &format!("{}/parameters", o.pointer),
+                            &new_ptr,
+                            format!("{label}: {where_} parameter `{}` became required", np.name),
+                        ));
+                    }
+                    if let (Some(os), Some(ns)) = (&op.schema, &np.schema) {
+                        self.schemas(
+                            os,
+                            ns,
+                            Role::Request,
+                            &format!("{}/parameters/{}", o.pointer, esc(&np.name)),
+                            &format!("{new_ptr}/{}", esc(&np.name)),
+                            &format!("{label}: {where_} parameter `{}`", np.name),
+                            "request-parameter",
+                        );
+                    }
+                }
+            }
+        }
+        for op in &o.parameters {
+            if !n
+                .parameters
+                .iter()
+                .any(|p| p.name == op.name && p.location == op.location)
+            {
+                self.out.push(finding(
                 "request-parameter-removed",
                 Severity::Warning,
                 &format!("{}/parameters", o.pointer),
@@ -230,246 +330,231 @@ fn operation(
                     op.name
                 ),
             ));
-        }
-    }
-    // Request body.
-    if n.body_required && !o.body_required {
-        out.push(finding(
-            "request-body-became-required",
-            Severity::Breaking,
-            &format!("{}/requestBody", o.pointer),
-            &format!("{}/requestBody", n.pointer),
-            format!("{label}: the request body became required"),
-        ));
-    }
-    for om in &o.body {
-        match n.body.iter().find(|m| m.media_type == om.media_type) {
-            None => out.push(finding(
-                "request-media-type-removed",
-                Severity::Breaking,
-                &om.pointer,
-                "",
-                format!(
-                    "{label}: request media type `{}` is no longer accepted",
-                    om.media_type
-                ),
-            )),
-            Some(nm) => media_schemas(
-                old_doc,
-                new_doc,
-                om,
-                nm,
-                Role::Request,
-                &label,
-                "request-body",
-                cmp,
-                out,
-            ),
-        }
-    }
-    // Security.
-    if n.secured && !o.secured {
-        out.push(finding(
-            "security-added",
-            Severity::Breaking,
-            &o.pointer,
-            &n.pointer,
-            format!("{label}: the operation now requires authentication"),
-        ));
-    }
-    // Responses.
-    for or in &o.responses {
-        let success = or.status.starts_with('2');
-        match n.responses.iter().find(|r| r.status == or.status) {
-            None => {
-                let covered = or
-                    .status
-                    .parse::<u16>()
-                    .ok()
-                    .and_then(|s| n.response_for(s))
-                    .is_some();
-                out.push(finding(
-                    if success {
-                        "response-success-status-removed"
-                    } else {
-                        "response-status-removed"
-                    },
-                    if success && !covered {
-                        Severity::Breaking
-                    } else {
-                        Severity::Warning
-                    },
-                    &format!("{}/responses/{}", o.pointer, esc(&or.status)),
-                    "",
-                    format!("{label}: response {} was removed", or.status),
-                ));
             }
-            Some(nr) => {
-                for om in &or.content {
-                    match nr.content.iter().find(|m| m.media_type == om.media_type) {
-                        None => out.push(finding(
-                            "response-media-type-changed",
-                            Severity::Breaking,
-                            &om.pointer,
-                            "",
-                            format!(
-                                "{label}: response {} no longer comes as `{}`{}",
-                                or.status,
-                                om.media_type,
-                                if nr.content.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(
-                                        " (now {})",
-                                        nr.content
-                                            .iter()
-                                            .map(|m| format!("`{}`", m.media_type))
-                                            .collect::<Vec<_>>()
-                                            .join(", ")
-                                    )
-                                }
-                            ),
-                        )),
-                        Some(nm) => media_schemas(
-                            old_doc,
-                            new_doc,
-                            om,
-                            nm,
-                            Role::Response,
-                            &format!("{label}: response {}", or.status),
-                            "response-body",
-                            cmp,
-                            out,
-                        ),
-                    }
+        }
+        // Request body.
+        if n.body_required && !o.body_required {
+            self.out.push(finding(
+                "request-body-became-required",
+                Severity::Breaking,
+                &format!("{}/requestBody", o.pointer),
+                &format!("{}/requestBody", n.pointer),
+                format!("{label}: the request body became required"),
+            ));
+        }
+        for om in &o.body {
+            match n.body.iter().find(|m| m.media_type == om.media_type) {
+                None => self.out.push(finding(
+                    "request-media-type-removed",
+                    Severity::Breaking,
+                    &om.pointer,
+                    "",
+                    format!(
+                        "{label}: request media type `{}` is no longer accepted",
+                        om.media_type
+                    ),
+                )),
+                Some(nm) => self.media_schemas(om, nm, Role::Request, &label, "request-body"),
+            }
+        }
+        // Security.
+        if n.secured && !o.secured {
+            self.out.push(finding(
+                "security-added",
+                Severity::Breaking,
+                &o.pointer,
+                &n.pointer,
+                format!("{label}: the operation now requires authentication"),
+            ));
+        }
+        // Responses.
+        for or in &o.responses {
+            let success = or.status.starts_with('2');
+            match n.responses.iter().find(|r| r.status == or.status) {
+                None => {
+                    let covered = or
+                        .status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| n.response_for(s))
+                        .is_some();
+                    self.out.push(finding(
+                        if success {
+                            "response-success-status-removed"
+                        } else {
+                            "response-status-removed"
+                        },
+                        if success && !covered {
+                            Severity::Breaking
+                        } else {
+                            Severity::Warning
+                        },
+                        &format!("{}/responses/{}", o.pointer, esc(&or.status)),
+                        "",
+                        format!("{label}: response {} was removed", or.status),
+                    ));
                 }
-                for (name, required, old_schema) in &or.headers {
-                    let still = nr
-                        .headers
-                        .iter()
-                        .find(|(n2, _, _)| n2.eq_ignore_ascii_case(name));
-                    if let (Some(os), Some((_, _, Some(ns)))) = (old_schema, still) {
-                        let at = |p: &str| {
-                            format!(
-                                "{p}/responses/{}/headers/{}/schema",
-                                esc(&or.status),
-                                esc(name)
-                            )
-                        };
-                        schemas(
-                            old_doc,
-                            new_doc,
-                            os,
-                            ns,
-                            Role::Response,
-                            &at(&o.pointer),
-                            &at(&n.pointer),
-                            &format!("{label}: response {} header `{name}`", or.status),
-                            "response-header",
-                            cmp,
-                            out,
-                        );
+                Some(nr) => {
+                    for om in &or.content {
+                        match nr.content.iter().find(|m| m.media_type == om.media_type) {
+                            None => self.out.push(finding(
+                                "response-media-type-changed",
+                                Severity::Breaking,
+                                &om.pointer,
+                                "",
+                                format!(
+                                    "{label}: response {} no longer comes as `{}`{}",
+                                    or.status,
+                                    om.media_type,
+                                    if nr.content.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!(
+                                            " (now {})",
+                                            nr.content
+                                                .iter()
+                                                .map(|m| format!("`{}`", m.media_type))
+                                                .collect::<Vec<_>>()
+                                                .join(", ")
+                                        )
+                                    }
+                                ),
+                            )),
+                            Some(nm) => self.media_schemas(
+                                om,
+                                nm,
+                                Role::Response,
+                                &format!("{label}: response {}", or.status),
+                                "response-body",
+                            ),
+                        }
                     }
-                    if *required && still.is_none_or(|(_, r, _)| !r) {
-                        out.push(finding(
+                    for (name, required, old_schema) in &or.headers {
+                        let still = nr
+                            .headers
+                            .iter()
+                            .find(|(n2, _, _)| n2.eq_ignore_ascii_case(name));
+                        if let (Some(os), Some((_, _, Some(ns)))) = (old_schema, still) {
+                            let at = |p: &str| {
+                                format!(
+                                    "{p}/responses/{}/headers/{}/schema",
+                                    esc(&or.status),
+                                    esc(name)
+                                )
+                            };
+                            self.schemas(
+                                os,
+                                ns,
+                                Role::Response,
+                                &at(&o.pointer),
+                                &at(&n.pointer),
+                                &format!("{label}: response {} header `{name}`", or.status),
+                                "response-header",
+                            );
+                        }
+                        if *required && still.is_none_or(|(_, r, _)| !r) {
+                            self.out.push(finding(
                             "response-header-removed",
                             Severity::Breaking,
                             &format!("{}/responses/{}/headers/{}", o.pointer, esc(&or.status), esc(name)),
                             "",
                             format!("{label}: required response header `{name}` of {} is no longer guaranteed", or.status),
                         ));
+                        }
                     }
                 }
             }
         }
     }
-}
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the locations and labels of both sides"
-)]
-fn media_schemas(
-    old_doc: &Document,
-    new_doc: &Document,
-    om: &Media,
-    nm: &Media,
-    role: Role,
-    label: &str,
-    prefix: &str,
-    cmp: &dyn SchemaCompare,
-    out: &mut Vec<Finding>,
-) {
-    if let (Some(os), Some(ns)) = (&om.schema, &nm.schema) {
-        schemas(
-            old_doc,
-            new_doc,
-            os,
-            ns,
-            role,
-            &om.pointer,
-            &nm.pointer,
-            &format!("{label} ({})", om.media_type),
-            prefix,
-            cmp,
-            out,
-        );
-    }
-}
-
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the locations and labels of both sides"
-)]
-fn schemas(
-    old_doc: &Document,
-    new_doc: &Document,
-    old: &Value,
-    new: &Value,
-    role: Role,
-    old_ptr: &str,
-    new_ptr: &str,
-    label: &str,
-    prefix: &str,
-    cmp: &dyn SchemaCompare,
-    out: &mut Vec<Finding>,
-) {
-    let (os, ns) = match (standalone(old_doc, old), standalone(new_doc, new)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            out.push(finding(
-                &format!("{prefix}-unresolvable"),
-                Severity::Warning,
-                old_ptr,
-                new_ptr,
-                format!("{label}: cannot compare the schemas: {e}"),
-            ));
-            return;
+    fn media_schemas(&mut self, om: &Media, nm: &Media, role: Role, label: &str, prefix: &str) {
+        if let (Some(os), Some(ns)) = (&om.schema, &nm.schema) {
+            self.schemas(
+                os,
+                ns,
+                role,
+                &om.pointer,
+                &nm.pointer,
+                &format!("{label} ({})", om.media_type),
+                prefix,
+            );
         }
-    };
-    // Unchanged schemas (the common case) need no comparison.
-    if os == ns {
-        return;
     }
-    // A change's path is relative to the compared schema, or absolute (`#/...`) when it lies in
-    // a referenced schema.
-    let place = |base: &str, path: &str| match path.strip_prefix('#') {
-        Some(abs) => abs.to_owned(),
-        None => format!("{base}{path}"),
-    };
-    for c in cmp.compare(&os, &ns, role) {
-        out.push(Finding {
-            id: format!("{prefix}-{}", c.kind),
-            severity: if c.breaking {
-                Severity::Breaking
-            } else {
-                Severity::Info
-            },
-            old_pointer: place(old_ptr, &c.old_path),
-            new_pointer: place(new_ptr, &c.new_path),
-            message: format!("{label}: {}", c.message),
-            witness: c.witness,
-        });
+
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the locations and labels of both sides"
+    )]
+    fn schemas(
+        &mut self,
+        old: &Value,
+        new: &Value,
+        role: Role,
+        old_ptr: &str,
+        new_ptr: &str,
+        label: &str,
+        prefix: &str,
+    ) {
+        let compared = self.compared(old, new, role);
+        let changes = match compared.as_ref() {
+            Compared::Unresolvable(e) => {
+                self.out.push(finding(
+                    &format!("{prefix}-unresolvable"),
+                    Severity::Warning,
+                    old_ptr,
+                    new_ptr,
+                    format!("{label}: cannot compare the schemas: {e}"),
+                ));
+                return;
+            }
+            Compared::Changes(changes) => changes,
+        };
+        // A change's path is relative to the compared schema, or absolute (`#/...`) when it lies in
+        // a referenced schema.
+        let place = |base: &str, path: &str| match path.strip_prefix('#') {
+            Some(abs) => abs.to_owned(),
+            None => format!("{base}{path}"),
+        };
+        for c in changes {
+            self.out.push(Finding {
+                id: format!("{prefix}-{}", c.kind),
+                severity: if c.breaking {
+                    Severity::Breaking
+                } else {
+                    Severity::Info
+                },
+                old_pointer: place(old_ptr, &c.old_path),
+                new_pointer: place(new_ptr, &c.new_path),
+                message: format!("{label}: {}", c.message),
+                witness: c.witness.clone(),
+            });
+        }
+    }
+
+    /// Compares two schemas of the documents for a role, once for each distinct pair.
+    fn compared(&mut self, old: &Value, new: &Value, role: Role) -> Rc<Compared> {
+        let key = (old.to_string(), new.to_string(), role == Role::Request);
+        if let Some(known) = self.memo.get(&key) {
+            return Rc::clone(known);
+        }
+        let nodes = &mut self.stats.schema_nodes_resolved;
+        let os = standalone_counted(self.old_doc, old, nodes);
+        let ns = standalone_counted(self.new_doc, new, nodes);
+        let compared = match (os, ns) {
+            (Ok(os), Ok(ns)) => {
+                // Unchanged schemas (the common case) need no comparison.
+                if os == ns {
+                    Compared::Changes(Vec::new())
+                } else {
+                    self.stats.schema_comparisons += 1;
+                    Compared::Changes(self.cmp.compare(&os, &ns, role))
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => Compared::Unresolvable(e.to_string()),
+        };
+        let compared = Rc::new(compared);
+        self.memo.insert(key, Rc::clone(&compared));
+        compared
     }
 }
 

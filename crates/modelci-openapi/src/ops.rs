@@ -161,17 +161,59 @@ fn parameter(doc: &Document, raw: &Value) -> Result<Parameter, String> {
 /// A message naming the operation whose parameters, body or responses cannot be resolved.
 pub fn operations(doc: &Document) -> Result<Vec<Operation>, String> {
     let mut out = Vec::new();
-    let secured_globally = doc
-        .root
-        .get("security")
-        .and_then(Value::as_array)
-        .is_some_and(|s| !s.is_empty());
-    for (path, item) in doc
-        .root
+    let secured_globally = secured_globally(doc);
+    for (path, item) in path_items(doc) {
+        out.extend(path_operations(doc, path, item, secured_globally)?);
+    }
+    Ok(out)
+}
+
+/// The path items of a document (`paths`), in document order, unresolved.
+pub fn path_items(doc: &Document) -> impl Iterator<Item = (&String, &Value)> {
+    doc.root
         .get("paths")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
+}
+
+/// Whether the document requires authentication for operations that do not say.
+pub fn secured_globally(doc: &Document) -> bool {
+    doc.root
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| !s.is_empty())
+}
+
+/// The methods of a path item (`item` as in `paths`, possibly a `$ref`), in the order of
+/// [`operations`].
+///
+/// # Errors
+/// When the path item cannot be resolved.
+pub fn path_methods<'a>(
+    doc: &'a Document,
+    path: &str,
+    item: &'a Value,
+) -> Result<impl Iterator<Item = &'static str> + 'a, String> {
+    let (item, _) = deref(doc, item).map_err(|e| format!("path `{path}`: {e}"))?;
+    Ok(METHODS
+        .iter()
+        .copied()
+        .filter(move |m| item.get(*m).is_some()))
+}
+
+/// The operations of one path item (`item` as in `paths`, possibly a `$ref`), in the order of
+/// [`operations`].
+///
+/// # Errors
+/// A message naming the operation whose parameters, body or responses cannot be resolved.
+pub fn path_operations(
+    doc: &Document,
+    path: &str,
+    item: &Value,
+    secured_globally: bool,
+) -> Result<Vec<Operation>, String> {
+    let mut out = Vec::new();
     {
         let (item, _) = deref(doc, item).map_err(|e| format!("path `{path}`: {e}"))?;
         let shared: Vec<&Value> = item
@@ -251,7 +293,7 @@ pub fn operations(doc: &Document) -> Result<Vec<Operation>, String> {
                     .and_then(Value::as_str)
                     .map_or_else(|| label.clone(), str::to_owned),
                 method: (*method).to_owned(),
-                path: path.clone(),
+                path: path.to_owned(),
                 pointer,
                 parameters,
                 body_required,

@@ -26,8 +26,21 @@ pub enum RefError {
 /// # Errors
 /// A [`RefError`] for a reference that cannot be followed.
 pub fn standalone(doc: &Document, schema: &Value) -> Result<Value, RefError> {
+    standalone_counted(doc, schema, &mut 0)
+}
+
+/// [`standalone`], adding to `nodes` the number of schema objects it rewrote (the work it did,
+/// for tests that check how that grows with a document).
+///
+/// # Errors
+/// A [`RefError`] for a reference that cannot be followed.
+pub fn standalone_counted(
+    doc: &Document,
+    schema: &Value,
+    nodes: &mut u64,
+) -> Result<Value, RefError> {
     let mut queue: Vec<Target> = Vec::new();
-    let mut main = rewrite(doc, &doc.base, schema, &mut queue)?;
+    let mut main = rewrite(doc, &doc.base, schema, &mut queue, nodes)?;
     let mut defs = Map::new();
     let mut done: BTreeSet<String> = BTreeSet::new();
     while let Some(target) = queue.pop() {
@@ -36,7 +49,7 @@ pub fn standalone(doc: &Document, schema: &Value) -> Result<Value, RefError> {
             continue;
         }
         let value = lookup(doc, &target)?;
-        let rewritten = rewrite(doc, &target.document, value, &mut queue)?;
+        let rewritten = rewrite(doc, &target.document, value, &mut queue, nodes)?;
         defs.insert(name, rewritten);
     }
     if !defs.is_empty() {
@@ -183,11 +196,13 @@ fn rewrite(
     base: &str,
     schema: &Value,
     queue: &mut Vec<Target>,
+    nodes: &mut u64,
 ) -> Result<Value, RefError> {
     let openapi_30 = doc.openapi_30();
     let Value::Object(obj) = schema else {
         return Ok(schema.clone());
     };
+    *nodes += 1;
     let mut out = Map::new();
     for (key, value) in obj {
         if key == "$ref" {
@@ -206,7 +221,7 @@ fn rewrite(
         let rewritten = if SCHEMA_MAPS.contains(&key.as_str()) && value.is_object() {
             let mut m = Map::new();
             for (k, v) in value.as_object().into_iter().flatten() {
-                m.insert(k.clone(), rewrite(doc, base, v, queue)?);
+                m.insert(k.clone(), rewrite(doc, base, v, queue, nodes)?);
             }
             Value::Object(m)
         } else if SCHEMA_LISTS.contains(&key.as_str()) && value.is_array() {
@@ -215,11 +230,11 @@ fn rewrite(
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|v| rewrite(doc, base, v, queue))
+                    .map(|v| rewrite(doc, base, v, queue, nodes))
                     .collect::<Result<_, _>>()?,
             )
         } else if SCHEMA_ONE.contains(&key.as_str()) && value.is_object() {
-            rewrite(doc, base, value, queue)?
+            rewrite(doc, base, value, queue, nodes)?
         } else {
             value.clone()
         };
