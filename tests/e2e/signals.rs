@@ -312,3 +312,54 @@ fn ctrl_c_at_any_moment_leaves_a_complete_report() {
         crate::validate_junit(&junit);
     }
 }
+
+/// `model test` on a slow live endpoint (64 row cases, one request each, 0.5 s per answer, 8 s
+/// in all): SIGINT stops it between batches, the rest is skipped, the report is written, exit 2.
+#[test]
+fn ctrl_c_in_model_test_still_writes_the_report() {
+    let Some(server) = crate::endpoint::start(&["mlp=fixtures/models/mlp.onnx"], "slow:0.5") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let started = Instant::now();
+    let mut child = modelci(&[
+        "model",
+        "test",
+        "--endpoint",
+        &server.url,
+        "--model-name",
+        "mlp",
+        "--cases",
+        "fixtures/golden/mlp_rows.npz",
+        "--per-row",
+        "--max-batch",
+        "1",
+        "--json",
+        json.to_str().expect("utf8"),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn modelci");
+    // Past connecting (metadata answers at once), into the slow inferences.
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().expect("wait");
+    let elapsed = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("json");
+    assert_eq!(report["interrupted"], true, "{report:#}");
+    let skipped = report["summary"]["skipped"].as_u64().unwrap_or(0);
+    assert!(skipped >= 16, "cases not started are skipped: {report:#}");
+    assert_eq!(
+        report["summary"]["total"], 64,
+        "every case is in the report"
+    );
+    // A bound only a run that ignored the signal breaks (it would take 8 s more).
+    assert!(elapsed < 7.5, "took {elapsed:.1} s after SIGINT");
+}
