@@ -323,7 +323,7 @@ fn ctrl_c_in_model_test_still_writes_the_report() {
     let dir = tempfile::tempdir().expect("tempdir");
     let json = dir.path().join("r.json");
     let started = Instant::now();
-    let mut child = modelci(&[
+    let child = modelci(&[
         "model",
         "test",
         "--endpoint",
