@@ -128,3 +128,33 @@ fn a_proxy_variable_that_is_not_a_url_is_a_clear_error_without_its_credentials()
         "{out}\n{text}"
     );
 }
+
+/// A proxy that refuses connections: each case says it failed through that proxy (credentials
+/// hidden), since the proxy, not the provider, is what to fix.
+#[test]
+fn a_dead_proxy_is_named_in_the_failure_without_its_credentials() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let proxy = format!("http://ann:pw-SECRET@127.0.0.1:{}", dead.port());
+    let (code, out) = verify(
+        "http://upstream.modelci.invalid",
+        &json,
+        &[("HTTP_PROXY", &proxy)],
+    );
+    assert_eq!(code, 2, "{out}");
+    let text = std::fs::read_to_string(&json).expect("report");
+    assert!(
+        text.contains(&format!(
+            "through proxy http://***@127.0.0.1:{}",
+            dead.port()
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains("SECRET") && !out.contains("SECRET"),
+        "{out}\n{text}"
+    );
+}

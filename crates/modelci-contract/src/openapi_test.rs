@@ -377,7 +377,7 @@ async fn send(
         };
         format!(
             "{method} {url}: {}{hint}",
-            modelci_net::describe(e, timeout)
+            modelci_net::describe_routed(e, timeout)
         )
     })?;
     let status = resp.status().as_u16();

@@ -261,7 +261,7 @@ pub(crate) fn fetch_text(url: &str, timeout: Duration, what: &str) -> Result<Str
             .map_err(|e| {
                 fail(format!(
                     "failed to fetch {what} `{url}`: {}",
-                    modelci_net::describe(e, timeout)
+                    modelci_net::describe_routed(e, timeout)
                 ))
             })?;
         let status = resp.status();
@@ -739,7 +739,7 @@ async fn change_state(
     let resp = req.send().await.map_err(|e| {
         format!(
             "provider state `{state}` {action} failed: state-change URL {url}: {}",
-            modelci_net::describe(e, opts.timeout)
+            modelci_net::describe_routed(e, opts.timeout)
         )
     })?;
     let status = resp.status();
@@ -865,10 +865,12 @@ async fn verify_http(
     for (k, v) in &opts.headers {
         req = req.header(k.as_str(), v.as_str());
     }
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| format!("{method} {url}: {}", modelci_net::describe(e, opts.timeout)))?;
+    let resp = req.send().await.map_err(|e| {
+        format!(
+            "{method} {url}: {}",
+            modelci_net::describe_routed(e, opts.timeout)
+        )
+    })?;
     let status = resp.status().as_u16();
     let mut headers: Vec<(String, Vec<String>)> = Vec::new();
     for (name, value) in resp.headers() {
@@ -932,7 +934,7 @@ async fn verify_message(
     let resp = req.send().await.map_err(|e| {
         format!(
             "POST {url} (message): {}",
-            modelci_net::describe(e, opts.timeout)
+            modelci_net::describe_routed(e, opts.timeout)
         )
     })?;
     let status = resp.status();

@@ -40,7 +40,8 @@ pub use retry::{
     parse_retry_after, retryable_status, status_reached_server,
 };
 pub use text::{
-    bytes, chain, describe, duration, innermost, is_timeout, preview, text_of, truncate,
+    bytes, chain, describe, describe_routed, duration, innermost, is_timeout, preview, text_of,
+    truncate,
 };
 
 /// `reqwest`'s URL type, re-exported so that callers name one.

@@ -23,6 +23,26 @@ pub fn describe(e: reqwest::Error, timeout: Duration) -> String {
     }
 }
 
+/// [`describe`] for a client whose proxies come from the environment: a connection failure
+/// also says which proxy the request went through (credentials hidden), since that is often
+/// what failed.
+pub fn describe_routed(e: reqwest::Error, timeout: Duration) -> String {
+    let route = if e.is_connect() && !e.is_timeout() {
+        e.url().and_then(|url| {
+            crate::ProxySettings::from_env()
+                .ok()
+                .and_then(|p| p.describe(url))
+        })
+    } else {
+        None
+    };
+    let text = describe(e, timeout);
+    match route {
+        Some(route) => format!("{text} ({route})"),
+        None => text,
+    }
+}
+
 /// Whether an I/O error from reading a (blocking) body is a timeout, including a `reqwest`
 /// timeout wrapped in the I/O error.
 pub fn is_timeout(e: &std::io::Error) -> bool {

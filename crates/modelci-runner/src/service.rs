@@ -169,7 +169,7 @@ impl Service {
             match client.get(&spec.ready_url).send() {
                 Ok(r) if r.status().is_success() => break,
                 Ok(r) => last = format!("it answered {}", r.status()),
-                Err(e) => last = modelci_net::describe(e, probe_timeout),
+                Err(e) => last = modelci_net::describe_routed(e, probe_timeout),
             }
             if cancel.load(Ordering::SeqCst) {
                 let log = service.log.clone();
