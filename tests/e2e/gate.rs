@@ -692,35 +692,25 @@ batch_sizes = [1]
 /// (or `MLFLOW_HTTP_REQUEST_TIMEOUT`), exit 2, instead of hanging.
 #[test]
 fn a_hanging_or_trickling_registry_is_given_up_on_in_time() {
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::time::{Duration, Instant};
 
     fn server(trickle: bool) -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 4096];
-                    let _ = stream.read(&mut buf);
-                    if trickle {
-                        let _ = stream.write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n",
-                        );
-                        for _ in 0..100_000 {
-                            if stream.write_all(b" ").is_err() {
-                                return;
-                            }
-                            std::thread::sleep(Duration::from_millis(500));
-                        }
-                    } else {
-                        std::thread::sleep(Duration::from_secs(600));
-                    }
-                });
+        crate::raw::serve(move |stream, _| {
+            if !trickle {
+                std::thread::sleep(Duration::from_secs(600));
+                return;
             }
-        });
-        format!("http://{addr}")
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n",
+            );
+            for _ in 0..100_000 {
+                if stream.write_all(b" ").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
     }
 
     let hanging = server(false);

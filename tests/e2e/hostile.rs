@@ -3,8 +3,7 @@
 //! errored case with a message saying what happened, within the request's deadline and the
 //! body cap, and the report is written (exit 2); modelci neither hangs nor runs out of memory.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -20,72 +19,45 @@ enum Behaviour {
 }
 
 fn provider(behaviour: Behaviour) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                match behaviour {
-                    Behaviour::Hang => std::thread::sleep(Duration::from_secs(600)),
-                    Behaviour::Trickle => {
-                        let _ = stream.write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n",
-                        );
-                        for _ in 0..100_000 {
-                            if stream.write_all(b" ").is_err() {
-                                return;
-                            }
-                            std::thread::sleep(Duration::from_millis(200));
-                        }
-                    }
-                    Behaviour::Garbage => {
-                        let _ = stream.write_all(b"\x00\x01\x02 this is not HTTP\r\n\r\n\xff\xfe");
-                    }
-                    Behaviour::Endless => {
-                        let _ = stream.write_all(
-                            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
-                        );
-                        let chunk = vec![b' '; 1 << 20];
-                        let head = format!("{:x}\r\n", chunk.len());
-                        // Up to 16 GiB: far past any cap.
-                        for _ in 0..16_384 {
-                            if stream.write_all(head.as_bytes()).is_err()
-                                || stream.write_all(&chunk).is_err()
-                                || stream.write_all(b"\r\n").is_err()
-                            {
-                                return;
-                            }
-                        }
-                    }
+    crate::raw::serve(move |stream, _| match behaviour {
+        Behaviour::Hang => std::thread::sleep(Duration::from_secs(600)),
+        Behaviour::Trickle => {
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n",
+            );
+            for _ in 0..100_000 {
+                if stream.write_all(b" ").is_err() {
+                    return;
                 }
-            });
+                std::thread::sleep(Duration::from_millis(200));
+            }
         }
-    });
-    format!("http://{addr}")
+        Behaviour::Garbage => {
+            let _ = stream.write_all(b"\x00\x01\x02 this is not HTTP\r\n\r\n\xff\xfe");
+        }
+        Behaviour::Endless => {
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+            );
+            let chunk = vec![b' '; 1 << 20];
+            let head = format!("{:x}\r\n", chunk.len());
+            // Up to 16 GiB: far past any cap.
+            for _ in 0..16_384 {
+                if stream.write_all(head.as_bytes()).is_err()
+                    || stream.write_all(&chunk).is_err()
+                    || stream.write_all(b"\r\n").is_err()
+                {
+                    return;
+                }
+            }
+        }
+    })
 }
 
 #[test]
 fn bad_providers_are_errored_cases_within_the_deadline() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pact = dir.path().join("pact.json");
-    std::fs::write(
-        &pact,
-        serde_json::json!({
-            "consumer": {"name": "web"},
-            "provider": {"name": "bad"},
-            "interactions": [{
-                "description": "an answer",
-                "request": {"method": "GET", "path": "/x"},
-                "response": {"status": 200, "body": {"ok": true}}
-            }],
-            "metadata": {"pactSpecification": {"version": "2.0.0"}}
-        })
-        .to_string(),
-    )
-    .expect("pact");
+    let pact = crate::raw::pact_file(dir.path(), "bad", crate::raw::get_x_ok());
     for (behaviour, name, expected) in [
         (Behaviour::Hang, "hang", "timed out after 2 s"),
         (

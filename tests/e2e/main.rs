@@ -21,6 +21,7 @@ mod openapi;
 mod pact;
 mod provider;
 mod proxy;
+mod raw;
 mod reference;
 mod reports;
 mod secrets;

@@ -2,8 +2,7 @@
 //! provider echoes them back: a `--header 'Authorization: ...'` value, a password in
 //! `--provider-url` / `--base-url`, and its Basic-auth (base64) form.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::Write;
 
 use crate::{modelci, run};
 
@@ -11,29 +10,19 @@ const TOKEN: &str = "tok-abcdef123456";
 const PASSWORD: &str = "s3cretpw99";
 
 /// A provider that answers every request `200` with a JSON body echoing the request's head
-/// (its request line and every header); its address.
+/// (its request line and every header); its base URL without the scheme.
 fn echoing_provider() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut buf = vec![0u8; 16 * 1024];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let body = serde_json::json!({ "echo": head }).to_string();
-                let _ = stream.write_all(
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                    .as_bytes(),
-                );
-            });
-        }
+    let url = crate::raw::serve(|stream, head| {
+        let body = serde_json::json!({ "echo": head }).to_string();
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
     });
-    addr.to_string()
+    url.trim_start_matches("http://").to_owned()
 }
 
 fn basic() -> String {
@@ -78,22 +67,15 @@ fn assert_nothing_leaks(what: &str, texts: &[&str]) {
 #[test]
 fn contract_verify_hides_headers_and_url_passwords_that_the_provider_echoes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pact = dir.path().join("pact.json");
-    std::fs::write(
-        &pact,
-        serde_json::json!({
-            "consumer": {"name": "web"},
-            "provider": {"name": "echo"},
-            "interactions": [{
-                "description": "an answer that is not the echo",
-                "request": {"method": "GET", "path": "/x"},
-                "response": {"status": 200, "body": {"ok": true}}
-            }],
-            "metadata": {"pactSpecification": {"version": "2.0.0"}}
-        })
-        .to_string(),
-    )
-    .expect("pact");
+    let pact = crate::raw::pact_file(
+        dir.path(),
+        "echo",
+        vec![serde_json::json!({
+            "description": "an answer that is not the echo",
+            "request": {"method": "GET", "path": "/x"},
+            "response": {"status": 200, "body": {"ok": true}}
+        })],
+    );
     let (json, junit) = (dir.path().join("r.json"), dir.path().join("r.xml"));
     let provider = format!("http://ann:{PASSWORD}@{}", echoing_provider());
     let header = format!("Authorization: Bearer {TOKEN}");

@@ -3,8 +3,7 @@
 //! suite and for the single-suite commands. The provider here answers every request after a
 //! pause, so without the signal the run would take many times longer.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::mpsc;
@@ -23,24 +22,15 @@ const REQUESTS: usize = 12;
 /// A provider on 127.0.0.1 that answers every request `200 {}` after [`PAUSE`]: its base URL,
 /// and a channel that hears of each request as it arrives.
 fn slow_provider() -> (String, mpsc::Receiver<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let _ = tx.send(());
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                std::thread::sleep(PAUSE);
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
-                );
-            });
-        }
+    let url = crate::raw::serve(move |stream, _| {
+        let _ = tx.send(());
+        std::thread::sleep(PAUSE);
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+        );
     });
-    (format!("http://{addr}"), rx)
+    (url, rx)
 }
 
 fn pact(dir: &Path) -> String {
@@ -53,15 +43,9 @@ fn pact(dir: &Path) -> String {
             })
         })
         .collect();
-    let pact = serde_json::json!({
-        "consumer": {"name": "web"},
-        "provider": {"name": "slow"},
-        "interactions": interactions,
-        "metadata": {"pactSpecification": {"version": "2.0.0"}}
-    });
-    let path = dir.join("pact.json");
-    std::fs::write(&path, pact.to_string()).expect("pact");
-    path.display().to_string()
+    crate::raw::pact_file(dir, "slow", interactions)
+        .display()
+        .to_string()
 }
 
 fn openapi(dir: &Path) -> String {
@@ -134,22 +118,15 @@ fn assert_stopped(code: i32, elapsed: f64, stderr: &str, report: &Value) {
     assert!(elapsed < 12.0, "took {elapsed:.1} s after SIGINT");
 }
 
-#[test]
-fn ctrl_c_stops_a_single_pact_suite_in_check() {
+/// `modelci check` on the one suite that `table` declares (given the slow provider's URL and
+/// a scratch folder), interrupted once its first request reached the provider.
+fn check_interrupted(table: impl Fn(&str, &Path) -> String) -> (i32, f64, String, Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("modelci.toml");
     let (provider, first) = slow_provider();
-    std::fs::write(
-        &config,
-        format!(
-            "[[suite.pact]]\nname = \"slow\"\npacts = [\"{}\"]\nprovider_url = \"{}\"\nconcurrency = 1\n",
-            pact(dir.path()),
-            provider
-        ),
-    )
-    .expect("config");
+    std::fs::write(&config, table(&provider, dir.path())).expect("config");
     let json = dir.path().join("r.json");
-    let (code, elapsed, stderr, report) = interrupted(
+    interrupted(
         &[
             "check",
             "--config",
@@ -159,37 +136,29 @@ fn ctrl_c_stops_a_single_pact_suite_in_check() {
         ],
         &json,
         &first,
-    );
+    )
+}
+
+#[test]
+fn ctrl_c_stops_a_single_pact_suite_in_check() {
+    let (code, elapsed, stderr, report) = check_interrupted(|provider, dir| {
+        format!(
+            "[[suite.pact]]\nname = \"slow\"\npacts = [\"{}\"]\nprovider_url = \"{provider}\"\nconcurrency = 1\n",
+            pact(dir)
+        )
+    });
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert_stopped(code, elapsed, &stderr, &report);
 }
 
 #[test]
 fn ctrl_c_stops_a_single_openapi_suite_in_check() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("modelci.toml");
-    let (provider, first) = slow_provider();
-    std::fs::write(
-        &config,
+    let (code, elapsed, stderr, report) = check_interrupted(|provider, dir| {
         format!(
-            "[[suite.openapi]]\nname = \"slow\"\nopenapi = \"{}\"\nbase_url = \"{}\"\nmax_cases = 1\nconcurrency = 1\n",
-            openapi(dir.path()),
-            provider
-        ),
-    )
-    .expect("config");
-    let json = dir.path().join("r.json");
-    let (code, elapsed, stderr, report) = interrupted(
-        &[
-            "check",
-            "--config",
-            config.to_str().expect("utf8"),
-            "--json",
-            json.to_str().expect("utf8"),
-        ],
-        &json,
-        &first,
-    );
+            "[[suite.openapi]]\nname = \"slow\"\nopenapi = \"{}\"\nbase_url = \"{provider}\"\nmax_cases = 1\nconcurrency = 1\n",
+            openapi(dir)
+        )
+    });
     assert_stopped(code, elapsed, &stderr, &report);
 }
 

@@ -177,26 +177,30 @@ pub fn run_planned(
     report.started_at = Some(now_rfc3339());
     report.shards = options.shard.into_iter().collect();
 
-    // A suite with no cases checks nothing, and checking nothing never passes: it becomes one
-    // errored case at its declaration.
-    let planned: Vec<Planned> = planned
-        .into_iter()
-        .map(|mut p| {
-            if p.suite.plan() == Plan::Cases(Vec::new()) {
-                let message = format!(
-                    "suite `{}` ({}) has no cases, so it would check nothing; a suite that checks nothing never passes",
-                    p.name, p.kind
-                );
-                let mut case = Case::errored("(no cases)", message);
-                case.location.clone_from(&p.location);
-                p.suite = Box::new(SetupFailed::from_case(case));
+    // Each suite is asked for its plan once. A suite with no cases checks nothing, and checking
+    // nothing never passes: it becomes one errored case at its declaration.
+    let mut planned = planned;
+    let plans: Vec<Plan> = planned
+        .iter_mut()
+        .map(|p| {
+            let plan = p.suite.plan();
+            if plan != Plan::Cases(Vec::new()) {
+                return plan;
             }
-            p
+            let message = format!(
+                "suite `{}` ({}) has no cases, so it would check nothing; a suite that checks nothing never passes",
+                p.name, p.kind
+            );
+            let mut case = Case::errored("(no cases)", message);
+            case.location.clone_from(&p.location);
+            let failed = SetupFailed::from_case(case);
+            let plan = failed.plan();
+            p.suite = Box::new(failed);
+            plan
         })
         .collect();
     // Deal the cases into shards: a case of a `Plan::Cases` suite takes one place, a whole
     // suite one place for all of its cases.
-    let plans: Vec<Plan> = planned.iter().map(|p| p.suite.plan()).collect();
     let mut mine: Vec<Vec<usize>> = Vec::with_capacity(plans.len()); // places of this shard
     let mut position = 0usize;
     for plan in &plans {

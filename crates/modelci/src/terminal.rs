@@ -47,27 +47,24 @@ pub(crate) fn escape_controls(text: &str) -> String {
         .collect()
 }
 
-/// A copy of `run` whose suite and case texts have their control characters escaped.
-fn escaped(run: &Run) -> Run {
-    let mut run = run.clone();
-    for suite in &mut run.suites {
-        suite.name = escape_controls(&suite.name);
-        for case in &mut suite.cases {
-            case.name = escape_controls(&case.name);
-            for text in [
-                &mut case.message,
-                &mut case.detail,
-                &mut case.expected,
-                &mut case.actual,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                *text = escape_controls(text);
-            }
-        }
+/// A copy of a case about to be shown, its texts' control characters escaped: text that came
+/// from a service or a file may hold an ANSI escape or a carriage return, and nothing a provider
+/// sends may drive the terminal. Only shown cases are copied.
+fn escaped(case: &Case) -> Case {
+    let mut case = case.clone();
+    case.name = escape_controls(&case.name);
+    for text in [
+        &mut case.message,
+        &mut case.detail,
+        &mut case.expected,
+        &mut case.actual,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *text = escape_controls(text);
     }
-    run
+    case
 }
 
 struct Paint {
@@ -108,9 +105,6 @@ impl Paint {
 /// Renders the summary of a run: one line per suite, the failed and errored cases in detail
 /// (message, location, expected vs actual as a diff), totals and the verdict.
 pub fn render(run: &Run, colour: bool) -> String {
-    // Text that came from a service or a file may hold control bytes (an ANSI escape, a
-    // carriage return): shown escaped, so nothing a provider sends can drive the terminal.
-    let run = &escaped(run);
     let p = Paint { on: colour };
     let mut out = String::new();
     let mut head = format!("modelci {}", run.tool.version);
@@ -210,7 +204,7 @@ fn suite_line(out: &mut String, p: &Paint, suite: &Suite) {
     let _ = writeln!(
         out,
         "{tag} {} {} · {} {}",
-        p.bold(&suite.name),
+        p.bold(&escape_controls(&suite.name)),
         p.dim(&format!("({})", suite.kind)),
         parts.join(", "),
         p.dim(&format!("· {}", seconds(suite.duration_ms)))
@@ -218,6 +212,7 @@ fn suite_line(out: &mut String, p: &Paint, suite: &Suite) {
 }
 
 fn case_block(out: &mut String, p: &Paint, case: &Case) {
+    let case = &escaped(case);
     let mark = if case.outcome == Outcome::Failed {
         p.red("✗")
     } else {
