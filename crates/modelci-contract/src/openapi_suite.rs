@@ -211,12 +211,7 @@ impl OpenApiCheck {
                         Case::errored(*name, "this case was not produced by the run")
                     });
                 if !self.secrets.is_empty() {
-                    for text in [&mut case.message, &mut case.detail, &mut case.actual]
-                        .into_iter()
-                        .flatten()
-                    {
-                        *text = self.secrets.hide(text);
-                    }
+                    case.map_texts(|t| self.secrets.hide(t));
                 }
                 case
             })

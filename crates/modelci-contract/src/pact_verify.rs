@@ -587,17 +587,7 @@ impl PactCheck {
         if self.secrets.is_empty() {
             return case;
         }
-        for text in [
-            &mut case.message,
-            &mut case.detail,
-            &mut case.expected,
-            &mut case.actual,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            *text = self.secrets.hide(text);
-        }
+        case.map_texts(|t| self.secrets.hide(t));
         case
     }
 }

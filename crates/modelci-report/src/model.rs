@@ -440,6 +440,22 @@ impl Case {
         self
     }
 
+    /// Rewrites every free text of the case (message, detail, expected, actual) with `f`: to
+    /// hide secrets, or to escape control characters for a terminal.
+    pub fn map_texts(&mut self, f: impl Fn(&str) -> String) {
+        for text in [
+            &mut self.message,
+            &mut self.detail,
+            &mut self.expected,
+            &mut self.actual,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *text = f(text);
+        }
+    }
+
     /// Sets the location.
     #[must_use]
     pub fn with_location(mut self, location: Location) -> Case {

@@ -53,17 +53,7 @@ pub(crate) fn escape_controls(text: &str) -> String {
 fn escaped(case: &Case) -> Case {
     let mut case = case.clone();
     case.name = escape_controls(&case.name);
-    for text in [
-        &mut case.message,
-        &mut case.detail,
-        &mut case.expected,
-        &mut case.actual,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        *text = escape_controls(text);
-    }
+    case.map_texts(escape_controls);
     case
 }
 
