@@ -2,7 +2,8 @@
 //! requests (`GET http://upstream.modelci.invalid/x HTTP/1.1`) to the loopback servers it is
 //! given for each host name, and records every request it forwards. Host names it does not
 //! know are answered `502 Bad Gateway`; `CONNECT` (HTTPS tunnels) is answered `405`. Each
-//! connection carries one request (`Connection: close` is sent upstream).
+//! connection carries one request (`Connection: close` is sent upstream, and in the answer
+//! to the client).
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -84,18 +85,49 @@ impl Drop for ForwardProxy {
     }
 }
 
+/// Reads an HTTP head, up to and including the blank line that ends it (all of it when the
+/// stream ends first).
+fn read_head(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    Ok(head)
+}
+
+/// The response head with its connection headers replaced by `Connection: close`.
+fn close_connection(head: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    let Some(body) = text.strip_suffix("\r\n\r\n") else {
+        return head.to_vec();
+    };
+    let mut out = String::new();
+    for (i, line) in body.split("\r\n").enumerate() {
+        let name = line
+            .split_once(':')
+            .map(|(n, _)| n.trim().to_ascii_lowercase());
+        if i > 0 && matches!(name.as_deref(), Some("connection" | "keep-alive")) {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    out.into_bytes()
+}
+
 fn serve(
     mut client: TcpStream,
     routes: &HashMap<String, SocketAddr>,
     seen: &Mutex<Vec<Forwarded>>,
 ) -> io::Result<()> {
-    let mut head = Vec::new();
-    let mut byte = [0_u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if client.read(&mut byte)? == 0 {
-            return Ok(());
-        }
-        head.push(byte[0]);
+    let head = read_head(&mut client)?;
+    if !head.ends_with(b"\r\n\r\n") {
+        return Ok(());
     }
     let text = String::from_utf8_lossy(&head).into_owned();
     let mut lines = text.split("\r\n");
@@ -160,6 +192,11 @@ fn serve(
     let pump = thread::spawn(move || {
         let _ = io::copy(&mut from_client, &mut to_upstream);
     });
+    // The answer's head says `Connection: close` whatever the upstream said: the proxy closes
+    // the connection after it, and a client that was not told so could send its next request
+    // on a connection that is being closed.
+    let answer = read_head(&mut upstream)?;
+    client.write_all(&close_connection(&answer))?;
     let _ = io::copy(&mut upstream, &mut client);
     let _ = client.shutdown(Shutdown::Both);
     let _ = upstream.shutdown(Shutdown::Both);
