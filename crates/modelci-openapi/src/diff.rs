@@ -164,26 +164,28 @@ fn diff_path_items(
         stats: DiffStats::default(),
         out: Vec::new(),
     };
-    // The new version's path items, with their methods, and an index by path.
+    // The new version's paths, with their methods, and an index by path; the path items
+    // themselves are parsed again when compared (a document keeps them as text).
     let mut new_items = Vec::new();
     let mut new_by_path: HashMap<&str, usize> = HashMap::new();
     for (path, item) in path_items(new) {
-        let methods: Vec<&'static str> = path_methods(new, path, item).map_err(in_new)?.collect();
-        new_by_path.entry(path.as_str()).or_insert(new_items.len());
-        new_items.push((path, item, methods, false));
+        let item = item.map_err(in_new)?;
+        let methods: Vec<&'static str> = path_methods(new, path, &item).map_err(in_new)?.collect();
+        new_by_path.entry(path).or_insert(new_items.len());
+        new_items.push((path, methods, false));
     }
     let (old_secured, new_secured) = (secured_globally(old), secured_globally(new));
     let mut old_keys: HashSet<(&'static str, &str)> = HashSet::new();
     for (path, item) in path_items(old) {
-        let old_ops = path_operations(old, path, item, old_secured).map_err(in_old)?;
-        for m in path_methods(old, path, item).map_err(in_old)? {
-            old_keys.insert((m, path.as_str()));
+        let item = item.map_err(in_old)?;
+        let old_ops = path_operations(old, path, &item, old_secured).map_err(in_old)?;
+        for m in path_methods(old, path, &item).map_err(in_old)? {
+            old_keys.insert((m, path));
         }
-        let new_ops = match new_by_path.get(path.as_str()) {
+        let new_ops = match new_by_path.get(path) {
             Some(&j) => {
-                let (_, new_item, _, done) = &mut new_items[j];
-                *done = true;
-                path_operations(new, path, new_item, new_secured).map_err(in_new)?
+                new_items[j].2 = true;
+                new_operations(new, path, new_secured).map_err(in_new)?
             }
             None => Vec::new(),
         };
@@ -219,15 +221,15 @@ fn diff_path_items(
             }
         }
     }
-    for (path, item, methods, done) in &new_items {
+    for (path, methods, done) in &new_items {
         if !done {
             // Not compared, but resolved all the same: a new operation that cannot be is an
             // error, as in the old version.
-            path_operations(new, path, item, new_secured).map_err(in_new)?;
+            new_operations(new, path, new_secured).map_err(in_new)?;
         }
         for m in methods {
             differ.stats.operations_examined += 1;
-            if !old_keys.contains(&(*m, path.as_str())) {
+            if !old_keys.contains(&(*m, *path)) {
                 differ.out.push(finding(
                     "operation-added",
                     Severity::Info,
@@ -241,6 +243,14 @@ fn diff_path_items(
     let Differ { mut out, stats, .. } = differ;
     out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     Ok((out, stats))
+}
+
+/// The operations of the path item of `path` in `doc` (parsed again from the document's text).
+fn new_operations(doc: &Document, path: &str, secured: bool) -> Result<Vec<Operation>, String> {
+    match doc.paths.get(path) {
+        Some(item) => path_operations(doc, path, &*item?, secured),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// What comparing an old schema with a new one for a role gave.

@@ -11,8 +11,10 @@ pub mod diff;
 pub mod generate;
 pub mod load;
 pub mod ops;
+pub mod paths;
 pub mod schema;
 
 pub use check::{CheckKind, Observed, Validators, check_response};
 pub use load::{Document, Kind, LoadError, load, parse};
 pub use ops::{Operation, operations};
+pub use paths::PathItems;

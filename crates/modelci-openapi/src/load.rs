@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::paths::{PathItems, Split, split};
+
 /// What a contract document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -22,8 +24,12 @@ pub struct Document {
     /// File path (or name) it came from.
     pub source: String,
     pub kind: Kind,
-    /// The whole document.
+    /// The whole document but its path items: for an OpenAPI document whose `paths` is an
+    /// object, `paths` is not here but in [`Document::paths`].
     pub root: Value,
+    /// The path items, kept as compact JSON and parsed when asked for (a parsed document takes
+    /// about ten times its JSON); empty for JSON Schemas.
+    pub paths: PathItems,
     /// Where the document is (`file:///abs/path.yaml`, or a URL), against which relative `$ref`s
     /// to other documents resolve; empty for text with no location.
     pub base: String,
@@ -151,6 +157,9 @@ fn resolve_externals(doc: &mut Document, remote: Option<Fetcher<'_>>) -> Result<
     let mut queue: VecDeque<(String, Vec<String>)> = VecDeque::new();
     let mut found = Vec::new();
     refs_in(&doc.root, &mut found);
+    for (_, item) in doc.paths.iter() {
+        refs_in(&*item.map_err(err)?, &mut found);
+    }
     queue.push_back((doc.base.clone(), found));
     while let Some((base, refs)) = queue.pop_front() {
         for r in refs {
@@ -196,17 +205,38 @@ fn parse_value(text: &str, source: &str) -> Result<Value, LoadError> {
     let text = text.trim_start_matches('\u{feff}');
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        serde_json::from_str(text).map_err(|e| LoadError {
-            source_name: source.to_owned(),
-            line: u32::try_from(e.line()).ok(),
-            message: format!("not valid JSON: {}", strip_location(&e.to_string())),
-        })
+        serde_json::from_str(text).map_err(|e| json_error(&e, source))
     } else {
-        serde_yaml_ng::from_str(text).map_err(|e| LoadError {
-            source_name: source.to_owned(),
-            line: e.location().and_then(|l| u32::try_from(l.line()).ok()),
-            message: format!("not valid YAML: {}", strip_location(&e.to_string())),
-        })
+        serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&e, source))
+    }
+}
+
+/// Parses YAML or JSON text with the path items split out ([`crate::paths`]).
+fn parse_split(text: &str, source: &str) -> Result<Split, LoadError> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let mut de = serde_json::Deserializer::from_str(text);
+        split(&mut de)
+            .and_then(|s| de.end().map(|()| s))
+            .map_err(|e| json_error(&e, source))
+    } else {
+        split(serde_yaml_ng::Deserializer::from_str(text)).map_err(|e| yaml_error(&e, source))
+    }
+}
+
+fn json_error(e: &serde_json::Error, source: &str) -> LoadError {
+    LoadError {
+        source_name: source.to_owned(),
+        line: u32::try_from(e.line()).ok(),
+        message: format!("not valid JSON: {}", strip_location(&e.to_string())),
+    }
+}
+
+fn yaml_error(e: &serde_yaml_ng::Error, source: &str) -> LoadError {
+    LoadError {
+        source_name: source.to_owned(),
+        line: e.location().and_then(|l| u32::try_from(l.line()).ok()),
+        message: format!("not valid YAML: {}", strip_location(&e.to_string())),
     }
 }
 
@@ -221,7 +251,7 @@ pub fn parse(text: &str, source: &str) -> Result<Document, LoadError> {
         message,
     };
     let text = text.trim_start_matches('\u{feff}');
-    let root = parse_value(text, source)?;
+    let Split { mut root, paths } = parse_split(text, source)?;
     let kind = match root.get("openapi").and_then(Value::as_str) {
         Some(v) if v.starts_with("3.0") => Kind::OpenApi30,
         Some(v) if v.starts_with("3.1") => Kind::OpenApi31,
@@ -248,10 +278,21 @@ pub fn parse(text: &str, source: &str) -> Result<Document, LoadError> {
     if kind != Kind::JsonSchema && !root.get("paths").is_none_or(Value::is_object) {
         return Err(err(None, "`paths` must be an object".into()));
     }
+    let paths = match (kind, paths) {
+        // In a JSON Schema, `paths` is just another keyword: back where it was read.
+        (Kind::JsonSchema, Some(items)) => {
+            if let Value::Object(o) = &mut root {
+                o.insert("paths".into(), items.to_value().map_err(|e| err(None, e))?);
+            }
+            PathItems::default()
+        }
+        (_, paths) => paths.unwrap_or_default(),
+    };
     Ok(Document {
         source: source.to_owned(),
         kind,
         root,
+        paths,
         base: String::new(),
         externals: BTreeMap::new(),
     })

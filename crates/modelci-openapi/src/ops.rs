@@ -1,5 +1,7 @@
 //! The operations of an OpenAPI document, with parameters, request bodies and responses resolved.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::load::Document;
@@ -163,18 +165,15 @@ pub fn operations(doc: &Document) -> Result<Vec<Operation>, String> {
     let mut out = Vec::new();
     let secured_globally = secured_globally(doc);
     for (path, item) in path_items(doc) {
-        out.extend(path_operations(doc, path, item, secured_globally)?);
+        out.extend(path_operations(doc, path, &*item?, secured_globally)?);
     }
     Ok(out)
 }
 
-/// The path items of a document (`paths`), in document order, unresolved.
-pub fn path_items(doc: &Document) -> impl Iterator<Item = (&String, &Value)> {
-    doc.root
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
+/// The path items of a document (`paths`), in document order, unresolved, each parsed when
+/// the iterator reaches it ([`crate::paths`]).
+pub fn path_items(doc: &Document) -> impl Iterator<Item = (&str, Result<Cow<'_, Value>, String>)> {
+    doc.paths.iter()
 }
 
 /// Whether the document requires authentication for operations that do not say.

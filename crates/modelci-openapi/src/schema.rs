@@ -96,10 +96,40 @@ fn def_name(doc: &Document, t: &Target) -> String {
 
 fn ref_to_def(doc: &Document, t: &Target) -> String {
     let key = def_name(doc, t).replace('~', "~0").replace('/', "~1");
-    format!("#/$defs/{key}")
+    // A URI fragment: what it may not hold as is (`{id}` of a path, spaces, `%`...) is
+    // percent-encoded.
+    let mut out = String::from("#/$defs/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn lookup<'a>(doc: &'a Document, t: &Target) -> Result<&'a Value, RefError> {
+    let missing = || {
+        RefError::Missing(if t.document == doc.base {
+            format!("#{}", t.pointer)
+        } else {
+            format!("{}#{}", t.document, t.pointer)
+        })
+    };
+    if t.document == doc.base
+        && let Some(rest) = t.pointer.strip_prefix("/paths/")
+    {
+        // Into a path item, which the document keeps as text ([`crate::paths`]).
+        let (token, inner) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let path = token.replace("~1", "/").replace("~0", "~");
+        let item = doc
+            .paths
+            .kept(&path)
+            .ok_or_else(missing)?
+            .map_err(|_| missing())?;
+        return item.pointer(inner).ok_or_else(missing);
+    }
     let root = if t.document == doc.base {
         &doc.root
     } else {
@@ -107,13 +137,7 @@ fn lookup<'a>(doc: &'a Document, t: &Target) -> Result<&'a Value, RefError> {
             .get(&t.document)
             .ok_or_else(|| RefError::External(t.document.clone()))?
     };
-    root.pointer(&t.pointer).ok_or_else(|| {
-        RefError::Missing(if t.document == doc.base {
-            format!("#{}", t.pointer)
-        } else {
-            format!("{}#{}", t.document, t.pointer)
-        })
-    })
+    root.pointer(&t.pointer).ok_or_else(missing)
 }
 
 /// Where a `$ref` found in the document at `base` points.
@@ -360,5 +384,33 @@ mod tests {
             standalone(&d, &json!({"$ref": "https://example.com/s.json"})),
             Err(RefError::Remote(_))
         ));
+    }
+
+    #[test]
+    fn refs_into_path_items_are_followed() {
+        // Generators write these: a response or schema `$ref`'d from another operation.
+        let d = parse(
+            r##"{"openapi": "3.1.0", "paths": {
+              "/a~b/{id}": {"get": {"responses": {"200": {"description": "ok",
+                "content": {"application/json": {"schema": {"type": "integer", "minimum": 1}}}}}}},
+              "/c": {"get": {"responses": {"200": {"$ref": "#/paths/~1a~0b~1%7Bid%7D/get/responses/200"}}}}
+            }}"##,
+            "doc.json",
+        )
+        .expect("doc");
+        let s = standalone(
+            &d,
+            &json!({"$ref": "#/paths/~1a~0b~1%7Bid%7D/get/responses/200/content/application~1json/schema"}),
+        )
+        .expect("schema");
+        let v = jsonschema::validator_for(&s).expect("compiles");
+        assert!(v.is_valid(&json!(2)));
+        assert!(!v.is_valid(&json!(0)));
+        let ops = crate::ops::operations(&d).expect("operations");
+        assert_eq!(ops[1].responses[0].content.len(), 1, "{ops:?}");
+        assert_eq!(
+            standalone(&d, &json!({"$ref": "#/paths/~1nope/get"})),
+            Err(RefError::Missing("#/paths/~1nope/get".into()))
+        );
     }
 }
