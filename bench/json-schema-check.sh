@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Benchmark: `modelci check` on a 200,000-line JSON Lines log (one case per line, JUnit and
 # JSON reports written) against the baseline, a Python loop over the `jsonschema` package.
-# Needs python3; installs `jsonschema` with pip when it is missing.
+# Needs python3; the baseline runs in a virtual environment with `jsonschema` in
+# target/bench-python (made when missing; the system's and the user's Python are not changed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-200000}"
 data="$(mktemp -d)"
 trap 'rm -rf "$data"' EXIT
 python3 bench/json-schema/generate.py "$data" "$n"
-python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
+venv="${CARGO_TARGET_DIR:-target}/bench-python"
+if ! "$venv/bin/python3" -c "import jsonschema" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/python3" -m pip install -q jsonschema
+fi
 cargo build -q --release --locked -p modelci
 
 best() { # best wall time of 3 runs, in seconds
@@ -21,7 +26,7 @@ best() { # best wall time of 3 runs, in seconds
   echo "$best"
 }
 m=$(best target/release/modelci check --config "$data/modelci.toml" --junit "$data/j.xml" --json "$data/r.json")
-b=$(best python3 bench/json-schema/baseline.py "$data")
+b=$(best "$venv/bin/python3" bench/json-schema/baseline.py "$data")
 target/release/modelci check --config "$data/modelci.toml" | tail -2 || true
-python3 bench/json-schema/baseline.py "$data"
+"$venv/bin/python3" bench/json-schema/baseline.py "$data"
 python3 -c "print(f'modelci check: {$m:.2f} s   python jsonschema loop: {$b:.2f} s   ratio (modelci / baseline): {$m/$b:.3f}')"

@@ -15,7 +15,8 @@
 # as a pyenv shim, which adds ~50 ms to each start. The row "modelci, ORT_DYLIB_PATH set" is
 # modelci told where ONNX Runtime is, so that it does not look for the onnxruntime Python
 # package (which starts python3).
-# Needs python3 with numpy and onnxruntime (installed with pip when missing).
+# The Python ways run in the tests' virtual environment (scripts/python-env: numpy and onnxruntime
+# pinned, in target/python; the system's and the user's Python are not changed).
 # Usage: bench/model-golden.sh [N]   (default N = 10,000; MODELCI=PATH times that modelci
 # executable instead of building target/release/modelci)
 set -euo pipefail
@@ -24,8 +25,8 @@ n="${1:-10000}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-python3 -c "import numpy, onnxruntime" 2>/dev/null || python3 -m pip install -q numpy onnxruntime
-py=$(python3 -c "import sys; print(sys.executable)")
+venv="$(scripts/python-env)"
+py=$("$venv/bin/python3" -c "import sys; print(sys.executable)")
 if [ -n "${MODELCI:-}" ]; then
   modelci="$MODELCI"
 else

@@ -846,6 +846,7 @@ fn run_step(step: &Value, values: &BTreeMap<String, String>, dir: &Path, tmp: &P
         .current_dir(dir)
         .env_remove("ORT_DYLIB_PATH")
         .env_remove("GITHUB_WORKSPACE")
+        .env("GITHUB_ACTION_PATH", root())
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", &output)
         .env("GITHUB_ENV", &env_file)
@@ -983,10 +984,23 @@ fn the_action_names_shard_artifacts_and_reports_a_run_that_never_started_as_erro
 }
 
 #[test]
-fn the_action_points_ort_dylib_path_at_the_onnxruntime_wheel() {
-    // The step would pip-install it; tests do not install packages.
-    let importable = modelci_test_support::python_with(&["onnxruntime"]);
-    if modelci_test_support::require(modelci_test_support::Dependency::Python, importable).is_none()
+fn the_action_points_ort_dylib_path_at_the_pinned_library_beside_the_build() {
+    // The step runs scripts/onnxruntime, which scripts/test has already run (so nothing is
+    // fetched here); without it the test would fetch the wheel.
+    let present = Command::new(root().join("scripts/onnxruntime"))
+        .arg("--check")
+        .env("CARGO_TARGET_DIR", root().join("target"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if modelci_test_support::require(
+        modelci_test_support::Dependency::OnnxRuntime,
+        if present {
+            Ok(())
+        } else {
+            Err("target/onnxruntime/ has no library (run scripts/onnxruntime)".to_owned())
+        },
+    )
+    .is_none()
     {
         return;
     }
@@ -1002,5 +1016,10 @@ fn the_action_points_ort_dylib_path_at_the_onnxruntime_wheel() {
         .find_map(|l| l.strip_prefix("ORT_DYLIB_PATH="))
         .unwrap_or_else(|| panic!("ORT_DYLIB_PATH not exported: {:?}", ran.env_file));
     assert!(Path::new(lib).is_file(), "{lib} is not a file");
-    assert!(lib.contains("/capi/libonnxruntime"), "{lib}");
+    let folder = Path::new(lib).parent().expect("a folder");
+    assert_eq!(
+        std::fs::canonicalize(folder).expect("exists"),
+        std::fs::canonicalize(root().join("target/onnxruntime/lib")).expect("exists"),
+        "{lib}"
+    );
 }

@@ -128,6 +128,77 @@ fn colour_follows_no_color_and_clicolor_force() {
     assert!(!no_color.contains('\u{1b}'), "NO_COLOR wins");
 }
 
+/// A project-local ONNX Runtime (`onnxruntime/lib/` above the executable's folder, where
+/// `scripts/onnxruntime` puts it for `target/release/modelci`) is found without
+/// `ORT_DYLIB_PATH` and without python3; where there is none, the message lists where it looked.
+#[test]
+fn onnxruntime_beside_the_executable_is_found_without_python() {
+    let lib = std::env::var_os("ORT_DYLIB_PATH")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_file());
+    let Some(lib) = modelci_test_support::require(
+        modelci_test_support::Dependency::OnnxRuntime,
+        lib.ok_or_else(|| {
+            "ORT_DYLIB_PATH does not name a library (scripts/test sets it)".to_owned()
+        }),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let bin = tmp.path().join("bin");
+    let no_python = tmp.path().join("empty");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::fs::create_dir_all(&no_python).expect("mkdir");
+    let exe = bin.join("modelci");
+    if std::fs::hard_link(env!("CARGO_BIN_EXE_modelci"), &exe).is_err() {
+        std::fs::copy(env!("CARGO_BIN_EXE_modelci"), &exe).expect("copy modelci");
+    }
+    let doctor = || {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.arg("doctor")
+            .current_dir(tmp.path())
+            .env_remove("ORT_DYLIB_PATH")
+            .env_remove("LD_LIBRARY_PATH")
+            .env("PATH", &no_python);
+        run(&mut cmd)
+    };
+    let (_, out, _) = doctor();
+    let missing = out
+        .lines()
+        .find(|l| l.starts_with("onnxruntime"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(missing.contains("missing"), "{out}");
+    assert!(
+        missing.contains(&format!(
+            "beside modelci ({}",
+            std::fs::canonicalize(&bin)
+                .expect("bin")
+                .join("onnxruntime/lib")
+                .display()
+        )),
+        "{out}"
+    );
+    let dir = tmp.path().join("onnxruntime/lib");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let name = lib.file_name().expect("a file name");
+    std::os::unix::fs::symlink(&lib, dir.join(name)).expect("symlink");
+    let (code, out, _) = doctor();
+    let found = out
+        .lines()
+        .find(|l| l.starts_with("onnxruntime"))
+        .unwrap_or_default();
+    assert!(found.contains(" ok "), "{out}");
+    assert!(found.contains("(found through beside modelci)"), "{out}");
+    assert!(!found.contains("python3"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("devices") && l.contains("execution providers: cpu")),
+        "{out}"
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn version_help_and_doctor() {
     let (code, out, _) = run(&mut modelci(&["--version"]));

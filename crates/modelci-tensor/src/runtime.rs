@@ -4,9 +4,14 @@
 //! modelci links ONNX Runtime dynamically (the `ort` crate's `load-dynamic`), so nothing is
 //! downloaded at build time. The library is looked for, in order, at:
 //! 1. an explicit path (`--ort-lib`), then the `ORT_DYLIB_PATH` environment variable;
-//! 2. the `onnxruntime` or `onnxruntime-gpu` Python package (`capi/libonnxruntime.so.*`, which
-//!    the wheel ships), as `python3` sees it;
-//! 3. the system library folders (`LD_LIBRARY_PATH`, `/usr/local/lib`, `/usr/lib`, ...).
+//! 2. beside modelci's own executable: `onnxruntime/lib/` in the executable's folder or the one
+//!    above it (`target/onnxruntime/lib/` for `target/release/modelci`, where
+//!    `scripts/onnxruntime` unpacks the pinned wheel's library; `PREFIX/onnxruntime/lib/` for
+//!    `PREFIX/bin/modelci`), then `lib/` beside `bin/` (`PREFIX/lib/`). No process is started
+//!    and no Python environment is needed or touched;
+//! 3. the `onnxruntime` or `onnxruntime-gpu` Python package (`capi/libonnxruntime.so.*`, which
+//!    the wheel ships), as `python3` sees it (one interpreter start, tens of milliseconds);
+//! 4. the system library folders (`LD_LIBRARY_PATH`, `/usr/local/lib`, `/usr/lib`, ...).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +26,7 @@ use crate::tensor::{DType, Data, Tensor};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuntimeError {
     #[error(
-        "ONNX Runtime was not found ({searched}); install it with `python3 -m pip install onnxruntime`, or point --ort-lib / ORT_DYLIB_PATH at libonnxruntime.so"
+        "ONNX Runtime was not found ({searched}); `scripts/onnxruntime` in modelci's checkout unpacks the pinned library beside the build, or point --ort-lib / ORT_DYLIB_PATH at libonnxruntime.so"
     )]
     NotFound { searched: String },
     #[error("cannot load ONNX Runtime from `{path}`: {message}")]
@@ -76,6 +81,22 @@ fn library_in(dir: &Path) -> Option<PathBuf> {
     found.pop()
 }
 
+/// The folders beside an executable where a project-local ONNX Runtime is looked for, in order:
+/// `DIR/onnxruntime/lib`, `DIR/../onnxruntime/lib` and `DIR/../lib`, where `DIR` is the
+/// executable's folder (symbolic links to the executable resolved).
+pub fn beside_executable(exe: &Path) -> Vec<PathBuf> {
+    let exe = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    let Some(dir) = exe.parent() else {
+        return Vec::new();
+    };
+    let mut out = vec![dir.join("onnxruntime").join("lib")];
+    if let Some(up) = dir.parent() {
+        out.push(up.join("onnxruntime").join("lib"));
+        out.push(up.join("lib"));
+    }
+    out
+}
+
 /// Finds the ONNX Runtime library (see the module docs for the order).
 ///
 /// # Errors
@@ -93,6 +114,20 @@ pub fn find_library(explicit: Option<&Path>) -> Result<Library, RuntimeError> {
         return Ok(lib(PathBuf::from(p), "ORT_DYLIB_PATH"));
     }
     let mut searched = vec!["ORT_DYLIB_PATH (unset)".to_owned()];
+    if let Ok(exe) = std::env::current_exe() {
+        let beside = beside_executable(&exe);
+        if let Some(p) = beside.iter().find_map(|d| library_in(d)) {
+            return Ok(lib(p, "beside modelci"));
+        }
+        searched.push(format!(
+            "beside modelci ({})",
+            beside
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     // One interpreter start for both packages; `find_spec` locates a package without importing
     // it (importing onnxruntime takes a large part of a second).
     let script = "import importlib.util as u\nfor p in ('onnxruntime', 'onnxruntime_gpu'):\n    s = u.find_spec(p)\n    if s and s.submodule_search_locations:\n        print(p, s.submodule_search_locations[0])\n";

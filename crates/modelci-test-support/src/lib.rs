@@ -81,15 +81,17 @@ impl Dependency {
                  README.md), or point MODELCI_CONFORMANCE_DIR at them"
             }
             Dependency::OnnxRuntime => {
-                "`python3 -m pip install onnxruntime` (scripts/test does), or set ORT_DYLIB_PATH \
-                 to a libonnxruntime"
+                "`scripts/onnxruntime` unpacks the pinned library into target/onnxruntime/ \
+                 (scripts/test does, and exports ORT_DYLIB_PATH), or set ORT_DYLIB_PATH to a \
+                 libonnxruntime"
             }
             Dependency::Mlflow => {
                 "start a server with `scripts/mlflow-server start` and export its URL as \
                  MODELCI_TEST_MLFLOW_URI (scripts/test does both)"
             }
             Dependency::Python => {
-                "install python3, then `python3 -m pip install numpy onnxruntime`"
+                "`scripts/python-env` makes a virtual environment with them under target/ \
+                 (scripts/test does, and puts it first on PATH)"
             }
             Dependency::Xmllint => "install libxml2-utils (scripts/test does when it can)",
             Dependency::ServiceBinary => "build the workspace: `cargo build --workspace`",
