@@ -247,6 +247,8 @@ fn recorded_golden_cases_pass_model_test_and_a_bad_input_writes_nothing() {
     ]));
     assert_eq!(code, 0, "{stdout}\n{err}");
     assert!(stdout.starts_with("recorded "), "{stdout}");
+    // What recorded the answers: the device and the runtime.
+    assert!(stdout.contains("(on cpu, onnxruntime "), "{stdout}");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).expect("r")).expect("json");
     let first = &v["cases"][0];
     assert_eq!(first["outputs"]["label"]["dtype"], "int64");
@@ -285,6 +287,108 @@ fn recorded_golden_cases_pass_model_test_and_a_bad_input_writes_nothing() {
         "{err}"
     );
     assert!(!out2.exists());
+}
+
+/// `[suite.model.tolerance.DEVICE]` applies on the device that ran the model and only there;
+/// the CUDA options are checked like any other key.
+#[test]
+fn tolerances_follow_the_device_that_ran() {
+    if !runtime_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let golden = dir.path().join("golden.json");
+    let (code, stdout, err) = run(&mut modelci(&[
+        "model",
+        "record",
+        "--model",
+        MODEL,
+        "--inputs",
+        "fixtures/golden/linear_cases.npz",
+        "--out",
+        golden.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{stdout}\n{err}");
+    // One probability off by 0.01: beyond float32's default tolerance.
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&golden).expect("r")).expect("json");
+    let x = &mut v["cases"][0]["outputs"]["probabilities"]["data"][0];
+    *x = serde_json::json!(x.as_f64().expect("a number") + 0.01);
+    let off = dir.path().join("off.json");
+    std::fs::write(&off, v.to_string()).expect("w");
+    let config = dir.path().join("modelci.toml");
+    let suite = |name: &str, extra: &str| {
+        format!(
+            "[[suite.model]]\nname = \"{name}\"\nmodel = \"{}\"\ncases = [\"{}\"]\n{extra}\n",
+            crate::root().join(MODEL).display(),
+            off.display()
+        )
+    };
+    std::fs::write(
+        &config,
+        [
+            suite("plain", ""),
+            suite("cpu-loose", "[suite.model.tolerance.cpu]\natol = 0.05"),
+            suite(
+                "cuda-loose",
+                "tf32 = true\ncudnn_conv_algo_search = \"heuristic\"\n[suite.model.tolerance.cuda]\natol = 0.05",
+            ),
+        ]
+        .concat(),
+    )
+    .expect("w");
+    let json = dir.path().join("r.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "check",
+        "--config",
+        config.to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("r")).expect("json");
+    let verdicts: Vec<(&str, &str)> = r["suites"]
+        .as_array()
+        .expect("suites")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().expect("name"),
+                s["cases"][0]["outcome"].as_str().expect("outcome"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("plain", "failed"),
+            ("cpu-loose", "passed"),
+            ("cuda-loose", "failed")
+        ]
+    );
+    // The CUDA options are recorded only where CUDA ran.
+    assert_eq!(r["suites"][2]["properties"]["device"], "cpu");
+    assert!(
+        r["suites"][2]["properties"].get("cuda_tf32").is_none(),
+        "{r:#}"
+    );
+    let (code, _, err) = run(&mut modelci(&[
+        "model",
+        "test",
+        "--model",
+        MODEL,
+        "--cases",
+        "fixtures/golden/linear_cases.npz",
+        "--cudnn-conv-algo-search",
+        "fastest",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            "`--cudnn-conv-algo-search` must be `exhaustive`, `heuristic` or `default`, not `fastest`"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

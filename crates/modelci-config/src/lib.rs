@@ -28,7 +28,7 @@ pub use openapi::{FailOn, OpenApiSuite, OpenApiSuiteFile};
 pub use pact::{PactSuite, PactSuiteFile};
 pub use resolve::Origin;
 pub use secret::{Secret, SecretError, check_var_name};
-pub use values::{BadDevice, Device};
+pub use values::{BadDevice, ConvAlgoSearch, CudaOptions, Device};
 
 /// The configuration file name `modelci check` looks for by default.
 pub const DEFAULT_CONFIG: &str = "modelci.toml";
@@ -163,7 +163,7 @@ pub enum SuiteSpec {
     /// `[[suite.openapi]]`
     OpenApi(OpenApiSuite),
     /// `[[suite.model]]`
-    Model(ModelSuite),
+    Model(Box<ModelSuite>),
     /// `[[suite.gate]]`
     Gate(Box<gate::GateSuite>),
 }
@@ -311,7 +311,7 @@ fn parse_with(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let offset = spanned.span().start;
         let raw = spanned.into_inner();
         let name = raw.name.clone();
-        let spec = SuiteSpec::Model(model::resolve(raw, &origin)?);
+        let spec = SuiteSpec::Model(Box::new(model::resolve(raw, &origin)?));
         declare(offset, &name, spec)?;
     }
     for spanned in file.suite.gate {

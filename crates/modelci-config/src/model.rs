@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::values::{Device, non_negative};
+use crate::values::{ConvAlgoSearch, CudaOptions, Device, non_negative};
 use crate::{ConfigError, Origin};
 
 /// `[suite.model.edge_cases]`: inputs built from the suite's golden inputs that probe how the
@@ -224,6 +224,19 @@ pub struct ModelSuiteFile {
     /// Absolute tolerance for floating-point outputs (default: per dtype).
     #[serde(default)]
     pub atol: Option<f64>,
+    /// Tolerances for the device the model ran on, over `rtol`/`atol`:
+    /// `[suite.model.tolerance.cuda]` (e.g. for TF32) and `[suite.model.tolerance.cpu]`.
+    #[serde(default)]
+    pub tolerance: Option<DeviceTolerances>,
+    /// On CUDA, let float32 matrix products and convolutions use TF32 (off by default: it is
+    /// about 1e-3 off float32; give it its own `[suite.model.tolerance.cuda]`).
+    #[serde(default)]
+    pub tf32: bool,
+    /// On CUDA, cuDNN's convolution algorithm search: `exhaustive` (ONNX Runtime's default),
+    /// `heuristic` or `default`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub cudnn_conv_algo_search: Option<Spanned<String>>,
     /// The output holding class labels, for label flips (default: an integer output, else the
     /// argmax of the first floating-point output).
     #[serde(default)]
@@ -240,6 +253,44 @@ pub struct ModelSuiteFile {
     /// Regression against a baseline model.
     #[serde(default)]
     pub regression: Option<Regression>,
+}
+
+/// `[suite.model.tolerance]`: tolerances by the device the model ran on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceTolerances {
+    /// On the CPU.
+    #[serde(default)]
+    pub cpu: Option<DeviceTolerance>,
+    /// On CUDA.
+    #[serde(default)]
+    pub cuda: Option<DeviceTolerance>,
+}
+
+/// `rtol`/`atol` for one device; what it leaves out comes from the suite's `rtol`/`atol`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceTolerance {
+    /// Relative tolerance for floating-point outputs.
+    #[serde(default)]
+    pub rtol: Option<f64>,
+    /// Absolute tolerance for floating-point outputs.
+    #[serde(default)]
+    pub atol: Option<f64>,
+}
+
+impl ModelSuite {
+    /// `rtol` and `atol` for a model that ran on `device` (`Cpu` or `Cuda`): the device's own
+    /// where `[suite.model.tolerance.DEVICE]` gives them, else the suite's.
+    pub fn tolerance_on(&self, device: Device) -> (Option<f64>, Option<f64>) {
+        let own = match device {
+            Device::Cpu => self.tolerance.cpu,
+            Device::Cuda => self.tolerance.cuda,
+            Device::Auto => None,
+        }
+        .unwrap_or_default();
+        (own.rtol.or(self.rtol), own.atol.or(self.atol))
+    }
 }
 
 /// A resolved `[[suite.model]]`.
@@ -265,6 +316,10 @@ pub struct ModelSuite {
     pub device: Device,
     pub rtol: Option<f64>,
     pub atol: Option<f64>,
+    /// Per-device tolerances (see [`ModelSuite::tolerance_on`]).
+    pub tolerance: DeviceTolerances,
+    /// How the model runs on CUDA.
+    pub cuda: CudaOptions,
     pub label_output: Option<String>,
     pub edge_cases: Option<EdgeCases>,
     pub invariants: Option<Invariants>,
@@ -314,6 +369,25 @@ pub fn resolve(raw: ModelSuiteFile, origin: &Origin<'_>) -> Result<ModelSuite, C
     let nonneg = |k: &str, v: Option<f64>| non_negative(v, &key(k)).map_err(|m| at(name_at, m));
     nonneg("rtol", raw.rtol)?;
     nonneg("atol", raw.atol)?;
+    let tolerance = raw.tolerance.unwrap_or_default();
+    for (device, t) in [("cpu", tolerance.cpu), ("cuda", tolerance.cuda)] {
+        let t = t.unwrap_or_default();
+        nonneg(&format!("tolerance.{device}.rtol"), t.rtol)?;
+        nonneg(&format!("tolerance.{device}.atol"), t.atol)?;
+    }
+    let conv_algo_search = match &raw.cudnn_conv_algo_search {
+        Some(v) => v.get_ref().parse::<ConvAlgoSearch>().map_err(|e| {
+            at(
+                v.span().start,
+                format!("{} {e}", key("cudnn_conv_algo_search")),
+            )
+        })?,
+        None => ConvAlgoSearch::default(),
+    };
+    let cuda = CudaOptions {
+        tf32: raw.tf32,
+        conv_algo_search,
+    };
     let timeout = match raw.timeout_secs {
         None => crate::values::DEFAULT_TIMEOUT,
         Some(t) => crate::values::seconds(t, &key("timeout_secs")).map_err(|m| at(name_at, m))?,
@@ -458,6 +532,8 @@ pub fn resolve(raw: ModelSuiteFile, origin: &Origin<'_>) -> Result<ModelSuite, C
         device,
         rtol: raw.rtol,
         atol: raw.atol,
+        tolerance,
+        cuda,
         label_output: raw.label_output,
         edge_cases: raw.edge_cases,
         invariants: raw.invariants,

@@ -383,6 +383,45 @@ fn model_suite_mistakes_are_named() {
 }
 
 #[test]
+fn model_suites_take_cuda_options_and_tolerances_by_device() {
+    let base = "[[suite.model]]\nname = \"m\"\ncases = [\"c.json\"]\nmodel = \"m.onnx\"\n";
+    let config = parse(Path::new("dir/modelci.toml"), base).expect("valid");
+    let SuiteSpec::Model(m) = &config.suites[0].spec else {
+        panic!("not a model suite")
+    };
+    // float32 stays float32 on CUDA unless asked; ONNX Runtime's own search.
+    assert_eq!(m.cuda, crate::CudaOptions::default());
+    assert!(!m.cuda.tf32);
+    assert_eq!(m.cuda.conv_algo_search, crate::ConvAlgoSearch::Exhaustive);
+    assert_eq!(m.tolerance_on(Device::Cuda), (None, None));
+    let text = format!(
+        "{base}rtol = 1e-5\natol = 1e-6\ntf32 = true\ncudnn_conv_algo_search = \"Heuristic\"\n\
+         [suite.model.tolerance.cuda]\natol = 5e-3\n"
+    );
+    let config = parse(Path::new("dir/modelci.toml"), &text).expect("valid");
+    let SuiteSpec::Model(m) = &config.suites[0].spec else {
+        panic!("not a model suite")
+    };
+    assert!(m.cuda.tf32);
+    assert_eq!(m.cuda.conv_algo_search, crate::ConvAlgoSearch::Heuristic);
+    // The device's own where it gives one, the suite's for the rest and for other devices.
+    assert_eq!(m.tolerance_on(Device::Cuda), (Some(1e-5), Some(5e-3)));
+    assert_eq!(m.tolerance_on(Device::Cpu), (Some(1e-5), Some(1e-6)));
+    let e = err(&format!("{base}cudnn_conv_algo_search = \"fastest\"\n"));
+    assert_eq!(
+        e,
+        "dir/modelci.toml:5:26: `cudnn_conv_algo_search` must be `exhaustive`, `heuristic` or `default`, not `fastest`"
+    );
+    let e = err(&format!("{base}[suite.model.tolerance.cuda]\nrtol = -1\n"));
+    assert!(
+        e.contains("`tolerance.cuda.rtol` must be a non-negative number, not -1.0"),
+        "{e}"
+    );
+    let e = err(&format!("{base}[suite.model.tolerance.tpu]\natol = 1\n"));
+    assert!(e.contains("unknown key `tpu`"), "{e}");
+}
+
+#[test]
 fn suites_that_talk_to_the_service_are_known() {
     let config = parse(
         Path::new("modelci.toml"),

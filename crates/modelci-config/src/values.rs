@@ -54,6 +54,58 @@ impl FromStr for Device {
     }
 }
 
+/// How ONNX Runtime's CUDA provider picks cuDNN's convolution algorithms
+/// (`cudnn_conv_algo_search`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConvAlgoSearch {
+    /// Tries every algorithm on the first run of each convolution shape and keeps the fastest
+    /// (ONNX Runtime's default: the slowest first batch, the fastest after).
+    #[default]
+    Exhaustive,
+    /// cuDNN's heuristics, without trying: a quick first batch, maybe slower ones after.
+    Heuristic,
+    /// One fixed algorithm (`IMPLICIT_PRECOMP_GEMM`): the least memory.
+    Default,
+}
+
+impl ConvAlgoSearch {
+    /// `exhaustive`, `heuristic`, `default`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvAlgoSearch::Exhaustive => "exhaustive",
+            ConvAlgoSearch::Heuristic => "heuristic",
+            ConvAlgoSearch::Default => "default",
+        }
+    }
+}
+
+impl FromStr for ConvAlgoSearch {
+    type Err = String;
+
+    /// Reads `exhaustive`, `heuristic` or `default`, in any case.
+    fn from_str(text: &str) -> Result<ConvAlgoSearch, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "exhaustive" => Ok(ConvAlgoSearch::Exhaustive),
+            "heuristic" => Ok(ConvAlgoSearch::Heuristic),
+            "default" => Ok(ConvAlgoSearch::Default),
+            _ => Err(format!(
+                "must be `exhaustive`, `heuristic` or `default`, not `{text}`"
+            )),
+        }
+    }
+}
+
+/// How a model runs on ONNX Runtime's CUDA provider (ignored on the CPU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CudaOptions {
+    /// Let float32 matrix products and convolutions use TF32 (10-bit mantissas on Ampere and
+    /// later GPUs): faster, and about 1e-3 off float32. Off unless asked for: a validation
+    /// tool must not lower precision behind the user's back (ONNX Runtime's own default is on).
+    pub tf32: bool,
+    /// cuDNN's convolution algorithm search.
+    pub conv_algo_search: ConvAlgoSearch,
+}
+
 /// Request timeouts when a suite does not give one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -10,7 +10,7 @@ use modelci_report::{Case, Location, Outcome};
 use crate::compare::{NanPolicy, Tolerance, compare};
 use modelci_tensor::backend::Backend;
 use modelci_tensor::golden::{self, GoldenError};
-use modelci_tensor::runtime::{Model, RuntimeError};
+use modelci_tensor::runtime::{CudaOptions, Model, RuntimeError};
 use modelci_tensor::tensor::Tensor;
 
 /// Tolerance overrides (`--rtol`, `--atol`); each dtype's default otherwise.
@@ -596,7 +596,7 @@ pub fn open(
     device: modelci_tensor::runtime::Device,
     ort_lib: Option<&Path>,
 ) -> Result<Opened, String> {
-    open_pool(path, device, ort_lib, 1)
+    open_pool(path, device, ort_lib, 1, CudaOptions::default())
 }
 
 /// [`open`] with `sessions` sessions, to run that many inferences at once.
@@ -608,16 +608,25 @@ pub fn open_pool(
     device: modelci_tensor::runtime::Device,
     ort_lib: Option<&Path>,
     sessions: usize,
+    cuda: CudaOptions,
 ) -> Result<Opened, String> {
     let info = modelci_tensor::onnx::inspect(path).map_err(|e| e.to_string())?;
     let rt = modelci_tensor::runtime::runtime(ort_lib).map_err(|e| e.to_string())?;
     let model = rt
-        .load_pool(path, device, sessions)
+        .load_pool_with(path, device, sessions, cuda)
         .map_err(|e| e.to_string())?;
     let mut properties = modelci_report::Properties::new();
     properties.insert("model", info.path);
     properties.insert("model_sha256", info.sha256);
     properties.insert("device", model.device.name());
+    if let Some(cuda) = model.cuda {
+        // What decides a CUDA run's precision and speed, for whoever reads the report.
+        properties.insert("cuda_tf32", cuda.tf32.to_string());
+        properties.insert("cudnn_conv_algo_search", cuda.conv_algo_search.name());
+        if let Some(gpu) = modelci_tensor::runtime::gpu_names() {
+            properties.insert("gpu", gpu);
+        }
+    }
     properties.insert(
         "onnxruntime",
         rt.library.version.clone().unwrap_or_default(),
@@ -745,7 +754,7 @@ impl ModelCheck {
                 };
                 let sessions = parallelism();
                 let Opened { model, properties } =
-                    open_pool(path, device, ort_lib, sessions).map_err(at)?;
+                    open_pool(path, device, ort_lib, sessions, spec.cuda).map_err(at)?;
                 (Box::new(model), sessions, properties, None)
             }
         };
@@ -814,7 +823,8 @@ impl ModelCheck {
             items.push(Item::Regression);
             match (&r.baseline, &r.baseline_endpoint) {
                 (Some(path), _) => (
-                    open(path, device, ort_lib).map(|o| Box::new(o.model) as Box<dyn Backend>),
+                    open_pool(path, device, ort_lib, 1, spec.cuda)
+                        .map(|o| Box::new(o.model) as Box<dyn Backend>),
                     modelci_config::display_path(path),
                 ),
                 (None, Some(url)) => {
@@ -833,15 +843,18 @@ impl ModelCheck {
             }
         });
         properties.insert("max_batch", spec.max_batch.to_string());
+        // The tolerances of the device the model ran on (an endpoint's is not known).
+        let (rtol, atol) = match backend.device() {
+            Some(d) => spec.tolerance_on(d),
+            None => (spec.rtol, spec.atol),
+        };
+        let overrides = Overrides { rtol, atol };
         Ok(ModelCheck {
             backend,
             jobs,
             items,
             golden,
-            overrides: Overrides {
-                rtol: spec.rtol,
-                atol: spec.atol,
-            },
+            overrides,
             max_batch: spec.max_batch,
             properties,
             spec: spec.clone(),

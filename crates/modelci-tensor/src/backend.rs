@@ -19,6 +19,11 @@ pub trait Backend: Send + Sync {
     fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError>;
     /// Where it runs, for messages: `cpu`, `cuda`, or the endpoint's URL.
     fn target(&self) -> String;
+    /// The device a local model runs on (`Cpu` or `Cuda`); `None` for an endpoint, whose
+    /// device is its own business.
+    fn device(&self) -> Option<crate::runtime::Device> {
+        None
+    }
     /// Whether NaN and infinities in inputs reach the model. An endpoint whose JSON encoding
     /// cannot carry them refuses such inputs itself, which says nothing about the model.
     fn sends_non_finite(&self) -> bool {
@@ -38,6 +43,9 @@ impl Backend for Model {
     }
     fn target(&self) -> String {
         self.device.name().to_owned()
+    }
+    fn device(&self) -> Option<crate::runtime::Device> {
+        Some(self.device)
     }
 }
 

@@ -46,6 +46,7 @@ pub enum RuntimeError {
 /// Where a model runs: the one typed device, read once from the configuration or a flag
 /// (`cpu`, `cuda` or `auto`; see [`modelci_config::Device`]).
 pub use modelci_config::Device;
+pub use modelci_config::{ConvAlgoSearch, CudaOptions};
 
 /// Where the library was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +170,45 @@ pub fn find_library(explicit: Option<&Path>) -> Result<Library, RuntimeError> {
     })
 }
 
+/// The GPUs `nvidia-smi` lists, as `NAME (driver VERSION)` joined by `, `; `None` where it is
+/// not installed, fails, or does not answer within 5 seconds. For reports of models that ran on
+/// CUDA.
+pub fn gpu_names() -> Option<String> {
+    let mut child = Command::new("nvidia-smi")
+        .args(["--query-gpu=name,driver_version", "--format=csv,noheader"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let out = child.wait_with_output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (name, driver) = l.split_once(',')?;
+            Some(format!("{} (driver {})", name.trim(), driver.trim()))
+        })
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
 /// The loaded runtime (one per process: ONNX Runtime's environment is global).
 pub struct Runtime {
     pub library: Library,
@@ -221,6 +261,8 @@ pub struct Model {
     pub outputs: Vec<Port>,
     /// The device the model runs on (`Cpu` or `Cuda`, never `Auto`).
     pub device: Device,
+    /// How it runs on CUDA (`None` on the CPU).
+    pub cuda: Option<CudaOptions>,
 }
 
 fn dtype_of(t: TensorElementType) -> Option<DType> {
@@ -304,11 +346,26 @@ impl Runtime {
         device: Device,
         sessions: usize,
     ) -> Result<Model, RuntimeError> {
+        self.load_pool_with(path, device, sessions, CudaOptions::default())
+    }
+
+    /// [`Runtime::load_pool`], with how the model runs on CUDA (TF32, cuDNN's convolution
+    /// algorithm search); the options are kept in [`Model::cuda`] when CUDA runs it.
+    ///
+    /// # Errors
+    /// As [`Runtime::load_on`].
+    pub fn load_pool_with(
+        &self,
+        path: &Path,
+        device: Device,
+        sessions: usize,
+        cuda: CudaOptions,
+    ) -> Result<Model, RuntimeError> {
         let sessions = sessions.max(1);
-        let first = self.session(path, device, sessions)?;
+        let first = self.session(path, device, sessions, cuda)?;
         let mut pool = vec![Mutex::new(first.0)];
         for _ in 1..sessions {
-            pool.push(Mutex::new(self.session(path, first.1, sessions)?.0));
+            pool.push(Mutex::new(self.session(path, first.1, sessions, cuda)?.0));
         }
         let session = pool[0].lock().map_err(|_| RuntimeError::Run {
             message: "the model's session is unusable".into(),
@@ -330,6 +387,7 @@ impl Runtime {
             inputs,
             outputs,
             device: first.1,
+            cuda: (first.1 == Device::Cuda).then_some(cuda),
         })
     }
 
@@ -339,6 +397,7 @@ impl Runtime {
         path: &Path,
         device: Device,
         sessions: usize,
+        cuda: CudaOptions,
     ) -> Result<(Session, Device), RuntimeError> {
         let shown = path.display().to_string();
         let fail = |e: ort::Error| RuntimeError::Model {
@@ -371,7 +430,16 @@ impl Runtime {
         let mut used = Device::Cpu;
         if cuda_wanted {
             use ort::ep::ExecutionProvider as _;
-            match ort::ep::CUDA::default().register(&mut builder) {
+            let search = match cuda.conv_algo_search {
+                ConvAlgoSearch::Exhaustive => ort::ep::cuda::ConvAlgorithmSearch::Exhaustive,
+                ConvAlgoSearch::Heuristic => ort::ep::cuda::ConvAlgorithmSearch::Heuristic,
+                ConvAlgoSearch::Default => ort::ep::cuda::ConvAlgorithmSearch::Default,
+            };
+            // TF32 is set either way: ONNX Runtime's CUDA provider turns it on when not told.
+            let provider = ort::ep::CUDA::default()
+                .with_tf32(cuda.tf32)
+                .with_conv_algorithm_search(search);
+            match provider.register(&mut builder) {
                 Ok(()) => used = Device::Cuda,
                 Err(e) if device == Device::Cuda => {
                     return Err(RuntimeError::Device(format!(

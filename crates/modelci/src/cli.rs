@@ -376,6 +376,14 @@ pub struct ModelRecordArgs {
     /// Where the model runs: cpu, cuda, or auto (cuda when available).
     #[arg(long, value_name = "DEVICE", default_value = "cpu")]
     pub device: String,
+    /// On CUDA, let float32 matrix products and convolutions use TF32 (faster, about 1e-3 off
+    /// float32; off by default).
+    #[arg(long)]
+    pub tf32: bool,
+    /// On CUDA, cuDNN's convolution algorithm search: exhaustive (ONNX Runtime's default),
+    /// heuristic or default.
+    #[arg(long, value_name = "SEARCH", default_value = "exhaustive")]
+    pub cudnn_conv_algo_search: String,
     /// The ONNX Runtime library to load (else ORT_DYLIB_PATH, the onnxruntime Python package,
     /// the system folders).
     #[arg(long, value_name = "PATH")]
@@ -415,6 +423,14 @@ pub struct ModelTestArgs {
     /// Where the model runs: cpu, cuda, or auto (cuda when available).
     #[arg(long, value_name = "DEVICE", default_value = "cpu")]
     pub device: String,
+    /// On CUDA, let float32 matrix products and convolutions use TF32 (faster, about 1e-3 off
+    /// float32; off by default).
+    #[arg(long)]
+    pub tf32: bool,
+    /// On CUDA, cuDNN's convolution algorithm search: exhaustive (ONNX Runtime's default),
+    /// heuristic or default.
+    #[arg(long, value_name = "SEARCH", default_value = "exhaustive")]
+    pub cudnn_conv_algo_search: String,
     /// Relative tolerance for floating-point outputs (default: per dtype).
     #[arg(long, value_name = "X")]
     pub rtol: Option<f64>,

@@ -62,9 +62,21 @@ fn devices() {
     let Some(rt) = real_runtime() else { return };
     let path = fixture("fixtures/models/linear.onnx");
     let auto = rt.load_on(&path, Device::Auto).expect("auto");
+    let tf32 = CudaOptions {
+        tf32: true,
+        conv_algo_search: ConvAlgoSearch::Heuristic,
+    };
+    let with = rt
+        .load_pool_with(&path, Device::Auto, 1, tf32)
+        .expect("auto with CUDA options");
     if rt.has_cuda() {
         assert_eq!(auto.device, Device::Cuda);
+        // The options the model runs with on CUDA; without them float32 stays float32.
+        assert_eq!(auto.cuda, Some(CudaOptions::default()));
+        assert_eq!(with.cuda, Some(tf32));
     } else {
+        // CUDA options mean nothing on the CPU, and are not claimed.
+        assert_eq!(with.cuda, None);
         // The CPU wheel: `auto` runs on the CPU and says so; `cuda` is an error, not a fall-back.
         assert_eq!(auto.device, Device::Cpu);
         assert_eq!(rt.providers(), ["cpu"]);

@@ -101,6 +101,8 @@ const MODEL_TEST_FLAGS: &[(&str, &str)] = &[
     ("device", "--device"),
     ("rtol", "--rtol"),
     ("atol", "--atol"),
+    ("tf32", "--tf32"),
+    ("cudnn_conv_algo_search", "--cudnn-conv-algo-search"),
 ];
 
 fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
@@ -126,6 +128,9 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
         device: Some(Spanned::new(0..0, args.device.clone())),
         rtol: args.rtol,
         atol: args.atol,
+        tolerance: None,
+        tf32: args.tf32,
+        cudnn_conv_algo_search: Some(Spanned::new(0..0, args.cudnn_conv_algo_search.clone())),
         label_output: None,
         edge_cases: None,
         invariants: None,
@@ -158,16 +163,16 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
 
 pub fn record(args: &ModelRecordArgs) -> u8 {
     match record_inner(args) {
-        Ok(Recorded::Written(n)) => {
+        Ok(Recorded::Written(n, on)) => {
             output::stdout(&format!(
-                "recorded {n} golden case(s) to {}\n",
+                "recorded {n} golden case(s) to {} ({on})\n",
                 args.out.display()
             ));
             0
         }
-        Ok(Recorded::Unchanged(n)) => {
+        Ok(Recorded::Unchanged(n, on)) => {
             output::stdout(&format!(
-                "{}: unchanged ({n} golden case(s))\n",
+                "{}: unchanged ({n} golden case(s); {on})\n",
                 args.out.display()
             ));
             0
@@ -191,8 +196,9 @@ pub fn record(args: &ModelRecordArgs) -> u8 {
 }
 
 enum Recorded {
-    Written(usize),
-    Unchanged(usize),
+    /// Cases written, and what ran them ([`ran_on`]).
+    Written(usize, String),
+    Unchanged(usize, String),
     /// What changed, for the terminal (nothing was written).
     Changed(String),
 }
@@ -204,7 +210,16 @@ fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
 
     let device: modelci_config::Device =
         args.device.parse().map_err(|e| format!("`--device` {e}"))?;
-    let model = golden_suite::open(&args.model, device, args.ort_lib.as_deref())?.model;
+    let cuda = modelci_config::CudaOptions {
+        tf32: args.tf32,
+        conv_algo_search: args
+            .cudnn_conv_algo_search
+            .parse()
+            .map_err(|e| format!("`--cudnn-conv-algo-search` {e}"))?,
+    };
+    let opened = golden_suite::open_pool(&args.model, device, args.ort_lib.as_deref(), 1, cuda)?;
+    let on = ran_on(&opened.properties);
+    let model = opened.model;
     let mut recorded = Vec::new();
     for path in &args.inputs {
         let loaded = golden_suite::load(path, &model).map_err(|e| e.to_string())?;
@@ -237,7 +252,7 @@ fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
         })?;
         let changes = golden_changes(&old, &recorded);
         if changes.is_empty() {
-            return Ok(Recorded::Unchanged(recorded.len()));
+            return Ok(Recorded::Unchanged(recorded.len(), on));
         }
         if !args.accept {
             let mut report = format!(
@@ -258,7 +273,21 @@ fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
             let _ = std::fs::remove_file(&tmp);
             format!("{}: cannot write: {e}", args.out.display())
         })?;
-    Ok(Recorded::Written(recorded.len()))
+    Ok(Recorded::Written(recorded.len(), on))
+}
+
+/// What a recording ran on, for its message: the device, and on CUDA whether TF32 was allowed
+/// and the GPU (answers recorded on one device may differ on another within tolerances).
+fn ran_on(properties: &modelci_report::Properties) -> String {
+    let get = |k: &str| properties.get(k).map_or("", String::as_str);
+    let mut on = format!("on {}, onnxruntime {}", get("device"), get("onnxruntime"));
+    if get("device") == "cuda" {
+        let _ = write!(on, ", tf32 {}", get("cuda_tf32"));
+        if let Some(gpu) = properties.get("gpu") {
+            let _ = write!(on, ", {gpu}");
+        }
+    }
+    on
 }
 
 /// What differs between recorded golden cases and new answers: cases added or removed, inputs
