@@ -230,8 +230,20 @@ pub fn runtime(explicit: Option<&Path>) -> Result<&'static Runtime, RuntimeError
                 path: shown.clone(),
                 message: e.to_string(),
             })?;
+            // One pool of intra-op threads, one per core, shared by every session: sessions that
+            // run at once share the cores instead of each taking them all, and one session
+            // alone gets them all.
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let pool = ort::environment::GlobalThreadPoolOptions::default()
+                .with_intra_threads(cores)
+                .and_then(|p| p.with_inter_threads(1))
+                .map_err(|e| RuntimeError::Load {
+                    path: shown.clone(),
+                    message: e.to_string(),
+                })?;
             let env = builder
                 .with_name("modelci")
+                .with_global_thread_pool(pool)
                 .build()
                 .map_err(|e| RuntimeError::Load {
                     path: shown,
@@ -335,8 +347,8 @@ impl Runtime {
     }
 
     /// Loads `sessions` sessions of a model file on a device, so that as many inferences can run
-    /// at once. With several, each session's intra-op threads share the machine's cores instead
-    /// of each taking them all.
+    /// at once. Every session runs on the runtime's one pool of intra-op threads (one per core),
+    /// so sessions running at once share the cores and a session running alone has them all.
     ///
     /// # Errors
     /// As [`Runtime::load_on`].
@@ -362,10 +374,10 @@ impl Runtime {
         cuda: CudaOptions,
     ) -> Result<Model, RuntimeError> {
         let sessions = sessions.max(1);
-        let first = self.session(path, device, sessions, cuda)?;
+        let first = self.session(path, device, cuda)?;
         let mut pool = vec![Mutex::new(first.0)];
         for _ in 1..sessions {
-            pool.push(Mutex::new(self.session(path, first.1, sessions, cuda)?.0));
+            pool.push(Mutex::new(self.session(path, first.1, cuda)?.0));
         }
         let session = pool[0].lock().map_err(|_| RuntimeError::Run {
             message: "the model's session is unusable".into(),
@@ -396,7 +408,6 @@ impl Runtime {
         &self,
         path: &Path,
         device: Device,
-        sessions: usize,
         cuda: CudaOptions,
     ) -> Result<(Session, Device), RuntimeError> {
         let shown = path.display().to_string();
@@ -421,12 +432,6 @@ impl Runtime {
             .map_err(fail)?
             .with_log_level(ort::logging::LogLevel::Fatal)
             .map_err(|e| fail(e.into()))?;
-        if sessions > 1 {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            builder = builder
-                .with_intra_threads((cores / sessions).max(1))
-                .map_err(|e| fail(e.into()))?;
-        }
         let mut used = Device::Cpu;
         if cuda_wanted {
             use ort::ep::ExecutionProvider as _;

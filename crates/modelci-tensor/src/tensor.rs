@@ -128,6 +128,17 @@ impl DType {
         }
     }
 
+    /// Bytes per element as the model takes it (a string counts as one pointer's worth: its
+    /// text is not known here).
+    pub fn size(self) -> usize {
+        match self {
+            DType::I8 | DType::U8 | DType::Bool => 1,
+            DType::F16 | DType::BF16 | DType::I16 | DType::U16 => 2,
+            DType::F32 | DType::I32 | DType::U32 => 4,
+            DType::F64 | DType::I64 | DType::U64 | DType::String => 8,
+        }
+    }
+
     /// Whether values are floating point.
     pub fn is_float(self) -> bool {
         matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
