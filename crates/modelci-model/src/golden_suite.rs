@@ -658,12 +658,11 @@ pub fn open_pool(
     Ok(Opened { model, properties })
 }
 
-/// Sessions (local) or concurrent requests (endpoint) a suite uses.
-fn parallelism() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(4)
-}
+/// Sessions a local model runs on. One: every session runs on the runtime's one pool of
+/// intra-op threads (a thread per core), so a second session only adds contention. Measured on
+/// the 2-core machine (docs/benchmarks.md): a conv net 1.22 s with one session against 1.43 s
+/// with two; the small MLP and tree models the same either way.
+const LOCAL_SESSIONS: usize = 1;
 
 /// Concurrent requests to an endpoint.
 const ENDPOINT_CONCURRENCY: usize = 4;
@@ -776,7 +775,7 @@ impl ModelCheck {
                 let Some(path) = &spec.model else {
                     return Err(at("a model suite needs `model` or `endpoint`".into()));
                 };
-                let sessions = parallelism();
+                let sessions = LOCAL_SESSIONS;
                 let Opened { model, properties } =
                     open_pool(path, device, ort_lib, sessions, spec.cuda).map_err(at)?;
                 (Box::new(model), sessions, properties, None)

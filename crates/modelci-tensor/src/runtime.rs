@@ -237,6 +237,9 @@ pub fn runtime(explicit: Option<&Path>) -> Result<&'static Runtime, RuntimeError
             let pool = ort::environment::GlobalThreadPoolOptions::default()
                 .with_intra_threads(cores)
                 .and_then(|p| p.with_inter_threads(1))
+                // Idle threads sleep instead of spinning: spinning burnt a core's worth of CPU
+                // between inferences and made nothing faster (docs/benchmarks.md).
+                .and_then(|p| p.with_spin_control(false))
                 .map_err(|e| RuntimeError::Load {
                     path: shown.clone(),
                     message: e.to_string(),
