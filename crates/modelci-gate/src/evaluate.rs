@@ -322,6 +322,13 @@ pub fn from_model(
 
 /// Maps a label output's values onto the dataset's classes.
 fn classes_of(t: &Tensor, labels: &Labels) -> Result<Vec<u32>, String> {
+    if t.map_key().is_some() {
+        return Err(format!(
+            "output `{}` is a {}, not labels: name the label output with `label_output`",
+            t.name,
+            t.type_text()
+        ));
+    }
     let class = |i: usize| -> Class {
         match &t.data {
             Data::Int(v) => Class::Int(v[i]),
@@ -335,6 +342,8 @@ fn classes_of(t: &Tensor, labels: &Labels) -> Result<Vec<u32>, String> {
                     Class::Str(v[i].to_string())
                 }
             }
+            // Refused above.
+            Data::Maps { .. } => Class::Str(String::new()),
         }
     };
     (0..t.data.len())

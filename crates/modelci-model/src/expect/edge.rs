@@ -304,6 +304,8 @@ fn convert(t: &Tensor, to: DType) -> Tensor {
         Data::UInt(v) => v.iter().map(|&x| x as f64).collect(),
         Data::Bool(v) => v.iter().map(|&x| f64::from(u8::from(x))).collect(),
         Data::Str(v) => v.iter().map(|s| s.trim().parse().unwrap_or(0.0)).collect(),
+        // Not an input a model takes (sequences and maps are refused before they are sent).
+        Data::Maps { maps, .. } => vec![0.0; maps.len()],
     };
     let data = match to {
         d if d.is_float() => Data::Float(values),
