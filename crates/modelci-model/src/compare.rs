@@ -184,8 +184,13 @@ fn compare_map_values(
         },
     ) = (&expected.data, &actual.data)
     else {
+        let hint = if actual.map_key().is_some() {
+            " (sequences and maps cannot be stored in .npz or as a TensorProto: keep such outputs in the JSON golden form, e.g. with `modelci model record`)"
+        } else {
+            ""
+        };
         return Some(mismatch(format!(
-            "`{name}`: expected {} but got {}",
+            "`{name}`: expected {} but got {}{hint}",
             expected.type_text(),
             actual.type_text()
         )));
@@ -214,6 +219,15 @@ fn compare_map_values(
         atol: 0.0,
     });
     let sequence = !expected.shape.is_empty();
+    // Values as their type holds them: a float32 0.1 reads `0.1`, not its float64 widening.
+    let narrow = expected.dtype != DType::F64;
+    let show = |x: f64| {
+        if narrow {
+            format!("{}", x as f32)
+        } else {
+            format!("{x}")
+        }
+    };
     let at = |row: usize, key: &Key| {
         if sequence {
             format!("row {row}, key {key}")
@@ -267,8 +281,10 @@ fn compare_map_values(
     let mut parts = Vec::new();
     if let Some((row, _, k, x, y, _)) = &worst {
         parts.push(format!(
-            "worst at {}: expected {x}, got {y} (max abs error {max_abs:.3e}, max rel error {max_rel:.3e})",
-            at(*row, k)
+            "worst at {}: expected {}, got {} (max abs error {max_abs:.3e}, max rel error {max_rel:.3e})",
+            at(*row, k),
+            show(*x),
+            show(*y)
         ));
     }
     if !key_problems.is_empty() {
@@ -295,7 +311,7 @@ fn compare_map_values(
         ),
         differing,
         total,
-        worst: worst.map(|(row, pos, _, x, y, _)| (vec![row, pos], x.to_string(), y.to_string())),
+        worst: worst.map(|(row, pos, _, x, y, _)| (vec![row, pos], show(x), show(y))),
         max_abs_error: (max_abs > 0.0).then_some(max_abs),
         max_rel_error: (max_rel > 0.0).then_some(max_rel),
         changed_labels,
@@ -552,6 +568,12 @@ mod tests {
                 .expect("kind")
                 .message,
             "`output_probability`: expected seq(map(int64, float32))[2] but got float32[2, 2]"
+        );
+        assert!(
+            compare(&tensor, &e, tol, NanPolicy::Equal)
+                .expect("kind")
+                .message
+                .starts_with("`probs`: expected float32[2, 2] but got seq(map(int64, float32))[2] (sequences and maps cannot be stored in .npz")
         );
         let strings = Tensor::maps(
             "output_probability",

@@ -467,6 +467,11 @@ pub fn read_npz(path: &Path) -> Result<Vec<Tensor>, GoldenError> {
                 DType::Bool,
                 Data::Bool(npy.into_vec::<bool>().map_err(|e| fail(e.to_string()))?),
             ),
+            (npyz::TypeChar::Object, _) => {
+                return Err(fail(
+                    "an object array (pickled Python objects, such as a ZipMap's list of dicts) cannot be read from .npz; .npz holds tensors only: write sequence and map outputs in the JSON golden form (`\"dtype\": \"seq(map(int64, float32))\"`, see `modelci model record`)".into(),
+                ));
+            }
             (other, _) => {
                 return Err(fail(format!(
                     "arrays of type `{ts}` ({other:?}) are not supported; use the JSON form"
