@@ -59,6 +59,10 @@ pub fn edge_case_names(spec: &EdgeCases) -> Vec<String> {
 /// The unmodified row is run first: a model that cannot answer it makes every check errored (its
 /// rejections would prove nothing). The float checks are skipped when no input is floating point.
 pub fn edge_cases(ctx: &Context<'_>, spec: &EdgeCases) -> Vec<Case> {
+    super::with_matrices(ctx, |ctx| edge_cases_on(ctx, spec))
+}
+
+fn edge_cases_on(ctx: &Context<'_>, spec: &EdgeCases) -> Vec<Case> {
     let started = Instant::now();
     let backend = ctx.backend;
     let batched = is_batched(backend);
