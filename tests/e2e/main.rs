@@ -28,6 +28,7 @@ mod secrets;
 mod service;
 mod shards;
 mod signals;
+mod zipmap;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

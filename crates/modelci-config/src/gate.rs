@@ -91,6 +91,11 @@ pub struct GateSuiteFile {
     /// the label, a prediction, probability or sensitive column).
     #[serde(default)]
     pub features: Vec<String>,
+    /// For models with several named inputs: each input's feature columns, in order
+    /// (`inputs = { age = ["age"], money = ["income", "debt"] }`); each input gets a
+    /// `float32[rows, columns]` tensor. Instead of `features`.
+    #[serde(default)]
+    pub inputs: std::collections::BTreeMap<String, Vec<String>>,
     /// A column holding the candidate's predictions computed elsewhere (then the candidate is
     /// not run).
     #[serde(default)]
@@ -180,6 +185,9 @@ pub struct GateSuite {
     pub dataset: PathBuf,
     pub label: String,
     pub features: Vec<String>,
+    /// Model input → its feature columns (models with several inputs); empty: one input
+    /// holding `features`.
+    pub inputs: Vec<(String, Vec<String>)>,
     pub prediction: Option<String>,
     pub baseline_prediction: Option<String>,
     pub probabilities: Vec<String>,
@@ -345,6 +353,31 @@ impl GateSuiteFile {
                 ));
             }
         }
+        if !self.inputs.is_empty() && !self.features.is_empty() {
+            return Err(format!(
+                "give {} or {}, not both: {} maps the feature columns to the model's inputs",
+                key("features"),
+                key("inputs"),
+                key("inputs")
+            ));
+        }
+        for (input, columns) in &self.inputs {
+            if input.trim().is_empty() {
+                return Err(format!("{} has an input with an empty name", key("inputs")));
+            }
+            if columns.is_empty() {
+                return Err(format!(
+                    "{} lists no feature columns for input `{input}`",
+                    key("inputs")
+                ));
+            }
+            if let Some(c) = columns.iter().find(|c| c.trim().is_empty()) {
+                return Err(format!(
+                    "{} lists an empty column name ({c:?}) for input `{input}`",
+                    key("inputs")
+                ));
+            }
+        }
         if self.task == Task::Regressor && !self.sensitive.is_empty() {
             return Err(format!(
                 "fairness ({}) is computed for classifiers only",
@@ -360,6 +393,7 @@ impl GateSuiteFile {
             dataset: origin.path(&self.dataset),
             label: self.label,
             features: self.features,
+            inputs: self.inputs.into_iter().collect(),
             prediction: self.prediction,
             baseline_prediction: self.baseline_prediction,
             probabilities: self.probabilities,

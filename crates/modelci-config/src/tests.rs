@@ -467,3 +467,51 @@ base_url = "http://127.0.0.1:9090"
         ]
     );
 }
+
+#[test]
+fn gate_inputs_map_feature_columns_to_model_inputs() {
+    let text = r#"
+[[suite.gate]]
+name = "gate"
+candidate = "model.onnx"
+dataset = "eval.csv"
+label = "label"
+inputs = { tail = ["f8", "f9"], head = ["f0"] }
+"#;
+    let config = parse(Path::new("dir/modelci.toml"), text).expect("valid");
+    let SuiteSpec::Gate(g) = &config.suites[0].spec else {
+        panic!("a gate")
+    };
+    assert_eq!(
+        g.inputs,
+        vec![
+            ("head".to_owned(), vec!["f0".to_owned()]),
+            ("tail".to_owned(), vec!["f8".to_owned(), "f9".to_owned()])
+        ]
+    );
+    let both = text.replace("inputs =", "features = [\"f0\"]\ninputs =");
+    assert!(
+        err(&both).contains("give `features` or `inputs`, not both"),
+        "{}",
+        err(&both)
+    );
+    let empty = text.replace("head = [\"f0\"]", "head = []");
+    assert!(
+        err(&empty).contains("`inputs` lists no feature columns for input `head`"),
+        "{}",
+        err(&empty)
+    );
+    let blank = text.replace("head = [\"f0\"]", "head = [\" \"]");
+    assert!(
+        err(&blank).contains("`inputs` lists an empty column name (\" \") for input `head`"),
+        "{}",
+        err(&blank)
+    );
+    let typed = text.replace("head = [\"f0\"]", "head = \"f0\"");
+    assert!(
+        err(&typed).starts_with("dir/modelci.toml:7:")
+            && err(&typed).contains("expected a sequence"),
+        "{}",
+        err(&typed)
+    );
+}

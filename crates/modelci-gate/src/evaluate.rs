@@ -13,7 +13,7 @@ use modelci_config::gate::{Average, GateSuite, Task};
 use modelci_dataset::{Class, Groups, Labels, Table};
 use modelci_metrics::{MetricValue, Metrics, classifier, fairness, regressor};
 use modelci_tensor::backend::Backend;
-use modelci_tensor::tensor::{DType, Data, Tensor};
+use modelci_tensor::tensor::{DType, Data, Key, Tensor};
 
 use crate::cases::MetricSet;
 
@@ -168,27 +168,147 @@ pub struct Outputs<'a> {
     pub probabilities: Option<&'a str>,
 }
 
-/// Runs `backend` over the feature matrix (`width` features per row) in chunks and reads its
-/// predictions.
+/// The model's input tensors for `n` rows of the feature matrix (`width` features per row).
+/// `layout` maps model inputs to consecutive column ranges of each row (`inputs` in the config:
+/// name and number of columns, in the order the columns were read); empty, the model must have
+/// one input and it gets every column (so does a one-input model that the layout does not name:
+/// a single-input baseline of a candidate with several inputs). Each input is a `[n, columns]` float tensor (the input's
+/// float type, float32 by default).
 ///
 /// # Errors
-/// A model with other than one input, an inference the model refuses, or outputs that do not
-/// fit the labels (an unknown class, a probability width that is not the class count).
+/// A model with several inputs and no layout, or a layout that does not name the model's inputs
+/// exactly (the first missing or unknown input, with the model's inputs).
+pub fn input_tensors(
+    backend: &dyn Backend,
+    layout: &[(String, usize)],
+    rows: &[f32],
+    n: usize,
+    width: usize,
+) -> Result<Vec<Tensor>, String> {
+    let ports = backend.inputs();
+    let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+    let whole;
+    // A single-input model that the layout does not name (a one-input baseline of a candidate
+    // with several inputs) takes every column, in the layout's order.
+    let single_unnamed = matches!(ports, [p] if !layout.iter().any(|(n, _)| *n == p.name));
+    let layout = if layout.is_empty() || single_unnamed {
+        let [input] = ports else {
+            return Err(format!(
+                "the model takes {} inputs ({}): map the feature columns to them with `inputs` (`--input NAME=COL,...`)",
+                names.len(),
+                names.join(", ")
+            ));
+        };
+        whole = [(input.name.clone(), width)];
+        &whole[..]
+    } else {
+        if let Some(p) = ports
+            .iter()
+            .find(|p| !layout.iter().any(|(n, _)| *n == p.name))
+        {
+            return Err(format!(
+                "the model needs input `{}`, which `inputs` does not map to columns (the model's inputs: {})",
+                p.name,
+                names.join(", ")
+            ));
+        }
+        if let Some((extra, _)) = layout.iter().find(|(n, _)| !names.contains(&n.as_str())) {
+            return Err(format!(
+                "`inputs` maps columns to input `{extra}`, which the model does not have (its inputs: {})",
+                names.join(", ")
+            ));
+        }
+        layout
+    };
+    if layout.iter().map(|(_, w)| w).sum::<usize>() != width || rows.len() != n * width {
+        return Err("the feature columns do not fill the model's inputs".into());
+    }
+    let mut out = Vec::with_capacity(layout.len());
+    let mut offset = 0;
+    for (name, w) in layout {
+        let mut data = Vec::with_capacity(n * w);
+        for r in 0..n {
+            let start = r * width + offset;
+            data.extend(rows[start..start + w].iter().map(|x| f64::from(*x)));
+        }
+        let dtype = ports
+            .iter()
+            .find(|p| p.name == *name)
+            .and_then(|p| p.dtype)
+            .filter(|d| d.is_float())
+            .unwrap_or(DType::F32);
+        out.push(
+            Tensor::new(
+                name.clone(),
+                dtype,
+                vec![n as i64, *w as i64],
+                Data::Float(data),
+            )
+            .map_err(|e| e.to_string())?,
+        );
+        offset += w;
+    }
+    Ok(out)
+}
+
+/// A ZipMap output (a sequence of class → probability maps) as a row-major `rows × classes`
+/// matrix in the order of `labels.classes`: every map must hold exactly the dataset's classes.
+fn zipmap_probabilities(t: &Tensor, labels: &Labels) -> Result<Vec<f64>, String> {
+    let (keys, values) = t
+        .maps_as_matrix()
+        .ok_or_else(|| format!("output `{}` is not a sequence of maps", t.name))??;
+    let classes: Vec<String> = labels.classes.iter().map(ToString::to_string).collect();
+    let shown = |ks: &[String]| ks.join(", ");
+    let key_texts: Vec<String> = keys
+        .iter()
+        .map(|k| match k {
+            Key::Int(i) => i.to_string(),
+            Key::Str(s) => s.clone(),
+        })
+        .collect();
+    // Column of the matrix for each class, in class order.
+    let mut columns = Vec::with_capacity(classes.len());
+    for c in &classes {
+        let Some(j) = key_texts.iter().position(|k| k == c) else {
+            return Err(format!(
+                "output `{}` has no probability for class `{c}` (its keys: {}; the label column's classes: {})",
+                t.name,
+                shown(&key_texts),
+                shown(&classes)
+            ));
+        };
+        columns.push(j);
+    }
+    if keys.len() != classes.len() {
+        return Err(format!(
+            "output `{}` has probabilities for keys {}, but the label column's classes are {}",
+            t.name,
+            shown(&key_texts),
+            shown(&classes)
+        ));
+    }
+    let width = keys.len().max(1);
+    Ok(values
+        .chunks(width)
+        .flat_map(|row| columns.iter().map(move |&j| row[j]))
+        .collect())
+}
+
+/// Runs `backend` over the feature matrix (`width` features per row) in chunks and reads its
+/// predictions; `layout` maps the columns to the model's inputs ([`input_tensors`]).
+///
+/// # Errors
+/// A model whose inputs the layout does not fit, an inference the model refuses, or outputs
+/// that do not fit the labels (an unknown class, a probability width that is not the class
+/// count).
 pub fn from_model(
     backend: &dyn Backend,
     features: &[f32],
     width: usize,
+    layout: &[(String, usize)],
     truth: &Truth,
     outputs: &Outputs<'_>,
 ) -> Result<Predictions, String> {
-    let [input] = backend.inputs() else {
-        let names: Vec<&str> = backend.inputs().iter().map(|p| p.name.as_str()).collect();
-        return Err(format!(
-            "the gate sends one feature matrix, but the model takes {} inputs ({})",
-            names.len(),
-            names.join(", ")
-        ));
-    };
     let rows = truth.len();
     if width == 0 || features.len() != rows * width {
         return Err("no features to send to the model".into());
@@ -197,19 +317,14 @@ pub fn from_model(
     let mut start = 0;
     while start < rows {
         let n = CHUNK_ROWS.min(rows - start);
-        let data = features[start * width..(start + n) * width]
-            .iter()
-            .map(|x| f64::from(*x))
-            .collect();
-        let dtype = input.dtype.filter(|d| d.is_float()).unwrap_or(DType::F32);
-        let tensor = Tensor::new(
-            input.name.clone(),
-            dtype,
-            vec![n as i64, width as i64],
-            Data::Float(data),
-        )
-        .map_err(|e| e.to_string())?;
-        let out = backend.run(&[tensor]).map_err(|e| {
+        let inputs = input_tensors(
+            backend,
+            layout,
+            &features[start * width..(start + n) * width],
+            n,
+            width,
+        )?;
+        let out = backend.run(&inputs).map_err(|e| {
             format!(
                 "the model could not answer rows {start}..{}: {e}",
                 start + n
@@ -241,14 +356,18 @@ pub fn from_model(
             }
             return Ok(Some(w.to_owned()));
         }
-        Ok(backend
-            .outputs()
-            .iter()
-            .find(|p| {
-                p.dtype
-                    .is_some_and(|d| d.is_float() == float && d != DType::Bool)
-            })
-            .map(|p| p.name.clone()))
+        let tensor = backend.outputs().iter().find(|p| {
+            p.dtype
+                .is_some_and(|d| d.is_float() == float && d != DType::Bool)
+        });
+        // Probabilities: else a sequence (skl2onnx's ZipMap), read as maps below.
+        let sequence = || {
+            backend
+                .outputs()
+                .iter()
+                .find(|p| float && p.dtype.is_none() && p.shape == [-1])
+        };
+        Ok(tensor.or_else(sequence).map(|p| p.name.clone()))
     };
     match truth {
         Truth::Values(_) => {
@@ -275,8 +394,10 @@ pub fn from_model(
             let proba = match pick(outputs.probabilities, true)? {
                 Some(name) => {
                     let t = column(&name)?;
-                    let Data::Float(v) = t.data else {
-                        return Err(format!("output `{name}` is not floating point"));
+                    let v = match t.data {
+                        Data::Float(v) => v,
+                        Data::Maps { .. } => zipmap_probabilities(&t, labels)?,
+                        _ => return Err(format!("output `{name}` is not floating point")),
                     };
                     check_width(&v, rows, k, &format!("output `{name}`"))?;
                     Some(v)
@@ -322,6 +443,13 @@ pub fn from_model(
 
 /// Maps a label output's values onto the dataset's classes.
 fn classes_of(t: &Tensor, labels: &Labels) -> Result<Vec<u32>, String> {
+    if t.map_key().is_some() {
+        return Err(format!(
+            "output `{}` is a {}, not labels: name the label output with `label_output`",
+            t.name,
+            t.type_text()
+        ));
+    }
     let class = |i: usize| -> Class {
         match &t.data {
             Data::Int(v) => Class::Int(v[i]),
@@ -335,6 +463,8 @@ fn classes_of(t: &Tensor, labels: &Labels) -> Result<Vec<u32>, String> {
                     Class::Str(v[i].to_string())
                 }
             }
+            // Refused above.
+            Data::Maps { .. } => Class::Str(String::new()),
         }
     };
     (0..t.data.len())
@@ -627,4 +757,115 @@ pub fn metrics(
         intervals,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use modelci_tensor::runtime::{Port, RuntimeError};
+
+    use super::*;
+
+    /// Two inputs `a: [N, 1]`, `b: [N, 2]`; answers a ZipMap with string keys `no`/`yes`
+    /// whose `yes` probability is `a`'s value, and checks that `b` holds the next columns.
+    struct TwoInputs {
+        inputs: Vec<Port>,
+        outputs: Vec<Port>,
+    }
+
+    impl TwoInputs {
+        fn new() -> Self {
+            let port = |name: &str, dtype, shape: Vec<i64>| Port {
+                name: name.into(),
+                dtype,
+                shape,
+            };
+            TwoInputs {
+                inputs: vec![
+                    port("a", Some(DType::F32), vec![-1, 1]),
+                    port("b", Some(DType::F32), vec![-1, 2]),
+                ],
+                outputs: vec![port("probs", None, vec![-1])],
+            }
+        }
+    }
+
+    impl Backend for TwoInputs {
+        fn inputs(&self) -> &[Port] {
+            &self.inputs
+        }
+        fn outputs(&self) -> &[Port] {
+            &self.outputs
+        }
+        fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
+            let fail = |m: &str| RuntimeError::Run { message: m.into() };
+            let [a, b] = inputs else {
+                return Err(fail("two inputs"));
+            };
+            let (Data::Float(a), Data::Float(b)) = (&a.data, &b.data) else {
+                return Err(fail("floats"));
+            };
+            if b.len() != 2 * a.len() || b.iter().step_by(2).zip(a).any(|(b, a)| *b != a + 1.0) {
+                return Err(fail("b is not the next two columns"));
+            }
+            let maps = a
+                .iter()
+                .map(|p| {
+                    vec![
+                        (Key::Str("yes".into()), *p),
+                        (Key::Str("no".into()), 1.0 - p),
+                    ]
+                })
+                .collect();
+            Ok(vec![
+                Tensor::maps("probs", DType::String, DType::F32, maps, true)
+                    .map_err(|e| fail(&e.to_string()))?,
+            ])
+        }
+        fn target(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    fn labels(classes: &[&str]) -> Labels {
+        Labels {
+            column: "label".into(),
+            ids: vec![1, 0, 1],
+            classes: classes.iter().map(|c| Class::Str((*c).into())).collect(),
+        }
+    }
+
+    #[test]
+    fn columns_go_to_named_inputs_and_zipmap_probabilities_follow_the_classes() {
+        let backend = TwoInputs::new();
+        // Rows of (a, b0, b1), b0 = a + 1.
+        let features = [0.75, 1.75, 9.0, 0.25, 1.25, 9.0, 0.5, 1.5, 9.0];
+        let layout = [("a".to_owned(), 1), ("b".to_owned(), 2)];
+        let truth = Truth::Classes(labels(&["no", "yes"]));
+        let outputs = Outputs {
+            label: None,
+            probabilities: None,
+        };
+        let p = from_model(&backend, &features, 3, &layout, &truth, &outputs).expect("runs");
+        // Columns in the order of the classes (`no`, `yes`), whatever the maps' key order.
+        assert_eq!(p.proba, Some(vec![0.25, 0.75, 0.75, 0.25, 0.5, 0.5]));
+        assert_eq!(p.classes, Some(vec![1, 0, 1]));
+
+        let e = from_model(&backend, &features, 3, &[], &truth, &outputs).expect_err("no layout");
+        assert_eq!(
+            e,
+            "the model takes 2 inputs (a, b): map the feature columns to them with `inputs` (`--input NAME=COL,...`)"
+        );
+        let wrong = [("a".to_owned(), 1), ("c".to_owned(), 2)];
+        let e = from_model(&backend, &features, 3, &wrong, &truth, &outputs).expect_err("c");
+        assert!(
+            e.starts_with("the model needs input `b`, which `inputs` does not map"),
+            "{e}"
+        );
+        let other = Truth::Classes(labels(&["no", "maybe"]));
+        let e = from_model(&backend, &features, 3, &layout, &other, &outputs).expect_err("keys");
+        assert_eq!(
+            e,
+            "output `probs` has no probability for class `maybe` (its keys: no, yes; the label column's classes: no, maybe)"
+        );
+    }
 }

@@ -48,9 +48,9 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
-/// A `[batch, features]` float32 input named `input` built from `features` (row-major, `width`
-/// per row), cycling through the rows when the batch is larger than the data.
-pub fn batch_input(name: &str, features: &[f32], width: usize, batch: usize) -> Option<Tensor> {
+/// `batch` rows of `features` (row-major, `width` per row), cycling through the rows when the
+/// batch is larger than the data; `None` without rows.
+pub fn batch_rows(features: &[f32], width: usize, batch: usize) -> Option<Vec<f32>> {
     let rows = features.len().checked_div(width)?;
     if rows == 0 {
         return None;
@@ -58,13 +58,20 @@ pub fn batch_input(name: &str, features: &[f32], width: usize, batch: usize) -> 
     let mut data = Vec::with_capacity(batch * width);
     for r in 0..batch {
         let start = (r % rows) * width;
-        data.extend(features[start..start + width].iter().map(|x| f64::from(*x)));
+        data.extend_from_slice(&features[start..start + width]);
     }
+    Some(data)
+}
+
+/// A `[batch, features]` float32 input named `name` built from `features` (row-major, `width`
+/// per row), cycling through the rows when the batch is larger than the data.
+pub fn batch_input(name: &str, features: &[f32], width: usize, batch: usize) -> Option<Tensor> {
+    let data = batch_rows(features, width, batch)?;
     Tensor::new(
         name,
         DType::F32,
         vec![batch as i64, width as i64],
-        Data::Float(data),
+        Data::Float(data.into_iter().map(f64::from).collect()),
     )
     .ok()
 }

@@ -257,6 +257,7 @@ fn answer(
     table: &modelci_dataset::Table,
     truth: &Truth,
     features: &(Vec<f32>, usize),
+    layout: &[(String, usize)],
     options: &Options,
     what: &str,
 ) -> Result<Answered, SetupError> {
@@ -302,8 +303,15 @@ fn answer(
         label: spec.label_output.as_deref(),
         probabilities: spec.probabilities_output.as_deref(),
     };
-    let p = evaluate::from_model(backend.as_ref(), &features.0, features.1, truth, &outputs)
-        .map_err(|e| SetupError(format!("the {what}: {e}")))?;
+    let p = evaluate::from_model(
+        backend.as_ref(),
+        &features.0,
+        features.1,
+        layout,
+        truth,
+        &outputs,
+    )
+    .map_err(|e| SetupError(format!("the {what}: {e}")))?;
     Ok(Answered {
         predictions: Some(p),
         backend: Some(backend),
@@ -359,8 +367,16 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
     let needs_features =
         spec.prediction.is_none() || (baseline.is_some() && spec.baseline_prediction.is_none());
     let mut feature_names = Vec::new();
+    // Model input → how many of the feature columns (in order) it takes; empty: one input.
+    let layout: Vec<(String, usize)> = spec
+        .inputs
+        .iter()
+        .map(|(name, columns)| (name.clone(), columns.len()))
+        .collect();
     let features = if needs_features {
-        feature_names = if spec.features.is_empty() {
+        feature_names = if !spec.inputs.is_empty() {
+            spec.inputs.iter().flat_map(|(_, c)| c.clone()).collect()
+        } else if spec.features.is_empty() {
             evaluate::default_features(&table, spec)
         } else {
             spec.features.clone()
@@ -390,6 +406,7 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
         &table,
         &truth,
         &features,
+        &layout,
         options,
         "candidate",
     )?;
@@ -403,6 +420,7 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
             &table,
             &truth,
             &features,
+            &layout,
             options,
             "baseline",
         )?),
@@ -474,20 +492,20 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
                 continue;
             };
             let Some(backend) = &a.backend else { continue };
-            let input_name = backend
-                .inputs()
-                .first()
-                .map(|p| p.name.clone())
-                .unwrap_or_default();
-            let inputs: Vec<(usize, Vec<modelci_tensor::tensor::Tensor>)> = l
+            let inputs: Result<Vec<(usize, Vec<modelci_tensor::tensor::Tensor>)>, String> = l
                 .batch_sizes
                 .iter()
                 .filter_map(|&b| {
-                    latency::batch_input(&input_name, &features.0, features.1, b)
-                        .map(|t| (b, vec![t]))
+                    latency::batch_rows(&features.0, features.1, b).map(|rows| {
+                        evaluate::input_tensors(backend.as_ref(), &layout, &rows, b, features.1)
+                            .map(|t| (b, t))
+                    })
                 })
                 .collect();
-            match latency::measure(backend.as_ref(), &inputs, l.warmup, l.iterations) {
+            let timed = inputs.and_then(|inputs| {
+                latency::measure(backend.as_ref(), &inputs, l.warmup, l.iterations)
+            });
+            match timed {
                 Ok(timings) => {
                     for (k, t) in timings.iter().enumerate() {
                         let suffix = if k == 0 {

@@ -6,10 +6,14 @@
 //! A mismatch reports how many elements differ, the worst one (index, expected, actual), the
 //! largest absolute and relative errors, and for `[N, C]` float outputs (class scores) how many
 //! rows changed their top label.
+//!
+//! Sequences of maps (ZipMap's class → probability per row) and maps compare key by key: the
+//! same number of maps, the same keys in each (a missing or extra key is a difference named by
+//! its row and key), values within the float tolerance of the maps' value type.
 
 use std::fmt;
 
-use modelci_tensor::tensor::{DType, Data, Tensor};
+use modelci_tensor::tensor::{DType, Data, Key, Map, Tensor};
 
 /// `|actual - expected| <= atol + rtol * |expected|`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -104,6 +108,9 @@ pub fn compare(
     nan: NanPolicy,
 ) -> Option<ValueMismatch> {
     let name = &expected.name;
+    if let (Some(_), _) | (_, Some(_)) = (expected.map_key(), actual.map_key()) {
+        return compare_map_values(expected, actual, tolerance, nan);
+    }
     if expected.dtype != actual.dtype {
         return Some(mismatch(format!(
             "`{name}`: expected {} values but got {}",
@@ -127,6 +134,188 @@ pub fn compare(
             "`{name}`: the values are of different kinds"
         ))),
     }
+}
+
+/// Whether `actual` matches `expected` within `tol` (NaN and infinities as [`compare`]).
+fn float_ok(expected: f64, actual: f64, tol: Tolerance, nan: NanPolicy) -> bool {
+    match (expected.is_nan(), actual.is_nan()) {
+        (true, true) => nan == NanPolicy::Equal,
+        (true, false) | (false, true) => false,
+        _ if expected.is_infinite() || actual.is_infinite() => expected == actual,
+        _ => tol.holds(expected, actual),
+    }
+}
+
+/// The absolute error of a differing pair (infinite when either is NaN or infinite).
+fn abs_error(expected: f64, actual: f64) -> f64 {
+    if !(expected.is_finite() && actual.is_finite()) {
+        f64::INFINITY
+    } else {
+        (actual - expected).abs()
+    }
+}
+
+/// The key with the largest value of a map (the first on ties), for label changes.
+fn top_key(m: &Map) -> Option<&Key> {
+    m.iter()
+        .fold(None::<(&Key, f64)>, |best, (k, v)| match best {
+            Some((_, b)) if *v <= b => best,
+            _ => Some((k, *v)),
+        })
+        .map(|(k, _)| k)
+}
+
+/// Sequences of maps, or maps, key by key (see the module docs).
+fn compare_map_values(
+    expected: &Tensor,
+    actual: &Tensor,
+    tolerance: Option<Tolerance>,
+    nan: NanPolicy,
+) -> Option<ValueMismatch> {
+    let name = &expected.name;
+    let (
+        Data::Maps {
+            key: ek,
+            maps: emaps,
+        },
+        Data::Maps {
+            key: ak,
+            maps: amaps,
+        },
+    ) = (&expected.data, &actual.data)
+    else {
+        let hint = if actual.map_key().is_some() {
+            " (sequences and maps cannot be stored in .npz or as a TensorProto: keep such outputs in the JSON golden form, e.g. with `modelci model record`)"
+        } else {
+            ""
+        };
+        return Some(mismatch(format!(
+            "`{name}`: expected {} but got {}{hint}",
+            expected.type_text(),
+            actual.type_text()
+        )));
+    };
+    if ek != ak || expected.dtype != actual.dtype || expected.shape.len() != actual.shape.len() {
+        let kind = |t: &Tensor| {
+            let text = t.type_text();
+            text.split_once('[')
+                .map_or(text.clone(), |(k, _)| k.to_owned())
+        };
+        return Some(mismatch(format!(
+            "`{name}`: expected {} but got {}",
+            kind(expected),
+            kind(actual)
+        )));
+    }
+    if emaps.len() != amaps.len() {
+        return Some(mismatch(format!(
+            "`{name}`: expected {} map(s) but got {}",
+            emaps.len(),
+            amaps.len()
+        )));
+    }
+    let tol = tolerance.unwrap_or(Tolerance {
+        rtol: 0.0,
+        atol: 0.0,
+    });
+    let sequence = !expected.shape.is_empty();
+    // Values as their type holds them: a float32 0.1 reads `0.1`, not its float64 widening.
+    let narrow = expected.dtype != DType::F64;
+    let show = |x: f64| {
+        if narrow {
+            format!("{}", x as f32)
+        } else {
+            format!("{x}")
+        }
+    };
+    let at = |row: usize, key: &Key| {
+        if sequence {
+            format!("row {row}, key {key}")
+        } else {
+            format!("key {key}")
+        }
+    };
+    let mut total = 0usize;
+    let mut differing = 0usize;
+    let mut key_problems: Vec<String> = Vec::new();
+    // (row, position in the expected map, expected, actual, excess over the tolerance)
+    let mut worst: Option<(usize, usize, Key, f64, f64, f64)> = None;
+    let mut max_abs = 0.0f64;
+    let mut max_rel = 0.0f64;
+    let mut changed = 0usize;
+    for (row, (e, a)) in emaps.iter().zip(amaps).enumerate() {
+        total += e.len().max(1);
+        if top_key(e) != top_key(a) {
+            changed += 1;
+        }
+        for (pos, (k, x)) in e.iter().enumerate() {
+            let Ok(j) = a.binary_search_by(|(ak, _)| ak.cmp(k)) else {
+                differing += 1;
+                key_problems.push(format!("{}: missing from the answer", at(row, k)));
+                continue;
+            };
+            let y = a[j].1;
+            if float_ok(*x, y, tol, nan) {
+                continue;
+            }
+            differing += 1;
+            let abs = abs_error(*x, y);
+            let rel = if *x == 0.0 { abs } else { abs / x.abs() };
+            max_abs = max_abs.max(abs);
+            max_rel = max_rel.max(rel);
+            let excess = abs - (tol.atol + tol.rtol * x.abs());
+            if worst.as_ref().is_none_or(|w| excess > w.5) {
+                worst = Some((row, pos, k.clone(), *x, y, excess));
+            }
+        }
+        for (k, _) in a {
+            if e.binary_search_by(|(ek, _)| ek.cmp(k)).is_err() {
+                differing += 1;
+                key_problems.push(format!("{}: not expected (extra key)", at(row, k)));
+            }
+        }
+    }
+    if differing == 0 {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if let Some((row, _, k, x, y, _)) = &worst {
+        parts.push(format!(
+            "worst at {}: expected {}, got {} (max abs error {max_abs:.3e}, max rel error {max_rel:.3e})",
+            at(*row, k),
+            show(*x),
+            show(*y)
+        ));
+    }
+    if !key_problems.is_empty() {
+        let shown: Vec<&str> = key_problems.iter().take(3).map(String::as_str).collect();
+        let more = key_problems.len().saturating_sub(shown.len());
+        let mut text = format!("keys differ: {}", shown.join("; "));
+        if more > 0 {
+            text.push_str(&format!(" (and {more} more)"));
+        }
+        parts.push(text);
+    }
+    let changed_labels = sequence.then_some((changed, emaps.len()));
+    if let Some((c, n)) = changed_labels
+        && c > 0
+    {
+        parts.push(format!("top key changed in {c} of {n} row(s)"));
+    }
+    Some(ValueMismatch {
+        message: format!(
+            "`{name}`: {differing} of {total} map value(s) differ beyond rtol {} / atol {}; {}",
+            tol.rtol,
+            tol.atol,
+            parts.join("; ")
+        ),
+        differing,
+        total,
+        worst: worst.map(|(row, pos, _, x, y, _)| (vec![row, pos], show(x), show(y))),
+        max_abs_error: (max_abs > 0.0).then_some(max_abs),
+        max_rel_error: (max_rel > 0.0).then_some(max_rel),
+        changed_labels,
+    })
 }
 
 fn exact<T: PartialEq + fmt::Debug>(
@@ -175,21 +364,11 @@ fn compare_floats(
     let mut max_abs = 0.0f64;
     let mut max_rel = 0.0f64;
     for (i, (&x, &y)) in e.iter().zip(a).enumerate() {
-        let ok = match (x.is_nan(), y.is_nan()) {
-            (true, true) => nan == NanPolicy::Equal,
-            (true, false) | (false, true) => false,
-            _ if x.is_infinite() || y.is_infinite() => x == y,
-            _ => tol.holds(x, y),
-        };
-        if ok {
+        if float_ok(x, y, tol, nan) {
             continue;
         }
         differing += 1;
-        let abs = if x.is_nan() || y.is_nan() || x.is_infinite() || y.is_infinite() {
-            f64::INFINITY
-        } else {
-            (y - x).abs()
-        };
+        let abs = abs_error(x, y);
         let rel = if x == 0.0 { abs } else { abs / x.abs() };
         max_abs = max_abs.max(abs);
         max_rel = max_rel.max(rel);
@@ -323,6 +502,96 @@ mod tests {
             )
             .is_some()
         );
+    }
+
+    fn maps(rows: &[&[(i64, f64)]]) -> Tensor {
+        let maps = rows
+            .iter()
+            .map(|r| r.iter().map(|(k, v)| (Key::Int(*k), *v)).collect())
+            .collect();
+        Tensor::maps("output_probability", DType::I64, DType::F32, maps, true).expect("maps")
+    }
+
+    #[test]
+    fn sequences_of_maps_compare_key_by_key_within_tolerance() {
+        let tol = Tolerance::default_for(DType::F32);
+        let e = maps(&[&[(0, 0.25), (1, 0.75)], &[(0, 0.9), (1, 0.1)]]);
+        let close = maps(&[&[(0, 0.250_001), (1, 0.749_999)], &[(0, 0.9), (1, 0.1)]]);
+        assert!(compare(&e, &close, tol, NanPolicy::Equal).is_none());
+        assert!(
+            compare(&e, &close, None, NanPolicy::Equal).is_some(),
+            "exact"
+        );
+        let off = maps(&[&[(0, 0.25), (1, 0.75)], &[(0, 0.4), (1, 0.6)]]);
+        let m = compare(&e, &off, tol, NanPolicy::Equal).expect("differs");
+        assert_eq!((m.differing, m.total), (2, 4));
+        assert_eq!(m.changed_labels, Some((1, 2)));
+        // Both moved by 0.5: the worst is the one whose allowed error is smaller.
+        assert_eq!(m.worst.as_ref().map(|w| w.0.clone()), Some(vec![1, 1]));
+        assert!(
+            m.message.starts_with(
+                "`output_probability`: 2 of 4 map value(s) differ beyond rtol 0.0000013 / atol 0.00001; worst at row 1, key 1: expected 0.1, got 0.6"
+            ),
+            "{}",
+            m.message
+        );
+        assert!(
+            m.message.ends_with("top key changed in 1 of 2 row(s)"),
+            "{}",
+            m.message
+        );
+    }
+
+    #[test]
+    fn missing_and_extra_keys_and_lengths_are_named() {
+        let tol = Tolerance::default_for(DType::F32);
+        let e = maps(&[&[(0, 0.5), (1, 0.5)], &[(0, 0.5), (1, 0.5)]]);
+        let keys = maps(&[&[(0, 0.5), (1, 0.5)], &[(0, 0.5), (2, 0.5)]]);
+        let m = compare(&e, &keys, tol, NanPolicy::Equal).expect("keys");
+        assert!(
+            m.message.contains(
+                "keys differ: row 1, key 1: missing from the answer; row 1, key 2: not expected (extra key)"
+            ),
+            "{}",
+            m.message
+        );
+        let short = maps(&[&[(0, 0.5), (1, 0.5)]]);
+        assert_eq!(
+            compare(&e, &short, tol, NanPolicy::Equal)
+                .expect("len")
+                .message,
+            "`output_probability`: expected 2 map(s) but got 1"
+        );
+        let tensor = f(vec![2, 2], vec![0.5; 4]);
+        assert_eq!(
+            compare(&e, &tensor, tol, NanPolicy::Equal)
+                .expect("kind")
+                .message,
+            "`output_probability`: expected seq(map(int64, float32))[2] but got float32[2, 2]"
+        );
+        assert!(
+            compare(&tensor, &e, tol, NanPolicy::Equal)
+                .expect("kind")
+                .message
+                .starts_with("`probs`: expected float32[2, 2] but got seq(map(int64, float32))[2] (sequences and maps cannot be stored in .npz")
+        );
+        let strings = Tensor::maps(
+            "output_probability",
+            DType::String,
+            DType::F32,
+            vec![vec![(Key::Str("a".into()), 1.0)]; 2],
+            true,
+        )
+        .expect("t");
+        assert_eq!(
+            compare(&e, &strings, tol, NanPolicy::Equal)
+                .expect("keys")
+                .message,
+            "`output_probability`: expected seq(map(int64, float32)) but got seq(map(string, float32))"
+        );
+        let nan = maps(&[&[(0, f64::NAN)]]);
+        assert!(compare(&nan, &nan.clone(), tol, NanPolicy::Equal).is_none());
+        assert!(compare(&nan, &nan.clone(), tol, NanPolicy::Never).is_some());
     }
 
     #[test]

@@ -350,7 +350,10 @@ async fn run_inference(
                     ),
                 )
             })?;
-        outputs.push(OutputTensor::from_tensor(produced.swap_remove(k)));
+        outputs.push(
+            OutputTensor::from_tensor(produced.swap_remove(k))
+                .map_err(|m| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m))?,
+        );
     }
     let response = InferResponse {
         model_name: &model.name,

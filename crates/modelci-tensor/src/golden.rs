@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::pb;
-use crate::tensor::{DType, Data, Tensor};
+use crate::tensor::{DType, Data, Key, Tensor};
 
 /// One golden case.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,8 +200,90 @@ fn flatten<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
     }
 }
 
+/// Reads a map type: `map(K, V)` or `seq(map(K, V))` (spaces optional; ONNX's own spelling
+/// `seq(map(int64,tensor(float)))` too), as `(key type, value type, is a sequence)`.
+pub fn parse_map_type(text: &str) -> Option<(DType, DType, bool)> {
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let t = t.to_ascii_lowercase();
+    let (inner, sequence) = match t
+        .strip_prefix("seq(")
+        .or_else(|| t.strip_prefix("sequence("))
+        .and_then(|x| x.strip_suffix(')'))
+    {
+        Some(inner) => (inner.to_owned(), true),
+        None => (t.clone(), false),
+    };
+    let kv = inner.strip_prefix("map(")?.strip_suffix(')')?;
+    let (k, v) = kv.split_once(',')?;
+    Some((DType::parse(k)?, DType::parse(v)?, sequence))
+}
+
+/// A sequence of maps or one map, in the JSON form (see [`parse_map_type`] and the README):
+/// `{"dtype": "seq(map(int64, float32))", "data": [{"0": 0.1, "1": 0.9}, ...]}` or
+/// `{"dtype": "map(string, float32)", "data": {"cat": 0.9}}`; integer keys are written as
+/// JSON object keys (text).
+fn map_tensor(name: &str, v: &Value, types: (DType, DType, bool)) -> Result<Tensor, String> {
+    let (key, dtype, sequence) = types;
+    let data = v.get("data").ok_or("no `data`")?;
+    let one = |i: usize, m: &Value| -> Result<crate::tensor::Map, String> {
+        let at = if sequence {
+            format!("element {i}: ")
+        } else {
+            String::new()
+        };
+        let m = m
+            .as_object()
+            .ok_or_else(|| format!("{at}a map must be a JSON object, not {m}"))?;
+        m.iter()
+            .map(|(k, x)| {
+                let k = if key == DType::String {
+                    Key::Str(k.clone())
+                } else {
+                    Key::Int(k.trim().parse().map_err(|_| {
+                        format!("{at}key {k:?} is not an integer (the map's keys are {key})")
+                    })?)
+                };
+                let x = match x {
+                    Value::Number(n) => n.as_f64().map(|f| dtype.round_float(f)),
+                    Value::String(s) => match s.to_ascii_lowercase().as_str() {
+                        "nan" => Some(f64::NAN),
+                        "inf" | "infinity" | "+inf" => Some(f64::INFINITY),
+                        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+                .ok_or_else(|| format!("{at}key {k}: value {x} is not a {dtype}"))?;
+                Ok((k, x))
+            })
+            .collect()
+    };
+    let maps = if sequence {
+        data.as_array()
+            .ok_or_else(|| format!("`data` of a sequence must be an array of objects, not {data}"))?
+            .iter()
+            .enumerate()
+            .map(|(i, m)| one(i, m))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        vec![one(0, data)?]
+    };
+    let t = Tensor::maps(name, key, dtype, maps, sequence).map_err(|e| e.message)?;
+    match v.get("shape") {
+        None => Ok(t),
+        Some(shape) if *shape == serde_json::json!(t.shape) => Ok(t),
+        Some(shape) => Err(format!(
+            "shape {shape} does not match {} map(s)",
+            t.data.len()
+        )),
+    }
+}
+
 fn tensor(name: &str, v: &Value) -> Result<Tensor, String> {
     let dtype_text = v.get("dtype").and_then(Value::as_str).ok_or("no `dtype`")?;
+    if let Some(types) = parse_map_type(dtype_text) {
+        return map_tensor(name, v, types);
+    }
     let dtype = DType::parse(dtype_text).ok_or_else(|| format!("unknown dtype `{dtype_text}`"))?;
     let data = v.get("data").ok_or("no `data`")?;
     let mut flat = Vec::new();
@@ -385,6 +467,11 @@ pub fn read_npz(path: &Path) -> Result<Vec<Tensor>, GoldenError> {
                 DType::Bool,
                 Data::Bool(npy.into_vec::<bool>().map_err(|e| fail(e.to_string()))?),
             ),
+            (npyz::TypeChar::Object, _) => {
+                return Err(fail(
+                    "an object array (pickled Python objects, such as a ZipMap's list of dicts) cannot be read from .npz; .npz holds tensors only: write sequence and map outputs in the JSON golden form (`\"dtype\": \"seq(map(int64, float32))\"`, see `modelci model record`)".into(),
+                ));
+            }
             (other, _) => {
                 return Err(fail(format!(
                     "arrays of type `{ts}` ({other:?}) are not supported; use the JSON form"
@@ -562,6 +649,31 @@ fn tensor_json(t: &Tensor) -> Value {
         Data::UInt(v) => v.iter().map(|x| Value::from(*x)).collect(),
         Data::Bool(v) => v.iter().map(|x| Value::from(*x)).collect(),
         Data::Str(v) => v.iter().map(|x| Value::from(x.as_str())).collect(),
+        Data::Maps { key, maps } => {
+            let map_json = |m: &crate::tensor::Map| -> Value {
+                Value::Object(
+                    m.iter()
+                        .map(|(k, x)| {
+                            let k = match k {
+                                Key::Int(k) => k.to_string(),
+                                Key::Str(k) => k.clone(),
+                            };
+                            (k, float(*x))
+                        })
+                        .collect(),
+                )
+            };
+            let data = match maps.as_slice() {
+                [m] if t.shape.is_empty() => map_json(m),
+                _ => Value::Array(maps.iter().map(map_json).collect()),
+            };
+            let dtype = if t.shape.is_empty() {
+                format!("map({key}, {})", t.dtype)
+            } else {
+                format!("seq(map({key}, {}))", t.dtype)
+            };
+            return serde_json::json!({"dtype": dtype, "data": data});
+        }
     };
     serde_json::json!({"dtype": t.dtype.name(), "shape": t.shape, "data": data})
 }
@@ -569,6 +681,97 @@ fn tensor_json(t: &Tensor) -> Value {
 #[cfg(test)]
 mod json_roundtrip {
     use super::*;
+
+    #[test]
+    fn sequences_of_maps_and_maps_round_trip_through_json() {
+        let text = r#"{"inputs": {"x": {"dtype": "float32", "shape": [2, 1], "data": [1, 2]}},
+            "outputs": {
+              "output_probability": {"dtype": "seq(map(int64, float32))",
+                                     "data": [{"1": 0.75, "0": 0.25}, {"0": "nan", "1": 0.1}]},
+              "scores": {"dtype": "map(string,tensor(double))", "data": {"cat": 0.1, "dog": 0.9}}}}"#;
+        let cases = parse_json(text, "z.json").expect("maps");
+        let p = &cases[0].outputs[0];
+        assert_eq!(p.type_text(), "seq(map(int64, float32))[2]");
+        assert_eq!(p.shape, vec![2]);
+        let Data::Maps { maps, .. } = &p.data else {
+            panic!("maps")
+        };
+        assert_eq!(
+            maps[0],
+            vec![(Key::Int(0), 0.25), (Key::Int(1), 0.75)],
+            "sorted by key"
+        );
+        assert!(maps[1][0].1.is_nan());
+        assert_eq!(maps[1][1].1, f64::from(0.1_f32), "rounded to float32");
+        assert_eq!(cases[0].outputs[1].type_text(), "map(string, float64)");
+        let written = serde_json::to_string(&to_json(&cases)).expect("json");
+        assert!(
+            written.contains(
+                r#""output_probability":{"dtype":"seq(map(int64, float32))","data":[{"0":0.25,"1":0.75},{"0":"nan","1":0.1}]}"#
+            ),
+            "{written}"
+        );
+        assert!(
+            written.contains(
+                r#""scores":{"dtype":"map(string, float64)","data":{"cat":0.1,"dog":0.9}}"#
+            ),
+            "{written}"
+        );
+        let back = parse_json(&written, "z.json").expect("reads back");
+        assert_eq!(back[0].outputs[1], cases[0].outputs[1]);
+        let (a, b) = (&back[0].outputs[0], &cases[0].outputs[0]);
+        assert_eq!(
+            (a.shape.clone(), a.map_key()),
+            (b.shape.clone(), b.map_key())
+        );
+    }
+
+    #[test]
+    fn bad_maps_are_errors_naming_the_output() {
+        let bad = |outputs: &str| {
+            let text = format!(
+                r#"{{"inputs": {{"x": {{"dtype": "float32", "data": [1]}}}}, "outputs": {{"p": {outputs}}}}}"#
+            );
+            parse_json(&text, "z.json").expect_err("bad").to_string()
+        };
+        assert_eq!(
+            bad(r#"{"dtype": "seq(map(int64, float32))", "data": [{"a": 1}]}"#),
+            "z.json: case `z.json`: outputs `p`: element 0: key \"a\" is not an integer (the map's keys are int64)"
+        );
+        assert_eq!(
+            bad(r#"{"dtype": "seq(map(int64, float32))", "data": [[0.5]]}"#),
+            "z.json: case `z.json`: outputs `p`: element 0: a map must be a JSON object, not [0.5]"
+        );
+        assert_eq!(
+            bad(r#"{"dtype": "seq(map(int64, float32))", "data": [{"0": true}]}"#),
+            "z.json: case `z.json`: outputs `p`: element 0: key 0: value true is not a float32"
+        );
+        assert_eq!(
+            bad(r#"{"dtype": "map(int64, int64)", "data": {"0": 1}}"#),
+            "z.json: case `z.json`: outputs `p`: map values must be floating point, not int64"
+        );
+        assert_eq!(
+            bad(r#"{"dtype": "seq(map(int64, float32))", "shape": [3], "data": [{"0": 1}]}"#),
+            "z.json: case `z.json`: outputs `p`: shape [3] does not match 1 map(s)"
+        );
+    }
+
+    #[test]
+    fn onnx_test_data_with_a_sequence_of_maps() {
+        // Written by onnx.numpy_helper.from_list from onnxruntime's answers (make_zipmap.py).
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/golden/mlp_zipmap_onnx_layout");
+        let cases = read_onnx_layout(&dir).expect("layout");
+        let outputs = &cases[0].outputs;
+        assert_eq!(outputs[0].type_text(), "int64[8]");
+        assert_eq!(outputs[1].name, "output_probability");
+        assert_eq!(outputs[1].type_text(), "seq(map(int64, float32))[8]");
+        let (keys, m) = outputs[1].maps_as_matrix().expect("maps").expect("keys");
+        assert_eq!(keys, [Key::Int(0), Key::Int(1), Key::Int(2)]);
+        for row in m.chunks(3) {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+        }
+    }
 
     #[test]
     fn written_cases_read_back_identically() {

@@ -63,6 +63,53 @@ struct ValueInfoProto {
 struct TypeProto {
     #[prost(message, optional, tag = "1")]
     tensor_type: Option<TensorTypeProto>,
+    #[prost(message, optional, boxed, tag = "4")]
+    sequence_type: Option<Box<SequenceTypeProto>>,
+    #[prost(message, optional, boxed, tag = "5")]
+    map_type: Option<Box<MapTypeProto>>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct SequenceTypeProto {
+    #[prost(message, optional, boxed, tag = "1")]
+    elem_type: Option<Box<TypeProto>>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct MapTypeProto {
+    #[prost(int32, tag = "1")]
+    key_type: i32,
+    #[prost(message, optional, boxed, tag = "2")]
+    value_type: Option<Box<TypeProto>>,
+}
+
+/// A non-tensor type as text: `seq(map(int64, float32))`, `map(string, float64)`,
+/// `seq(float32)`; depth-limited (a hostile file cannot recurse without end).
+fn type_text(t: &TypeProto, depth: usize) -> String {
+    if depth > 8 {
+        return "...".into();
+    }
+    let elem = |code: i32| {
+        DType::from_onnx(code).map_or_else(|| format!("type {code}"), |d| d.name().to_owned())
+    };
+    if let Some(tt) = &t.tensor_type {
+        return elem(tt.elem_type);
+    }
+    if let Some(s) = &t.sequence_type {
+        let inner = s
+            .elem_type
+            .as_deref()
+            .map_or_else(|| "?".to_owned(), |e| type_text(e, depth + 1));
+        return format!("seq({inner})");
+    }
+    if let Some(m) = &t.map_type {
+        let value = m
+            .value_type
+            .as_deref()
+            .map_or_else(|| "?".to_owned(), |v| type_text(v, depth + 1));
+        return format!("map({}, {value})", elem(m.key_type));
+    }
+    "non-tensor".into()
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -115,10 +162,15 @@ pub struct Port {
     pub dtype: Option<DType>,
     /// `None` when the shape is not declared (any rank).
     pub shape: Option<Vec<Dim>>,
+    /// For a sequence or a map, its type: `seq(map(int64, float32))` (skl2onnx's ZipMap).
+    pub value_type: Option<String>,
 }
 
 impl fmt::Display for Port {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(t) = &self.value_type {
+            return write!(f, "{}: {t}", self.name);
+        }
         let dtype = self.dtype.map_or("non-tensor", DType::name);
         match &self.shape {
             Some(s) => {
@@ -156,6 +208,11 @@ pub struct ModelError {
 fn port(v: &ValueInfoProto) -> Port {
     let tensor = v.r#type.as_ref().and_then(|t| t.tensor_type.as_ref());
     Port {
+        value_type: v
+            .r#type
+            .as_ref()
+            .filter(|t| t.tensor_type.is_none())
+            .map(|t| type_text(t, 0)),
         name: v.name.clone(),
         dtype: tensor.and_then(|t| DType::from_onnx(t.elem_type)),
         shape: tensor.and_then(|t| t.shape.as_ref()).map(|s| {
@@ -252,6 +309,23 @@ pub fn inspect(path: &Path) -> Result<ModelInfo, ModelError> {
 pub(crate) mod tests {
     use super::*;
 
+    #[test]
+    fn zipmap_outputs_are_described_by_their_type() {
+        // skl2onnx's default export (fixtures/models/make_zipmap.py).
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models/mlp_zipmap.onnx");
+        let info = inspect(&path).expect("model");
+        let shown: Vec<String> = info.outputs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "output_label: int64[?]",
+                "output_probability: seq(map(int64, float32))"
+            ]
+        );
+        assert_eq!(info.outputs[0].value_type, None);
+    }
+
     /// A minimal model: input `X: float32[batch, 4]`, a weight, output `Y: int64[batch]`.
     pub(crate) fn tiny_model() -> Vec<u8> {
         let vi = |name: &str, elem: i32, dims: Vec<Dimension>| ValueInfoProto {
@@ -261,6 +335,7 @@ pub(crate) mod tests {
                     elem_type: elem,
                     shape: Some(TensorShapeProto { dim: dims }),
                 }),
+                ..TypeProto::default()
             }),
         };
         let batch = || Dimension {

@@ -18,9 +18,12 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use ort::session::Session;
-use ort::value::{DynValue, Tensor as OrtTensor, TensorElementType, ValueType};
+use ort::value::{
+    DynMapValueType, DynSequenceValueType, DynValue, Tensor as OrtTensor, TensorElementType,
+    ValueType,
+};
 
-use crate::tensor::{DType, Data, Tensor};
+use crate::tensor::{DType, Data, Key, Map, Tensor};
 
 /// Why the runtime cannot be used, or a model cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -262,8 +265,10 @@ pub fn runtime(explicit: Option<&Path>) -> Result<&'static Runtime, RuntimeError
 #[derive(Debug, Clone, PartialEq)]
 pub struct Port {
     pub name: String,
+    /// The element type of a tensor; `None` for sequences and maps.
     pub dtype: Option<DType>,
-    /// `-1` for dynamic dimensions.
+    /// `-1` for dynamic dimensions. A sequence has one dynamic dimension (`[-1]`: its length,
+    /// one element per row for ZipMap), a map none.
     pub shape: Vec<i64>,
 }
 
@@ -306,6 +311,11 @@ fn port(name: &str, vt: &ValueType) -> Port {
             name: name.to_owned(),
             dtype: dtype_of(*ty),
             shape: shape.iter().copied().collect(),
+        },
+        ValueType::Sequence(_) => Port {
+            name: name.to_owned(),
+            dtype: None,
+            shape: vec![-1],
         },
         _ => Port {
             name: name.to_owned(),
@@ -542,15 +552,97 @@ fn to_value(t: &Tensor) -> Result<DynValue, String> {
                 t.name
             ));
         }
+        (Data::Maps { .. }, _) => {
+            return Err(format!(
+                "input `{}`: a {} cannot be sent to the model (sequence and map inputs are not supported)",
+                t.name,
+                t.type_text()
+            ));
+        }
     })
+}
+
+/// One map value, as `(key type, value type, map)`: integer or string keys, float32 or float64
+/// values (ZipMap's class → probability maps).
+fn read_map(
+    name: &str,
+    v: &ort::value::Value<DynMapValueType>,
+) -> Result<(DType, DType, Map), String> {
+    let e = |e: ort::Error| format!("output `{name}`: {e}");
+    let ValueType::Map { key, value } = v.dtype() else {
+        return Err(format!("output `{name}`: {} is not a map", v.dtype()));
+    };
+    let unsupported = || {
+        format!(
+            "output `{name}`: maps of {} are not supported (keys must be int64 or string, values float or double)",
+            v.dtype()
+        )
+    };
+    macro_rules! kv {
+        ($k:ty, $v:ty, $key:expr, $val:expr) => {
+            v.try_extract_key_values::<$k, $v>()
+                .map_err(e)?
+                .into_iter()
+                .map(|(k, x)| ($key(k), $val(x)))
+                .collect::<Map>()
+        };
+    }
+    let map = match (key, value) {
+        (TensorElementType::Int64, TensorElementType::Float32) => {
+            kv!(i64, f32, Key::Int, f64::from)
+        }
+        (TensorElementType::Int64, TensorElementType::Float64) => {
+            kv!(i64, f64, Key::Int, |x| x)
+        }
+        (TensorElementType::String, TensorElementType::Float32) => {
+            kv!(String, f32, Key::Str, f64::from)
+        }
+        (TensorElementType::String, TensorElementType::Float64) => {
+            kv!(String, f64, Key::Str, |x| x)
+        }
+        _ => return Err(unsupported()),
+    };
+    let (Some(k), Some(d)) = (dtype_of(*key), dtype_of(*value)) else {
+        return Err(unsupported());
+    };
+    Ok((k, d, map))
 }
 
 fn from_value(name: &str, v: &DynValue) -> Result<Tensor, String> {
     let e = |e: ort::Error| format!("output `{name}`: {e}");
-    let ValueType::Tensor { ty, .. } = v.dtype() else {
-        return Err(format!(
-            "output `{name}` is not a tensor (sequences and maps are not supported)"
-        ));
+    let ty = match v.dtype() {
+        ValueType::Tensor { ty, .. } => ty,
+        ValueType::Map { .. } => {
+            let map = v.view().downcast::<DynMapValueType>().map_err(e)?;
+            let (key, dtype, m) = read_map(name, &map)?;
+            return Tensor::maps(name, key, dtype, vec![m], false).map_err(|e| e.to_string());
+        }
+        ValueType::Sequence(inner) if matches!(**inner, ValueType::Map { .. }) => {
+            let seq = v.view().downcast::<DynSequenceValueType>().map_err(e)?;
+            let items = seq.try_extract_sequence::<DynMapValueType>().map_err(e)?;
+            let (mut key, mut dtype) = match &**inner {
+                ValueType::Map { key, value } => (dtype_of(*key), dtype_of(*value)),
+                _ => (None, None),
+            };
+            let mut maps = Vec::with_capacity(items.len());
+            for item in &items {
+                let (k, d, m) = read_map(name, item)?;
+                (key, dtype) = (Some(k), Some(d));
+                maps.push(m);
+            }
+            let (Some(key), Some(dtype)) = (key, dtype) else {
+                return Err(format!(
+                    "output `{name}` is a {} of an unsupported type",
+                    v.dtype()
+                ));
+            };
+            return Tensor::maps(name, key, dtype, maps, true).map_err(|e| e.to_string());
+        }
+        other => {
+            return Err(format!(
+                "output `{name}` is a {other}, which modelci cannot read (tensors, maps and sequences of maps are supported)"
+            ));
+        }
     };
     let dtype = dtype_of(*ty)
         .ok_or_else(|| format!("output `{name}` has an unsupported element type {ty:?}"))?;

@@ -3,6 +3,14 @@
 //! Floating-point values of every width are held as `f64` (widening float16, bfloat16 and
 //! float32 is exact, so nothing is lost for comparisons), integers as `i64`/`u64`, booleans and
 //! strings as themselves; the element type says what the model produces.
+//!
+//! ONNX maps and sequences of maps (what scikit-learn classifiers exported by skl2onnx answer
+//! by default: ZipMap's `seq(map(int64, float))`, one class → probability map per row) are held
+//! as [`Data::Maps`]: a "tensor" whose elements are maps. A sequence of N maps has shape `[N]`
+//! (so batching stacks and splits it by element, one map per row), a single map has shape `[]`;
+//! the tensor's `dtype` is the maps' value type and [`Data::Maps::key`] their key type.
+//! [`Tensor::type_text`] describes either kind for reports (`float32[2, 3]`,
+//! `seq(map(int64, float32))[5]`).
 
 use std::fmt;
 
@@ -139,6 +147,21 @@ impl DType {
         }
     }
 
+    /// Whether values are signed or unsigned integers.
+    pub fn is_int(self) -> bool {
+        matches!(
+            self,
+            DType::I8
+                | DType::I16
+                | DType::I32
+                | DType::I64
+                | DType::U8
+                | DType::U16
+                | DType::U32
+                | DType::U64
+        )
+    }
+
     /// Whether values are floating point.
     pub fn is_float(self) -> bool {
         matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
@@ -151,6 +174,29 @@ impl fmt::Display for DType {
     }
 }
 
+/// A key of an ONNX map: maps have integer or string keys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    Int(i64),
+    Str(String),
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Int(k) => write!(f, "{k}"),
+            Key::Str(k) => write!(f, "{k:?}"),
+        }
+    }
+}
+
+/// A sequence of maps as a row-major `[rows, keys]` matrix: the keys (columns) in order, and
+/// the values.
+pub type KeyedMatrix = (Vec<Key>, Vec<f64>);
+
+/// One map of floating-point values (ZipMap's class → probability), sorted by key, keys unique.
+pub type Map = Vec<(Key, f64)>;
+
 /// The values of a tensor, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Data {
@@ -159,6 +205,30 @@ pub enum Data {
     UInt(Vec<u64>),
     Bool(Vec<bool>),
     Str(Vec<String>),
+    /// Maps (the elements of a sequence of maps, or one map): `key` is the key type (an integer
+    /// type or `string`), the tensor's dtype the value type (float32 or float64).
+    Maps {
+        key: DType,
+        maps: Vec<Map>,
+    },
+}
+
+/// Sorts a map by key and refuses duplicate keys (named).
+///
+/// # Errors
+/// The first key that appears twice.
+pub fn normalize_map(mut map: Map) -> Result<Map, String> {
+    map.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(w) = map.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(format!("key {} appears twice", w[0].0));
+    }
+    Ok(map)
+}
+
+/// A map as text, for reports: `{0: 0.25, 1: 0.75}`.
+pub fn show_map(map: &Map) -> String {
+    let items: Vec<String> = map.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("{{{}}}", items.join(", "))
 }
 
 impl Data {
@@ -170,6 +240,7 @@ impl Data {
             Data::UInt(v) => v.len(),
             Data::Bool(v) => v.len(),
             Data::Str(v) => v.len(),
+            Data::Maps { maps, .. } => maps.len(),
         }
     }
 
@@ -186,6 +257,7 @@ impl Data {
             Data::UInt(v) => v.get(i).map(ToString::to_string),
             Data::Bool(v) => v.get(i).map(ToString::to_string),
             Data::Str(v) => v.get(i).map(|s| format!("{s:?}")),
+            Data::Maps { maps, .. } => maps.get(i).map(show_map),
         }
         .unwrap_or_default()
     }
@@ -274,6 +346,10 @@ impl Data {
             Data::UInt(_) => Data::UInt(Vec::new()),
             Data::Bool(_) => Data::Bool(Vec::new()),
             Data::Str(_) => Data::Str(Vec::new()),
+            Data::Maps { key, .. } => Data::Maps {
+                key: *key,
+                maps: Vec::new(),
+            },
         }
     }
 
@@ -285,12 +361,120 @@ impl Data {
             (Data::UInt(a), Data::UInt(b)) => a.extend_from_slice(&b[range]),
             (Data::Bool(a), Data::Bool(b)) => a.extend_from_slice(&b[range]),
             (Data::Str(a), Data::Str(b)) => a.extend_from_slice(&b[range]),
+            (Data::Maps { key, maps: a }, Data::Maps { key: k, maps: b }) if key == k => {
+                a.extend_from_slice(&b[range]);
+            }
             _ => {}
         }
     }
 }
 
 impl Tensor {
+    /// A sequence of maps (shape `[N]`), or one map (shape `[]`), of `dtype` values.
+    ///
+    /// # Errors
+    /// A key type that is not an integer or string type, a value type that is not a float, or
+    /// a map with a key of the wrong kind or a duplicate key (named, with the map's index).
+    pub fn maps(
+        name: impl Into<String>,
+        key: DType,
+        dtype: DType,
+        maps: Vec<Map>,
+        sequence: bool,
+    ) -> Result<Tensor, TensorError> {
+        let name = name.into();
+        let fail = |message: String| TensorError {
+            name: name.clone(),
+            message,
+        };
+        if !(key == DType::String || key.is_int()) {
+            return Err(fail(format!(
+                "map keys must be integers or strings, not {key}"
+            )));
+        }
+        if !dtype.is_float() {
+            return Err(fail(format!(
+                "map values must be floating point, not {dtype}"
+            )));
+        }
+        if !sequence && maps.len() != 1 {
+            return Err(fail(format!("one map expected, {} given", maps.len())));
+        }
+        let mut sorted = Vec::with_capacity(maps.len());
+        for (i, m) in maps.into_iter().enumerate() {
+            if let Some((k, _)) = m
+                .iter()
+                .find(|(k, _)| matches!(k, Key::Str(_)) != (key == DType::String))
+            {
+                return Err(fail(format!("map {i}: key {k} is not a {key}")));
+            }
+            sorted.push(normalize_map(m).map_err(|m| fail(format!("map {i}: {m}")))?);
+        }
+        let shape = if sequence {
+            vec![sorted.len() as i64]
+        } else {
+            Vec::new()
+        };
+        Ok(Tensor {
+            name,
+            dtype,
+            shape,
+            data: Data::Maps { key, maps: sorted },
+        })
+    }
+
+    /// The key type when the tensor holds maps.
+    pub fn map_key(&self) -> Option<DType> {
+        match &self.data {
+            Data::Maps { key, .. } => Some(*key),
+            _ => None,
+        }
+    }
+
+    /// The value's type for reports: `float32[2, 3]` for a tensor, `seq(map(int64, float32))[5]`
+    /// for a sequence of maps, `map(string, float32)` for one map.
+    pub fn type_text(&self) -> String {
+        match self.map_key() {
+            Some(key) if self.shape.is_empty() => format!("map({key}, {})", self.dtype),
+            Some(key) => format!("seq(map({key}, {}))[{}]", self.dtype, self.data.len()),
+            None => {
+                let dims: Vec<String> = self.shape.iter().map(ToString::to_string).collect();
+                format!("{}[{}]", self.dtype, dims.join(", "))
+            }
+        }
+    }
+
+    /// The values as a `[rows, keys]` matrix of floats, with the keys in order: a sequence of
+    /// maps that all have the same keys (ZipMap's probabilities), e.g. for metrics that need
+    /// one column per class. `None` for other tensors.
+    ///
+    /// # Errors
+    /// Maps whose keys differ (the first such row and key).
+    pub fn maps_as_matrix(&self) -> Option<Result<KeyedMatrix, String>> {
+        let Data::Maps { maps, .. } = &self.data else {
+            return None;
+        };
+        let keys: Vec<Key> = maps
+            .first()
+            .map(|m| m.iter().map(|(k, _)| k.clone()).collect())
+            .unwrap_or_default();
+        let mut values = Vec::with_capacity(keys.len() * maps.len());
+        for (row, m) in maps.iter().enumerate() {
+            if m.len() != keys.len() || m.iter().zip(&keys).any(|((k, _), want)| k != want) {
+                let shown: Vec<String> = keys.iter().map(ToString::to_string).collect();
+                let got: Vec<String> = m.iter().map(|(k, _)| k.to_string()).collect();
+                return Some(Err(format!(
+                    "`{}`: row {row} has keys [{}], row 0 has [{}]",
+                    self.name,
+                    got.join(", "),
+                    shown.join(", ")
+                )));
+            }
+            values.extend(m.iter().map(|(_, v)| *v));
+        }
+        Some(Ok((keys, values)))
+    }
+
     /// Rows along the first axis (`None` for a scalar).
     pub fn rows(&self) -> Option<usize> {
         self.shape.first().map(|d| usize::try_from(*d).unwrap_or(0))
@@ -337,6 +521,7 @@ impl Tensor {
                 || p.shape.len() != first.shape.len()
                 || p.shape[1..] != first.shape[1..]
                 || std::mem::discriminant(&p.data) != std::mem::discriminant(&first.data)
+                || p.map_key() != first.map_key()
             {
                 return None;
             }

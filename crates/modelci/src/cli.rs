@@ -92,6 +92,11 @@ pub struct GateArgs {
     /// that is not the label, a prediction, probability or sensitive column).
     #[arg(long = "feature", value_name = "COL")]
     pub features: Vec<String>,
+    /// For a model with several named inputs: an input and its feature columns, in order
+    /// (repeatable, one per input: `--input age=age --input money=income,debt`); instead of
+    /// --feature.
+    #[arg(long = "input", value_name = "NAME=COL[,COL...]")]
+    pub inputs: Vec<String>,
     /// A column with the candidate's predictions computed elsewhere (the model is not run).
     #[arg(long, value_name = "COL")]
     pub prediction: Option<String>,

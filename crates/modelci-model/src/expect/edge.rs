@@ -59,6 +59,10 @@ pub fn edge_case_names(spec: &EdgeCases) -> Vec<String> {
 /// The unmodified row is run first: a model that cannot answer it makes every check errored (its
 /// rejections would prove nothing). The float checks are skipped when no input is floating point.
 pub fn edge_cases(ctx: &Context<'_>, spec: &EdgeCases) -> Vec<Case> {
+    super::with_matrices(ctx, |ctx| edge_cases_on(ctx, spec))
+}
+
+fn edge_cases_on(ctx: &Context<'_>, spec: &EdgeCases) -> Vec<Case> {
     let started = Instant::now();
     let backend = ctx.backend;
     let batched = is_batched(backend);
@@ -304,6 +308,8 @@ fn convert(t: &Tensor, to: DType) -> Tensor {
         Data::UInt(v) => v.iter().map(|&x| x as f64).collect(),
         Data::Bool(v) => v.iter().map(|&x| f64::from(u8::from(x))).collect(),
         Data::Str(v) => v.iter().map(|s| s.trim().parse().unwrap_or(0.0)).collect(),
+        // Not an input a model takes (sequences and maps are refused before they are sent).
+        Data::Maps { maps, .. } => vec![0.0; maps.len()],
     };
     let data = match to {
         d if d.is_float() => Data::Float(values),

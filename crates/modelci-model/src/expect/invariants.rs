@@ -42,6 +42,10 @@ pub fn invariant_names(spec: &Invariants) -> Vec<String> {
 ///   point, every value lies in `[0, 1]` (within the dtype's absolute tolerance) and every group
 ///   along the last axis sums to 1 within `probability_tolerance`; reports the worst row.
 pub fn invariants(ctx: &Context<'_>, spec: &Invariants) -> Vec<Case> {
+    super::with_matrices(ctx, |ctx| invariants_on(ctx, spec))
+}
+
+fn invariants_on(ctx: &Context<'_>, spec: &Invariants) -> Vec<Case> {
     let backend = ctx.backend;
     let batched = is_batched(backend);
     let plan = plan(backend, ctx.cases, batched);

@@ -17,6 +17,11 @@
 //! holding NaN reads as the label `NaN`, so outputs that turn NaN count as flips. Cases say how
 //! labels were read in their `labels` property.
 //!
+//! **Sequences of maps** (skl2onnx's ZipMap: one class → probability map per row) are read as a
+//! floating-point `[rows, keys]` tensor with the keys in order ([`MapsAsMatrix`]), so the
+//! probabilities invariant, robustness and regression treat them like a probability tensor.
+//! Maps whose keys differ from row to row stay maps (and checks on float outputs pass them by).
+//!
 //! **Randomness** comes from `Rng` (`rng.rs`), a xoshiro256** generator seeded through splitmix64 and
 //! written out here, so that a seed perturbs the same way on every platform and in every version.
 //!
@@ -28,7 +33,8 @@ use std::time::Instant;
 use modelci_report::Case;
 use modelci_tensor::backend::Backend;
 use modelci_tensor::golden;
-use modelci_tensor::tensor::{DType, Tensor};
+use modelci_tensor::runtime::{Port, RuntimeError};
+use modelci_tensor::tensor::{DType, Data, Tensor};
 
 use crate::compare::Tolerance;
 use crate::golden_suite::Overrides;
@@ -63,6 +69,59 @@ pub struct Context<'a> {
     pub overrides: Overrides,
     /// `label_output` from the suite: the output holding class labels.
     pub label_output: Option<&'a str>,
+}
+
+/// A backend whose sequences of maps with the same keys in every row (ZipMap's probabilities)
+/// answer as float `[rows, keys]` tensors, columns in key order: what every expectation runs on.
+pub(crate) struct MapsAsMatrix<'a>(pub(crate) &'a dyn Backend);
+
+impl Backend for MapsAsMatrix<'_> {
+    fn inputs(&self) -> &[Port] {
+        self.0.inputs()
+    }
+    fn outputs(&self) -> &[Port] {
+        self.0.outputs()
+    }
+    fn run(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>, RuntimeError> {
+        Ok(self
+            .0
+            .run(inputs)?
+            .into_iter()
+            .map(maps_as_matrix)
+            .collect())
+    }
+    fn target(&self) -> String {
+        self.0.target()
+    }
+    fn sends_non_finite(&self) -> bool {
+        self.0.sends_non_finite()
+    }
+}
+
+/// A sequence of maps with the same keys in every row as a float `[rows, keys]` tensor; any
+/// other tensor as it is.
+pub(crate) fn maps_as_matrix(t: Tensor) -> Tensor {
+    if t.shape.len() != 1 {
+        return t;
+    }
+    match t.maps_as_matrix() {
+        Some(Ok((keys, values))) => Tensor {
+            shape: vec![t.shape[0], keys.len() as i64],
+            data: Data::Float(values),
+            name: t.name,
+            dtype: t.dtype,
+        },
+        _ => t,
+    }
+}
+
+/// Runs `f` on a context whose backend reads sequences of maps as matrices ([`MapsAsMatrix`]).
+fn with_matrices<T>(ctx: &Context<'_>, f: impl FnOnce(&Context<'_>) -> T) -> T {
+    let backend = MapsAsMatrix(ctx.backend);
+    f(&Context {
+        backend: &backend,
+        ..*ctx
+    })
 }
 
 /// The suite's tolerance for an output type: the type's default, overridden by `rtol`/`atol`
@@ -198,6 +257,36 @@ fn difference(a: f64, b: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sequences_of_maps_become_matrices_in_key_order() {
+        use modelci_tensor::tensor::Key;
+        let row = |a: f64, b: f64| vec![(Key::Int(2), b), (Key::Int(0), a)];
+        let zipmap = Tensor::maps(
+            "output_probability",
+            DType::I64,
+            DType::F32,
+            vec![row(0.25, 0.75), row(1.0, 0.0)],
+            true,
+        )
+        .expect("maps");
+        let m = maps_as_matrix(zipmap);
+        assert_eq!(m.shape, vec![2, 2]);
+        assert_eq!(m.dtype, DType::F32);
+        assert_eq!(m.data, Data::Float(vec![0.25, 0.75, 1.0, 0.0]));
+        // Rows with other keys stay maps; tensors stay tensors.
+        let ragged = Tensor::maps(
+            "p",
+            DType::I64,
+            DType::F32,
+            vec![row(0.5, 0.5), vec![(Key::Int(1), 1.0)]],
+            true,
+        )
+        .expect("maps");
+        assert_eq!(maps_as_matrix(ragged.clone()), ragged);
+        let t = Tensor::new("x", DType::F32, vec![2], Data::Float(vec![1.0, 2.0])).expect("t");
+        assert_eq!(maps_as_matrix(t.clone()), t);
+    }
 
     #[test]
     fn numbers_read_well() {

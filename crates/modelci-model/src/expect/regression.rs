@@ -29,6 +29,18 @@ pub fn regression(
     baseline_name: &str,
     spec: &Regression,
 ) -> Case {
+    let baseline = super::MapsAsMatrix(baseline);
+    super::with_matrices(ctx, |ctx| {
+        regression_on(ctx, &baseline, baseline_name, spec)
+    })
+}
+
+fn regression_on(
+    ctx: &Context<'_>,
+    baseline: &dyn Backend,
+    baseline_name: &str,
+    spec: &Regression,
+) -> Case {
     let name = format!("regression: against {baseline_name}");
     timed(|| {
         let case = match regression_case(ctx, baseline, baseline_name, spec, &name) {

@@ -40,6 +40,10 @@ const SEARCH_BISECTIONS: u32 = 6;
 /// the same case. Properties: `flip_rate`, `max_relative_change`, `min_flip_eps` (search), `seed`,
 /// `labels` and the counts.
 pub fn robustness(ctx: &Context<'_>, spec: &Robustness) -> Case {
+    super::with_matrices(ctx, |ctx| robustness_on(ctx, spec))
+}
+
+fn robustness_on(ctx: &Context<'_>, spec: &Robustness) -> Case {
     let name = format!("robustness: {}", spec.display_name());
     timed(|| {
         let case = match robustness_case(ctx, spec, &name) {

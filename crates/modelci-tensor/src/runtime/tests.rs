@@ -88,3 +88,58 @@ fn devices() {
         );
     }
 }
+
+#[test]
+fn zipmap_outputs_are_read_as_sequences_of_maps() {
+    let Some(rt) = real_runtime() else { return };
+    // skl2onnx's default export of a classifier (fixtures/models/make_zipmap.py).
+    let model = rt
+        .load(&fixture("fixtures/models/mlp_zipmap.onnx"))
+        .expect("model");
+    let probs = &model.outputs[1];
+    assert_eq!(
+        (probs.name.as_str(), probs.dtype, probs.shape.clone()),
+        ("output_probability", None, vec![-1])
+    );
+    let input = Tensor::new(
+        "input",
+        DType::F32,
+        vec![3, 20],
+        Data::Float((0..60).map(|i| f64::from(i % 7) - 3.0).collect()),
+    )
+    .expect("t");
+    let out = model.run(&[input]).expect("runs");
+    assert_eq!(out[0].type_text(), "int64[3]");
+    let p = &out[1];
+    assert_eq!(p.type_text(), "seq(map(int64, float32))[3]");
+    let Data::Maps { key, maps } = &p.data else {
+        panic!("maps: {p:?}")
+    };
+    assert_eq!(*key, DType::I64);
+    let Data::Int(labels) = &out[0].data else {
+        panic!("labels")
+    };
+    for (m, label) in maps.iter().zip(labels) {
+        let keys: Vec<_> = m.iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(keys, [Key::Int(0), Key::Int(1), Key::Int(2)]);
+        let sum: f64 = m.iter().map(|(_, v)| v).sum();
+        assert!((sum - 1.0).abs() < 1e-5, "{sum}");
+        let top = m
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(k, _)| k.clone());
+        assert_eq!(top, Some(Key::Int(*label)));
+    }
+    // One row alone answers as inside the batch: a sequence splits by element.
+    let (keys, matrix) = p.maps_as_matrix().expect("maps").expect("same keys");
+    assert_eq!((keys.len(), matrix.len()), (3, 9));
+    assert_eq!(p.slice_rows(1, 1).map(|t| t.data.len()), Some(1));
+    // A map cannot be sent as an input.
+    let e = model
+        .run(std::slice::from_ref(p))
+        .expect_err("maps are not inputs");
+    assert!(
+        e.to_string().contains("the model needs input `input`"),
+        "{e}"
+    );
+}

@@ -968,6 +968,7 @@ fn onnx_port(name: &str, dtype: Option<DType>, shape: Option<Vec<Dim>>) -> OnnxP
         name: name.into(),
         dtype,
         shape,
+        value_type: None,
     }
 }
 

@@ -264,6 +264,13 @@ fn write_data(out: &mut String, t: &Tensor, nonfinite_tokens: bool) -> Result<()
             datatype_name(t.dtype)
         )
     };
+    if t.map_key().is_some() {
+        return Err(format!(
+            "input `{}`: a {} cannot be sent: the Open Inference Protocol carries tensors only, not sequences or maps",
+            t.name,
+            t.type_text()
+        ));
+    }
     out.push('[');
     let sep = |out: &mut String, k: usize| {
         if k > 0 {
@@ -354,6 +361,7 @@ fn write_data(out: &mut String, t: &Tensor, nonfinite_tokens: bool) -> Result<()
                 let _ = write!(out, "{}", Value::String(x.clone()));
             }
         }
+        Data::Maps { .. } => return Err(wrong()),
     }
     out.push(']');
     Ok(())
@@ -366,6 +374,7 @@ fn data_kind(d: &Data) -> &'static str {
         Data::UInt(_) => "unsigned integer",
         Data::Bool(_) => "boolean",
         Data::Str(_) => "string",
+        Data::Maps { .. } => "map",
     }
 }
 

@@ -37,7 +37,11 @@ enum OutData {
 
 impl OutputTensor {
     /// Encodes a tensor that a model produced.
-    pub fn from_tensor(t: Tensor) -> OutputTensor {
+    ///
+    /// # Errors
+    /// A sequence of maps or a map (ZipMap's probabilities): the Open Inference Protocol has
+    /// tensors only.
+    pub fn from_tensor(t: Tensor) -> Result<OutputTensor, String> {
         let data = match t.data {
             // float16, bfloat16 and float32 values are all exact as f32.
             Data::Float(v) if t.dtype != DType::F64 => {
@@ -48,13 +52,20 @@ impl OutputTensor {
             Data::UInt(v) => OutData::UInt(v),
             Data::Bool(v) => OutData::Bool(v),
             Data::Str(v) => OutData::Str(v),
+            Data::Maps { .. } => {
+                return Err(format!(
+                    "output `{}` is a {}, which the Open Inference Protocol cannot carry (tensors only); export the model with tensor outputs (skl2onnx: options={{'zipmap': False}})",
+                    t.name,
+                    t.type_text()
+                ));
+            }
         };
-        OutputTensor {
+        Ok(OutputTensor {
             name: t.name,
             datatype: datatype_name(t.dtype),
             shape: t.shape,
             data,
-        }
+        })
     }
 }
 
@@ -113,13 +124,14 @@ mod tests {
             Data::Float(vec![f64::from(0.1f32), f64::NAN, 1.0]),
         )
         .expect("tensor");
-        let text = serde_json::to_string(&OutputTensor::from_tensor(t)).expect("json");
+        let text =
+            serde_json::to_string(&OutputTensor::from_tensor(t).expect("tensor")).expect("json");
         assert_eq!(
             text,
             r#"{"name":"p","datatype":"FP32","shape":[3],"data":[0.1,null,1.0]}"#
         );
         let l = Tensor::new("l", DType::I64, vec![2], Data::Int(vec![2, -1])).expect("t");
-        let v = serde_json::to_value(OutputTensor::from_tensor(l)).expect("json");
+        let v = serde_json::to_value(OutputTensor::from_tensor(l).expect("tensor")).expect("json");
         assert_eq!(v["data"], json!([2, -1]));
     }
 }

@@ -27,6 +27,30 @@ fn parse_enum<T: serde::de::DeserializeOwned>(
         .map_err(|_| format!("{flag} must be {allowed}, not `{value}`"))
 }
 
+/// `--input NAME=COL[,COL...]` flags as the `inputs` table.
+fn parse_inputs(
+    flags: &[String],
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for flag in flags {
+        let Some((name, columns)) = flag.split_once('=') else {
+            return Err(format!(
+                "--input must be NAME=COL[,COL...] (a model input and its feature columns), not `{flag}`"
+            ));
+        };
+        let name = name.trim().to_owned();
+        let columns: Vec<String> = if columns.trim().is_empty() {
+            Vec::new()
+        } else {
+            columns.split(',').map(|c| c.trim().to_owned()).collect()
+        };
+        if out.insert(name.clone(), columns).is_some() {
+            return Err(format!("--input `{name}` is given twice"));
+        }
+    }
+    Ok(out)
+}
+
 fn run_inner(args: &GateArgs) -> Result<u8, String> {
     let outputs = output::requested(&args.reports)?;
     let file = GateSuiteFile {
@@ -39,6 +63,7 @@ fn run_inner(args: &GateArgs) -> Result<u8, String> {
         dataset: args.dataset.clone(),
         label: args.label.clone(),
         features: args.features.clone(),
+        inputs: parse_inputs(&args.inputs)?,
         prediction: args.prediction.clone(),
         baseline_prediction: args.baseline_prediction.clone(),
         probabilities: args.probabilities.clone(),
@@ -117,4 +142,6 @@ const GATE_FLAGS: &[(&str, &str)] = &[
     ("latency.batch_sizes", "--latency-batch-sizes"),
     ("latency", "--latency-batch-sizes"),
     ("sensitive", "--sensitive"),
+    ("features", "--feature"),
+    ("inputs", "--input"),
 ];

@@ -29,7 +29,7 @@ pub fn inspect(args: &InspectArgs) -> u8 {
 }
 
 fn port_json(p: &Port) -> Value {
-    json!({
+    let mut v = json!({
         "name": p.name,
         "dtype": p.dtype.map(|d| d.name()),
         "shape": p.shape.as_ref().map(|s| s.iter().map(|d| match d {
@@ -37,7 +37,12 @@ fn port_json(p: &Port) -> Value {
             modelci_tensor::onnx::Dim::Symbolic(s) => json!(s),
             modelci_tensor::onnx::Dim::Any => Value::Null,
         }).collect::<Vec<_>>()),
-    })
+    });
+    // Sequences and maps (skl2onnx's ZipMap): their type, e.g. `seq(map(int64, float32))`.
+    if let (Some(t), Some(o)) = (&p.value_type, v.as_object_mut()) {
+        o.insert("type".into(), json!(t));
+    }
+    v
 }
 
 fn to_json(info: &ModelInfo) -> Value {
