@@ -74,6 +74,23 @@ fn golden_cases_in_every_format_pass_on_the_real_runtime() {
     let props = &r["suites"][0]["properties"];
     assert_eq!(props["device"], "cpu");
     assert_eq!(props["model_sha256"].as_str().map(str::len), Some(64));
+    // Start-up and the first (warm-up) inference are reported apart from the steady state.
+    let ms = |key: &str| -> f64 {
+        props[key]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {props}"))
+    };
+    assert!(ms("session_start_ms") > 0.0, "{props}");
+    assert!(ms("first_inference_ms") > 0.0, "{props}");
+    let inferences = ms("inferences");
+    assert!(inferences >= 1.0, "{props}");
+    assert_eq!(
+        props.get("steady_inference_ms").is_some(),
+        inferences > 1.0,
+        "{props}"
+    );
+    assert!(props.get("cuda_runtime").is_none(), "{props}");
 }
 
 #[test]

@@ -606,7 +606,8 @@ fn judge(case: &golden::Case, actual: &[Tensor], overrides: Overrides, onnx_layo
 /// A model ready to run, with the properties every report of it records.
 pub struct Opened {
     pub model: Model,
-    /// model path, `model_sha256`, device, onnxruntime version.
+    /// model path, `model_sha256`, device, onnxruntime version, `session_start_ms`, and on CUDA
+    /// the provider options, the GPU and the CUDA libraries (see [`modelci_tensor::cuda`]).
     pub properties: modelci_report::Properties,
 }
 
@@ -636,9 +637,11 @@ pub fn open_pool(
 ) -> Result<Opened, String> {
     let info = modelci_tensor::onnx::inspect(path).map_err(|e| e.to_string())?;
     let rt = modelci_tensor::runtime::runtime(ort_lib).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
     let model = rt
         .load_pool_with(path, device, sessions, cuda)
         .map_err(|e| e.to_string())?;
+    let session_start_ms = started.elapsed().as_secs_f64() * 1000.0;
     let mut properties = modelci_report::Properties::new();
     properties.insert("model", info.path);
     properties.insert("model_sha256", info.sha256);
@@ -650,11 +653,18 @@ pub fn open_pool(
         if let Some(gpu) = modelci_tensor::runtime::gpu_names() {
             properties.insert("gpu", gpu);
         }
+        // The CUDA, cuBLAS and cuDNN releases the provider loaded for this session.
+        for lib in modelci_tensor::cuda::loaded_libraries() {
+            properties.insert(lib.kind, lib.describe());
+        }
     }
     properties.insert(
         "onnxruntime",
         rt.library.version.clone().unwrap_or_default(),
     );
+    // Loading the model into its sessions (on CUDA: the provider's start-up), apart from any
+    // inference.
+    properties.insert("session_start_ms", format!("{session_start_ms:.2}"));
     Ok(Opened { model, properties })
 }
 
@@ -670,7 +680,7 @@ const ENDPOINT_CONCURRENCY: usize = 4;
 /// A planned `[[suite.model]]` (or `modelci model test`): the model loaded on its device or
 /// reached at its endpoint, its golden cases and its expectations.
 pub struct ModelCheck {
-    backend: Box<dyn Backend>,
+    backend: crate::timing::Timed,
     jobs: usize,
     items: Vec<Item>,
     /// The golden cases, in order; `Item::Golden` points into it, and the expectations borrow
@@ -873,7 +883,7 @@ impl ModelCheck {
         };
         let overrides = Overrides { rtol, atol };
         Ok(ModelCheck {
-            backend,
+            backend: crate::timing::Timed::new(backend),
             jobs,
             items,
             golden,
@@ -894,7 +904,7 @@ impl ModelCheck {
 
     /// What the cases run on.
     pub fn backend(&self) -> &dyn Backend {
-        self.backend.as_ref()
+        &self.backend
     }
 
     /// Stable case names, in order.
@@ -927,9 +937,14 @@ impl ModelCheck {
         }
     }
 
-    /// Suite properties: model, sha256, device, runtime version (or endpoint and model name).
-    pub fn properties(&self) -> &modelci_report::Properties {
-        &self.properties
+    /// Suite properties: model, sha256, device, runtime version (or endpoint and model name),
+    /// and once cases ran, the inference times (the first apart: see [`crate::timing`]).
+    pub fn properties(&self) -> modelci_report::Properties {
+        let mut properties = self.properties.clone();
+        for (key, value) in self.backend.timings().properties() {
+            properties.insert(key, value);
+        }
+        properties
     }
 
     /// Runs the case at `index`.
@@ -960,7 +975,7 @@ impl ModelCheck {
             .collect();
         let cases: Vec<Golden<'_>> = golden.iter().map(|g| g.1).collect();
         let ran = run_all_until(
-            self.backend.as_ref(),
+            &self.backend,
             &cases,
             self.overrides,
             Batching {
@@ -1035,7 +1050,7 @@ impl ModelCheck {
     /// What the expectations run on: the model and the golden cases' inputs.
     fn context(&self) -> crate::expect::Context<'_> {
         crate::expect::Context {
-            backend: self.backend.as_ref(),
+            backend: &self.backend,
             cases: &self.golden,
             overrides: self.overrides,
             label_output: self.spec.label_output.as_deref(),

@@ -11,5 +11,6 @@ pub mod compare;
 pub mod expect;
 pub mod golden_suite;
 pub mod suite;
+pub mod timing;
 
 pub use compare::{NanPolicy, Tolerance, ValueMismatch, compare};

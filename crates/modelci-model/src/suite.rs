@@ -30,6 +30,6 @@ impl Suite for ModelCheck {
     }
 
     fn properties(&self) -> Properties {
-        ModelCheck::properties(self).clone()
+        ModelCheck::properties(self)
     }
 }

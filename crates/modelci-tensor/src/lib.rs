@@ -7,6 +7,7 @@
 //! Open Inference Protocol endpoint (`modelci-v2`).
 
 pub mod backend;
+pub mod cuda;
 pub mod golden;
 pub mod onnx;
 pub mod pb;

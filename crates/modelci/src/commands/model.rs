@@ -281,8 +281,9 @@ fn record_inner(args: &ModelRecordArgs) -> Result<Recorded, String> {
     Ok(Recorded::Written(recorded.len(), on))
 }
 
-/// What a recording ran on, for its message: the device, and on CUDA whether TF32 was allowed
-/// and the GPU (answers recorded on one device may differ on another within tolerances).
+/// What a recording ran on, for its message: the device, and on CUDA whether TF32 was allowed,
+/// the GPU, and the CUDA and cuDNN releases (answers recorded on one device may differ on
+/// another within tolerances).
 fn ran_on(properties: &modelci_report::Properties) -> String {
     let get = |k: &str| properties.get(k).map_or("", String::as_str);
     let mut on = format!("on {}, onnxruntime {}", get("device"), get("onnxruntime"));
@@ -290,6 +291,11 @@ fn ran_on(properties: &modelci_report::Properties) -> String {
         let _ = write!(on, ", tf32 {}", get("cuda_tf32"));
         if let Some(gpu) = properties.get("gpu") {
             let _ = write!(on, ", {gpu}");
+        }
+        for (name, key) in [("CUDA", "cuda_runtime"), ("cuDNN", "cudnn")] {
+            if let Some(v) = properties.get(key) {
+                let _ = write!(on, ", {name} {v}");
+            }
         }
     }
     on
