@@ -194,7 +194,10 @@ fn a_slow_or_garbage_endpoint_errors_each_case_and_a_dead_one_exits_2() {
     let url = garbage.url.clone();
     drop(garbage);
 
-    let (code, _, err) = run(&mut modelci(&[
+    // The endpoint that cannot be reached is one errored case, and the report is still written.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("r.json");
+    let (code, out, _) = run(&mut modelci(&[
         "model",
         "test",
         "--endpoint",
@@ -205,9 +208,21 @@ fn a_slow_or_garbage_endpoint_errors_each_case_and_a_dead_one_exits_2() {
         "2",
         "--cases",
         "fixtures/golden/linear_cases.json",
+        "--json",
+        json.to_str().expect("utf8"),
     ]));
     assert_eq!(code, 2);
-    assert!(err.contains("cannot reach"), "{err}");
+    assert!(out.contains("cannot reach"), "{out}");
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("json");
+    let case = &r["suites"][0]["cases"][0];
+    assert_eq!(case["outcome"], "errored", "{r}");
+    assert!(
+        case["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot reach")),
+        "{r}"
+    );
 }
 
 #[test]

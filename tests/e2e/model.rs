@@ -150,7 +150,7 @@ fn cuda_where_there_is_none_and_bad_paths_exit_2() {
     }
     let (_, out, _) = run(&mut modelci(&["doctor"]));
     if !out.contains("execution providers: cpu, cuda") {
-        let (code, _, err) = run(&mut modelci(&[
+        let (code, out, _) = run(&mut modelci(&[
             "model",
             "test",
             "--model",
@@ -161,7 +161,7 @@ fn cuda_where_there_is_none_and_bad_paths_exit_2() {
             "cuda",
         ]));
         assert_eq!(code, 2);
-        assert!(err.contains("device `cuda` was asked for"), "{err}");
+        assert!(out.contains("device `cuda` was asked for"), "{out}");
     }
     let (code, out, _) = run(&mut modelci(&[
         "model",
@@ -178,7 +178,7 @@ fn cuda_where_there_is_none_and_bad_paths_exit_2() {
         ),
         "{out}"
     );
-    let (code, _, err) = run(&mut modelci(&[
+    let (code, out, _) = run(&mut modelci(&[
         "model",
         "test",
         "--model",
@@ -187,7 +187,7 @@ fn cuda_where_there_is_none_and_bad_paths_exit_2() {
         "x.json",
     ]));
     assert_eq!(code, 2);
-    assert!(err.contains("nope.onnx: no such file"), "{err}");
+    assert!(out.contains("nope.onnx: no such file"), "{out}");
 }
 
 #[test]

@@ -665,6 +665,11 @@ pub fn open_pool(
     // Loading the model into its sessions (on CUDA: the provider's start-up), apart from any
     // inference.
     properties.insert("session_start_ms", format!("{session_start_ms:.2}"));
+    // What ONNX Runtime warned about while loading it (an old opset, nodes left to the CPU).
+    let warnings = modelci_tensor::runtime::take_warnings();
+    if !warnings.is_empty() {
+        properties.insert("onnxruntime_warnings", warnings.join("\n"));
+    }
     Ok(Opened { model, properties })
 }
 

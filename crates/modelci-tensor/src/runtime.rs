@@ -212,6 +212,42 @@ pub fn gpu_names() -> Option<String> {
     (!names.is_empty()).then(|| names.join(", "))
 }
 
+/// ONNX Runtime's warnings and errors not yet taken (at most [`MAX_WARNINGS`], each once).
+static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+const MAX_WARNINGS: usize = 20;
+
+/// ONNX Runtime's logger: instead of its own coloured lines on stderr, in the middle of
+/// modelci's output, warnings and errors are kept for the report of the model they concern
+/// ([`take_warnings`]); verbose and informational messages are dropped.
+fn keep_warning(
+    level: ort::logging::LogLevel,
+    _category: &str,
+    _id: &str,
+    _location: &str,
+    message: &str,
+) {
+    use ort::logging::LogLevel;
+    if !matches!(level, LogLevel::Warning | LogLevel::Error | LogLevel::Fatal) {
+        return;
+    }
+    let message = message.trim().to_owned();
+    if let Ok(mut kept) = WARNINGS.lock()
+        && kept.len() < MAX_WARNINGS
+        && !kept.contains(&message)
+    {
+        kept.push(message);
+    }
+}
+
+/// The warnings ONNX Runtime logged since the last call (loading a model of an old opset, nodes
+/// a provider could not take, ...), oldest first.
+pub fn take_warnings() -> Vec<String> {
+    WARNINGS
+        .lock()
+        .map(|mut kept| std::mem::take(&mut *kept))
+        .unwrap_or_default()
+}
+
 /// The loaded runtime (one per process: ONNX Runtime's environment is global).
 pub struct Runtime {
     pub library: Library,
@@ -250,11 +286,14 @@ pub fn runtime(explicit: Option<&Path>) -> Result<&'static Runtime, RuntimeError
             let env = builder
                 .with_name("modelci")
                 .with_global_thread_pool(pool)
+                .with_logger(std::sync::Arc::new(keep_warning))
                 .build()
                 .map_err(|e| RuntimeError::Load {
                     path: shown,
                     message: e.to_string(),
                 })?;
+            // A custom logger starts at verbose; only warnings and errors are wanted.
+            env.set_log_level(ort::logging::LogLevel::Warning);
             Ok(Runtime { library, env })
         })
         .as_ref()

@@ -144,7 +144,7 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
     };
     let spec = resolve(raw, &modelci_config::Origin::flags(MODEL_TEST_FLAGS))
         .map_err(|e| e.to_string())?;
-    let check = ModelCheck::plan_with(&spec, "", args.ort_lib.as_deref()).map_err(|e| e.message)?;
+    let check = ModelCheck::plan_with(&spec, "", args.ort_lib.as_deref());
     let shown = match (&spec.endpoint, &spec.model) {
         (Some(url), _) => format!(
             "{url}/v2/models/{}",
@@ -154,13 +154,27 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
         (None, None) => String::new(),
     };
     let options = crate::commands::run_options(None);
-    let mut check = check;
-    check.set_cancel(std::sync::Arc::clone(&options.cancel));
+    // A model or runtime that cannot be used is one errored case, so the reports asked for are
+    // still written (and say why).
+    let suite: Box<dyn modelci_runner::SuiteTrait> = match check {
+        Ok(mut check) => {
+            check.set_cancel(std::sync::Arc::clone(&options.cancel));
+            Box::new(check)
+        }
+        Err(e) => {
+            let location = if e.location.file.is_empty() {
+                Location::file(shown.clone())
+            } else {
+                e.location
+            };
+            Box::new(modelci_runner::SetupFailed::new(e.message, location))
+        }
+    };
     let suite = Planned {
         name: shown.clone(),
         kind: "model".into(),
         location: spec.endpoint.is_none().then(|| Location::file(shown)),
-        suite: Box::new(check),
+        suite,
     };
     let run = modelci_runner::run_planned(vec![suite], &options, &mut modelci_runner::Quiet);
     Ok(output::finish(&run, &outputs))
