@@ -143,3 +143,34 @@ fn zipmap_outputs_are_read_as_sequences_of_maps() {
         "{e}"
     );
 }
+
+#[test]
+fn onnx_runtime_warnings_are_kept_once_and_its_chatter_is_dropped() {
+    use ort::logging::LogLevel;
+    keep_warning(LogLevel::Info, "cat", "id", "here.cc:1", "session created");
+    keep_warning(
+        LogLevel::Warning,
+        "cat",
+        "id",
+        "model.cc:290",
+        "opset 6 model ",
+    );
+    keep_warning(
+        LogLevel::Warning,
+        "cat",
+        "id",
+        "model.cc:290",
+        "opset 6 model",
+    );
+    keep_warning(LogLevel::Error, "cat", "id", "x.cc:2", "a node failed");
+    let kept = take_warnings();
+    assert_eq!(
+        kept.iter().filter(|w| *w == "opset 6 model").count(),
+        1,
+        "{kept:?}"
+    );
+    assert!(kept.iter().any(|w| w == "a node failed"), "{kept:?}");
+    assert!(!kept.iter().any(|w| w == "session created"), "{kept:?}");
+    // Taken: the next report starts afresh.
+    assert!(!take_warnings().iter().any(|w| w == "opset 6 model"));
+}
