@@ -29,7 +29,8 @@ pub enum Command {
     /// Contract checks: Pact verification and stub server, OpenAPI conformance, breaking changes.
     #[command(subcommand)]
     Contract(ContractCommand),
-    /// Models: inspect an ONNX model's signature.
+    /// Models: inspect an ONNX model's signature, run golden and expectation suites, record
+    /// golden cases.
     #[command(subcommand)]
     Model(ModelCommand),
     /// Judge a candidate model against accuracy, fairness and latency thresholds (a local file
@@ -43,6 +44,9 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Report what modelci finds in this environment.
     Doctor(DoctorArgs),
+    /// Write a man page for every command into a folder (for packagers: `modelci man
+    /// /usr/local/share/man/man1`).
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -478,6 +482,13 @@ pub struct MergeArgs {
     /// The reports to merge.
     #[arg(value_name = "IN", required = true)]
     pub inputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write `modelci.1`, `modelci-check.1`, ... into (created when missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

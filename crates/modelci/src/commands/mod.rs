@@ -34,6 +34,23 @@ pub fn dispatch(cli: Cli) -> u8 {
             0
         }
         Command::Doctor(args) => doctor::run(&args),
+        Command::Man(args) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            match crate::docs::write_man_pages(&cmd, &args.dir) {
+                Ok(written) => {
+                    crate::output::stdout(&format!(
+                        "wrote {} man page(s) to {}\n",
+                        written.len(),
+                        args.dir.display()
+                    ));
+                    0
+                }
+                Err(message) => {
+                    crate::output::error(&message, None);
+                    2
+                }
+            }
+        }
     }
 }
 
