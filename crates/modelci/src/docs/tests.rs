@@ -247,3 +247,49 @@ fn shell_blocks_are_split_into_modelci_invocations() {
         ]
     );
 }
+
+/// The relative links of a Markdown text (`[text](target)`), without anchors; web links and
+/// pure anchors left out.
+fn relative_links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        let Some(end) = rest.find(')') else { break };
+        let target = rest[..end].split('#').next().unwrap_or_default().trim();
+        if !target.is_empty() && !target.contains("://") && !target.starts_with("mailto:") {
+            out.push(target.to_owned());
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[test]
+fn every_docs_page_is_in_the_book_and_every_relative_link_resolves() {
+    let docs = repo().join("docs");
+    let summary = std::fs::read_to_string(docs.join("SUMMARY.md")).expect("SUMMARY.md");
+    let in_book = relative_links(&summary);
+    let mut files = Vec::new();
+    markdown_files(&docs, &mut files);
+    let mut problems = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&docs).expect("under docs");
+        let rel_text = rel.display().to_string();
+        if rel_text != "SUMMARY.md" && !in_book.contains(&rel_text) {
+            problems.push(format!("docs/{rel_text} is not in docs/SUMMARY.md"));
+        }
+    }
+    files.push(repo().join("README.md"));
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read");
+        let dir = file.parent().expect("folder");
+        for link in relative_links(&text) {
+            if !dir.join(&link).exists() {
+                let rel = file.strip_prefix(repo()).unwrap_or(file);
+                problems.push(format!("{}: link to `{link}`, which does not exist", rel.display()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
