@@ -293,3 +293,66 @@ fn every_docs_page_is_in_the_book_and_every_relative_link_resolves() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The `toml` blocks of a Markdown text that start with a `# modelci.toml` comment: complete
+/// configuration examples.
+fn config_examples(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    let mut in_fence = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            if in_fence {
+                if let Some(block) = current.take() {
+                    out.push(block);
+                }
+                in_fence = false;
+            } else {
+                in_fence = true;
+                if line.trim_start().trim_start_matches('`').trim() == "toml" {
+                    current = Some((i + 2, String::new()));
+                }
+            }
+            continue;
+        }
+        if let Some((_, body)) = current.as_mut() {
+            if body.is_empty() && line.trim() != "# modelci.toml" {
+                current = None;
+                continue;
+            }
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn complete_configuration_examples_in_the_docs_follow_the_schema() {
+    let schema: Value = serde_json::from_str(&modelci_config::schema()).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("validator");
+    let mut files = vec![repo().join("README.md")];
+    markdown_files(&repo().join("docs"), &mut files);
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read");
+        for (line, body) in config_examples(&text) {
+            checked += 1;
+            let rel = file.strip_prefix(repo()).unwrap_or(file).display().to_string();
+            let value: toml::Value = match toml::from_str(&body) {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.push(format!("{rel}:{line}: not TOML: {e}"));
+                    continue;
+                }
+            };
+            let json = serde_json::to_value(value).expect("json");
+            for e in validator.iter_errors(&json) {
+                problems.push(format!("{rel}:{line}: {} at {}", e, e.instance_path()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 1, "no `# modelci.toml` example found");
+}
