@@ -80,6 +80,40 @@ pub struct SuiteDone<'a> {
     pub elapsed: std::time::Duration,
 }
 
+/// Passes progress on with the values placeholders read from the environment hidden
+/// ([`Config::hide`]).
+struct Hiding<'a> {
+    config: &'a Config,
+    inner: &'a mut dyn Observer,
+}
+
+impl Observer for Hiding<'_> {
+    fn planned(&mut self, total: usize) {
+        self.inner.planned(total);
+    }
+
+    fn suite_started(&mut self, suite: &str, cases: Option<usize>) {
+        self.inner.suite_started(&self.config.hide(suite), cases);
+    }
+
+    fn finished(&mut self, suite: &str, case: &Case) {
+        if self.config.secrets.is_empty() {
+            return self.inner.finished(suite, case);
+        }
+        let mut case = case.clone();
+        self.config.hide_case(&mut case);
+        self.inner.finished(&self.config.hide(suite), &case);
+    }
+
+    fn suite_finished(&mut self, done: &SuiteDone<'_>) {
+        let name = self.config.hide(done.name);
+        self.inner.suite_finished(&SuiteDone {
+            name: &name,
+            ..done.clone()
+        });
+    }
+}
+
 /// An observer that ignores everything.
 pub struct Quiet;
 
@@ -172,11 +206,18 @@ pub fn run(
             suite: plan(decl, config, &ctx),
         })
         .collect();
-    let mut report = run_planned(planned, options, observer);
+    // Values that placeholders read from the environment may be secrets: hidden from the
+    // observer (the terminal) and the report alike.
+    let mut hiding = Hiding {
+        config,
+        inner: observer,
+    };
+    let mut report = run_planned(planned, options, &mut hiding);
     report.config = Some(modelci_config::display_path(&config.path));
     if let Some(name) = &config.project_name {
         report.properties.insert("project", name.clone());
     }
+    config.hide_run(&mut report);
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(report)
 }

@@ -47,9 +47,15 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The configuration file.
-    #[arg(long, short, value_name = "PATH", default_value = modelci_config::DEFAULT_CONFIG)]
-    pub config: PathBuf,
+    /// The configuration file (default: modelci.toml in this folder or the nearest parent,
+    /// up to the git repository's root).
+    #[arg(long, short, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Set or replace a configuration key (repeatable): `suite.NAME.KEY=VALUE` for a suite's,
+    /// `service.url=...`, `report.json=...`; VALUE is read as TOML when it is (10, true,
+    /// ["a"]), else as a string.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Run only the suite with this name (repeatable).
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
@@ -497,7 +503,11 @@ pub enum SchemaKind {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// The configuration file to check.
-    #[arg(long, short, value_name = "PATH", default_value = modelci_config::DEFAULT_CONFIG)]
-    pub config: PathBuf,
+    /// The configuration file to check (default: modelci.toml in this folder or the nearest
+    /// parent, up to the git repository's root).
+    #[arg(long, short, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Set or replace a configuration key, as for `modelci check` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }

@@ -28,9 +28,20 @@ pub fn run(args: &DoctorArgs) -> u8 {
         format!("{cpus} (cases run in parallel by default)"),
     );
 
-    let shown = modelci_config::display_path(&args.config);
-    if args.config.exists() {
-        match modelci_config::load(&args.config) {
+    // The configuration: --config, else modelci.toml here or in the nearest parent folder.
+    let found = match &args.config {
+        Some(p) => Ok(p.clone()),
+        None => std::env::current_dir()
+            .map_err(|e| e.to_string())
+            .and_then(|cwd| modelci_config::discover(&cwd))
+            .map(|found| found.path),
+    };
+    let path = found
+        .clone()
+        .unwrap_or_else(|_| modelci_config::DEFAULT_CONFIG.into());
+    let shown = modelci_config::display_path(&path);
+    if found.is_ok() && path.exists() {
+        match modelci_config::load_with(&path, &args.set) {
             Ok(config) => {
                 let names: Vec<_> = config
                     .suites
@@ -57,7 +68,10 @@ pub fn run(args: &DoctorArgs) -> u8 {
         line(
             "config",
             "missing",
-            format!("{shown} not found (pass --config PATH)"),
+            format!(
+                "{} (pass --config PATH)",
+                found.err().unwrap_or_else(|| format!("{shown} not found"))
+            ),
         );
     }
 
