@@ -20,6 +20,27 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour: auto (only on a terminal; NO_COLOR turns it off, CLICOLOR_FORCE on), always or
+    /// never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only the verdict line and errors.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: every case (passed ones too) with its time, and a line per finished case.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+/// When terminal output is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Only when the output is a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it).
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,6 +64,8 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Report what modelci finds in this environment.
     Doctor(DoctorArgs),
+    /// Print a shell completion script to stdout.
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -461,9 +484,9 @@ pub struct InspectArgs {
     /// The `.onnx` file.
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
+    /// Write the signature as JSON to this file (`-`: stdout) instead of printing text.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -510,4 +533,25 @@ pub struct DoctorArgs {
     /// Set or replace a configuration key, as for `modelci check` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Install:\n  \
+    bash:       modelci completions bash > ~/.local/share/bash-completion/completions/modelci\n  \
+    zsh:        modelci completions zsh > ~/.zfunc/_modelci   (with fpath+=~/.zfunc before compinit)\n  \
+    fish:       modelci completions fish > ~/.config/fish/completions/modelci.fish\n  \
+    powershell: modelci completions powershell >> $PROFILE")]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells `modelci completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }

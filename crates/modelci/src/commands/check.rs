@@ -61,7 +61,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     .into_iter()
     .filter_map(|(kind, flag, key)| Output::choose(kind, flag, key))
     .collect();
-    if let Err(message) = output::validate_outputs(&outputs) {
+    if let Err(message) = output::prepare(&outputs) {
         output::error(&message, None);
         return EXIT_ERROR;
     }
@@ -151,8 +151,8 @@ fn service_failed(
     let file = modelci_config::display_path(&config.path);
     let message = config.hide(&e.message);
     output::error(&message, Some(&Location::line(file.clone(), spec.line)));
-    let mut case = Case::errored("(start)", message)
-        .with_location(Location::line(file.clone(), spec.line));
+    let mut case =
+        Case::errored("(start)", message).with_location(Location::line(file.clone(), spec.line));
     if !e.log_tail.is_empty() {
         case.detail = Some(format!(
             "the service's last output:\n{}",

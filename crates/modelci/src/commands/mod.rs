@@ -1,6 +1,7 @@
 //! One module per command. Each returns the process exit code.
 
 mod check;
+mod completions;
 mod contract;
 mod diff;
 mod doctor;
@@ -34,6 +35,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             0
         }
         Command::Doctor(args) => doctor::run(&args),
+        Command::Completions(args) => completions::run(&args),
     }
 }
 
