@@ -24,6 +24,22 @@ use crate::error::ConfigError;
 pub(crate) struct Applied {
     pub key: String,
     pub line: u32,
+    /// The bytes of the file's table the override sets a key of (empty when the override
+    /// made the table).
+    pub table: Range<usize>,
+    /// The last part of the key.
+    pub last: String,
+}
+
+impl Applied {
+    /// Whether a problem reported at byte `offset` of the file with `message` is about this
+    /// override's value. Keys whose values carry no span of their own (numbers such as
+    /// `timeout_secs`) are reported at their table, naming the key.
+    pub fn claims(&self, offset: usize, message: &str) -> bool {
+        self.table.contains(&offset)
+            && (message.contains(&format!("`{}`", self.last))
+                || message.contains(&format!(".{}`", self.last)))
+    }
 }
 
 /// The span given to the values of override `index` of a text of `len` bytes.
@@ -58,10 +74,12 @@ pub(crate) fn apply<'a>(
         let path = split_path(key).map_err(&fail)?;
         let vspan = span(text.len(), index);
         let value = parse_value(value, &vspan);
-        let line = set_path(root, text, &path, value, &vspan).map_err(&fail)?;
+        let (line, table) = set_path(root, text, &path, value, &vspan).map_err(&fail)?;
         applied.push(Applied {
             key: key.to_owned(),
             line,
+            table,
+            last: path.last().cloned().unwrap_or_default(),
         });
     }
     Ok(applied)
@@ -135,14 +153,44 @@ fn split_path(key: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// Sets `path` to `value` in `root`; returns the line of the table the path starts in.
+/// The bytes of the file a value spans, its items and keys included.
+fn extent(value: &Spanned<DeValue<'_>>, len: usize) -> Range<usize> {
+    let mut range = value.span();
+    if range.start > len {
+        return 0..0;
+    }
+    let mut grow = |r: Range<usize>| {
+        if r.start <= len {
+            range.start = range.start.min(r.start);
+            range.end = range.end.max(r.end.min(len));
+        }
+    };
+    match value.get_ref() {
+        DeValue::Table(t) => {
+            for (k, v) in t {
+                grow(k.span());
+                grow(extent(v, len));
+            }
+        }
+        DeValue::Array(a) => {
+            for v in a.iter() {
+                grow(extent(v, len));
+            }
+        }
+        _ => {}
+    }
+    range
+}
+
+/// Sets `path` to `value` in `root`; returns the line of the table the path starts in, and the
+/// bytes of the file that table spans.
 fn set_path<'a>(
     root: &mut DeTable<'a>,
     text: &str,
     path: &[String],
     value: Spanned<DeValue<'a>>,
     vspan: &Range<usize>,
-) -> Result<u32, String> {
+) -> Result<(u32, Range<usize>), String> {
     let line_of = |span: Range<usize>| {
         if span.start > text.len() {
             1
@@ -163,23 +211,26 @@ fn set_path<'a>(
             })
             .ok_or_else(|| "the suite could not be found again".to_owned())?;
         let line = line_of(table.span());
+        let bytes = extent(table, text.len());
         let table = as_table_mut(table.get_mut())
             .ok_or_else(|| "the suite is not a table".to_owned())?;
         insert(table, rest, value, vspan, &path[..=name_parts])?;
-        return Ok(line);
+        return Ok((line, bytes));
     }
-    let line = path
+    let (line, bytes) = path
         .first()
         .and_then(|first| root.get(first.as_str()))
-        .map_or(1, |t| line_of(t.span()));
+        .filter(|_| path.len() > 1)
+        .map_or((1, 0..0), |t| (line_of(t.span()), extent(t, text.len())));
     insert(root, path, value, vspan, &[])?;
-    Ok(line)
+    Ok((line, bytes))
 }
 
 /// The kind, index within its kind and number of key parts of the suite `path` names
 /// (`suite.NAME...`, where NAME may hold dots).
 fn find_suite(root: &DeTable<'_>, path: &[String]) -> Result<(String, usize, usize), String> {
-    let mut suites: Vec<(String, usize, String)> = Vec::new();
+    // (kind, index, name, offset in the file)
+    let mut suites: Vec<(String, usize, String, usize)> = Vec::new();
     if let Some(DeValue::Table(kinds)) = root.get("suite").map(Spanned::get_ref) {
         for (kind, tables) in kinds {
             if let DeValue::Array(tables) = tables.get_ref() {
@@ -190,26 +241,32 @@ fn find_suite(root: &DeTable<'_>, path: &[String]) -> Result<(String, usize, usi
                         .and_then(|t| t.get("name"))
                         .and_then(|n| n.get_ref().as_str())
                     {
-                        suites.push((kind.get_ref().to_string(), i, name.to_owned()));
+                        suites.push((
+                            kind.get_ref().to_string(),
+                            i,
+                            name.to_owned(),
+                            t.span().start,
+                        ));
                     }
                 }
             }
         }
     }
+    suites.sort_by_key(|s| s.3);
     // The longest name that matches, leaving at least one part for the key.
     for parts in (1..path.len() - 1).rev() {
         let candidate = path[1..=parts].join(".");
-        if let Some((kind, i, _)) = suites.iter().find(|(_, _, n)| *n == candidate) {
+        if let Some((kind, i, _, _)) = suites.iter().find(|(_, _, n, _)| *n == candidate) {
             return Ok((kind.clone(), *i, parts));
         }
     }
     let wanted = &path[1];
-    if path.len() == 2 && suites.iter().any(|(_, _, n)| n == wanted) {
+    if path.len() == 2 && suites.iter().any(|(_, _, n, _)| n == wanted) {
         return Err(format!(
             "names the suite `{wanted}` but no key of it: write `--set suite.{wanted}.KEY=VALUE`"
         ));
     }
-    let names: Vec<&str> = suites.iter().map(|(_, _, n)| n.as_str()).collect();
+    let names: Vec<&str> = suites.iter().map(|(_, _, n, _)| n.as_str()).collect();
     let mut message = format!("no suite is named `{wanted}`");
     if let Some(best) = crate::suggest(wanted, &names) {
         message.push_str(&format!("; did you mean `{best}`?"));

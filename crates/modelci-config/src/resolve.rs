@@ -116,10 +116,11 @@ pub(crate) fn locate(
     offset: usize,
     message: String,
 ) -> ConfigError {
-    match offset
+    let from = offset
         .checked_sub(text.len() + 1)
         .and_then(|i| overrides.get(i))
-    {
+        .or_else(|| overrides.iter().rev().find(|o| o.claims(offset, &message)));
+    match from {
         Some(o) => ConfigError::Override {
             key: o.key.clone(),
             message,
