@@ -38,9 +38,7 @@ impl ConfigError {
     pub fn diagnostic(&self) -> Option<&Diagnostic> {
         match self {
             ConfigError::At(d) => Some(d),
-            ConfigError::Read { .. } | ConfigError::Usage(_) | ConfigError::Override { .. } => {
-                None
-            }
+            ConfigError::Read { .. } | ConfigError::Usage(_) | ConfigError::Override { .. } => None,
         }
     }
 }

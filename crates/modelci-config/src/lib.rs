@@ -316,22 +316,22 @@ fn parse_document(
     let expanded = interpolate::expand_document(&mut root, text, &mut expander);
     *used = std::mem::take(&mut expander.used);
     expanded.map_err(|f| resolve::locate(&display, text, &applied, f.offset, f.message))?;
-    let file = ConfigFile::deserialize(toml::de::Deserializer::from(toml::Spanned::new(
-        span, root,
-    )))
-    .map_err(|e| {
-        let message = improve_message(e.message());
-        match e.span() {
-            Some(span) => {
-                let mut error = resolve::locate(&display, text, &applied, span.start, message);
-                if let ConfigError::Override { message, .. } = &mut error {
-                    hint_quotes(message);
+    let file =
+        ConfigFile::deserialize(toml::de::Deserializer::from(toml::Spanned::new(span, root)))
+            .map_err(|e| {
+                let message = improve_message(e.message());
+                match e.span() {
+                    Some(span) => {
+                        let mut error =
+                            resolve::locate(&display, text, &applied, span.start, message);
+                        if let ConfigError::Override { message, .. } = &mut error {
+                            hint_quotes(message);
+                        }
+                        error
+                    }
+                    None => ConfigError::At(Diagnostic::whole_file(&display, message)),
                 }
-                error
-            }
-            None => ConfigError::At(Diagnostic::whole_file(&display, message)),
-        }
-    })?;
+            })?;
     check(path, text, &applied, file)
 }
 
@@ -394,9 +394,8 @@ fn check(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let at = |offset: usize, message: String| {
-        resolve::locate(&display, text, applied, offset, message)
-    };
+    let at =
+        |offset: usize, message: String| resolve::locate(&display, text, applied, offset, message);
     let line_of = |offset: usize| resolve::line(text, applied, offset);
 
     let mut suites = Vec::new();

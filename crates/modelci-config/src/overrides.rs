@@ -212,8 +212,8 @@ fn set_path<'a>(
             .ok_or_else(|| "the suite could not be found again".to_owned())?;
         let line = line_of(table.span());
         let bytes = extent(table, text.len());
-        let table = as_table_mut(table.get_mut())
-            .ok_or_else(|| "the suite is not a table".to_owned())?;
+        let table =
+            as_table_mut(table.get_mut()).ok_or_else(|| "the suite is not a table".to_owned())?;
         insert(table, rest, value, vspan, &path[..=name_parts])?;
         return Ok((line, bytes));
     }

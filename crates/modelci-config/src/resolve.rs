@@ -23,7 +23,9 @@ enum Source<'a> {
         text: &'a str,
         overrides: &'a [Applied],
     },
-    Flags { names: &'a [(&'a str, &'a str)] },
+    Flags {
+        names: &'a [(&'a str, &'a str)],
+    },
 }
 
 impl<'a> Origin<'a> {

@@ -525,12 +525,9 @@ fn parse_env(text: &str, overrides: &[&str], env: &[(&str, &str)]) -> Result<Con
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     let overrides: Vec<String> = overrides.iter().map(|s| (*s).to_owned()).collect();
-    parse_full(
-        Path::new("dir/modelci.toml"),
-        text,
-        &overrides,
-        &|name| map.get(name).map(Into::into),
-    )
+    parse_full(Path::new("dir/modelci.toml"), text, &overrides, &|name| {
+        map.get(name).map(Into::into)
+    })
 }
 
 fn env_err(text: &str, overrides: &[&str], env: &[(&str, &str)]) -> String {
@@ -587,12 +584,18 @@ fn expansion_rules() {
     };
     let mut x = interpolate::Expander::new(&env);
     let mut ok = |s: &str| x.expand(s).expect(s).into_owned();
-    assert_eq!(ok("${A}-${A:-d}-${EMPTY}-${EMPTY:-d}-${UNSET:-d}"), "a-a--d-d");
+    assert_eq!(
+        ok("${A}-${A:-d}-${EMPTY}-${EMPTY:-d}-${UNSET:-d}"),
+        "a-a--d-d"
+    );
     // Defaults may hold placeholders, expanded only when used; `$${` is a literal `${`; a `$`
     // not followed by `{` is left for a shell.
     assert_eq!(ok("${UNSET:-${A}/x}"), "a/x");
     assert_eq!(ok("${A:-${UNSET}}"), "a");
-    assert_eq!(ok("$${A} $HOME $$ $1 ${UNSET:-$${A}}"), "${A} $HOME $$ $1 ${A}");
+    assert_eq!(
+        ok("$${A} $HOME $$ $1 ${UNSET:-$${A}}"),
+        "${A} $HOME $$ $1 ${A}"
+    );
     assert_eq!(ok("${UNSET:-}"), "");
     let mut bad = |s: &str| x.expand(s).expect_err(s).message;
     assert_eq!(
@@ -602,7 +605,10 @@ fn expansion_rules() {
     let forms = "placeholders are `${NAME}`, `${NAME:-default}` (NAME an environment variable) \
                  and `${service.url}`; write `$${` for a literal `${`";
     assert_eq!(bad("${A"), format!("`${{` is not closed by `}}`: {forms}"));
-    assert_eq!(bad("${A:-x"), format!("`${{` is not closed by `}}`: {forms}"));
+    assert_eq!(
+        bad("${A:-x"),
+        format!("`${{` is not closed by `}}`: {forms}")
+    );
     assert_eq!(
         bad("${#A}"),
         format!("`${{` is followed by `#`, which is not supported: {forms}")
@@ -671,7 +677,10 @@ fn the_quickstart_service_command_keeps_its_shell_meaning() {
     let Some(service::CommandLine::Shell(c)) = config.service.and_then(|s| s.command) else {
         panic!("no shell command")
     };
-    assert!(c.starts_with("exec ../../target/release/modelci-service --port 47841 "), "{c}");
+    assert!(
+        c.starts_with("exec ../../target/release/modelci-service --port 47841 "),
+        "{c}"
+    );
 }
 
 #[test]
@@ -744,14 +753,24 @@ fn values_from_the_environment_are_hidden_in_messages() {
         &[],
         &[("T", "secret-30")],
     );
-    assert!(e.starts_with("dir/modelci.toml:5:16: invalid type: string"), "{e}");
-    assert!(e.contains("$T (redacted)") && !e.contains("secret-30"), "{e}");
+    assert!(
+        e.starts_with("dir/modelci.toml:5:16: invalid type: string"),
+        "{e}"
+    );
+    assert!(
+        e.contains("$T (redacted)") && !e.contains("secret-30"),
+        "{e}"
+    );
 }
 
 #[test]
 fn hide_covers_runs_cases_and_properties() {
-    let config = parse_env(PACT, &[], &[("TOKEN", "tok-123456"), ("PROVIDER_URL", "http://ab")])
-        .expect("valid");
+    let config = parse_env(
+        PACT,
+        &[],
+        &[("TOKEN", "tok-123456"), ("PROVIDER_URL", "http://ab")],
+    )
+    .expect("valid");
     assert_eq!(
         config.hide("Bearer tok-123456 at http://ab"),
         "Bearer $TOKEN (redacted) at $PROVIDER_URL (redacted)"
@@ -767,7 +786,10 @@ fn hide_covers_runs_cases_and_properties() {
     run.suites.push(suite);
     config.hide_run(&mut run);
     let text = serde_json::to_string(&run).expect("json");
-    assert!(!text.contains("tok-123456") && !text.contains("http://ab"), "{text}");
+    assert!(
+        !text.contains("tok-123456") && !text.contains("http://ab"),
+        "{text}"
+    );
     assert_eq!(run.suites[0].cases[0].name, "GET $TOKEN (redacted)");
     // Values shorter than SHORTEST_HIDDEN would blank out ordinary words and numbers.
     let config = parse_env(PACT, &[], &[("TOKEN", "abc")]).expect("valid");
@@ -832,12 +854,19 @@ fn set_overrides_suite_and_top_level_keys() {
     // A quoted value is a string even when it looks like a number; the last --set wins.
     let config = parse_env(
         TWO_SUITES,
-        &["project.name=\"42\"", "suite.web.timeout_secs=1", "suite.web.timeout_secs=2.5"],
+        &[
+            "project.name=\"42\"",
+            "suite.web.timeout_secs=1",
+            "suite.web.timeout_secs=2.5",
+        ],
         &[],
     )
     .expect("valid");
     assert_eq!(config.project_name.as_deref(), Some("42"));
-    assert_eq!(pact(&config).timeout, std::time::Duration::from_millis(2500));
+    assert_eq!(
+        pact(&config).timeout,
+        std::time::Duration::from_millis(2500)
+    );
 }
 
 #[test]
@@ -894,7 +923,8 @@ fn set_errors_name_the_override() {
     let quoted = e(&["project.name=12"]);
     assert!(
         quoted.starts_with("`--set project.name`: invalid type: integer `12`, expected a string")
-            && quoted.ends_with("(quote the value to pass it as a string: `--set 'KEY=\"VALUE\"'`)"),
+            && quoted
+                .ends_with("(quote the value to pass it as a string: `--set 'KEY=\"VALUE\"'`)"),
         "{quoted}"
     );
     assert_eq!(
@@ -937,7 +967,10 @@ fn set_accepts_quoted_key_parts() {
     );
     // Environment values are strings: the integer is refused, and says so.
     let e = config.expect_err("integer env").to_string();
-    assert!(e.starts_with("`--set service.env.\"A.B\"`: invalid type: integer"), "{e}");
+    assert!(
+        e.starts_with("`--set service.env.\"A.B\"`: invalid type: integer"),
+        "{e}"
+    );
     let config = parse_env(
         "[service]\nurl = \"http://h\"\n",
         &["service.env.\"A.B\"=\"1\"", "service.env.PLAIN=x y"],
