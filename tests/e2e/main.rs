@@ -10,6 +10,7 @@
 
 mod action;
 mod check;
+mod config;
 mod diff;
 mod endpoint;
 mod errors;

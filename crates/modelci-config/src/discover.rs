@@ -33,7 +33,7 @@ pub fn discover(start: &Path) -> Result<Found, String> {
         }
         if dir.join(".git").exists() {
             let what = if levels_up == 0 {
-                "in this folder (the root of its git repository)".to_owned()
+                "in this folder, the root of its git repository".to_owned()
             } else {
                 format!(
                     "in this folder or its parents up to the git repository's root `{}`",

@@ -1001,7 +1001,7 @@ fn discovery_walks_up_to_the_repository_root() {
     );
     assert_eq!(
         discover(&repo).expect_err("at the root"),
-        "no `modelci.toml` in this folder (the root of its git repository)"
+        "no `modelci.toml` in this folder, the root of its git repository"
     );
     // At the repository's root (checked before stopping), and nearer ones first.
     std::fs::write(repo.join(DEFAULT_CONFIG), "").expect("write");
