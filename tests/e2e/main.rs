@@ -19,6 +19,7 @@ mod github;
 mod hostile;
 mod model;
 mod openapi;
+mod output;
 mod pact;
 mod provider;
 mod proxy;

@@ -607,6 +607,16 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
     if !warnings.is_empty() {
         properties.insert("metric_warnings", warnings.join("\n"));
     }
+    // Every metric computed, with a threshold or not: `metric.NAME` for the candidate,
+    // `baseline_metric.NAME` for the baseline.
+    for (prefix, set) in [
+        ("metric", Some(&cand_metrics)),
+        ("baseline_metric", base_metrics.as_ref()),
+    ] {
+        for (name, value) in set.into_iter().flat_map(|m| &m.values) {
+            properties.insert(format!("{prefix}.{name}"), value.to_string());
+        }
+    }
 
     // Write-back.
     let passed = out

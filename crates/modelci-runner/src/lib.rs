@@ -331,27 +331,34 @@ pub fn run_planned(
     // A pooled suite starts with its first case and finishes with its last.
     let mut began: Vec<Option<Instant>> = vec![None; plans.len()];
     let mut left: Vec<usize> = mine.iter().map(Vec::len).collect();
-    execute(&planned, &plans, &mine, &pooled, &ctx, |event| match event {
-        Event::Started(s) => {
-            if began[s].is_none() {
-                began[s] = Some(Instant::now());
-                observer.suite_started(&planned[s].name, Some(mine[s].len()));
+    execute(
+        &planned,
+        &plans,
+        &mine,
+        &pooled,
+        &ctx,
+        |event| match event {
+            Event::Started(s) => {
+                if began[s].is_none() {
+                    began[s] = Some(Instant::now());
+                    observer.suite_started(&planned[s].name, Some(mine[s].len()));
+                }
             }
-        }
-        Event::Finished(s, k, case) => {
-            observer.finished(&planned[s].name, &case);
-            results[s][k] = Some(case);
-            left[s] = left[s].saturating_sub(1);
-            if left[s] == 0 {
-                observer.suite_finished(&SuiteDone {
-                    name: &planned[s].name,
-                    kind: &planned[s].kind,
-                    counts: Counts::of(results[s].iter().flatten()),
-                    elapsed: began[s].map(|t| t.elapsed()).unwrap_or_default(),
-                });
+            Event::Finished(s, k, case) => {
+                observer.finished(&planned[s].name, &case);
+                results[s][k] = Some(case);
+                left[s] = left[s].saturating_sub(1);
+                if left[s] == 0 {
+                    observer.suite_finished(&SuiteDone {
+                        name: &planned[s].name,
+                        kind: &planned[s].kind,
+                        counts: Counts::of(results[s].iter().flatten()),
+                        elapsed: began[s].map(|t| t.elapsed()).unwrap_or_default(),
+                    });
+                }
             }
-        }
-    });
+        },
+    );
 
     let mut interrupted = false;
     for (s, p) in planned.iter().enumerate() {

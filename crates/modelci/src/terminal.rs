@@ -271,7 +271,10 @@ fn case_block(out: &mut String, p: &Paint, case: &Case, verbose: bool) {
         p.yellow("!")
     };
     let mut head = format!("  {mark} {}", case.name);
-    if let Some(m) = measured(case) {
+    // A measured value that was judged shows as `actual` below; one that was not, here.
+    if case.actual.is_none()
+        && let Some(m) = measured(case)
+    {
         let _ = write!(head, ": {m}");
     }
     if verbose {

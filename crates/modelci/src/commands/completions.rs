@@ -39,7 +39,7 @@ mod tests {
         ] {
             let text = script(shell);
             assert!(text.contains(marker), "{shell:?}: no `{marker}`");
-            for word in ["check", "doctor", "completions", "--color", "--quiet"] {
+            for word in ["check", "doctor", "completions", "color", "quiet"] {
                 assert!(text.contains(word), "{shell:?}: no `{word}`");
             }
         }
