@@ -346,7 +346,7 @@ pub fn run_planned(
             }
             Event::Finished(s, k, case) => {
                 observer.finished(&planned[s].name, &case);
-                results[s][k] = Some(case);
+                results[s][k] = Some(*case);
                 left[s] = left[s].saturating_sub(1);
                 if left[s] == 0 {
                     observer.suite_finished(&SuiteDone {
@@ -456,7 +456,7 @@ enum Event {
     /// A case of suite `s` started.
     Started(usize),
     /// Case `k` (its position in `mine[s]`) of suite `s` finished.
-    Finished(usize, usize, Case),
+    Finished(usize, usize, Box<Case>),
 }
 
 /// Runs the per-case `work` ((suite, position in `mine[suite]`)) on `ctx.jobs` threads, one
@@ -505,7 +505,7 @@ fn execute(
             let (s, k) = work[n];
             on_event(match case {
                 None => Event::Started(s),
-                Some(case) => Event::Finished(s, k, case),
+                Some(case) => Event::Finished(s, k, Box::new(case)),
             });
         }
     });
