@@ -1036,3 +1036,33 @@ fn discovery_walks_up_to_the_repository_root() {
         Ok(PathBuf::from("../../modelci.toml"))
     );
 }
+
+proptest::proptest! {
+    /// Whatever a variable holds, it becomes exactly the one string that names it, and the
+    /// document keeps its structure; a template expands without panicking, to its own text when
+    /// it has no `${`.
+    #[test]
+    fn any_environment_value_stays_one_string(value in "(\\PC|\n|\r|\t|\"|')*", template in "[a-z$ {}:\\-A_]{0,24}") {
+        let text = "[project]\nname = \"${V}\"\n";
+        let config = parse_env(text, &[], &[("V", &value)]).expect("valid");
+        proptest::prop_assert_eq!(config.project_name.as_deref(), Some(value.as_str()));
+        proptest::prop_assert!(config.suites.is_empty());
+        let env = |name: &str| (name == "A").then(|| "a".into());
+        let mut x = interpolate::Expander::new(&env);
+        if let Ok(out) = x.expand(&template)
+            && !template.contains("${")
+        {
+            proptest::prop_assert_eq!(out, template.as_str());
+        }
+    }
+
+    /// `--set` with any string value either applies it or names itself; never a panic.
+    #[test]
+    fn any_set_value_is_applied_or_refused_by_name(key in "[a-z.\"]{0,12}", value in "\\PC{0,16}") {
+        let set = format!("{key}={value}");
+        if let Err(e) = parse_env(TWO_SUITES, &[set.as_str()], &[]) {
+            let e = e.to_string();
+            proptest::prop_assert!(e.starts_with("`--set ") || e.starts_with("dir/modelci.toml:"), "{}", e);
+        }
+    }
+}
