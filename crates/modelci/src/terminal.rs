@@ -648,6 +648,68 @@ mod tests {
     }
 
     #[test]
+    fn quiet_is_the_verdict_line_and_verbose_lists_every_case_with_its_time() {
+        let run = sample::run();
+        let quiet = render(&run, false, Verbosity::Quiet);
+        assert_eq!(quiet.lines().count(), 1, "{quiet}");
+        assert!(quiet.starts_with("verdict: "), "{quiet}");
+        let normal = render(&run, false, Verbosity::Normal);
+        let verbose = render(&run, false, Verbosity::Verbose);
+        let passed = run
+            .cases()
+            .filter(|(_, c)| c.outcome == Outcome::Passed)
+            .count();
+        assert!(passed > 0);
+        assert_eq!(normal.matches("  ✓ ").count(), 0, "{normal}");
+        assert_eq!(verbose.matches("  ✓ ").count(), passed, "{verbose}");
+    }
+
+    #[test]
+    fn a_threshold_case_shows_its_measured_value_passing_or_not() {
+        let mut run = sample::run();
+        run.suites.truncate(1);
+        run.suites[0].cases = vec![
+            Case::passed("f1_score")
+                .with_property("candidate", "0.94412345")
+                .with_property("baseline", "0.93")
+                .with_property("threshold", ">= 0.9 (higher is better)"),
+        ];
+        run.refresh_summary();
+        let text = render(&run, false, Verbosity::Normal);
+        assert!(
+            text.contains(
+                "  ✓ f1_score: measured 0.9441 · threshold >= 0.9 (higher is better) · baseline 0.93\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn measured_values_are_shortened_for_the_terminal_only() {
+        assert_eq!(short_number("0.944123456"), "0.9441");
+        assert_eq!(short_number("12"), "12");
+        assert_eq!(short_number("0.00001234"), "1.234e-5");
+        assert_eq!(short_number("NaN"), "NaN");
+        assert_eq!(short_number("n/a"), "n/a");
+    }
+
+    #[test]
+    fn heartbeat_lines_say_how_far_a_suite_is() {
+        let r = Running {
+            name: "golden".into(),
+            started: Instant::now(),
+            done: 3,
+            cases: Some(10),
+        };
+        assert_eq!(
+            heartbeat_line(&r),
+            "still running golden: 3/10 cases done, 0 s"
+        );
+        let whole = Running { cases: None, ..r };
+        assert_eq!(heartbeat_line(&whole), "still running golden: 0 s");
+    }
+
+    #[test]
     fn passing_runs_say_so() {
         let mut run = sample::run();
         run.suites.truncate(1);
