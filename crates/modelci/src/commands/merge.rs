@@ -60,7 +60,7 @@ fn merge_json_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
         text.push_str(&format!(
             "merged {} report(s) into {}\n",
             inputs.len(),
-            out.display()
+            shown(out)
         ));
     }
     output::human(&text);
@@ -94,7 +94,7 @@ fn merge_junit_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
         output::human(&format!(
             "merged {} report(s) into {}: {} tests, {} failures, {} errors, {} skipped; verdict: {verdict}\n",
             inputs.len(),
-            out.display(),
+            shown(out),
             merged.tests,
             merged.failures,
             merged.errors,
@@ -102,6 +102,15 @@ fn merge_junit_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
         ));
     }
     verdict.exit_code()
+}
+
+/// The output for messages: `stdout` for `-`.
+fn shown(out: &std::path::Path) -> String {
+    if modelci_report::is_stdout(out) {
+        "stdout".to_owned()
+    } else {
+        out.display().to_string()
+    }
 }
 
 /// Reads every input, printing the first error (and returning `None`) when one fails.
