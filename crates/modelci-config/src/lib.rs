@@ -4,6 +4,12 @@
 //! values, resolves relative paths against the file's folder and returns a [`Config`]. Every
 //! error is a [`ConfigError`] whose message names the file and, when known, the line and column:
 //! `modelci.toml:7:1: unknown key `fiels`; did you mean `files`?`.
+//!
+//! [`load_with`] also applies `--set KEY=VALUE` overrides to the parsed document (errors in
+//! them name the override, [`ConfigError::Override`]), then expands placeholders in every string
+//! value (`${NAME}`, `${NAME:-default}`, `${service.url}`; `$${` is a literal `${`), before the
+//! same checks. Values read from the environment are kept in [`Config::secrets`] and never shown
+//! ([`Config::hide`]). [`discover`] finds `modelci.toml` in a folder or its parents.
 
 mod discover;
 mod error;
