@@ -223,3 +223,46 @@ fn the_config_is_found_in_parent_folders_up_to_the_repository_root() {
         )
     );
 }
+
+/// `modelci doctor` finds the configuration as `check` does, takes `--set`, and never shows a
+/// value read from the environment (here the service's program).
+#[test]
+fn doctor_finds_the_config_takes_set_and_hides_environment_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sub = dir.path().join("sub");
+    fs::create_dir_all(&sub).expect("mkdir");
+    fs::create_dir(dir.path().join(".git")).expect("mkdir .git");
+    write_config(
+        dir.path(),
+        &format!(
+            "[service]\ncommand = \"exec ${{SVC_BIN_E2E}} --port 1\"\nurl = \"http://127.0.0.1:1\"\n{}",
+            schemas_suite()
+        ),
+    );
+    let secret = "/nonexistent/secret-svc-path";
+    let (code, out, err) = run(modelci(&["doctor"])
+        .current_dir(&sub)
+        .env("SVC_BIN_E2E", secret));
+    assert_eq!(code, 2, "the program is missing: {out}\n{err}");
+    assert!(
+        out.lines().any(|l| l.starts_with("config")
+            && l.contains("../modelci.toml: 1 suite(s): schemas (json-schema)")),
+        "{out}"
+    );
+    assert!(out.contains("$SVC_BIN_E2E (redacted)"), "{out}");
+    assert!(
+        !out.contains(secret) && !err.contains(secret),
+        "{out}\n{err}"
+    );
+
+    let (code, out, err) = run(modelci(&["doctor", "--set", "suite.schema.pointer=/x"])
+        .current_dir(&sub)
+        .env("SVC_BIN_E2E", secret));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains(
+            "`--set suite.schema.pointer`: no suite is named `schema`; did you mean `schemas`?"
+        ),
+        "{out}"
+    );
+}

@@ -157,13 +157,13 @@ pub fn run(args: &DoctorArgs) -> u8 {
                 d.line(
                     "config",
                     Status::Ok,
-                    &format!(
+                    &c.hide(&format!(
                         "{}: {} suite(s){}{}",
                         modelci_config::display_path(&path),
                         names.len(),
                         if names.is_empty() { "" } else { ": " },
                         names.join(", ")
-                    ),
+                    )),
                 );
                 config = Some(c);
             }
@@ -339,7 +339,10 @@ fn service(d: &mut Doctor, config: &Config) {
         d.line(
             "service",
             Status::Ok,
-            &format!("not started by modelci; expected at {}", spec.ready_url),
+            &config.hide(&format!(
+                "not started by modelci; expected at {}",
+                spec.ready_url
+            )),
         );
         return;
     };
@@ -362,15 +365,16 @@ fn service(d: &mut Doctor, config: &Config) {
         Ok(path) => d.line(
             "service",
             Status::Ok,
-            &format!("command runs {}", path.display()),
+            // A path read from the environment (`${BIN}`) may be a secret like any such value.
+            &config.hide(&format!("command runs {}", path.display())),
         ),
         Err(program) => d.line(
             "service",
             Status::Error,
-            &format!(
+            &config.hide(&format!(
                 "the `[service]` command's program `{program}` is not found (from {}, on PATH)",
                 spec.cwd.display()
-            ),
+            )),
         ),
     }
 }
