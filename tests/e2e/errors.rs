@@ -30,14 +30,14 @@ fn missing_config() {
         &err,
         "error: failed to read config `nope/modelci.toml`: no such file",
     );
+    // Without --config, the search for modelci.toml stops at the repository's root.
     let dir = tempfile::tempdir().expect("tempdir");
+    fs::create_dir(dir.path().join(".git")).expect("mkdir .git");
     let (code, _, err) = run(modelci(&["check"]).current_dir(dir.path()));
-    assert_eq!(code, 2);
-    assert!(
-        err.starts_with(
-            "error: failed to read config `modelci.toml`: no such file (run modelci where"
-        ),
-        "{err}"
+    assert_one_line_error(
+        code,
+        &err,
+        "error: no `modelci.toml` in this folder, the root of its git repository (run modelci where modelci.toml is, or pass --config PATH; `modelci schema config` prints its schema)",
     );
 }
 

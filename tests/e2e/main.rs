@@ -10,6 +10,7 @@
 
 mod action;
 mod check;
+mod config;
 mod diff;
 mod endpoint;
 mod errors;
@@ -18,6 +19,7 @@ mod github;
 mod hostile;
 mod model;
 mod openapi;
+mod output;
 mod pact;
 mod provider;
 mod proxy;

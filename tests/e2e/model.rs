@@ -17,16 +17,41 @@ fn inspect_shows_the_signature_opsets_and_hash() {
     assert!(out.contains("probabilities: float32[batch, 3]"), "{out}");
     assert!(out.contains("label: int64[batch]"), "{out}");
     assert!(out.contains("opsets:   ai.onnx 17"), "{out}");
-    let (code, out, _) = run(&mut modelci(&[
+    // `--json PATH` as for every command: `-` is stdout, and the text moves to stderr.
+    let (code, out, err) = run(&mut modelci(&[
+        "model",
+        "inspect",
+        "fixtures/models/linear.onnx",
+        "--json",
+        "-",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("stdout is the JSON alone");
+    assert_eq!(v["inputs"][0]["shape"], serde_json::json!(["batch", 4]));
+    assert_eq!(v["sha256"].as_str().map(str::len), Some(64));
+    assert!(err.contains("input: float32[batch, 4]"), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("linear.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "model",
+        "inspect",
+        "fixtures/models/linear.onnx",
+        "--json",
+        file.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("input: float32[batch, 4]"), "{out}");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("json");
+    assert_eq!(written, v);
+    // `--json` takes a path: alone, it is a usage error.
+    let (code, _, err) = run(&mut modelci(&[
         "model",
         "inspect",
         "fixtures/models/linear.onnx",
         "--json",
     ]));
-    assert_eq!(code, 0);
-    let v: Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(v["inputs"][0]["shape"], serde_json::json!(["batch", 4]));
-    assert_eq!(v["sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]

@@ -23,6 +23,14 @@ pub enum ConfigError {
     /// A single-suite command's flags do not make a valid suite.
     #[error("{0}")]
     Usage(String),
+    /// A `--set KEY=VALUE` override is malformed or sets a value that is not valid.
+    #[error("`--set {key}`: {message}")]
+    Override {
+        /// The key as written before `=`.
+        key: String,
+        /// What is wrong, as a lowercase fragment.
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -30,7 +38,7 @@ impl ConfigError {
     pub fn diagnostic(&self) -> Option<&Diagnostic> {
         match self {
             ConfigError::At(d) => Some(d),
-            ConfigError::Read { .. } | ConfigError::Usage(_) => None,
+            ConfigError::Read { .. } | ConfigError::Usage(_) | ConfigError::Override { .. } => None,
         }
     }
 }

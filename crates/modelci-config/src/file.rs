@@ -16,7 +16,7 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 #[schemars(
     title = "modelci.toml",
-    description = "Configuration of `modelci check`. Relative paths resolve against the folder of this file."
+    description = "Configuration of `modelci check`. Relative paths resolve against the folder of this file. In every string value, `${NAME}` is the environment variable NAME (an error when it is unset), `${NAME:-default}` the same with a default for unset or empty, `${service.url}` is `[service] url`, and `$${` is a literal `${`. `modelci check --set KEY=VALUE` overrides a key."
 )]
 pub struct ConfigFile {
     /// About the project under test.

@@ -4,13 +4,22 @@
 //! values, resolves relative paths against the file's folder and returns a [`Config`]. Every
 //! error is a [`ConfigError`] whose message names the file and, when known, the line and column:
 //! `modelci.toml:7:1: unknown key `fiels`; did you mean `files`?`.
+//!
+//! [`load_with`] also applies `--set KEY=VALUE` overrides to the parsed document (errors in
+//! them name the override, [`ConfigError::Override`]), then expands placeholders in every string
+//! value (`${NAME}`, `${NAME:-default}`, `${service.url}`; `$${` is a literal `${`), before the
+//! same checks. Values read from the environment are kept in [`Config::secrets`] and never shown
+//! ([`Config::hide`]). [`discover`] finds `modelci.toml` in a folder or its parents.
 
+mod discover;
 mod error;
 mod file;
 pub mod gate;
+mod interpolate;
 pub mod json_schema;
 pub mod model;
 pub mod openapi;
+mod overrides;
 pub mod pact;
 mod resolve;
 mod secret;
@@ -18,8 +27,11 @@ pub mod service;
 pub mod values;
 
 use std::collections::HashMap;
+
+use serde::Deserialize as _;
 use std::path::{Path, PathBuf};
 
+pub use discover::{Found, discover};
 pub use error::{ConfigError, Diagnostic};
 pub use file::ConfigFile;
 pub use json_schema::{FilePattern, JsonSchemaSuite, JsonSchemaSuiteFile, RecordFormat};
@@ -50,6 +62,9 @@ pub struct Config {
     pub suites: Vec<SuiteDecl>,
     /// `[service]`: the system under test to start and stop.
     pub service: Option<service::Service>,
+    /// The values placeholders read from the environment: they may be secrets (a token in a
+    /// header), so [`Config::hide`] keeps them out of messages and reports.
+    pub secrets: Vec<Secret>,
 }
 
 /// One declared suite.
@@ -103,6 +118,50 @@ impl SuiteDecl {
 }
 
 impl Config {
+    /// `text` with every value read from the environment by a placeholder (of
+    /// [`SHORTEST_HIDDEN`] characters or more) shown as `$NAME (redacted)`: for anything shown
+    /// that may quote the configuration (the service's command, URLs, case messages).
+    pub fn hide(&self, text: &str) -> String {
+        hide(&self.secrets, text)
+    }
+
+    /// Hides the environment's values ([`Config::hide`]) in every text of `case`: its name,
+    /// message, detail, expected and actual text and properties.
+    pub fn hide_case(&self, case: &mut modelci_report::Case) {
+        if self.secrets.is_empty() {
+            return;
+        }
+        case.name = self.hide(&case.name);
+        case.map_texts(|t| self.hide(t));
+        self.hide_properties(&mut case.properties);
+    }
+
+    /// Hides the environment's values ([`Config::hide`]) everywhere in `run`: its properties,
+    /// and each suite's name, properties and cases.
+    pub fn hide_run(&self, run: &mut modelci_report::Run) {
+        if self.secrets.is_empty() {
+            return;
+        }
+        self.hide_properties(&mut run.properties);
+        for suite in &mut run.suites {
+            suite.name = self.hide(&suite.name);
+            self.hide_properties(&mut suite.properties);
+            for case in &mut suite.cases {
+                self.hide_case(case);
+            }
+        }
+    }
+
+    fn hide_properties(&self, properties: &mut modelci_report::Properties) {
+        *properties = std::mem::take(properties)
+            .into_iter()
+            .map(|(k, v)| {
+                let v = self.hide(&v);
+                (k, v)
+            })
+            .collect();
+    }
+
     /// Whether `suite` talks to `[service]`: one of its URLs has the service's origin (scheme,
     /// host and port; `localhost` and `127.0.0.1` count as one host). That is what
     /// `${service.url}` becomes, and it catches the service's address written out too.
@@ -174,6 +233,17 @@ pub enum SuiteSpec {
 /// Fails when the file cannot be read, is not valid TOML, has unknown keys or wrong types, or
 /// holds values that cannot work (duplicate suite names, empty file lists, ...).
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, &[])
+}
+
+/// Reads the configuration at `path`, applies `overrides` (`--set KEY=VALUE`: a dotted
+/// key, `suite.NAME.KEY` for a suite's) and validates the result. Placeholders (`${NAME}`, `${NAME:-default}`,
+/// `${service.url}`) are expanded from the process's environment.
+///
+/// # Errors
+/// As [`load`], and for overrides that are malformed or set values that are not valid
+/// ([`ConfigError::Override`]).
+pub fn load_with(path: &Path, overrides: &[String]) -> Result<Config, ConfigError> {
     let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -189,7 +259,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         ))
     })?;
     // A byte-order mark is not TOML; editors on Windows often write one.
-    parse(path, text.strip_prefix('\u{feff}').unwrap_or(&text))
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    parse_full(path, text, overrides, &|name| std::env::var_os(name))
 }
 
 /// Parses configuration text as if it were the file at `path` (used by [`load`] and tests).
@@ -197,48 +268,44 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// # Errors
 /// As [`load`].
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-    // `${service.url}` stands for `[service] url`: substituted in the text (same lines, so
-    // positions in messages stay right) once the service's URL is known.
-    if text.contains(SERVICE_URL) {
-        let first: ConfigFile = parse_file(path, text)?;
-        let url = first
-            .service
-            .as_ref()
-            .and_then(|s| s.get_ref().url.clone())
-            .map(|u| u.trim_end_matches('/').to_owned());
-        let Some(url) = url else {
-            let offset = text.find(SERVICE_URL).unwrap_or(0);
-            return Err(ConfigError::At(Diagnostic::at_offset(
-                &display_path(path),
-                text,
-                offset,
-                "`${service.url}` is used, but `[service]` has no `url`".into(),
-            )));
-        };
-        return parse_with(path, &text.replace(SERVICE_URL, &url));
-    }
-    parse_with(path, text)
+    parse_full(path, text, &[], &|name| std::env::var_os(name))
 }
 
 /// The placeholder for `[service] url`.
 pub const SERVICE_URL: &str = "${service.url}";
 
-fn parse_file(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
-    let display = display_path(path);
-    toml::from_str(text).map_err(|e| {
-        let message = improve_message(e.message());
-        match e.span() {
-            Some(span) => {
-                ConfigError::At(Diagnostic::at_offset(&display, text, span.start, message))
-            }
-            None => ConfigError::At(Diagnostic::whole_file(&display, message)),
+/// Parses `text` (the file at `path`), applies `overrides`, expands placeholders with `env`, and
+/// checks the result. An error never shows a value read from the environment.
+pub(crate) fn parse_full(
+    path: &Path,
+    text: &str,
+    overrides: &[String],
+    env: interpolate::Lookup<'_>,
+) -> Result<Config, ConfigError> {
+    let mut used = Vec::new();
+    let result = parse_document(path, text, overrides, env, &mut used);
+    let secrets: Vec<Secret> = used
+        .into_iter()
+        .map(|(var, value)| Secret::interpolated(var, value))
+        .collect();
+    match result {
+        Ok(mut config) => {
+            config.secrets = secrets;
+            Ok(config)
         }
-    })
+        Err(e) => Err(hide_error(e, &secrets)),
+    }
 }
 
-fn parse_with(path: &Path, text: &str) -> Result<Config, ConfigError> {
+fn parse_document(
+    path: &Path,
+    text: &str,
+    overrides: &[String],
+    env: interpolate::Lookup<'_>,
+    used: &mut Vec<(String, String)>,
+) -> Result<Config, ConfigError> {
     let display = display_path(path);
-    let file: ConfigFile = toml::from_str(text).map_err(|e| {
+    let syntax = |e: toml::de::Error| {
         let message = improve_message(e.message());
         match e.span() {
             Some(span) => {
@@ -246,15 +313,96 @@ fn parse_with(path: &Path, text: &str) -> Result<Config, ConfigError> {
             }
             None => ConfigError::At(Diagnostic::whole_file(&display, message)),
         }
-    })?;
+    };
+    let document = toml::de::DeTable::parse(text).map_err(syntax)?;
+    let span = document.span();
+    let mut root = document.into_inner();
+    let applied = overrides::apply(&mut root, text, overrides)?;
+    let mut expander = interpolate::Expander::new(env);
+    let expanded = interpolate::expand_document(&mut root, text, &mut expander);
+    *used = std::mem::take(&mut expander.used);
+    expanded.map_err(|f| resolve::locate(&display, text, &applied, f.offset, f.message))?;
+    let file =
+        ConfigFile::deserialize(toml::de::Deserializer::from(toml::Spanned::new(span, root)))
+            .map_err(|e| {
+                let message = improve_message(e.message());
+                match e.span() {
+                    Some(span) => {
+                        let mut error =
+                            resolve::locate(&display, text, &applied, span.start, message);
+                        if let ConfigError::Override { message, .. } = &mut error {
+                            hint_quotes(message);
+                        }
+                        error
+                    }
+                    None => ConfigError::At(Diagnostic::whole_file(&display, message)),
+                }
+            })?;
+    check(path, text, &applied, file)
+}
+
+/// For an override whose value was read as a TOML number, boolean, date or array where a
+/// string is expected: how to pass it as a string.
+fn hint_quotes(message: &mut String) {
+    if message.starts_with("invalid type:") && message.contains("expected a string") {
+        message.push_str(" (quote the value to pass it as a string: `--set 'KEY=\"VALUE\"'`)");
+    }
+}
+
+/// `e` with the values read from the environment hidden.
+fn hide_error(e: ConfigError, secrets: &[Secret]) -> ConfigError {
+    if secrets.is_empty() {
+        return e;
+    }
+    match e {
+        ConfigError::At(mut d) => {
+            d.message = hide(secrets, &d.message);
+            ConfigError::At(d)
+        }
+        ConfigError::Usage(m) => ConfigError::Usage(hide(secrets, &m)),
+        ConfigError::Override { key, message } => ConfigError::Override {
+            message: hide(secrets, &message),
+            key,
+        },
+        e @ ConfigError::Read { .. } => e,
+    }
+}
+
+/// The shortest value read from the environment that is hidden: shorter ones would blank out
+/// ordinary words and numbers (as `modelci_net::Redactor` does).
+pub const SHORTEST_HIDDEN: usize = 4;
+
+/// `text` with each of `secrets`' values (of [`SHORTEST_HIDDEN`] characters or more, the
+/// longest first) replaced by `$VAR (redacted)`.
+fn hide(secrets: &[Secret], text: &str) -> String {
+    let mut values: Vec<&Secret> = secrets
+        .iter()
+        .filter(|s| s.expose().chars().count() >= SHORTEST_HIDDEN)
+        .collect();
+    values.sort_by_key(|s| std::cmp::Reverse(s.expose().len()));
+    let mut out = text.to_owned();
+    for s in values {
+        if out.contains(s.expose()) {
+            out = out.replace(s.expose(), &s.to_string());
+        }
+    }
+    out
+}
+
+fn check(
+    path: &Path,
+    text: &str,
+    applied: &[overrides::Applied],
+    file: ConfigFile,
+) -> Result<Config, ConfigError> {
+    let display = display_path(path);
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let at = |offset: usize, message: String| {
-        ConfigError::At(Diagnostic::at_offset(&display, text, offset, message))
-    };
-    let line_of = |offset: usize| modelci_report::line_col(text, offset).0;
+    let at =
+        |offset: usize, message: String| resolve::locate(&display, text, applied, offset, message);
+    let line_of = |offset: usize| resolve::line(text, applied, offset);
 
     let mut suites = Vec::new();
     let mut names: HashMap<String, u32> = HashMap::new();
@@ -271,7 +419,7 @@ fn parse_with(path: &Path, text: &str) -> Result<Config, ConfigError> {
     };
     // Each kind checks its own table (`<kind>::resolve`); here only what all suites share:
     // names, lines and declaration order.
-    let origin = Origin::file(&dir, &display, text);
+    let origin = Origin::file_with(&dir, &display, text, applied);
     let mut declare = |offset: usize, name: &toml::Spanned<String>, spec: SuiteSpec| {
         let line = line_of(offset);
         let name = register(name, line)?;
@@ -364,6 +512,7 @@ fn parse_with(path: &Path, text: &str) -> Result<Config, ConfigError> {
         json: json.map(|(_, p)| p),
         suites: suites.into_iter().map(|(_, s)| s).collect(),
         service,
+        secrets: Vec::new(),
     })
 }
 

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{ConfigError, Diagnostic};
+use crate::overrides::Applied;
 
 /// Where settings come from.
 #[derive(Debug, Clone)]
@@ -17,18 +18,36 @@ pub struct Origin<'a> {
 
 #[derive(Debug, Clone)]
 enum Source<'a> {
-    File { display: String, text: &'a str },
-    Flags { names: &'a [(&'a str, &'a str)] },
+    File {
+        display: String,
+        text: &'a str,
+        overrides: &'a [Applied],
+    },
+    Flags {
+        names: &'a [(&'a str, &'a str)],
+    },
 }
 
 impl<'a> Origin<'a> {
     /// A table of the configuration file `display` whose text is `text`.
     pub fn file(dir: &Path, display: &str, text: &'a str) -> Origin<'a> {
+        Origin::file_with(dir, display, text, &[])
+    }
+
+    /// The same, with `--set` overrides applied to the document (their values have spans past
+    /// the end of `text`, see [`crate::overrides`]).
+    pub(crate) fn file_with(
+        dir: &Path,
+        display: &str,
+        text: &'a str,
+        overrides: &'a [Applied],
+    ) -> Origin<'a> {
         Origin {
             dir: dir.to_path_buf(),
             source: Source::File {
                 display: display.to_owned(),
                 text,
+                overrides,
             },
         }
     }
@@ -57,9 +76,11 @@ impl<'a> Origin<'a> {
     /// A problem at byte `offset` of the file (for flags: the message alone).
     pub fn error(&self, offset: usize, message: String) -> ConfigError {
         match &self.source {
-            Source::File { display, text } => {
-                ConfigError::At(Diagnostic::at_offset(display, text, offset, message))
-            }
+            Source::File {
+                display,
+                text,
+                overrides,
+            } => locate(display, text, overrides, offset, message),
             Source::Flags { .. } => ConfigError::Usage(message),
         }
     }
@@ -67,7 +88,9 @@ impl<'a> Origin<'a> {
     /// The 1-based line of byte `offset` (0 for flags).
     pub fn line(&self, offset: usize) -> u32 {
         match &self.source {
-            Source::File { text, .. } => modelci_report::line_col(text, offset).0,
+            Source::File {
+                text, overrides, ..
+            } => line(text, overrides, offset),
             Source::Flags { .. } => 0,
         }
     }
@@ -83,6 +106,39 @@ impl<'a> Origin<'a> {
     /// A path from the settings, resolved against [`Origin::dir`].
     pub fn path(&self, path: &Path) -> PathBuf {
         crate::resolve(&self.dir, path)
+    }
+}
+
+/// The error for a problem at byte `offset` of the document parsed from `text` with
+/// `overrides` applied: a file location, or the `--set` the value came from.
+pub(crate) fn locate(
+    display: &str,
+    text: &str,
+    overrides: &[Applied],
+    offset: usize,
+    message: String,
+) -> ConfigError {
+    let from = offset
+        .checked_sub(text.len() + 1)
+        .and_then(|i| overrides.get(i))
+        .or_else(|| overrides.iter().rev().find(|o| o.claims(offset, &message)));
+    match from {
+        Some(o) => ConfigError::Override {
+            key: o.key.clone(),
+            message,
+        },
+        None => ConfigError::At(Diagnostic::at_offset(display, text, offset, message)),
+    }
+}
+
+/// The 1-based line of byte `offset` (for a `--set` value: the line of the table it sets).
+pub(crate) fn line(text: &str, overrides: &[Applied], offset: usize) -> u32 {
+    match offset
+        .checked_sub(text.len() + 1)
+        .and_then(|i| overrides.get(i))
+    {
+        Some(o) => o.line,
+        None => modelci_report::line_col(text, offset).0,
     }
 }
 

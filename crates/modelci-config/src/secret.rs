@@ -44,6 +44,11 @@ impl Secret {
         }
     }
 
+    /// A value a placeholder (`${NAME}`) read from the environment variable `var`.
+    pub(crate) fn interpolated(var: String, value: String) -> Secret {
+        Secret { var, value }
+    }
+
     /// The secret value, for the one place that must send it (an HTTP header).
     pub fn expose(&self) -> &str {
         &self.value

@@ -113,15 +113,29 @@ fn non_finite_output(
     Some(SetupError(message))
 }
 
-/// The registry client, when the gate uses the registry.
-fn registry(spec: &GateSuite) -> Result<Option<Client>, SetupError> {
+/// Whether the gate talks to the MLflow registry: a registry model, write-back, or a tracking
+/// URI (the suite's or `MLFLOW_TRACKING_URI`) with a model name (for registry thresholds).
+pub fn uses_registry(spec: &GateSuite) -> bool {
     let needed = spec.candidate.in_registry()
         || spec.baseline.as_ref().is_some_and(ModelRef::in_registry)
         || spec.record
         || spec.promote_alias.is_some();
     let configured = spec.tracking_uri.is_some()
         || std::env::var("MLFLOW_TRACKING_URI").is_ok_and(|v| !v.trim().is_empty());
-    if !(needed || configured && spec.model_name.is_some()) {
+    needed || configured && spec.model_name.is_some()
+}
+
+/// Whether the gate runs a model on ONNX Runtime: a candidate without a prediction column or an
+/// endpoint, a baseline without a prediction column, or latency to measure.
+pub fn uses_runtime(spec: &GateSuite) -> bool {
+    let candidate = spec.prediction.is_none() && spec.endpoint.is_none();
+    let baseline = spec.baseline.is_some() && spec.baseline_prediction.is_none();
+    candidate || baseline || spec.latency.is_some() && spec.endpoint.is_none()
+}
+
+/// The registry client, when the gate uses the registry.
+fn registry(spec: &GateSuite) -> Result<Option<Client>, SetupError> {
+    if !uses_registry(spec) {
         return Ok(None);
     }
     let cannot = |e: modelci_mlflow::MlflowError| {
@@ -592,6 +606,16 @@ pub fn run(spec: &GateSuite, options: &Options) -> Result<Gated, SetupError> {
     }
     if !warnings.is_empty() {
         properties.insert("metric_warnings", warnings.join("\n"));
+    }
+    // Every metric computed, with a threshold or not: `metric.NAME` for the candidate,
+    // `baseline_metric.NAME` for the baseline.
+    for (prefix, set) in [
+        ("metric", Some(&cand_metrics)),
+        ("baseline_metric", base_metrics.as_ref()),
+    ] {
+        for (name, value) in set.into_iter().flat_map(|m| &m.values) {
+            properties.insert(format!("{prefix}.{name}"), value.to_string());
+        }
     }
 
     // Write-back.

@@ -24,7 +24,7 @@ use std::time::Instant;
 pub mod service;
 
 use modelci_config::{Config, SuiteDecl, SuiteSpec, suggest};
-use modelci_report::{Case, Location, Outcome, Run, ShardSpec, Suite};
+use modelci_report::{Case, Counts, Location, Outcome, Run, ShardSpec, Suite};
 pub use modelci_suite::{Cancel, Context, Plan, Schedule, SetupFailed, Suite as SuiteTrait};
 
 /// What to run and how.
@@ -42,15 +42,75 @@ pub struct RunOptions {
     pub version: String,
 }
 
-/// Receives progress while a run executes. Called from the thread that called [`run`].
+/// Receives progress while a run executes, so that a front end can show it (the runner itself
+/// never prints). Called from the thread that called [`run`]; between two calls the run may be
+/// busy for a long time (a batch suite reports its cases when all are done), so an observer that
+/// wants a heartbeat keeps its own clock.
 pub trait Observer {
     /// The run will execute `total` cases.
     fn planned(&mut self, total: usize) {
         let _ = total;
     }
+    /// A suite started: the cases of it this shard runs (`None` for a suite judged as a whole,
+    /// whose cases are known only once it is done).
+    fn suite_started(&mut self, suite: &str, cases: Option<usize>) {
+        let _ = (suite, cases);
+    }
     /// A case finished.
     fn finished(&mut self, suite: &str, case: &Case) {
         let _ = (suite, case);
+    }
+    /// Every case of a suite (in this shard) finished. Not called for a suite that a cancelled
+    /// run did not finish.
+    fn suite_finished(&mut self, done: &SuiteDone<'_>) {
+        let _ = done;
+    }
+}
+
+/// A finished suite, as [`Observer::suite_finished`] sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuiteDone<'a> {
+    /// The suite's name.
+    pub name: &'a str,
+    /// Its kind (`pact`, `model`, ...).
+    pub kind: &'a str,
+    /// Its cases' outcomes.
+    pub counts: Counts,
+    /// Wall-clock time from its first case's start to its last case's end.
+    pub elapsed: std::time::Duration,
+}
+
+/// Passes progress on with the values placeholders read from the environment hidden
+/// ([`Config::hide`]).
+struct Hiding<'a> {
+    config: &'a Config,
+    inner: &'a mut dyn Observer,
+}
+
+impl Observer for Hiding<'_> {
+    fn planned(&mut self, total: usize) {
+        self.inner.planned(total);
+    }
+
+    fn suite_started(&mut self, suite: &str, cases: Option<usize>) {
+        self.inner.suite_started(&self.config.hide(suite), cases);
+    }
+
+    fn finished(&mut self, suite: &str, case: &Case) {
+        if self.config.secrets.is_empty() {
+            return self.inner.finished(suite, case);
+        }
+        let mut case = case.clone();
+        self.config.hide_case(&mut case);
+        self.inner.finished(&self.config.hide(suite), &case);
+    }
+
+    fn suite_finished(&mut self, done: &SuiteDone<'_>) {
+        let name = self.config.hide(done.name);
+        self.inner.suite_finished(&SuiteDone {
+            name: &name,
+            ..done.clone()
+        });
     }
 }
 
@@ -146,11 +206,18 @@ pub fn run(
             suite: plan(decl, config, &ctx),
         })
         .collect();
-    let mut report = run_planned(planned, options, observer);
+    // Values that placeholders read from the environment may be secrets: hidden from the
+    // observer (the terminal) and the report alike.
+    let mut hiding = Hiding {
+        config,
+        inner: observer,
+    };
+    let mut report = run_planned(planned, options, &mut hiding);
     report.config = Some(modelci_config::display_path(&config.path));
     if let Some(name) = &config.project_name {
         report.properties.insert("project", name.clone());
     }
+    config.hide_run(&mut report);
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(report)
 }
@@ -231,17 +298,25 @@ pub fn run_planned(
         if ctx.cancel.is_cancelled() {
             break;
         }
+        let suite_started = Instant::now();
+        observer.suite_started(
+            &p.name,
+            matches!(plans[s], Plan::Cases(_)).then_some(mine[s].len()),
+        );
         let cases = run_guarded(p.suite.as_ref(), &plans[s], &mine[s], &ctx);
+        for case in &cases {
+            observer.finished(&p.name, case);
+        }
+        observer.suite_finished(&SuiteDone {
+            name: &p.name,
+            kind: &p.kind,
+            counts: Counts::of(&cases),
+            elapsed: suite_started.elapsed(),
+        });
         match &plans[s] {
-            Plan::Whole => {
-                for case in &cases {
-                    observer.finished(&p.name, case);
-                }
-                whole[s] = Some(cases);
-            }
+            Plan::Whole => whole[s] = Some(cases),
             Plan::Cases(_) => {
                 for (slot, case) in results[s].iter_mut().zip(cases) {
-                    observer.finished(&p.name, &case);
                     *slot = Some(case);
                 }
             }
@@ -253,10 +328,37 @@ pub fn run_planned(
         .filter(|(_, p)| p.suite.schedule() == Schedule::PerCase)
         .flat_map(|(s, _)| (0..mine[s].len()).map(move |k| (s, k)))
         .collect();
-    execute(&planned, &plans, &mine, &pooled, &ctx, |s, k, case| {
-        observer.finished(&planned[s].name, &case);
-        results[s][k] = Some(case);
-    });
+    // A pooled suite starts with its first case and finishes with its last.
+    let mut began: Vec<Option<Instant>> = vec![None; plans.len()];
+    let mut left: Vec<usize> = mine.iter().map(Vec::len).collect();
+    execute(
+        &planned,
+        &plans,
+        &mine,
+        &pooled,
+        &ctx,
+        |event| match event {
+            Event::Started(s) => {
+                if began[s].is_none() {
+                    began[s] = Some(Instant::now());
+                    observer.suite_started(&planned[s].name, Some(mine[s].len()));
+                }
+            }
+            Event::Finished(s, k, case) => {
+                observer.finished(&planned[s].name, &case);
+                results[s][k] = Some(*case);
+                left[s] = left[s].saturating_sub(1);
+                if left[s] == 0 {
+                    observer.suite_finished(&SuiteDone {
+                        name: &planned[s].name,
+                        kind: &planned[s].kind,
+                        counts: Counts::of(results[s].iter().flatten()),
+                        elapsed: began[s].map(|t| t.elapsed()).unwrap_or_default(),
+                    });
+                }
+            }
+        },
+    );
 
     let mut interrupted = false;
     for (s, p) in planned.iter().enumerate() {
@@ -349,16 +451,24 @@ fn in_shard(shard: Option<ShardSpec>, position: usize) -> bool {
     }
 }
 
+/// What happens to the per-case work, as [`execute`] reports it.
+enum Event {
+    /// A case of suite `s` started.
+    Started(usize),
+    /// Case `k` (its position in `mine[s]`) of suite `s` finished.
+    Finished(usize, usize, Box<Case>),
+}
+
 /// Runs the per-case `work` ((suite, position in `mine[suite]`)) on `ctx.jobs` threads, one
-/// case at a time, handing each finished case to `on_finished`. Stops starting cases once the
-/// run is cancelled.
+/// case at a time, handing each start and each finished case to `on_event` (on the calling
+/// thread). Stops starting cases once the run is cancelled.
 fn execute(
     planned: &[Planned],
     plans: &[Plan],
     mine: &[Vec<usize>],
     work: &[(usize, usize)],
     ctx: &Context,
-    mut on_finished: impl FnMut(usize, usize, Case),
+    mut on_event: impl FnMut(Event),
 ) {
     if work.is_empty() {
         return;
@@ -366,7 +476,7 @@ fn execute(
     let next = AtomicUsize::new(0);
     let jobs = ctx.jobs.clamp(1, work.len());
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel::<(usize, Case)>();
+        let (tx, rx) = mpsc::channel::<(usize, Option<Case>)>();
         for _ in 0..jobs {
             let tx = tx.clone();
             let next = &next;
@@ -377,11 +487,14 @@ fn execute(
                     }
                     let n = next.fetch_add(1, Ordering::SeqCst);
                     let Some(&(s, k)) = work.get(n) else { break };
+                    if tx.send((n, None)).is_err() {
+                        break;
+                    }
                     let index = mine[s][k];
                     let case =
                         run_guarded(planned[s].suite.as_ref(), &plans[s], &[index], ctx).pop();
                     let Some(case) = case else { continue };
-                    if tx.send((n, case)).is_err() {
+                    if tx.send((n, Some(case))).is_err() {
                         break;
                     }
                 }
@@ -390,7 +503,10 @@ fn execute(
         drop(tx);
         for (n, case) in rx {
             let (s, k) = work[n];
-            on_finished(s, k, case);
+            on_event(match case {
+                None => Event::Started(s),
+                Some(case) => Event::Finished(s, k, Box::new(case)),
+            });
         }
     });
 }

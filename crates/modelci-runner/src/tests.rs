@@ -297,3 +297,41 @@ fn a_suite_with_no_cases_is_an_error_not_a_pass() {
     );
     assert_eq!(run.summary.verdict, Verdict::Error);
 }
+
+/// Records what an observer is told, in order.
+#[derive(Default)]
+struct Recorder(Vec<String>);
+
+impl Observer for Recorder {
+    fn suite_started(&mut self, suite: &str, cases: Option<usize>) {
+        self.0.push(format!("start {suite} {cases:?}"));
+    }
+    fn suite_finished(&mut self, done: &SuiteDone<'_>) {
+        self.0.push(format!(
+            "done {} ({}) {}/{} passed, {} errored",
+            done.name, done.kind, done.counts.passed, done.counts.total, done.counts.errored
+        ));
+    }
+}
+
+#[test]
+fn observers_hear_each_suite_start_and_finish_with_its_counts() {
+    let (batch, _) = fake("batch", names(3), Schedule::Batch, Some(1));
+    let (pooled, _) = fake("pooled", names(4), Schedule::PerCase, Some(2));
+    let (gate, _) = fake("gate", Plan::Whole, Schedule::Batch, None);
+    let mut seen = Recorder::default();
+    run_planned(vec![batch, pooled, gate], &options(), &mut seen);
+    let seen = seen.0;
+    // Batch suites run first, one after the other; the pooled suite then.
+    assert_eq!(
+        seen,
+        [
+            "start batch Some(3)",
+            "done batch (fake) 0/3 passed, 3 errored",
+            "start gate None",
+            "done gate (fake) 2/2 passed, 0 errored",
+            "start pooled Some(4)",
+            "done pooled (fake) 3/4 passed, 1 errored",
+        ]
+    );
+}

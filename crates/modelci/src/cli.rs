@@ -20,6 +20,27 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour: auto (only on a terminal; NO_COLOR turns it off, CLICOLOR_FORCE on), always or
+    /// never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only the verdict line and errors.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: every case (passed ones too) with its time, and a line per finished case.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+/// When terminal output is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Only when the output is a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it).
+    Auto,
+    /// Always, even into a pipe or a file.
+    Always,
+    /// Never.
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,13 +68,21 @@ pub enum Command {
     /// Write a man page for every command into a folder (for packagers: `modelci man
     /// /usr/local/share/man/man1`).
     Man(ManArgs),
+    /// Print a shell completion script to stdout.
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The configuration file.
-    #[arg(long, short, value_name = "PATH", default_value = modelci_config::DEFAULT_CONFIG)]
-    pub config: PathBuf,
+    /// The configuration file (default: modelci.toml in this folder or the nearest parent,
+    /// up to the git repository's root).
+    #[arg(long, short, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Set or replace a configuration key (repeatable): `suite.NAME.KEY=VALUE` for a suite's,
+    /// `service.url=...`, `report.json=...`; VALUE is read as TOML when it is (10, true,
+    /// ["a"]), else as a string.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Run only the suite with this name (repeatable).
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
@@ -459,9 +488,9 @@ pub struct InspectArgs {
     /// The `.onnx` file.
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
+    /// Write the signature as JSON to this file (`-`: stdout) instead of printing text.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -508,7 +537,32 @@ pub enum SchemaKind {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// The configuration file to check.
-    #[arg(long, short, value_name = "PATH", default_value = modelci_config::DEFAULT_CONFIG)]
-    pub config: PathBuf,
+    /// The configuration file to check (default: modelci.toml in this folder or the nearest
+    /// parent, up to the git repository's root).
+    #[arg(long, short, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Set or replace a configuration key, as for `modelci check` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Install:\n  \
+    bash:       modelci completions bash > ~/.local/share/bash-completion/completions/modelci\n  \
+    zsh:        modelci completions zsh > ~/.zfunc/_modelci   (with fpath+=~/.zfunc before compinit)\n  \
+    fish:       modelci completions fish > ~/.config/fish/completions/modelci.fish\n  \
+    powershell: modelci completions powershell >> $PROFILE")]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells `modelci completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
 }

@@ -8,5 +8,6 @@ mod terminal;
 
 fn main() -> std::process::ExitCode {
     let cli = <cli::Cli as clap::Parser>::parse();
+    output::init(cli.color, cli.quiet, cli.verbose);
     std::process::ExitCode::from(commands::dispatch(cli))
 }

@@ -1,11 +1,152 @@
-//! Where results go besides the terminal: report files, GitHub Actions files, error lines.
+//! Where output goes: the terminal (with the global `--color`, `--quiet` and `--verbose`), report
+//! files, GitHub Actions files, error lines.
+//!
+//! Human text goes to stdout, except when a report is written there (`--json -`): then stdout
+//! holds the report alone and every human line (summary, annotations, notes) goes to stderr.
 
+use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use modelci_report::{Location, Run, github};
 
+use crate::cli::ColorChoice;
+
 /// Exit code for "modelci could not evaluate".
 pub const EXIT_ERROR: u8 = 2;
+
+/// How much modelci says on the terminal (`-q`, default, `-v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Only the verdict line and errors.
+    Quiet,
+    Normal,
+    /// Every case with its time; a line per finished case in CI logs.
+    Verbose,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ui {
+    color: ColorChoice,
+    verbosity: Verbosity,
+}
+
+static UI: OnceLock<Ui> = OnceLock::new();
+/// Set once a report is written to stdout: human text goes to stderr from then on.
+static STDOUT_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Records the global flags (once, before the command runs).
+pub fn init(color: ColorChoice, quiet: bool, verbose: bool) {
+    let verbosity = if quiet {
+        Verbosity::Quiet
+    } else if verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let _ = UI.set(Ui { color, verbosity });
+}
+
+/// The verbosity the command line asked for.
+pub fn verbosity() -> Verbosity {
+    UI.get().map_or(Verbosity::Normal, |u| u.verbosity)
+}
+
+/// The two output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn is_terminal(self) -> bool {
+        match self {
+            Stream::Stdout => std::io::stdout().is_terminal(),
+            Stream::Stderr => std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+/// Whether text written to `stream` gets colour (`--color`, then the environment).
+pub fn colour(stream: Stream) -> bool {
+    let choice = UI.get().map_or(ColorChoice::Auto, |u| u.color);
+    decide_colour(choice, stream.is_terminal(), |k| std::env::var_os(k))
+}
+
+/// Why colour is on or off, when something other than the terminal decided (for `doctor`).
+pub fn colour_reason() -> Option<String> {
+    let choice = UI.get().map_or(ColorChoice::Auto, |u| u.color);
+    let set = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    match choice {
+        ColorChoice::Always => Some("--color always".into()),
+        ColorChoice::Never => Some("--color never".into()),
+        ColorChoice::Auto if set("NO_COLOR").is_some() => Some("NO_COLOR is set".into()),
+        ColorChoice::Auto if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") => {
+            Some("CLICOLOR_FORCE is set".into())
+        }
+        ColorChoice::Auto if !Stream::Stdout.is_terminal() => {
+            Some("stdout is not a terminal".into())
+        }
+        ColorChoice::Auto => None,
+    }
+}
+
+/// `--color always` and `never` decide alone. `auto`: never when `NO_COLOR` is set (non-empty),
+/// always when `CLICOLOR_FORCE` is set (non-empty, not `0`), never when `CLICOLOR=0` or
+/// `TERM=dumb`, else only on a terminal.
+pub fn decide_colour(
+    choice: ColorChoice,
+    terminal: bool,
+    env: impl Fn(&str) -> Option<OsString>,
+) -> bool {
+    match choice {
+        ColorChoice::Never => false,
+        ColorChoice::Always => true,
+        ColorChoice::Auto => {
+            if env("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                return false;
+            }
+            if env("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0") {
+                return true;
+            }
+            if env("CLICOLOR").is_some_and(|v| v == "0") || env("TERM").is_some_and(|v| v == "dumb")
+            {
+                return false;
+            }
+            terminal
+        }
+    }
+}
+
+/// From now on, stdout holds a report: human text goes to stderr.
+pub fn take_stdout() {
+    STDOUT_TAKEN.store(true, Ordering::SeqCst);
+}
+
+/// Where human text goes: stdout, or stderr when a report holds stdout.
+pub fn human_stream() -> Stream {
+    if STDOUT_TAKEN.load(Ordering::SeqCst) {
+        Stream::Stderr
+    } else {
+        Stream::Stdout
+    }
+}
+
+/// Writes human text (a summary, a table) to [`human_stream`].
+pub fn human(text: &str) {
+    match human_stream() {
+        Stream::Stdout => stdout(text),
+        Stream::Stderr => {
+            use std::io::Write;
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(text.as_bytes());
+            let _ = err.flush();
+        }
+    }
+}
 
 /// Prints `error: message` on stderr; inside GitHub Actions also an `::error` annotation (at
 /// the file and line when given) so the problem shows on the run page.
@@ -25,7 +166,7 @@ pub fn error(message: &str, at: Option<&Location>) {
             }
         }
         props.push("title=modelci".into());
-        stdout(&format!(
+        human(&format!(
             "::error {}::{}\n",
             props.join(","),
             github::escape_data(message)
@@ -41,15 +182,21 @@ pub fn stdout(text: &str) {
     let _ = out.flush();
 }
 
-/// Prints a progress note on stderr (so stdout stays the report).
+/// Prints a progress note on stderr (so stdout stays the report); nothing with `--quiet`.
 pub fn status(message: &str) {
     use std::io::Write;
+    if verbosity() == Verbosity::Quiet {
+        return;
+    }
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 
-/// Prints `warning: message` on stderr.
+/// Prints `warning: message` on stderr; nothing with `--quiet`.
 pub fn warning(message: &str) {
     use std::io::Write;
+    if verbosity() == Verbosity::Quiet {
+        return;
+    }
     let message = crate::terminal::escape_controls(message);
     let _ = writeln!(std::io::stderr(), "warning: {message}");
 }
@@ -140,6 +287,7 @@ pub fn finish(run: &Run, outputs: &[Output]) -> u8 {
     let mut written = Vec::new();
     for out in outputs {
         match out.write(run) {
+            Ok(()) if modelci_report::is_stdout(&out.path) => {}
             Ok(()) => written.push(format!("{} {}", out.kind.name(), out.path.display())),
             Err(e) => {
                 error(&e.to_string(), None);
@@ -147,24 +295,16 @@ pub fn finish(run: &Run, outputs: &[Output]) -> u8 {
             }
         }
     }
-    github(run);
     // A report on stdout (`--json -`) keeps stdout to itself: the summary goes to stderr.
-    let report_on_stdout = outputs.iter().any(|o| modelci_report::is_stdout(&o.path));
-    let colour = if report_on_stdout {
-        crate::terminal::colour_stderr()
-    } else {
-        crate::terminal::colour_stdout()
-    };
-    let mut text = crate::terminal::render(run, colour);
-    if !written.is_empty() {
+    if outputs.iter().any(|o| modelci_report::is_stdout(&o.path)) {
+        take_stdout();
+    }
+    github(run);
+    let mut text = crate::terminal::render(run, colour(human_stream()), verbosity());
+    if !written.is_empty() && verbosity() > Verbosity::Quiet {
         text.push_str(&format!("reports: {}\n", written.join(", ")));
     }
-    if report_on_stdout {
-        use std::io::Write;
-        let _ = std::io::stderr().write_all(text.as_bytes());
-    } else {
-        stdout(&text);
-    }
+    human(&text);
     if wrote_all {
         run.summary.verdict.exit_code()
     } else {
@@ -184,8 +324,21 @@ pub fn requested(reports: &crate::cli::ReportArgs) -> Result<Vec<Output>, String
     .into_iter()
     .filter_map(|(kind, flag)| Output::choose(kind, flag, None))
     .collect();
-    validate_outputs(&outputs)?;
+    prepare(&outputs)?;
     Ok(outputs)
+}
+
+/// Checks the outputs ([`validate_outputs`]) and, when one of them is stdout, sends human text
+/// to stderr from now on.
+///
+/// # Errors
+/// The message to print (exit code 2).
+pub fn prepare(outputs: &[Output]) -> Result<(), String> {
+    validate_outputs(outputs)?;
+    if outputs.iter().any(|o| modelci_report::is_stdout(&o.path)) {
+        take_stdout();
+    }
+    Ok(())
 }
 
 /// Checks report paths before anything runs: each folder exists, no path is a folder, and no two
@@ -194,7 +347,20 @@ pub fn requested(reports: &crate::cli::ReportArgs) -> Result<Vec<Output>, String
 /// # Errors
 /// The message to print (exit code 2).
 pub fn validate_outputs(outputs: &[Output]) -> Result<(), String> {
+    let to_stdout: Vec<&Output> = outputs
+        .iter()
+        .filter(|o| modelci_report::is_stdout(&o.path))
+        .collect();
+    if let [first, second, ..] = to_stdout.as_slice() {
+        return Err(format!(
+            "{} and {} both write to stdout; only one report can go there (give the other a file path)",
+            first.source, second.source
+        ));
+    }
     for (i, out) in outputs.iter().enumerate() {
+        if modelci_report::is_stdout(&out.path) {
+            continue;
+        }
         let shown = out.path.display();
         if out.path.as_os_str().is_empty() {
             return Err(format!("{} must not be empty", out.source));
@@ -218,7 +384,10 @@ pub fn validate_outputs(outputs: &[Output]) -> Result<(), String> {
                 parent.display()
             ));
         }
-        for other in &outputs[..i] {
+        for other in outputs[..i]
+            .iter()
+            .filter(|o| !modelci_report::is_stdout(&o.path))
+        {
             if same_file(&other.path, &out.path) {
                 return Err(format!(
                     "{} and {} both write `{shown}`; give each report its own file",
@@ -252,7 +421,8 @@ pub fn github(run: &Run) {
         return;
     }
     let prefix = workspace_prefix();
-    stdout(&github::annotations(run, prefix.as_deref()));
+    // The runner reads workflow commands from stdout and stderr alike.
+    human(&github::annotations(run, prefix.as_deref()));
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let text = modelci_report::markdown::summary(run);
         if let Err(e) = github::append(Path::new(&path), &text) {
@@ -308,5 +478,52 @@ mod tests {
             out(ReportKind::Json, &d.join("r.json")),
         ])
         .expect("fine");
+    }
+
+    #[test]
+    fn one_report_at_most_goes_to_stdout() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        validate_outputs(&[
+            out(ReportKind::Junit, &dir.path().join("r.xml")),
+            out(ReportKind::Json, Path::new("-")),
+        ])
+        .expect("one on stdout is fine");
+        let e = validate_outputs(&[
+            out(ReportKind::Junit, Path::new("/dev/stdout")),
+            out(ReportKind::Json, Path::new("-")),
+        ])
+        .expect_err("two on stdout");
+        assert!(
+            e.starts_with("--junit and --json both write to stdout"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_clicolor_force_then_the_terminal() {
+        use ColorChoice::{Always, Auto, Never};
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(name, _)| *name == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
+        assert!(decide_colour(Auto, true, env(&[])));
+        assert!(!decide_colour(Auto, false, env(&[])));
+        assert!(!decide_colour(Auto, true, env(&[("NO_COLOR", "1")])));
+        assert!(decide_colour(Auto, true, env(&[("NO_COLOR", "")])));
+        assert!(decide_colour(Auto, false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!decide_colour(Auto, false, env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(!decide_colour(
+            Auto,
+            false,
+            env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")])
+        ));
+        assert!(!decide_colour(Auto, true, env(&[("CLICOLOR", "0")])));
+        assert!(!decide_colour(Auto, true, env(&[("TERM", "dumb")])));
+        assert!(decide_colour(Always, false, env(&[("NO_COLOR", "1")])));
+        assert!(!decide_colour(Never, true, env(&[("CLICOLOR_FORCE", "1")])));
     }
 }

@@ -1,6 +1,8 @@
 //! `modelci check`: load the configuration, run its suites, write every report, exit with the
 //! verdict's code.
 
+use std::path::{Path, PathBuf};
+
 use modelci_config::ConfigError;
 use modelci_runner::{RunOptions, parse_shard};
 
@@ -20,13 +22,17 @@ pub fn run(args: &CheckArgs) -> u8 {
         output::error("--jobs must be at least 1", None);
         return EXIT_ERROR;
     }
-    let config = match modelci_config::load(&args.config) {
+    let path = match config_path(args.config.as_deref()) {
+        Ok(p) => p,
+        Err(message) => {
+            output::error(&message, None);
+            return EXIT_ERROR;
+        }
+    };
+    let config = match modelci_config::load_with(&path, &args.set) {
         Ok(c) => c,
         Err(e) => {
-            report_config_error(
-                &e,
-                args.config == std::path::Path::new(modelci_config::DEFAULT_CONFIG),
-            );
+            report_config_error(&e);
             return EXIT_ERROR;
         }
     };
@@ -55,7 +61,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     .into_iter()
     .filter_map(|(kind, flag, key)| Output::choose(kind, flag, key))
     .collect();
-    if let Err(message) = output::validate_outputs(&outputs) {
+    if let Err(message) = output::prepare(&outputs) {
         output::error(&message, None);
         return EXIT_ERROR;
     }
@@ -87,13 +93,13 @@ pub fn run(args: &CheckArgs) -> u8 {
                 modelci_config::service::CommandLine::Shell(s) => s.clone(),
                 modelci_config::service::CommandLine::Args(a) => a.join(" "),
             };
-            output::status(&format!("starting the service: {shown}"));
+            output::status(&format!("starting the service: {}", config.hide(&shown)));
         }
         match modelci_runner::service::Service::start(spec, &options.cancel) {
             Ok(s) => {
                 output::status(&format!(
                     "service ready at {} after {:.1} s",
-                    spec.ready_url,
+                    config.hide(&spec.ready_url),
                     s.ready_after.as_secs_f64()
                 ));
                 service = Some(s);
@@ -122,7 +128,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         && run.summary.failed + run.summary.errored > 0
     {
         if !tail.is_empty() {
-            run.properties.insert("service_log", tail);
+            run.properties.insert("service_log", config.hide(&tail));
         }
         if let Some(f) = file {
             run.properties
@@ -143,11 +149,15 @@ fn service_failed(
 ) -> u8 {
     use modelci_report::{Case, Location, Run, Suite};
     let file = modelci_config::display_path(&config.path);
-    output::error(&e.message, Some(&Location::line(file.clone(), spec.line)));
-    let mut case = Case::errored("(start)", e.message.clone())
-        .with_location(Location::line(file.clone(), spec.line));
+    let message = config.hide(&e.message);
+    output::error(&message, Some(&Location::line(file.clone(), spec.line)));
+    let mut case =
+        Case::errored("(start)", message).with_location(Location::line(file.clone(), spec.line));
     if !e.log_tail.is_empty() {
-        case.detail = Some(format!("the service's last output:\n{}", e.log_tail));
+        case.detail = Some(format!(
+            "the service's last output:\n{}",
+            config.hide(&e.log_tail)
+        ));
     }
     if let Some(log) = &e.log {
         case = case.with_property("service_log_file", log.display().to_string());
@@ -163,20 +173,35 @@ fn service_failed(
     output::finish(&run, outputs)
 }
 
-fn report_config_error(e: &ConfigError, default_path: bool) {
-    match e.diagnostic() {
-        Some(d) => output::error(&e.to_string(), Some(&d.location)),
-        None => {
-            let mut message = e.to_string();
-            if default_path
-                && matches!(e, ConfigError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
-            {
-                message.push_str(
-                    " (run modelci where modelci.toml is, or pass --config PATH; \
-                     `modelci schema config` prints its schema)",
-                );
+fn report_config_error(e: &ConfigError) {
+    output::error(&e.to_string(), e.diagnostic().map(|d| &d.location));
+}
+
+/// The configuration file: `--config`, else `modelci.toml` in the current folder or the nearest
+/// parent ([`modelci_config::discover`]); a file found above the current folder is named on the
+/// terminal.
+///
+/// # Errors
+/// When there is none (or the current folder cannot be read), the message to print.
+fn config_path(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = explicit {
+        return Ok(path.to_path_buf());
+    }
+    let here = std::env::current_dir()
+        .map_err(|e| format!("cannot read the current folder to look for modelci.toml: {e}"))?;
+    match modelci_config::discover(&here) {
+        Ok(found) => {
+            if found.levels_up > 0 {
+                output::status(&format!(
+                    "using {} (the nearest modelci.toml above this folder)",
+                    found.path.display()
+                ));
             }
-            output::error(&message, None);
+            Ok(found.path)
         }
+        Err(message) => Err(format!(
+            "{message} (run modelci where modelci.toml is, or pass --config PATH; \
+             `modelci schema config` prints its schema)"
+        )),
     }
 }

@@ -110,7 +110,9 @@ pub fn verify(args: &VerifyArgs) -> u8 {
             },
         })
         .collect();
-    let mut run = modelci_runner::run_planned(planned, &options, &mut modelci_runner::Quiet);
+    let mut progress = crate::terminal::Progress::new();
+    let mut run = modelci_runner::run_planned(planned, &options, &mut progress);
+    progress.finish();
     run.properties.insert(
         "provider_url",
         modelci_contract::shown_url(&opts.provider_url),

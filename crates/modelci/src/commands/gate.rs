@@ -107,7 +107,9 @@ fn run_inner(args: &GateArgs) -> Result<u8, String> {
         location: None,
         suite: Box::new(Arc::clone(&gate)),
     };
-    let run = modelci_runner::run_planned(vec![planned], &options, &mut modelci_runner::Quiet);
+    let mut progress = crate::terminal::Progress::new().one_suite();
+    let run = modelci_runner::run_planned(vec![planned], &options, &mut progress);
+    progress.finish();
     // A gate that could not run at all has no case but `(setup)`: its message is the error.
     if let [suite] = run.suites.as_slice()
         && let [case] = suite.cases.as_slice()
@@ -120,7 +122,7 @@ fn run_inner(args: &GateArgs) -> Result<u8, String> {
         for line in gate.explain() {
             text.push_str(&format!("  {line}\n"));
         }
-        output::stdout(&text);
+        output::human(&text);
     }
     Ok(output::finish(&run, &outputs))
 }

@@ -6,7 +6,7 @@ use modelci_report::merge::{junit_verdict, merge_junit, merge_runs};
 use modelci_report::{json, junit};
 
 use crate::cli::MergeArgs;
-use crate::output::{self, EXIT_ERROR, Output, ReportKind};
+use crate::output::{self, EXIT_ERROR, Output, ReportKind, Verbosity};
 use crate::terminal;
 
 pub fn run(args: &MergeArgs) -> u8 {
@@ -19,7 +19,7 @@ pub fn run(args: &MergeArgs) -> u8 {
         output::error("give exactly one of --junit OUT or --json OUT", None);
         return EXIT_ERROR;
     };
-    if let Err(message) = output::validate_outputs(std::slice::from_ref(&target)) {
+    if let Err(message) = output::prepare(std::slice::from_ref(&target)) {
         output::error(&message, None);
         return EXIT_ERROR;
     }
@@ -51,12 +51,19 @@ fn merge_json_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
         return EXIT_ERROR;
     }
     output::github(&merged);
-    output::stdout(&format!(
-        "{}merged {} report(s) into {}\n",
-        terminal::render(&merged, terminal::colour_stdout()),
-        inputs.len(),
-        out.display()
-    ));
+    let mut text = terminal::render(
+        &merged,
+        output::colour(output::human_stream()),
+        output::verbosity(),
+    );
+    if output::verbosity() > Verbosity::Quiet {
+        text.push_str(&format!(
+            "merged {} report(s) into {}\n",
+            inputs.len(),
+            shown(out)
+        ));
+    }
+    output::human(&text);
     merged.summary.verdict.exit_code()
 }
 
@@ -81,16 +88,29 @@ fn merge_junit_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
         return EXIT_ERROR;
     }
     let verdict = junit_verdict(&merged);
-    output::stdout(&format!(
-        "merged {} report(s) into {}: {} tests, {} failures, {} errors, {} skipped; verdict: {verdict}\n",
-        inputs.len(),
-        out.display(),
-        merged.tests,
-        merged.failures,
-        merged.errors,
-        merged.skipped
-    ));
+    if output::verbosity() == Verbosity::Quiet {
+        output::human(&format!("verdict: {verdict}\n"));
+    } else {
+        output::human(&format!(
+            "merged {} report(s) into {}: {} tests, {} failures, {} errors, {} skipped; verdict: {verdict}\n",
+            inputs.len(),
+            shown(out),
+            merged.tests,
+            merged.failures,
+            merged.errors,
+            merged.skipped
+        ));
+    }
     verdict.exit_code()
+}
+
+/// The output for messages: `stdout` for `-`.
+fn shown(out: &std::path::Path) -> String {
+    if modelci_report::is_stdout(out) {
+        "stdout".to_owned()
+    } else {
+        out.display().to_string()
+    }
 }
 
 /// Reads every input, printing the first error (and returning `None`) when one fails.

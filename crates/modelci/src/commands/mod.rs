@@ -1,6 +1,7 @@
 //! One module per command. Each returns the process exit code.
 
 mod check;
+mod completions;
 mod contract;
 mod diff;
 mod doctor;
@@ -51,6 +52,7 @@ pub fn dispatch(cli: Cli) -> u8 {
                 }
             }
         }
+        Command::Completions(args) => completions::run(&args),
     }
 }
 

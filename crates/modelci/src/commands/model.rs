@@ -8,24 +8,37 @@ use serde_json::{Value, json};
 use crate::cli::{InspectArgs, ModelRecordArgs, ModelTestArgs};
 use crate::output::{self, EXIT_ERROR};
 
+/// Prints the model's signature; with `--json PATH` also writes it as JSON there (`-`: stdout,
+/// and then the text goes to stderr, like every command's report on stdout).
 pub fn inspect(args: &InspectArgs) -> u8 {
-    match read_model(&args.path) {
-        Ok(info) => {
-            let text = if args.json {
-                let mut t = serde_json::to_string_pretty(&to_json(&info)).unwrap_or_default();
-                t.push('\n');
-                t
-            } else {
-                to_text(&info)
-            };
-            output::stdout(&text);
-            0
-        }
-        Err(e) => {
-            output::error(&e.to_string(), None);
-            EXIT_ERROR
+    if let Some(path) = &args.json {
+        let out = output::Output::choose(output::ReportKind::Json, Some(path), None);
+        if let Err(message) = output::prepare(out.as_slice()) {
+            output::error(&message, None);
+            return EXIT_ERROR;
         }
     }
+    let info = match read_model(&args.path) {
+        Ok(info) => info,
+        Err(e) => {
+            output::error(&e.to_string(), None);
+            return EXIT_ERROR;
+        }
+    };
+    if let Some(path) = &args.json {
+        let mut text = serde_json::to_string_pretty(&to_json(&info)).unwrap_or_default();
+        text.push('\n');
+        if let Err(e) =
+            modelci_report::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))
+        {
+            output::error(&e.to_string(), None);
+            return EXIT_ERROR;
+        }
+    }
+    if output::verbosity() > output::Verbosity::Quiet {
+        output::human(&to_text(&info));
+    }
+    0
 }
 
 fn port_json(p: &Port) -> Value {
@@ -176,28 +189,30 @@ fn test_inner(args: &ModelTestArgs) -> Result<u8, String> {
         location: spec.endpoint.is_none().then(|| Location::file(shown)),
         suite,
     };
-    let run = modelci_runner::run_planned(vec![suite], &options, &mut modelci_runner::Quiet);
+    let mut progress = crate::terminal::Progress::new().one_suite();
+    let run = modelci_runner::run_planned(vec![suite], &options, &mut progress);
+    progress.finish();
     Ok(output::finish(&run, &outputs))
 }
 
 pub fn record(args: &ModelRecordArgs) -> u8 {
     match record_inner(args) {
         Ok(Recorded::Written(n, on)) => {
-            output::stdout(&format!(
+            output::human(&format!(
                 "recorded {n} golden case(s) to {} ({on})\n",
                 args.out.display()
             ));
             0
         }
         Ok(Recorded::Unchanged(n, on)) => {
-            output::stdout(&format!(
+            output::human(&format!(
                 "{}: unchanged ({n} golden case(s); {on})\n",
                 args.out.display()
             ));
             0
         }
         Ok(Recorded::Changed(report)) => {
-            output::stdout(&report);
+            output::human(&report);
             output::error(
                 &format!(
                     "{}: the model's answers changed; rerun with --accept to overwrite the golden file",

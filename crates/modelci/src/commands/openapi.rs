@@ -122,7 +122,9 @@ fn test_inner(args: &TestArgs) -> Result<u8, Failure> {
         location: Some(Location::file(shown)),
         suite: Box::new(check),
     };
-    let mut run = modelci_runner::run_planned(vec![planned], &options, &mut modelci_runner::Quiet);
+    let mut progress = crate::terminal::Progress::new().one_suite();
+    let mut run = modelci_runner::run_planned(vec![planned], &options, &mut progress);
+    progress.finish();
     run.properties
         .insert("base_url", modelci_contract::shown_url(&args.base_url));
     run.properties.insert("seed", args.seed.to_string());
@@ -155,6 +157,8 @@ fn validate_inner(args: &ValidateArgs) -> Result<u8, Failure> {
         })
         .collect();
     let options = crate::commands::run_options(None);
-    let run = modelci_runner::run_planned(planned, &options, &mut modelci_runner::Quiet);
+    let mut progress = crate::terminal::Progress::new();
+    let run = modelci_runner::run_planned(planned, &options, &mut progress);
+    progress.finish();
     Ok(output::finish(&run, &outputs))
 }
