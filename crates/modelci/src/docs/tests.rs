@@ -287,7 +287,10 @@ fn every_docs_page_is_in_the_book_and_every_relative_link_resolves() {
         for link in relative_links(&text) {
             if !dir.join(&link).exists() {
                 let rel = file.strip_prefix(repo()).unwrap_or(file);
-                problems.push(format!("{}: link to `{link}`, which does not exist", rel.display()));
+                problems.push(format!(
+                    "{}: link to `{link}`, which does not exist",
+                    rel.display()
+                ));
             }
         }
     }
@@ -346,7 +349,11 @@ fn complete_configuration_examples_in_the_docs_follow_the_schema() {
         let text = std::fs::read_to_string(file).expect("read");
         for (line, body) in config_examples(&text) {
             checked += 1;
-            let rel = file.strip_prefix(repo()).unwrap_or(file).display().to_string();
+            let rel = file
+                .strip_prefix(repo())
+                .unwrap_or(file)
+                .display()
+                .to_string();
             let value: toml::Value = match toml::from_str(&body) {
                 Ok(v) => v,
                 Err(e) => {
