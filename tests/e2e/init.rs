@@ -111,8 +111,16 @@ fn bad_files_give_warnings_and_an_empty_repo_a_template() {
     .unwrap();
     fs::write(repo.join("api/huge-but-fine.bin"), vec![0u8; 1024]).unwrap();
     fs::write(repo.join("api/latin1.yaml"), b"openapi: \xe9\n").unwrap();
+    // A file that cannot be read, even by root: reading /proc/self/mem at offset 0 fails.
+    #[cfg(target_os = "linux")]
+    std::os::unix::fs::symlink("/proc/self/mem", repo.join("api/mem.json")).unwrap();
     let (code, _, stderr) = run(&mut modelci(&["init", s(&repo)]));
     assert_eq!(code, 0, "{stderr}");
+    #[cfg(target_os = "linux")]
+    assert!(
+        stderr.contains("warning: api/mem.json: cannot read it: input/output error"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains(
             "warning: api/openapi.yaml: looks like an OpenAPI document but is not valid YAML"

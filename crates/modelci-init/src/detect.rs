@@ -531,6 +531,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e, "b.yaml: not UTF-8 text; left out");
+        let gone = FileEntry {
+            rel: "gone.json".into(),
+            path: dir.path().join("gone.json"),
+            size: 2,
+        };
+        let e = classify(&gone, &Limits::default()).unwrap_err();
+        assert_eq!(e, "gone.json: cannot read it: no such file or directory");
         let limits = Limits {
             max_read_bytes: 4,
             ..Limits::default()

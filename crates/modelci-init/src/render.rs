@@ -296,12 +296,13 @@ fn openapi(w: &mut Writer, s: &OpenApiSuite, paths: &Paths) {
 fn pact(w: &mut Writer, s: &PactSuite, paths: &Paths) {
     w.blank();
     w.comment(&format!(
-        "Consumer-driven contracts (Pact) with the provider `{}`: each interaction replayed",
+        "Consumer-driven contracts (Pact) with the provider `{}`:",
         one_line(&s.provider, 60)
     ));
     w.comments(&[
-        "against the running provider. Commented out: it needs the provider running. Set",
-        "`provider_url` (or fill in `[service]` and use its `url`), then uncomment.",
+        "each interaction replayed against the running provider. Commented out: it needs the",
+        "provider running. Set `provider_url` (or fill in `[service]` and use its `url`), then",
+        "uncomment.",
     ]);
     w.line("# [[suite.pact]]");
     w.key(true, "name", &q(&s.name), None);
@@ -378,7 +379,10 @@ fn model(w: &mut Writer, s: &ModelSuite, paths: &Paths) {
     w.key(true, "rtol", "1e-5", Some("default: per dtype"));
     w.key(true, "atol", "1e-6", Some("default: per dtype"));
     w.blank();
-    w.comments(&["Inputs the model must refuse cleanly, or survive (all on by default)."]);
+    w.comments(&[
+        "Inputs the model must refuse cleanly, or survive (all on by default). A model without",
+        "an input guard answers NaN to NaN: then set `non_finite` to \"reject\" or \"off\".",
+    ]);
     w.line("# [suite.model.edge_cases]");
     w.key(true, "wrong_shape", "true", None);
     w.key(true, "wrong_dtype", "true", None);

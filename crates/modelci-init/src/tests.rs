@@ -183,6 +183,9 @@ fn bad_files_are_warnings_not_failures() {
         fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
         write(&root, "secret.json", "{}");
         fs::set_permissions(root.join("secret.json"), fs::Permissions::from_mode(0o000)).unwrap();
+        // Unreadable even by root: reading /proc/self/mem at offset 0 fails.
+        #[cfg(target_os = "linux")]
+        symlink("/proc/self/mem", root.join("api/mem.yaml")).unwrap();
         // A link loop, and a link to a folder outside: neither is followed.
         symlink(&root, root.join("loop")).unwrap();
         symlink("/", root.join("slash")).unwrap();
@@ -206,6 +209,11 @@ fn bad_files_are_warnings_not_failures() {
     );
     assert!(
         warnings.contains("api/broken-pact.json: looks like a contract but is not valid JSON"),
+        "{warnings}"
+    );
+    #[cfg(target_os = "linux")]
+    assert!(
+        warnings.contains("api/mem.yaml: cannot read it: input/output error"),
         "{warnings}"
     );
     // Root can read anything: the permission warnings only show for other users.
