@@ -60,6 +60,13 @@ pub struct ColumnInfo {
     pub distinct_ints: Option<usize>,
 }
 
+/// JSON files larger than this are not taken for recordings (they are kept in memory until the
+/// schemas have been tried on them).
+pub const MAX_RECORDING_BYTES: usize = 1024 * 1024;
+
+/// How much of a JSON Lines file is read: its first lines are enough to try schemas on.
+pub const JSON_LINES_HEAD: u64 = 2 * 1024 * 1024;
+
 /// Sampled lines of a JSON Lines file.
 const SAMPLE_LINES: usize = 20;
 
@@ -82,7 +89,8 @@ pub fn classify(entry: &FileEntry, limits: &Limits) -> Result<Option<Kind>, Stri
         "npz" => Ok(Some(Kind::Npz)),
         "har" => Ok(Some(Kind::Har)),
         "csv" | "parquet" | "pq" => dataset(entry, limits),
-        "json" | "yaml" | "yml" | "toml" | "jsonl" | "ndjson" => {
+        "jsonl" | "ndjson" => Ok(json_lines(&read_head(entry, JSON_LINES_HEAD)?)),
+        "json" | "yaml" | "yml" | "toml" => {
             if ext == "toml" {
                 return Ok(lower.contains("threshold").then_some(Kind::Thresholds));
             }
@@ -92,11 +100,27 @@ pub fn classify(entry: &FileEntry, limits: &Limits) -> Result<Option<Kind>, Stri
             let text = read_text(entry, limits)?;
             match ext {
                 "json" => Ok(json(&text, &lower, &entry.rel)?),
-                "jsonl" | "ndjson" => Ok(json_lines(&text)),
                 _ => yaml(&text, &entry.rel),
             }
         }
         _ => Ok(None),
+    }
+}
+
+/// How many bytes [`classify`] reads of the file (all of a text file or dataset, the head of
+/// JSON Lines, nothing of the rest), for the total budget.
+pub fn read_size(entry: &FileEntry) -> u64 {
+    let lower = entry
+        .rel
+        .rsplit('/')
+        .next()
+        .unwrap_or(&entry.rel)
+        .to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    match ext {
+        "jsonl" | "ndjson" => entry.size.min(JSON_LINES_HEAD),
+        "json" | "yaml" | "yml" | "csv" | "parquet" | "pq" => entry.size,
+        _ => 0,
     }
 }
 
@@ -139,6 +163,20 @@ fn read_text(entry: &FileEntry, limits: &Limits) -> Result<String, String> {
         Some(t) => t.to_owned(),
         None => text,
     })
+}
+
+/// The first complete lines within `max` bytes of a file (all of it when it is smaller).
+fn read_head(entry: &FileEntry, max: u64) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(&entry.path)
+        .and_then(|f| f.take(max).read_to_end(&mut bytes))
+        .map_err(|e| format!("{}: cannot read it: {}", entry.rel, reason(&e)))?;
+    if bytes.len() as u64 == max
+        && let Some(end) = bytes.iter().rposition(|b| *b == b'\n')
+    {
+        bytes.truncate(end + 1);
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text; left out", entry.rel))
 }
 
 /// Whether the text's top level starts an OpenAPI (or Swagger) document.
@@ -226,6 +264,9 @@ fn json(text: &str, lower_name: &str, rel: &str) -> Result<Option<Kind>, String>
     {
         return Ok(None);
     }
+    if text.len() > MAX_RECORDING_BYTES {
+        return Ok(None);
+    }
     Ok(Some(Kind::Documents {
         values: vec![value],
         lines: false,
@@ -291,7 +332,7 @@ fn json_lines(text: &str) -> Option<Kind> {
     let mut values = Vec::new();
     for line in text
         .lines()
-        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.trim().is_empty() && l.len() <= MAX_RECORDING_BYTES)
         .take(SAMPLE_LINES)
     {
         values.push(serde_json::from_str(line).ok()?);
@@ -492,6 +533,20 @@ mod tests {
         assert!(matches!(
             kind("log.jsonl", "{\"a\": 1}\nnot json\n"),
             Ok(None)
+        ));
+    }
+
+    #[test]
+    fn long_json_lines_files_are_sampled_from_their_head() {
+        let line = format!("{{\"pad\": \"{}\"}}\n", "x".repeat(1000));
+        let body = line.repeat(3 * 1024);
+        assert!(body.len() as u64 > JSON_LINES_HEAD);
+        let dir = tempfile::tempdir().unwrap();
+        let e = entry(dir.path(), "big.jsonl", body.as_bytes());
+        assert_eq!(read_size(&e), JSON_LINES_HEAD);
+        assert!(matches!(
+            classify(&e, &Limits::default()),
+            Ok(Some(Kind::Documents { values, lines: true })) if values.len() == SAMPLE_LINES
         ));
     }
 

@@ -38,6 +38,9 @@ pub struct Limits {
     pub max_read_bytes: u64,
     /// Datasets (CSV, Parquet) larger than this are not opened (default 64 MiB).
     pub max_dataset_bytes: u64,
+    /// Bytes of JSON, YAML and datasets read in all; later files are not opened (default
+    /// 512 MiB).
+    pub max_total_bytes: u64,
 }
 
 impl Default for Limits {
@@ -47,9 +50,13 @@ impl Default for Limits {
             max_entries: 20_000,
             max_read_bytes: 8 * 1024 * 1024,
             max_dataset_bytes: 64 * 1024 * 1024,
+            max_total_bytes: 512 * 1024 * 1024,
         }
     }
 }
+
+/// JSON and JSON Lines recordings kept in memory to try the schemas on, in all.
+const MAX_RECORDINGS_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What to scan and where the configuration will be written.
 #[derive(Debug, Clone)]
@@ -121,16 +128,51 @@ pub fn generate(options: &Options) -> Result<Generated, InitError> {
     let walked = walk::walk(&root, &options.limits);
     let mut warnings = walked.warnings;
     let mut found = Vec::new();
+    let mut read = 0u64;
+    let (mut recordings, mut skipped_recordings) = (0u64, 0usize);
+    let mut over_budget = 0usize;
     for entry in &walked.files {
+        let size = detect::read_size(entry);
+        if size > 0 {
+            if read.saturating_add(size) > options.limits.max_total_bytes {
+                over_budget += 1;
+                continue;
+            }
+            read = read.saturating_add(size);
+        }
         match detect::classify(entry, &options.limits) {
-            Ok(Some(kind)) => found.push(plan::Found {
-                rel: entry.rel.clone(),
-                path: entry.path.clone(),
-                kind,
-            }),
+            Ok(Some(detect::Kind::Documents { .. }))
+                if recordings.saturating_add(size) > MAX_RECORDINGS_BYTES =>
+            {
+                skipped_recordings += 1;
+            }
+            Ok(Some(kind)) => {
+                if matches!(kind, detect::Kind::Documents { .. }) {
+                    recordings = recordings.saturating_add(size);
+                }
+                found.push(plan::Found {
+                    rel: entry.rel.clone(),
+                    path: entry.path.clone(),
+                    kind,
+                });
+            }
             Ok(None) => {}
             Err(warning) => warnings.push(warning),
         }
+    }
+    if skipped_recordings > 0 {
+        warnings.push(format!(
+            "{skipped_recordings} JSON file(s) not tried as recordings: {} MiB of them kept \
+             already (the limit)",
+            MAX_RECORDINGS_BYTES / (1024 * 1024)
+        ));
+    }
+    if over_budget > 0 {
+        warnings.push(format!(
+            "{over_budget} file(s) not opened: {} MiB of JSON, YAML and datasets read already \
+             (the limit)",
+            options.limits.max_total_bytes / (1024 * 1024)
+        ));
     }
     if let Some(cut) = walked.truncated {
         warnings.push(cut);

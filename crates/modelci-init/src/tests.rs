@@ -267,6 +267,23 @@ fn limits_cut_the_walk_with_a_warning() {
         "{:?}",
         generated.warnings
     );
+    let budget = generate(&Options {
+        limits: Limits {
+            max_total_bytes: 10,
+            ..Limits::default()
+        },
+        ..options(&root)
+    })
+    .unwrap();
+    assert!(
+        budget
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("1 file(s) not opened")),
+        "{:?}",
+        budget.warnings
+    );
+    assert!(budget.summary.is_empty());
     let deep = generate(&Options {
         limits: Limits {
             max_depth: 2,
