@@ -17,6 +17,8 @@ fn offline_repo(dir: &Path) {
         "recorded/infer/dog-batch.json",
         "contracts/classifier-service/openapi.yaml",
         "contracts/classifier-service/openapi.v1.yaml",
+        "contracts/classifier-service/infer-request.schema.json",
+        "contracts/classifier-service/infer-response.schema.json",
     ] {
         let dest = dir.join(f);
         fs::create_dir_all(dest.parent().unwrap()).unwrap();
