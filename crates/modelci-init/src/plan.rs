@@ -228,12 +228,15 @@ fn versioned(stem: &str) -> (&str, Option<Vec<u64>>) {
     (stem, None)
 }
 
+/// A file with its version suffix (`None`: no suffix).
+type Versioned = (Option<Vec<u64>>, String);
+
 /// Splits files of one folder into (current, its previous version) pairs by version suffix.
 /// Returns every current file with the newest of the older ones.
 fn versions(files: &[&str]) -> Vec<(String, Option<String>)> {
     // Stems like `openapi.v1` have their version after the last dot, so strip the extension
     // first and look at what is left.
-    let mut groups: BTreeMap<(String, String), Vec<(Option<Vec<u64>>, String)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<Versioned>> = BTreeMap::new();
     for rel in files {
         let (base, version) = versioned(stem(rel));
         groups

@@ -619,7 +619,7 @@ impl Writer {
     }
 
     fn comment(&mut self, text: &str) {
-        self.line(&format!("# {}", one_line(text, 300)).trim_end().to_owned());
+        self.line(format!("# {}", one_line(text, 300)).trim_end());
     }
 
     fn comments(&mut self, lines: &[&str]) {
