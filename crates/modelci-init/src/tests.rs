@@ -405,3 +405,32 @@ fn relative_paths_between_folders() {
     assert_eq!(relative(Path::new("/a/b"), Path::new("/a/c/d")), "../c/d");
     assert_eq!(relative(Path::new("/a/b/c"), Path::new("/a")), "../..");
 }
+
+#[test]
+fn a_log_with_a_few_bad_lines_is_still_the_schemas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("logs");
+    write(
+        &root,
+        "schemas/event.schema.json",
+        r#"{"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}"#,
+    );
+    let line = |id: &str| format!("{{\"body\": {{\"id\": {id}}}}}\n");
+    write(
+        &root,
+        "logs/good.jsonl",
+        &[line("1"), line("2"), line("3"), line("\"x\"")].concat(),
+    );
+    write(
+        &root,
+        "logs/bad.jsonl",
+        &[line("1"), line("\"x\""), line("\"y\"")].concat(),
+    );
+    let generated = generate(&options(&root)).unwrap();
+    assert!(
+        generated.text.contains("files = [\"logs/good.jsonl\"]")
+            && generated.text.contains("pointer = \"/body\""),
+        "{}",
+        generated.text
+    );
+}
