@@ -186,9 +186,13 @@ pub fn generate(options: &Options) -> Result<Generated, InitError> {
         || "project".to_owned(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let paths = render::Paths {
-        prefix: relative(&config_dir, &root),
-    };
+    let prefix = relative(&config_dir, &root).ok_or_else(|| InitError::Root {
+        path: options.root.display().to_string(),
+        reason: "the way from the configuration's folder to it has a name that is not UTF-8, \
+                 which modelci.toml cannot hold"
+            .into(),
+    })?;
+    let paths = render::Paths { prefix };
     let text = render::render(&plan, &project, &paths);
     modelci_config::parse(&options.config, &text).map_err(|e| InitError::Invalid(e.to_string()))?;
     let (summary, active, commented) = summarize(&plan);
@@ -283,19 +287,16 @@ fn summarize(plan: &Plan) -> (Vec<String>, usize, usize) {
 }
 
 /// The path from folder `from` to folder `to` (both absolute), `/`-separated; empty when they
-/// are the same.
-pub fn relative(from: &Path, to: &Path) -> String {
+/// are the same. `None` when a name on the way is not UTF-8.
+pub fn relative(from: &Path, to: &Path) -> Option<String> {
     let a: Vec<Component<'_>> = from.components().collect();
     let b: Vec<Component<'_>> = to.components().collect();
     let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let mut parts: Vec<String> = Vec::new();
-    parts.extend(std::iter::repeat_n("..".to_owned(), a.len() - common));
-    parts.extend(
-        b[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    parts.join("/")
+    let mut parts: Vec<&str> = vec![".."; a.len() - common];
+    for c in &b[common..] {
+        parts.push(c.as_os_str().to_str()?);
+    }
+    Some(parts.join("/"))
 }
 
 /// git through its command line.

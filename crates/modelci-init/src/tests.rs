@@ -401,9 +401,18 @@ fn base_ref_when_git_has_the_document_on_the_default_branch() {
 
 #[test]
 fn relative_paths_between_folders() {
-    assert_eq!(relative(Path::new("/a/b"), Path::new("/a/b")), "");
-    assert_eq!(relative(Path::new("/a/b"), Path::new("/a/c/d")), "../c/d");
-    assert_eq!(relative(Path::new("/a/b/c"), Path::new("/a")), "../..");
+    let rel = |a: &str, b: &str| relative(Path::new(a), Path::new(b));
+    assert_eq!(rel("/a/b", "/a/b").as_deref(), Some(""));
+    assert_eq!(rel("/a/b", "/a/c/d").as_deref(), Some("../c/d"));
+    assert_eq!(rel("/a/b/c", "/a").as_deref(), Some("../.."));
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = Path::new("/a").join(std::ffi::OsStr::from_bytes(b"\xff"));
+        assert_eq!(relative(Path::new("/a/b"), &odd), None);
+        // Through the non-UTF-8 folder's parent only: fine.
+        assert_eq!(relative(&odd, Path::new("/a")).as_deref(), Some(".."));
+    }
 }
 
 #[test]
@@ -433,4 +442,79 @@ fn a_log_with_a_few_bad_lines_is_still_the_schemas() {
         "{}",
         generated.text
     );
+}
+
+/// Every commented-out table and key made active, as a user uncommenting them would.
+fn uncomment_all(text: &str) -> String {
+    let key = regex::Regex::new(r"^# (\[|[a-z_]+ = )").unwrap();
+    text.lines()
+        .map(|l| {
+            if key.is_match(l) {
+                l.trim_start_matches("# ").to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_commented_parts_load_too() {
+    let (_tmp, root) = quickstart_tree();
+    let text = uncomment_all(&generate(&options(&root)).unwrap().text);
+    let config = modelci_config::parse(&root.join("modelci.toml"), &text)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let kinds: Vec<&str> = config
+        .suites
+        .iter()
+        .map(modelci_config::SuiteDecl::kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "json-schema",
+            "json-schema",
+            "openapi",
+            "pact",
+            "model",
+            "gate"
+        ]
+    );
+    assert!(config.service.is_some() && config.junit.is_some());
+
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let text = uncomment_all(&generate(&options(&empty)).unwrap().text);
+    let config = modelci_config::parse(&empty.join("modelci.toml"), &text)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(config.suites.len(), 5);
+
+    // An OpenAPI document with nothing to diff against, a model without golden cases and a
+    // dataset without a model: all commented out, all valid once uncommented.
+    let other = tmp.path().join("other");
+    write(
+        &other,
+        "api.yaml",
+        "openapi: 3.1.0\ninfo: {title: t, version: '1'}\npaths: {}\n",
+    );
+    copy("model/classifier.onnx", &other, "m/c.onnx");
+    write(&other, "data/eval.csv", "x,label\n1.5,0\n2.5,1\n");
+    let generated = generate(&options(&other)).unwrap();
+    assert_eq!(
+        (generated.active, generated.commented),
+        (0, 3),
+        "{:?}",
+        generated.summary
+    );
+    let text = uncomment_all(&generated.text);
+    let config = modelci_config::parse(&other.join("modelci.toml"), &text)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let kinds: Vec<&str> = config
+        .suites
+        .iter()
+        .map(modelci_config::SuiteDecl::kind)
+        .collect();
+    assert_eq!(kinds, ["openapi", "model", "gate"]);
 }
