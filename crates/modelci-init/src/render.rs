@@ -686,8 +686,8 @@ fn array(items: &[String]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// A word for a shell command line in a comment: quoted when it needs to be.
-fn shell(word: &str) -> String {
+/// A word for a shell command line (in a comment, or a message): quoted when it needs to be.
+pub fn shell(word: &str) -> String {
     if !word.is_empty()
         && word
             .bytes()

@@ -79,7 +79,10 @@ pub fn run(args: &InitArgs) -> u8 {
     {
         "modelci check".to_owned()
     } else {
-        format!("modelci check --config {}", shell_word(&shown))
+        format!(
+            "modelci check --config {}",
+            modelci_init::render::shell(&shown)
+        )
     };
     if generated.active == 0 {
         output::status(&format!(
@@ -111,16 +114,4 @@ fn write(target: &Path, text: &str, force: bool) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-fn shell_word(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b))
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
