@@ -17,6 +17,7 @@ mod errors;
 mod gate;
 mod github;
 mod hostile;
+mod init;
 mod model;
 mod openapi;
 mod output;

@@ -47,6 +47,8 @@ pub enum ColorChoice {
 pub enum Command {
     /// Run every suite that the configuration declares and report the results.
     Check(CheckArgs),
+    /// Write a starting modelci.toml from the contracts, models and datasets found in a folder.
+    Init(InitArgs),
     /// Contract checks: Pact verification and stub server, OpenAPI conformance, breaking changes.
     #[command(subcommand)]
     Contract(ContractCommand),
@@ -98,6 +100,22 @@ pub struct CheckArgs {
     /// Cases run in parallel (default: the number of CPUs).
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to scan (the repository).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Where to write the configuration (default: DIR/modelci.toml); `-` prints it.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Replace the file when it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the configuration instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

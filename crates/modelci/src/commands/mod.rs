@@ -6,6 +6,7 @@ mod contract;
 mod diff;
 mod doctor;
 mod gate;
+mod init;
 mod merge;
 mod model;
 mod openapi;
@@ -16,6 +17,7 @@ use crate::cli::{Cli, Command, ContractCommand, ModelCommand, ReportCommand, Sch
 pub fn dispatch(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Init(args) => init::run(&args),
         Command::Contract(ContractCommand::Verify(args)) => contract::verify(&args),
         Command::Contract(ContractCommand::Mock(args)) => contract::mock(&args),
         Command::Contract(ContractCommand::Test(args)) => openapi::test(&args),
