@@ -16,6 +16,7 @@ mod errors;
 mod gate;
 mod github;
 mod hostile;
+mod install;
 mod model;
 mod openapi;
 mod pact;
