@@ -23,7 +23,12 @@ fn sha256_hex(path: &Path) -> String {
     let out = Command::new("sha256sum")
         .arg(path)
         .output()
-        .or_else(|_| Command::new("shasum").args(["-a", "256"]).arg(path).output())
+        .or_else(|_| {
+            Command::new("shasum")
+                .args(["-a", "256"])
+                .arg(path)
+                .output()
+        })
         .expect("sha256sum or shasum runs");
     assert!(out.status.success(), "cannot hash {}", path.display());
     String::from_utf8_lossy(&out.stdout)
@@ -36,7 +41,7 @@ fn sha256_hex(path: &Path) -> String {
 /// A release folder tree under `dir` (`download/vVERSION/` and `latest/download/`, each with the
 /// archive and SHA256SUMS), whose SHA256SUMS lists `sum` for the archive when given (a wrong
 /// one, for the mismatch test) or its real SHA-256. Returns the archive's real SHA-256.
-fn fake_release(dir: &Path, sum: Option<&str>) -> String {
+pub fn fake_release(dir: &Path, sum: Option<&str>) -> String {
     let name = format!("modelci-{VERSION}-{}", target());
     let stage = dir.join("stage").join(&name);
     let lib_dir = stage.join("onnxruntime/lib");
@@ -77,7 +82,10 @@ fn fake_release(dir: &Path, sum: Option<&str>) -> String {
     let listed = sum.unwrap_or(&real_sum);
     std::fs::write(
         version_dir.join("SHA256SUMS"),
-        format!("{listed}  {archive}\n{}  modelci-{VERSION}-other-target.tar.gz\n", "0".repeat(64)),
+        format!(
+            "{listed}  {archive}\n{}  modelci-{VERSION}-other-target.tar.gz\n",
+            "0".repeat(64)
+        ),
     )
     .expect("SHA256SUMS");
     let latest = release.join("latest/download");
@@ -89,7 +97,7 @@ fn fake_release(dir: &Path, sum: Option<&str>) -> String {
 }
 
 /// A static file server for `dir` on 127.0.0.1 (404 for anything else); its base URL.
-fn serve_folder(dir: PathBuf) -> String {
+pub fn serve_folder(dir: PathBuf) -> String {
     raw::serve(move |stream, head| {
         use std::io::Write;
         let path = head.split_whitespace().nth(1).unwrap_or("/");
