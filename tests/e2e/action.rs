@@ -1192,7 +1192,7 @@ fn the_action_installs_the_release_of_its_own_version_and_builds_only_without_on
             "{action_ref}: {o:?}"
         );
         let modelci = Path::new(&o["modelci"]);
-        let (code, out, _) = run(&mut Command::new(modelci).arg("--version"));
+        let (code, out, _) = run(Command::new(modelci).arg("--version"));
         assert_eq!(
             (code, out.trim()),
             (0, format!("modelci {version}").as_str())

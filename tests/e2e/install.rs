@@ -163,7 +163,7 @@ fn install_sh_installs_the_latest_or_a_given_release_and_it_runs() {
         let installed = prefix.join("bin/modelci");
         assert!(prefix.join("bin/modelci-service").is_file());
         assert!(prefix.join("share/doc/modelci/LICENSE").is_file());
-        let (code, out, err) = run(&mut Command::new(&installed).arg("--version"));
+        let (code, out, err) = run(Command::new(&installed).arg("--version"));
         assert_eq!(code, 0, "{err}");
         assert_eq!(out.trim(), format!("modelci {VERSION}"));
 
