@@ -5,7 +5,7 @@
 #   curl -fsSL https://raw.githubusercontent.com/modelci/modelci/main/scripts/install.sh | sh
 #   sh install.sh [--version X.Y.Z] [--prefix DIR]
 #
-#   --version X.Y.Z   the release to install (`v` optional); default: the latest release
+#   --version X.Y.Z   the release to install (`v` optional); default (or `latest`): the latest
 #   --prefix DIR      where to install; default: ~/.local
 #                       DIR/bin/modelci, DIR/bin/modelci-service
 #                       DIR/onnxruntime/lib/     (modelci finds it there, beside itself)
@@ -57,6 +57,7 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument \`$1\` (see --help)" ;;
   esac
 done
+[ "$version" != latest ] || version=""
 version="${version#v}"
 case "$version" in
   "" | [0-9]*.[0-9]*.[0-9]*) ;;
