@@ -835,6 +835,17 @@ struct StepRun {
 /// Runs an action step's script as the runner does (`bash --noprofile --norc -eo pipefail`),
 /// with its `env:` rendered from `values`, in `dir`, with GitHub's output files in `tmp`.
 fn run_step(step: &Value, values: &BTreeMap<String, String>, dir: &Path, tmp: &Path) -> StepRun {
+    run_step_with(step, values, dir, tmp, &[])
+}
+
+/// [`run_step`] with more environment variables (they win over the defaults).
+fn run_step_with(
+    step: &Value,
+    values: &BTreeMap<String, String>,
+    dir: &Path,
+    tmp: &Path,
+    env: &[(&str, &str)],
+) -> StepRun {
     let script = str_at(step, "run").expect("a run step");
     let output = tmp.join("github_output");
     let env_file = tmp.join("github_env");
@@ -862,6 +873,9 @@ fn run_step(step: &Value, values: &BTreeMap<String, String>, dir: &Path, tmp: &P
             cmd.env(k, render(v, values));
         }
     }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let (code, stdout, stderr) = run(&mut cmd);
     eprintln!("{stderr}");
     let text = std::fs::read_to_string(&output).expect("read outputs");
@@ -884,7 +898,7 @@ fn run_check(overrides: &[(&str, &str)], tmp: &Path) -> StepRun {
     let action = load("action.yml");
     let mut values = input_values(&action, overrides);
     values.insert(
-        "steps.build.outputs.modelci".into(),
+        "steps.modelci.outputs.modelci".into(),
         env!("CARGO_BIN_EXE_modelci").into(),
     );
     run_step(&action_step(&action, "check"), &values, &root(), tmp)
@@ -1007,7 +1021,18 @@ fn the_action_points_ort_dylib_path_at_the_pinned_library_beside_the_build() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let action = load("action.yml");
     let step = action_step(&action, "Install ONNX Runtime");
-    let values = input_values(&action, &[]);
+    // The action builds in RUNNER_TEMP/modelci-action/target; its onnxruntime folder here is
+    // the repository's (a link), so that nothing is fetched.
+    let target = tmp.path().join("modelci-action/target");
+    std::fs::create_dir_all(&target).expect("target");
+    std::os::unix::fs::symlink(
+        root().join("target/onnxruntime"),
+        target.join("onnxruntime"),
+    )
+    .expect("link");
+    let mut values = input_values(&action, &[]);
+    values.insert("runner.temp".into(), tmp.path().display().to_string());
+    values.insert("steps.install.outputs.from".into(), "source".into());
     let ran = run_step(&step, &values, &root(), tmp.path());
     assert_eq!(ran.code, 0, "{}", ran.stdout);
     let lib = ran
@@ -1018,8 +1043,221 @@ fn the_action_points_ort_dylib_path_at_the_pinned_library_beside_the_build() {
     assert!(Path::new(lib).is_file(), "{lib} is not a file");
     let folder = Path::new(lib).parent().expect("a folder");
     assert_eq!(
-        std::fs::canonicalize(folder).expect("exists"),
-        std::fs::canonicalize(root().join("target/onnxruntime/lib")).expect("exists"),
-        "{lib}"
+        folder,
+        target.join("onnxruntime/lib"),
+        "{lib} is not beside the action's build"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Installing modelci: the release, or a build with its own cache
+
+/// The value of a `with:` or `env:` key of a step, rendered.
+fn rendered(step: &Value, section: &str, key: &str, values: &BTreeMap<String, String>) -> String {
+    let text = step
+        .get(section)
+        .and_then(|m| m.get(key))
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no {section}.{key}"));
+    render(text, values)
+}
+
+#[test]
+fn the_action_builds_and_caches_outside_the_workspace() {
+    // With `uses: ./` the action's checkout is the workspace. Restoring a cache of
+    // `<action>/target` there replaced what the workflow had built in ./target (its
+    // modelci-service) with the cache's older files.
+    let action = load("action.yml");
+    let workspace = "/home/runner/work/repo/repo";
+    let mut values = BTreeMap::new();
+    for key in ["github.action_path", "github.workspace"] {
+        values.insert(key.to_owned(), workspace.to_owned());
+    }
+    values.insert("runner.temp".into(), "/home/runner/work/_temp".into());
+    let cache = action_step(&action, "Cache cargo registry and the modelci build");
+    let paths = rendered(&cache, "with", "path", &values);
+    let paths: Vec<&str> = paths
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    for path in &paths {
+        assert!(
+            !path.starts_with(workspace) && !path.starts_with("./") && !path.starts_with("target"),
+            "the action caches {path}, inside the workspace"
+        );
+    }
+    let build_dir = rendered(
+        &action_step(&action, "build"),
+        "env",
+        "CARGO_TARGET_DIR",
+        &values,
+    );
+    assert!(
+        paths.contains(&build_dir.as_str()),
+        "the build folder {build_dir} is not the cached one: {paths:?}"
+    );
+    let ort_dir = rendered(
+        &action_step(&action, "Install ONNX Runtime"),
+        "env",
+        "CARGO_TARGET_DIR",
+        &values,
+    );
+    assert_eq!(
+        ort_dir, build_dir,
+        "ONNX Runtime is not unpacked beside the build"
+    );
+}
+
+#[test]
+fn the_cache_key_changes_with_every_source_file() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = tmp.path().join("action");
+    std::fs::create_dir_all(src.join("crates/a/src")).expect("tree");
+    std::fs::write(src.join("Cargo.toml"), "[workspace]\n").expect("write");
+    std::fs::write(src.join("Cargo.lock"), "version = 4\n").expect("write");
+    std::fs::write(src.join("crates/a/src/lib.rs"), "pub fn a() {}\n").expect("write");
+    let action = load("action.yml");
+    let step = action_step(&action, "key");
+    let key = || {
+        let ran = run_step_with(
+            &step,
+            &BTreeMap::new(),
+            tmp.path(),
+            tmp.path(),
+            &[
+                ("GITHUB_ACTION_PATH", src.to_str().expect("utf-8")),
+                ("RUNNER_OS", "Linux"),
+                ("RUNNER_ARCH", "X64"),
+            ],
+        );
+        assert_eq!(ran.code, 0, "{}", ran.stdout);
+        let key = ran.outputs.get("key").cloned().expect("a key");
+        let restore = ran.outputs.get("restore").cloned().expect("restore keys");
+        assert!(
+            key.starts_with(&restore) && key.len() > restore.len(),
+            "{key} / {restore}"
+        );
+        (key, restore)
+    };
+    let (first, restore) = key();
+    assert_eq!(key().0, first, "the same sources give the same key");
+    // A source change (Cargo.lock unchanged) makes a new cache, seeded by the old one.
+    std::fs::write(src.join("crates/a/src/lib.rs"), "pub fn a() -> u8 { 1 }\n").expect("write");
+    let (changed, changed_restore) = key();
+    assert_ne!(changed, first, "the key ignores the sources");
+    assert_eq!(changed_restore, restore);
+    std::fs::write(src.join("crates/a/Cargo.toml"), "[package]\n").expect("write");
+    assert_ne!(key().0, changed, "the key ignores a new manifest");
+}
+
+/// The action's install step with the action used at `action_ref`, against a release server.
+fn run_install(action_ref: &str, base: &str, tmp: &Path) -> StepRun {
+    let action = load("action.yml");
+    let mut values = BTreeMap::new();
+    values.insert("github.action_ref".to_owned(), action_ref.to_owned());
+    values.insert(
+        "github.action_repository".to_owned(),
+        "modelci/modelci".to_owned(),
+    );
+    run_step_with(
+        &action_step(&action, "install"),
+        &values,
+        &root(),
+        tmp,
+        &[
+            ("MODELCI_INSTALL_BASE_URL", base),
+            ("NO_PROXY", "127.0.0.1"),
+            ("no_proxy", "127.0.0.1"),
+        ],
+    )
+}
+
+#[test]
+fn the_action_installs_the_release_of_its_own_version_and_builds_only_without_one() {
+    let version = env!("CARGO_PKG_VERSION");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    crate::install::fake_release(tmp.path(), None);
+    let base = crate::install::serve_folder(tmp.path().join("release"));
+
+    // At the release tag, and at a moving major tag pointing at it: the release.
+    let major = format!("v{}", version.split('.').next().expect("a major version"));
+    for action_ref in [format!("v{version}"), major] {
+        let ran = run_install(&action_ref, &base, tmp.path());
+        assert_eq!(ran.code, 0, "{action_ref}: {}", ran.stdout);
+        let o = &ran.outputs;
+        assert_eq!(
+            o.get("from").map(String::as_str),
+            Some("release"),
+            "{action_ref}: {o:?}"
+        );
+        let modelci = Path::new(&o["modelci"]);
+        let (code, out, _) = run(Command::new(modelci).arg("--version"));
+        assert_eq!(
+            (code, out.trim()),
+            (0, format!("modelci {version}").as_str())
+        );
+
+        // ONNX Runtime: the archive's, installed beside modelci.
+        let action = load("action.yml");
+        let mut values = input_values(&action, &[]);
+        values.insert("steps.install.outputs.from".into(), "release".into());
+        values.insert("steps.install.outputs.prefix".into(), o["prefix"].clone());
+        let ort = run_step(
+            &action_step(&action, "Install ONNX Runtime"),
+            &values,
+            &root(),
+            tmp.path(),
+        );
+        assert_eq!(ort.code, 0, "{}", ort.stdout);
+        let lib = ort
+            .env_file
+            .lines()
+            .find_map(|l| l.strip_prefix("ORT_DYLIB_PATH="))
+            .expect("ORT_DYLIB_PATH exported");
+        assert!(
+            lib.starts_with(&format!("{}/onnxruntime/lib/libonnxruntime", o["prefix"])),
+            "{lib}"
+        );
+    }
+
+    // A branch, a commit, `uses: ./`: built from source, nothing downloaded.
+    for action_ref in ["main", "0123456789abcdef0123456789abcdef01234567", ""] {
+        let ran = run_install(action_ref, &base, tmp.path());
+        assert_eq!(ran.code, 0, "{}", ran.stdout);
+        assert_eq!(
+            ran.outputs.get("from").map(String::as_str),
+            Some("source"),
+            "`{action_ref}`"
+        );
+        assert!(!ran.outputs.contains_key("modelci"));
+    }
+
+    // A release tag without a release (not published yet, or none for this runner): built.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let nothing = crate::install::serve_folder(empty.path().to_path_buf());
+    let ran = run_install(&format!("v{version}"), &nothing, tmp.path());
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+    assert_eq!(ran.outputs.get("from").map(String::as_str), Some("source"));
+    assert!(
+        ran.stdout.contains("::notice title=modelci::"),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
+fn the_action_never_builds_around_a_download_that_fails_its_checksum() {
+    let version = env!("CARGO_PKG_VERSION");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    crate::install::fake_release(tmp.path(), Some(&"0f".repeat(32)));
+    let base = crate::install::serve_folder(tmp.path().join("release"));
+    let ran = run_install(&format!("v{version}"), &base, tmp.path());
+    assert_eq!(ran.code, 2, "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("::error title=modelci::"),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.outputs.contains_key("from"), "{:?}", ran.outputs);
 }

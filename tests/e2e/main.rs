@@ -18,6 +18,7 @@ mod gate;
 mod github;
 mod hostile;
 mod init;
+mod install;
 mod model;
 mod openapi;
 mod output;

@@ -1,5 +1,6 @@
 //! One policy for every HTTP client modelci makes.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
@@ -147,7 +148,9 @@ impl ClientPolicy {
         if self.insecure_tls {
             b = b.danger_accept_invalid_certs(true);
         }
-        b.build().map_err(|e| ClientError::Build(chain(&e)))
+        b.tls_certs_merge(built_in_roots().iter().cloned())
+            .build()
+            .map_err(|e| ClientError::Build(chain(&e)))
     }
 
     /// A blocking client (never to be made, used or dropped inside an async task).
@@ -169,7 +172,9 @@ impl ClientPolicy {
         if self.insecure_tls {
             b = b.danger_accept_invalid_certs(true);
         }
-        b.build().map_err(|e| ClientError::Build(chain(&e)))
+        b.tls_certs_merge(built_in_roots().iter().cloned())
+            .build()
+            .map_err(|e| ClientError::Build(chain(&e)))
     }
 
     fn redirect_policy(&self) -> reqwest::redirect::Policy {
@@ -178,6 +183,21 @@ impl ClientPolicy {
             Redirects::Follow(n) => reqwest::redirect::Policy::limited(n),
         }
     }
+}
+
+/// The certificate authorities every client trusts besides the system's: Mozilla's roots, built
+/// in (webpki-root-certs), so that HTTPS works on a machine without a CA bundle (a slim
+/// container). The system's own roots still count (rustls-platform-verifier: on Linux the
+/// distribution's bundle, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set, which is how a private CA
+/// is added; on macOS the keychain).
+fn built_in_roots() -> &'static [reqwest::Certificate] {
+    static ROOTS: OnceLock<Vec<reqwest::Certificate>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|der| reqwest::Certificate::from_der(der.as_ref()).ok())
+            .collect()
+    })
 }
 
 /// The settings as one reqwest proxy that asks them for every destination (`None` when no
@@ -189,4 +209,19 @@ fn reqwest_proxy(settings: ProxySettings) -> Option<reqwest::Proxy> {
     Some(reqwest::Proxy::custom(move |url| {
         settings.proxy_for(url).cloned()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mozillas_roots_are_built_in() {
+        // Every one of them parses (none is dropped by the filter), and there are many.
+        assert_eq!(
+            built_in_roots().len(),
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS.len()
+        );
+        assert!(built_in_roots().len() > 100, "{}", built_in_roots().len());
+    }
 }

@@ -4,7 +4,8 @@
 //! - [`ClientPolicy`]: reqwest clients (async and blocking) with a per-request timeout, a
 //!   connect-timeout cap, no redirects, `User-Agent: modelci/VERSION`, and proxies from the
 //!   environment ([`ProxySettings`]: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`;
-//!   loopback always direct; credentials never shown).
+//!   loopback always direct; credentials never shown). TLS is rustls (no system OpenSSL): the
+//!   system's roots (or `SSL_CERT_FILE` / `SSL_CERT_DIR`) plus Mozilla's, built in.
 //! - [`read_capped`], [`read_capped_blocking`], [`copy_capped`]: bodies read with a byte cap,
 //!   within the request's [`Deadline`].
 //! - [`describe`], [`duration`], [`bytes`]: errors, durations and sizes as message text, the same
