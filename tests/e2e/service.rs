@@ -107,7 +107,7 @@ fn a_service_that_never_gets_ready_or_exits_early_is_an_error_with_its_log() {
         dir.path(),
         &format!(
             r#"[service]
-command = "echo starting {marker}; sleep 60 & sleep 60"
+command = "echo starting {marker}; sleep 60.{port} & sleep 60.{port}"
 url = "http://127.0.0.1:{port}"
 ready_timeout_secs = 1
 stop_timeout_secs = 2
@@ -143,12 +143,14 @@ stop_timeout_secs = 2
         "{case:#}"
     );
     assert_eq!(case["location"]["line"], 1);
+    // The sleeps carry this run's port (`sleep 60.PORT`), so another process's `sleep 60` on the
+    // same machine is not taken for one of ours.
     let left = std::process::Command::new("pgrep")
-        .args(["-f", "sleep 60"])
+        .args(["-f", &format!("sleep 60\\.{port}")])
         .output();
     if let Ok(left) = left {
         let pids = String::from_utf8_lossy(&left.stdout).to_string();
-        // Other tests never run `sleep 60`; none of ours may be left.
+        // None of this service's processes may be left.
         assert!(pids.trim().is_empty(), "orphans left: {pids}");
     }
 
