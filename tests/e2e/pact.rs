@@ -522,3 +522,77 @@ fn a_json_file_that_is_not_a_pact_is_an_error() {
         "{out}"
     );
 }
+
+#[test]
+fn nothing_to_verify_is_exit_2_unless_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.json");
+    std::fs::write(
+        &empty,
+        r#"{"consumer": {"name": "web"}, "provider": {"name": "api"}, "interactions": [],
+            "metadata": {"pactSpecification": {"version": "2.0.0"}}}"#,
+    )
+    .expect("write");
+    let pacts = root().join("examples/quickstart/pacts");
+    let json = dir.path().join("r.json");
+    // An empty pact, and filters that select none of a real pact's interactions: exit 2, with
+    // the way out in the message. No provider is needed to find that out.
+    for args in [
+        vec!["--pact", empty.to_str().expect("utf8")],
+        vec![
+            "--pact",
+            pacts.to_str().expect("utf8"),
+            "--filter-description",
+            "^no such interaction$",
+        ],
+    ] {
+        let mut all = vec![
+            "contract",
+            "verify",
+            "--provider-url",
+            "http://127.0.0.1:9",
+            "--json",
+            json.to_str().expect("utf8"),
+        ];
+        all.extend(args.iter().copied());
+        let (code, out, err) = run(&mut modelci(&all));
+        assert_eq!(code, 2, "{out}\n{err}");
+        assert!(out.contains("--allow-empty"), "{out}");
+        let r = report(&json);
+        assert_eq!(r["suites"][0]["cases"][0]["outcome"], "errored", "{r}");
+
+        // Allowed: passes, with one skipped case that says why.
+        all.push("--allow-empty");
+        let (code, out, err) = run(&mut modelci(&all));
+        assert_eq!(code, 0, "{out}\n{err}");
+        let r = report(&json);
+        let case = &r["suites"][0]["cases"][0];
+        assert_eq!(case["outcome"], "skipped", "{r}");
+        assert!(
+            case["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("`allow_empty` is set")),
+            "{r}"
+        );
+    }
+
+    // The same in `modelci.toml`.
+    let config = dir.path().join("modelci.toml");
+    let toml = format!(
+        "[[suite.pact]]\nname = \"api\"\npacts = [{:?}]\nprovider_url = \"http://127.0.0.1:9\"\n",
+        empty.to_str().expect("utf8")
+    );
+    std::fs::write(&config, &toml).expect("write");
+    let check = |config: &std::path::Path| {
+        run(&mut modelci(&[
+            "check",
+            "--config",
+            config.to_str().expect("utf8"),
+        ]))
+    };
+    let (code, out, err) = check(&config);
+    assert_eq!(code, 2, "{out}\n{err}");
+    std::fs::write(&config, format!("{toml}allow_empty = true\n")).expect("write");
+    let (code, out, err) = check(&config);
+    assert_eq!(code, 0, "{out}\n{err}");
+}

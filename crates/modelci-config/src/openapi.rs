@@ -65,6 +65,10 @@ pub struct OpenApiSuiteFile {
     #[serde(default)]
     #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub secret_headers: std::collections::BTreeMap<String, Spanned<String>>,
+    /// Pass when there is nothing to check (no operation selected, nothing recorded, no
+    /// change to judge) instead of failing with exit 2.
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 /// A resolved `[[suite.openapi]]`.
@@ -90,6 +94,8 @@ pub struct OpenApiSuite {
     pub headers: Vec<(String, String)>,
     /// (header name, environment variable, 1-based line).
     pub secret_headers: Vec<(String, String, u32)>,
+    /// Nothing to check passes (a skipped case) instead of erroring.
+    pub allow_empty: bool,
 }
 
 /// The severity at which a contract change fails.
@@ -175,5 +181,6 @@ pub fn resolve(raw: OpenApiSuiteFile, origin: &Origin<'_>) -> Result<OpenApiSuit
         concurrency,
         headers: raw.headers.into_iter().collect(),
         secret_headers,
+        allow_empty: raw.allow_empty,
     })
 }

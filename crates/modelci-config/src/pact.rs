@@ -55,6 +55,10 @@ pub struct PactSuiteFile {
     /// Interactions without provider states verified at once (default 8).
     #[serde(default)]
     pub concurrency: Option<usize>,
+    /// Pass when there is nothing to verify (no interactions, or filters that match none)
+    /// instead of failing with exit 2 (the Pact CLIs' `--fail-if-no-pacts-found=false`).
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 /// A resolved `[[suite.pact]]`.
@@ -76,6 +80,8 @@ pub struct PactSuite {
     /// Each request's deadline.
     pub timeout: Duration,
     pub concurrency: usize,
+    /// Nothing to verify passes (a skipped case) instead of erroring.
+    pub allow_empty: bool,
 }
 
 /// Checks a `[[suite.pact]]` table (or `contract verify`'s flags) and resolves its paths.
@@ -155,5 +161,6 @@ pub fn resolve(raw: PactSuiteFile, origin: &Origin<'_>) -> Result<PactSuite, Con
         secret_headers,
         timeout,
         concurrency,
+        allow_empty: raw.allow_empty,
     })
 }

@@ -20,6 +20,8 @@ pub struct OpenApiCheck {
     names: Vec<String>,
     secrets: modelci_net::Redactor,
     properties: Properties,
+    /// Nothing to check passes (`allow_empty`).
+    allow_empty: bool,
 }
 
 impl OpenApiCheck {
@@ -110,7 +112,13 @@ impl OpenApiCheck {
             names,
             secrets,
             properties,
+            allow_empty: spec.allow_empty,
         })
+    }
+
+    /// Whether nothing to check may pass (`allow_empty`, `--allow-empty`).
+    pub fn allows_empty(&self) -> bool {
+        self.allow_empty
     }
 
     /// Stable case names, in order.

@@ -50,6 +50,9 @@ pub struct VerifyOptions {
     /// Set (by Ctrl-C) to stop starting interactions: those not started are reported as
     /// skipped, "not run: the run was interrupted".
     pub cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Nothing to verify (no interactions, filters that select none) passes instead of
+    /// erroring (`allow_empty`, `--allow-empty`).
+    pub allow_empty: bool,
 }
 
 impl VerifyOptions {
@@ -73,6 +76,7 @@ impl VerifyOptions {
             timeout: spec.timeout,
             concurrency: spec.concurrency,
             cancel: None,
+            allow_empty: spec.allow_empty,
         }
     }
 
@@ -96,6 +100,7 @@ impl Default for VerifyOptions {
             timeout: Duration::from_secs(30),
             concurrency: 8,
             cancel: None,
+            allow_empty: false,
         }
     }
 }
@@ -511,6 +516,11 @@ impl PactCheck {
             secrets,
             properties,
         }
+    }
+
+    /// Whether nothing to verify may pass (see [`VerifyOptions::allow_empty`]).
+    pub fn allows_empty(&self) -> bool {
+        self.opts.allow_empty
     }
 
     /// Stable case names, in order.

@@ -70,6 +70,10 @@ impl Suite for PactCheck {
     fn properties(&self) -> Properties {
         PactCheck::properties(self).clone()
     }
+
+    fn allows_empty(&self) -> bool {
+        PactCheck::allows_empty(self)
+    }
 }
 
 impl Suite for OpenApiCheck {
@@ -83,6 +87,10 @@ impl Suite for OpenApiCheck {
 
     fn properties(&self) -> Properties {
         OpenApiCheck::properties(self).clone()
+    }
+
+    fn allows_empty(&self) -> bool {
+        OpenApiCheck::allows_empty(self)
     }
 }
 

@@ -254,11 +254,24 @@ pub fn run_planned(
             if plan != Plan::Cases(Vec::new()) {
                 return plan;
             }
-            let message = format!(
-                "suite `{}` ({}) has no cases, so it would check nothing; a suite that checks nothing never passes",
-                p.name, p.kind
-            );
-            let mut case = Case::errored("(no cases)", message);
+            // Unless the user opted in (`allow_empty`): then one skipped case says so.
+            let mut case = if p.suite.allows_empty() {
+                Case::skipped(
+                    "(no cases)",
+                    format!(
+                        "suite `{}` ({}) has no cases; passing because `allow_empty` is set",
+                        p.name, p.kind
+                    ),
+                )
+            } else {
+                Case::errored(
+                    "(no cases)",
+                    format!(
+                        "suite `{}` ({}) has no cases, so it would check nothing; a suite that checks nothing never passes (set `allow_empty = true` / `--allow-empty` where nothing to check is expected)",
+                        p.name, p.kind
+                    ),
+                )
+            };
             case.location.clone_from(&p.location);
             let failed = SetupFailed::from_case(case);
             let plan = failed.plan();

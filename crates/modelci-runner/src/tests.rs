@@ -335,3 +335,41 @@ fn observers_hear_each_suite_start_and_finish_with_its_counts() {
         ]
     );
 }
+
+/// A suite with no cases whose user allowed that (`allow_empty`).
+struct AllowedEmpty;
+
+impl SuiteTrait for AllowedEmpty {
+    fn plan(&self) -> Plan {
+        Plan::Cases(Vec::new())
+    }
+    fn run(&self, _indices: &[usize], _ctx: &Context) -> Vec<Case> {
+        Vec::new()
+    }
+    fn properties(&self) -> modelci_report::Properties {
+        modelci_report::Properties::new()
+    }
+    fn allows_empty(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_suite_with_no_cases_passes_only_when_allowed_and_says_so() {
+    let allowed = Planned {
+        name: "nothing-yet".into(),
+        kind: "pact".into(),
+        location: None,
+        suite: Box::new(AllowedEmpty),
+    };
+    let run = run_planned(vec![allowed], &options(), &mut Quiet);
+    let case = &run.suites[0].cases[0];
+    assert_eq!(case.outcome, Outcome::Skipped, "{case:?}");
+    assert!(
+        case.message
+            .as_deref()
+            .is_some_and(|m| m.contains("passing because `allow_empty` is set")),
+        "{case:?}"
+    );
+    assert_eq!(run.summary.verdict, Verdict::Pass);
+}

@@ -112,6 +112,12 @@ pub trait Suite: Send + Sync {
     /// Properties for the suite in the report (model hashes, device, provider, seed, ...).
     /// Asked after [`Suite::run`], so a suite may add what it learnt while running.
     fn properties(&self) -> Properties;
+
+    /// Whether the user opted in to a suite with no cases passing (`allow_empty = true`,
+    /// `--allow-empty`). Without it, a suite that checks nothing is an error: it never passes.
+    fn allows_empty(&self) -> bool {
+        false
+    }
 }
 
 /// A shared suite (a command that reads more from the suite after the run keeps a clone).
@@ -130,6 +136,10 @@ impl<S: Suite + ?Sized> Suite for Arc<S> {
 
     fn properties(&self) -> Properties {
         (**self).properties()
+    }
+
+    fn allows_empty(&self) -> bool {
+        (**self).allows_empty()
     }
 }
 

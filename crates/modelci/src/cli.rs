@@ -334,6 +334,9 @@ pub struct TestArgs {
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
+    /// Pass when there is nothing to check (an OpenAPI document with no operation selected) instead of exiting 2.
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub reports: ReportArgs,
 }
@@ -385,6 +388,9 @@ pub struct VerifyArgs {
     /// Interactions without provider states verified at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
+    /// Pass when there is nothing to check (no interactions, or filters that select none) instead of exiting 2.
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub reports: ReportArgs,
 }

@@ -26,6 +26,7 @@ const VERIFY_FLAGS: &[(&str, &str)] = &[
     ("state_change_url", "--state-change-url"),
     ("filter_description", "--filter-description"),
     ("filter_state", "--filter-state"),
+    ("allow_empty", "--allow-empty"),
     ("timeout_secs", "--timeout"),
     ("concurrency", "--concurrency"),
 ];
@@ -53,6 +54,7 @@ fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
         secret_headers: std::collections::BTreeMap::new(),
         timeout_secs: Some(args.timeout),
         concurrency: Some(args.concurrency),
+        allow_empty: args.allow_empty,
     };
     let spec = modelci_config::pact::resolve(raw, &modelci_config::Origin::flags(VERIFY_FLAGS))
         .map_err(|e| e.to_string())?;

@@ -70,6 +70,7 @@ const TEST_FLAGS: &[(&str, &str)] = &[
     ("max_cases", "--max-cases"),
     ("timeout_secs", "--timeout"),
     ("concurrency", "--concurrency"),
+    ("allow_empty", "--allow-empty"),
 ];
 
 fn test_inner(args: &TestArgs) -> Result<u8, Failure> {
@@ -99,6 +100,7 @@ fn test_inner(args: &TestArgs) -> Result<u8, Failure> {
         concurrency: Some(args.concurrency),
         headers: std::collections::BTreeMap::new(),
         secret_headers: std::collections::BTreeMap::new(),
+        allow_empty: args.allow_empty,
     };
     let mut spec =
         modelci_config::openapi::resolve(raw, &modelci_config::Origin::flags(TEST_FLAGS))
