@@ -222,6 +222,7 @@ pub fn diff(
                         old_pointer: c.old_path,
                         new_pointer: c.new_path,
                         message: format!("as a {prefix}: {}", c.message),
+                        instance_path: c.instance_path,
                         witness: c.witness,
                     });
                 }
@@ -234,7 +235,15 @@ pub fn diff(
                 old.source, new.source
             ));
         }
-        _ => diff_openapi(old, new, cmp)?,
+        _ => {
+            let mut findings = diff_openapi(old, new, cmp)?;
+            crate::deprecation::soften_deprecated_removals(
+                old,
+                &mut findings,
+                chrono::Utc::now().date_naive(),
+            );
+            findings
+        }
     };
     Ok(DiffReport {
         old_source: old.source.clone(),

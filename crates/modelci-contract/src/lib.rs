@@ -6,6 +6,7 @@
 //! [`modelci_report::Case`]. Nothing here prints.
 
 pub mod contract_diff;
+pub mod deprecation;
 pub mod json_schema;
 
 /// Reads a text document over HTTP (GET, with a timeout and a 64 MiB limit): the fetcher behind

@@ -44,6 +44,7 @@ impl SchemaCompare for Compat {
                     kind: f.kind.id().to_owned(),
                     old_path: location(&f.pointer_old),
                     new_path: location(&f.pointer_new),
+                    instance_path: f.instance_path.clone(),
                     message: if f.instance_path.is_empty() {
                         f.message
                     } else {
@@ -57,6 +58,7 @@ impl SchemaCompare for Compat {
                 kind: "unresolvable".into(),
                 old_path: String::new(),
                 new_path: String::new(),
+                instance_path: String::new(),
                 message: format!("cannot compare the schemas: {e}"),
                 witness: None,
                 breaking: false,

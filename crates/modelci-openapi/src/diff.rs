@@ -52,6 +52,10 @@ pub struct Finding {
     /// JSON pointer in the new document (empty when the thing was removed).
     pub new_pointer: String,
     pub message: String,
+    /// Where in a request or response body the difference shows (`/legacy`), for schema
+    /// findings; empty otherwise.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub instance_path: String,
     /// A value accepted by one side and rejected by the other, when one is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub witness: Option<Value>,
@@ -74,6 +78,9 @@ pub struct SchemaChange {
     /// Pointer within the old schema (`/properties/id`), appended to the schema's location.
     pub old_path: String,
     pub new_path: String,
+    /// Where in an instance the difference shows (`/legacy`: the property `legacy`); empty
+    /// when it concerns the value as a whole.
+    pub instance_path: String,
     pub message: String,
     pub witness: Option<Value>,
     /// Whether the change breaks the role's compatibility (else a warning/info).
@@ -93,6 +100,7 @@ fn finding(id: &str, severity: Severity, old: &str, new: &str, message: String) 
         old_pointer: old.to_owned(),
         new_pointer: new.to_owned(),
         message,
+        instance_path: String::new(),
         witness: None,
     }
 }
@@ -536,6 +544,7 @@ impl Differ<'_> {
                 old_pointer: place(old_ptr, &c.old_path),
                 new_pointer: place(new_ptr, &c.new_path),
                 message: format!("{label}: {}", c.message),
+                instance_path: c.instance_path.clone(),
                 witness: c.witness.clone(),
             });
         }
@@ -594,6 +603,7 @@ mod tests {
                 kind: "changed".into(),
                 old_path: String::new(),
                 new_path: String::new(),
+                instance_path: String::new(),
                 message: "the schema changed".into(),
                 witness: None,
                 breaking: true,
