@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use modelci_openapi::diff::{Finding, Role, SchemaCompare, Severity, diff_openapi};
+use modelci_openapi::diff::{
+    DiffOptions, Finding, Role, SchemaCompare, Severity, compatible_changes, diff_openapi_with,
+};
 use modelci_openapi::{Document, Kind};
 use modelci_report::{Case, Location, Outcome, Run, Suite};
 use serde_json::{Value, json};
@@ -189,6 +191,20 @@ pub fn diff(
     roles: Roles,
     cmp: &dyn SchemaCompare,
 ) -> Result<DiffReport, String> {
+    diff_with(old, new, roles, cmp, DiffOptions::default())
+}
+
+/// [`diff`], with options (all changes, for a changelog).
+///
+/// # Errors
+/// As [`diff`].
+pub fn diff_with(
+    old: &Document,
+    new: &Document,
+    roles: Roles,
+    cmp: &dyn SchemaCompare,
+    options: DiffOptions,
+) -> Result<DiffReport, String> {
     let findings = match (old.kind, new.kind) {
         (Kind::JsonSchema, Kind::JsonSchema) => {
             let mut out = Vec::new();
@@ -211,7 +227,12 @@ pub fn diff(
                 } else {
                     "response"
                 };
-                for c in cmp.compare(&old_s, &new_s, role) {
+                let mut changes = cmp.compare(&old_s, &new_s, role);
+                // Both directions already report every change, as breaking one way or the other.
+                if options.all_changes && roles != Roles::Both {
+                    changes.extend(compatible_changes(cmp, &old_s, &new_s, role, &changes));
+                }
+                for c in changes {
                     out.push(Finding {
                         id: format!("{prefix}-{}", c.kind),
                         severity: if c.breaking {
@@ -222,6 +243,7 @@ pub fn diff(
                         old_pointer: c.old_path,
                         new_pointer: c.new_path,
                         message: format!("as a {prefix}: {}", c.message),
+                        operation: String::new(),
                         instance_path: c.instance_path,
                         witness: c.witness,
                     });
@@ -236,7 +258,7 @@ pub fn diff(
             ));
         }
         _ => {
-            let mut findings = diff_openapi(old, new, cmp)?;
+            let (mut findings, _) = diff_openapi_with(old, new, cmp, options)?;
             crate::deprecation::soften_deprecated_removals(
                 old,
                 &mut findings,

@@ -52,6 +52,9 @@ pub struct Finding {
     /// JSON pointer in the new document (empty when the thing was removed).
     pub new_pointer: String,
     pub message: String,
+    /// The operation the change concerns (`GET /pets`); empty for a bare JSON Schema.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub operation: String,
     /// Where in a request or response body the difference shows (`/legacy`), for schema
     /// findings; empty otherwise.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -100,9 +103,76 @@ fn finding(id: &str, severity: Severity, old: &str, new: &str, message: String) 
         old_pointer: old.to_owned(),
         new_pointer: new.to_owned(),
         message,
+        operation: String::new(),
         instance_path: String::new(),
         witness: None,
     }
+}
+
+/// What a diff looks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiffOptions {
+    /// Also the schema changes that break no one (a response that gains a property, a request
+    /// that accepts a new enum value), as info findings: schemas are compared in both
+    /// directions. For changelogs.
+    pub all_changes: bool,
+}
+
+/// The ids of the findings an OpenAPI diff reports outside schema comparisons, with their
+/// severity (the one they have unless softened, e.g. for a deprecated operation).
+pub const STRUCTURAL_FINDINGS: &[(&str, Severity)] = &[
+    ("path-removed", Severity::Breaking),
+    ("operation-removed", Severity::Breaking),
+    ("operation-added", Severity::Info),
+    ("request-parameter-required-added", Severity::Breaking),
+    ("request-parameter-added", Severity::Info),
+    ("request-parameter-became-required", Severity::Breaking),
+    ("request-parameter-became-optional", Severity::Info),
+    ("request-parameter-removed", Severity::Warning),
+    ("request-body-became-required", Severity::Breaking),
+    ("request-body-became-optional", Severity::Info),
+    ("request-media-type-removed", Severity::Breaking),
+    ("request-media-type-added", Severity::Info),
+    ("security-added", Severity::Breaking),
+    ("security-removed", Severity::Info),
+    ("response-success-status-removed", Severity::Breaking),
+    ("response-status-removed", Severity::Warning),
+    ("response-status-added", Severity::Info),
+    ("response-media-type-changed", Severity::Breaking),
+    ("response-media-type-added", Severity::Info),
+    ("response-header-removed", Severity::Breaking),
+    ("response-header-added", Severity::Info),
+];
+
+/// The prefixes of schema findings in an OpenAPI diff: each is followed by a
+/// `modelci_schemadiff::FindingKind` id or `unresolvable` (`response-body-type-narrowed`).
+pub const SCHEMA_FINDING_PREFIXES: &[&str] = &[
+    "request-parameter",
+    "request-body",
+    "response-body",
+    "response-header",
+];
+
+/// Every finding id an OpenAPI diff (or a bare JSON Schema diff, prefixed `request-` or
+/// `response-`) can report.
+pub fn all_finding_ids() -> Vec<String> {
+    let mut ids: Vec<String> = STRUCTURAL_FINDINGS
+        .iter()
+        .map(|(id, _)| (*id).to_owned())
+        .collect();
+    let kinds = modelci_schemadiff::FindingKind::all()
+        .iter()
+        .map(|k| k.id())
+        .chain(["unresolvable"]);
+    for kind in kinds {
+        for prefix in SCHEMA_FINDING_PREFIXES
+            .iter()
+            .chain(&["request", "response"])
+        {
+            ids.push(format!("{prefix}-{kind}"));
+        }
+    }
+    ids
 }
 
 fn esc(s: &str) -> String {
@@ -142,7 +212,20 @@ pub fn diff_openapi_with_stats(
     new: &Document,
     cmp: &dyn SchemaCompare,
 ) -> Result<(Vec<Finding>, DiffStats), String> {
-    match diff_path_items(old, new, cmp) {
+    diff_openapi_with(old, new, cmp, DiffOptions::default())
+}
+
+/// [`diff_openapi_with_stats`], with options.
+///
+/// # Errors
+/// When the operations of either document cannot be resolved.
+pub fn diff_openapi_with(
+    old: &Document,
+    new: &Document,
+    cmp: &dyn SchemaCompare,
+    options: DiffOptions,
+) -> Result<(Vec<Finding>, DiffStats), String> {
+    match diff_path_items(old, new, cmp, options) {
         Ok(done) => Ok(done),
         Err(e) => {
             // The error of the first operation that cannot be resolved, in document order, the
@@ -161,6 +244,7 @@ fn diff_path_items(
     old: &Document,
     new: &Document,
     cmp: &dyn SchemaCompare,
+    options: DiffOptions,
 ) -> Result<(Vec<Finding>, DiffStats), String> {
     let in_old = |e: String| format!("{}: {e}", old.source);
     let in_new = |e: String| format!("{}: {e}", new.source);
@@ -168,6 +252,7 @@ fn diff_path_items(
         old_doc: old,
         new_doc: new,
         cmp,
+        options,
         memo: HashMap::new(),
         stats: DiffStats::default(),
         out: Vec::new(),
@@ -206,6 +291,7 @@ fn diff_path_items(
                     break;
                 }
             }
+            let first = differ.out.len();
             match matched {
                 None => {
                     let path_gone = new_ops.is_empty();
@@ -227,6 +313,9 @@ fn diff_path_items(
                 }
                 Some(n) => differ.operation(o, n),
             }
+            for f in &mut differ.out[first..] {
+                f.operation = o.label();
+            }
         }
     }
     for (path, methods, done) in &new_items {
@@ -238,13 +327,16 @@ fn diff_path_items(
         for m in methods {
             differ.stats.operations_examined += 1;
             if !old_keys.contains(&(*m, *path)) {
-                differ.out.push(finding(
+                let label = format!("{} {path}", m.to_ascii_uppercase());
+                let mut f = finding(
                     "operation-added",
                     Severity::Info,
                     "",
                     &format!("/paths/{}/{m}", esc(path)),
-                    format!("{} {path}: new operation", m.to_ascii_uppercase()),
-                ));
+                    format!("{label}: new operation"),
+                );
+                f.operation = label;
+                differ.out.push(f);
             }
         }
     }
@@ -274,6 +366,7 @@ struct Differ<'a> {
     old_doc: &'a Document,
     new_doc: &'a Document,
     cmp: &'a dyn SchemaCompare,
+    options: DiffOptions,
     /// Comparisons by (old schema, new schema, role), the schemas as compact JSON: operations
     /// share component schemas through `$ref`s, and each pair is resolved and compared once.
     memo: HashMap<(String, String, bool), Rc<Compared>>,
@@ -315,6 +408,15 @@ impl Differ<'_> {
                             &format!("{}/parameters", o.pointer),
                             &new_ptr,
                             format!("{label}: {where_} parameter `{}` became required", np.name),
+                        ));
+                    }
+                    if op.required && !np.required {
+                        self.out.push(finding(
+                            "request-parameter-became-optional",
+                            Severity::Info,
+                            &format!("{}/parameters", o.pointer),
+                            &new_ptr,
+                            format!("{label}: {where_} parameter `{}` became optional", np.name),
                         ));
                     }
                     if let (Some(os), Some(ns)) = (&op.schema, &np.schema) {
@@ -360,6 +462,29 @@ impl Differ<'_> {
                 format!("{label}: the request body became required"),
             ));
         }
+        if o.body_required && !n.body_required {
+            self.out.push(finding(
+                "request-body-became-optional",
+                Severity::Info,
+                &format!("{}/requestBody", o.pointer),
+                &format!("{}/requestBody", n.pointer),
+                format!("{label}: the request body became optional"),
+            ));
+        }
+        for nm in &n.body {
+            if !o.body.iter().any(|m| m.media_type == nm.media_type) {
+                self.out.push(finding(
+                    "request-media-type-added",
+                    Severity::Info,
+                    "",
+                    &nm.pointer,
+                    format!(
+                        "{label}: request media type `{}` is now accepted",
+                        nm.media_type
+                    ),
+                ));
+            }
+        }
         for om in &o.body {
             match n.body.iter().find(|m| m.media_type == om.media_type) {
                 None => self.out.push(finding(
@@ -384,6 +509,26 @@ impl Differ<'_> {
                 &n.pointer,
                 format!("{label}: the operation now requires authentication"),
             ));
+        }
+        if o.secured && !n.secured {
+            self.out.push(finding(
+                "security-removed",
+                Severity::Info,
+                &o.pointer,
+                &n.pointer,
+                format!("{label}: the operation no longer requires authentication"),
+            ));
+        }
+        for nr in &n.responses {
+            if !o.responses.iter().any(|r| r.status == nr.status) {
+                self.out.push(finding(
+                    "response-status-added",
+                    Severity::Info,
+                    "",
+                    &format!("{}/responses/{}", n.pointer, esc(&nr.status)),
+                    format!("{label}: new response {}", nr.status),
+                ));
+            }
         }
         // Responses.
         for or in &o.responses {
@@ -413,6 +558,43 @@ impl Differ<'_> {
                     ));
                 }
                 Some(nr) => {
+                    for nm in &nr.content {
+                        if !or.content.iter().any(|m| m.media_type == nm.media_type) {
+                            self.out.push(finding(
+                                "response-media-type-added",
+                                Severity::Info,
+                                "",
+                                &nm.pointer,
+                                format!(
+                                    "{label}: response {} may now come as `{}`",
+                                    or.status, nm.media_type
+                                ),
+                            ));
+                        }
+                    }
+                    for (name, _, _) in &nr.headers {
+                        if !or
+                            .headers
+                            .iter()
+                            .any(|(n2, _, _)| n2.eq_ignore_ascii_case(name))
+                        {
+                            self.out.push(finding(
+                                "response-header-added",
+                                Severity::Info,
+                                "",
+                                &format!(
+                                    "{}/responses/{}/headers/{}",
+                                    n.pointer,
+                                    esc(&nr.status),
+                                    esc(name)
+                                ),
+                                format!(
+                                    "{label}: response {} has a new header `{name}`",
+                                    or.status
+                                ),
+                            ));
+                        }
+                    }
                     for om in &or.content {
                         match nr.content.iter().find(|m| m.media_type == om.media_type) {
                             None => self.out.push(finding(
@@ -544,6 +726,7 @@ impl Differ<'_> {
                 old_pointer: place(old_ptr, &c.old_path),
                 new_pointer: place(new_ptr, &c.new_path),
                 message: format!("{label}: {}", c.message),
+                operation: String::new(),
                 instance_path: c.instance_path.clone(),
                 witness: c.witness.clone(),
             });
@@ -566,7 +749,11 @@ impl Differ<'_> {
                     Compared::Changes(Vec::new())
                 } else {
                     self.stats.schema_comparisons += 1;
-                    Compared::Changes(self.cmp.compare(&os, &ns, role))
+                    let mut changes = self.cmp.compare(&os, &ns, role);
+                    if self.options.all_changes {
+                        changes.extend(compatible_changes(self.cmp, &os, &ns, role, &changes));
+                    }
+                    Compared::Changes(changes)
                 }
             }
             (Err(e), _) | (_, Err(e)) => Compared::Unresolvable(e.to_string()),
@@ -575,6 +762,36 @@ impl Differ<'_> {
         self.memo.insert(key, Rc::clone(&compared));
         compared
     }
+}
+
+/// The changes that break no one in `role`: those a comparison in the other direction finds
+/// (what a request gains, what a response no longer sends), as non-breaking changes, less those
+/// already among `breaking` (a change both ways, such as a changed `const`).
+pub fn compatible_changes(
+    cmp: &dyn SchemaCompare,
+    old: &Value,
+    new: &Value,
+    role: Role,
+    breaking: &[SchemaChange],
+) -> Vec<SchemaChange> {
+    let other = match role {
+        Role::Request => Role::Response,
+        Role::Response => Role::Request,
+    };
+    cmp.compare(old, new, other)
+        .into_iter()
+        .filter(|c| c.kind != "unresolvable")
+        .filter(|c| {
+            !breaking
+                .iter()
+                .any(|b| b.kind == c.kind && b.instance_path == c.instance_path)
+        })
+        .map(|c| SchemaChange {
+            breaking: false,
+            witness: None,
+            ..c
+        })
+        .collect()
 }
 
 fn location_name(l: In) -> &'static str {
