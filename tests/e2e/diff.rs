@@ -214,3 +214,184 @@ fn a_document_added_since_base_ref_is_not_an_error() {
         "{case}"
     );
 }
+
+/// Writes an ignore file into `dir`.
+fn ignore_file(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_str().expect("utf8").to_owned()
+}
+
+#[test]
+fn an_ignore_file_accepts_intentional_breaks_until_it_expires() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // One intentional removal: still listed, marked, but the other breaks still fail.
+    let one = ignore_file(
+        dir.path(),
+        "one.toml",
+        "# intentional\n[[ignore]]\nid = \"path-removed\"\noperation = \"GET /v2/health/ready\"\nreason = \"readiness moved to /v2/health (OPS-12)\"\n",
+    );
+    let (code, out, err) = run(&mut modelci(&[
+        "contract", "diff", V3, BROKEN, "--format", "json", "--ignore", &one,
+    ]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let removed = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == "path-removed")
+        .expect("still listed");
+    assert_eq!(
+        removed["ignored"]["reason"],
+        "readiness moved to /v2/health (OPS-12)"
+    );
+    assert!(
+        removed["ignored"]["source"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("one.toml:2")),
+        "{removed:#}"
+    );
+    assert_eq!(removed["operation"], "GET /v2/health/ready");
+    assert_eq!(v["summary"]["ignored"], 1);
+
+    // Everything accepted: the diff passes, and says how many it accepted.
+    let all = ignore_file(
+        dir.path(),
+        "all.toml",
+        "[[ignore]]\nid = \"*\"\nreason = \"v3 is a new major version\"\nuntil = 2999-12-31\n",
+    );
+    let (code, out, err) = run(&mut modelci(&[
+        "contract", "diff", V3, BROKEN, "--ignore", &all,
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("IGNORED  path-removed"), "{out}");
+    assert!(
+        out.contains("ignored breaking change (") && out.contains("v3 is a new major version"),
+        "{out}"
+    );
+    assert!(out.contains("0 breaking"), "{out}");
+
+    // Past its date an entry stops applying, and the run says so.
+    let expired = ignore_file(
+        dir.path(),
+        "expired.toml",
+        "[[ignore]]\nid = \"*\"\nreason = \"grace period\"\nuntil = 2020-01-31\n",
+    );
+    let (code, out, err) = run(&mut modelci(&[
+        "contract", "diff", V3, BROKEN, "--format", "json", "--ignore", &expired,
+    ]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains("expired.toml:1: the ignore entry for `*` expired on 2020-01-31"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["summary"]["ignored"], 0);
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("expired"))
+    );
+
+    // A broken ignore file is an error naming its line, before any diff.
+    let bad = ignore_file(dir.path(), "bad.toml", "[[ignore]]\nid = \"x\"\n");
+    let (code, out, err) = run(&mut modelci(&[
+        "contract", "diff", V3, BROKEN, "--ignore", &bad,
+    ]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        err.contains("bad.toml:1") && err.contains("no `reason`"),
+        "{err}"
+    );
+    assert!(out.is_empty(), "{out}");
+}
+
+#[test]
+fn changelog_lists_every_change_by_operation() {
+    let (code, out, err) = run(&mut modelci(&[
+        "contract",
+        "diff",
+        V1,
+        V3,
+        "--format",
+        "changelog",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("diff_changelog_compatible", out);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let one = ignore_file(
+        dir.path(),
+        "ignore.toml",
+        "[[ignore]]\nid = \"path-removed\"\noperation = \"/v2/health/ready\"\nreason = \"readiness moved to /v2/health\"\n",
+    );
+    let (code, out, err) = run(&mut modelci(&[
+        "contract",
+        "diff",
+        V3,
+        BROKEN,
+        "--format",
+        "changelog",
+        "--ignore",
+        &one,
+    ]));
+    assert_eq!(code, 1, "{err}");
+    insta::assert_snapshot!(
+        "diff_changelog_breaking",
+        out.replace(dir.path().to_str().expect("utf8"), "[dir]")
+    );
+}
+
+/// `diff_ignore` in `[[suite.openapi]]`: the suite's breaking-change cases accepted by it are
+/// skipped with the reason, and the suite passes.
+#[test]
+fn a_suite_diff_reads_its_ignore_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = crate::root();
+    std::fs::copy(root.join(V3), dir.path().join("v3.yaml")).expect("copy");
+    std::fs::copy(root.join(BROKEN), dir.path().join("api.yaml")).expect("copy");
+    ignore_file(
+        dir.path(),
+        "api-ignore.toml",
+        "[[ignore]]\nid = \"*\"\nreason = \"new major version\"\n\n[[ignore]]\nid = \"never-reported\"\nreason = \"stale\"\n",
+    );
+    std::fs::write(
+        dir.path().join("modelci.toml"),
+        "[[suite.openapi]]\nname = \"api\"\nopenapi = \"api.yaml\"\nprevious = \"v3.yaml\"\ndiff_ignore = [\"api-ignore.toml\"]\n",
+    )
+    .expect("config");
+    let json = dir.path().join("r.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "check",
+        "--config",
+        dir.path().join("modelci.toml").to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("json");
+    let cases = report["suites"][0]["cases"].as_array().expect("cases");
+    let removed = cases
+        .iter()
+        .find(|c| {
+            c["name"]
+                .as_str()
+                .is_some_and(|n| n.contains("path-removed"))
+        })
+        .expect("the removal is listed");
+    assert_eq!(removed["outcome"], "skipped", "{removed:#}");
+    assert!(
+        removed["message"].as_str().is_some_and(
+            |m| m.contains("ignored breaking change") && m.contains("new major version")
+        ),
+        "{removed:#}"
+    );
+    assert!(
+        cases.iter().any(|c| c["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`never-reported` matches no finding"))),
+        "{cases:#?}"
+    );
+}

@@ -40,6 +40,10 @@ pub struct OpenApiSuiteFile {
     /// default `breaking`).
     #[serde(default)]
     pub fail_on: Option<FailOn>,
+    /// Ignore files of intentional breaking changes for the `previous`/`base_ref` diff (see
+    /// `contract diff --ignore`).
+    #[serde(default)]
+    pub diff_ignore: Vec<PathBuf>,
     /// Only these operations (operationId or `METHOD /path`); all when empty.
     #[serde(default)]
     pub operations: Vec<String>,
@@ -84,6 +88,8 @@ pub struct OpenApiSuite {
     /// Git revision to diff against.
     pub base_ref: Option<String>,
     pub fail_on: FailOn,
+    /// Ignore files for the diff, resolved.
+    pub diff_ignore: Vec<PathBuf>,
     pub operations: Vec<String>,
     pub allow_remote_refs: bool,
     pub max_cases: usize,
@@ -167,6 +173,7 @@ pub fn resolve(raw: OpenApiSuiteFile, origin: &Origin<'_>) -> Result<OpenApiSuit
         previous: raw.previous.as_deref().map(|p| origin.path(p)),
         base_ref: raw.base_ref,
         fail_on: raw.fail_on.unwrap_or(FailOn::Breaking),
+        diff_ignore: raw.diff_ignore.iter().map(|p| origin.path(p)).collect(),
         operations: raw.operations,
         allow_remote_refs: raw.allow_remote_refs,
         max_cases: crate::values::count(

@@ -25,12 +25,19 @@ pub struct DiffReport {
     pub old_source: String,
     pub new_source: String,
     pub findings: Vec<Finding>,
+    /// What applying an ignore file said (expired entries, entries that match nothing).
+    pub warnings: Vec<String>,
 }
 
 impl DiffReport {
-    /// How many findings of each severity.
+    /// How many findings of each severity, ignored ones left out.
     pub fn counts(&self) -> (usize, usize, usize) {
-        let c = |s| self.findings.iter().filter(|f| f.severity == s).count();
+        let c = |s| {
+            self.findings
+                .iter()
+                .filter(|f| f.severity == s && f.ignored.is_none())
+                .count()
+        };
         (
             c(Severity::Breaking),
             c(Severity::Warning),
@@ -38,9 +45,26 @@ impl DiffReport {
         )
     }
 
-    /// Whether a finding at or above `fail_on` exists.
+    /// How many findings an ignore entry accepted.
+    pub fn ignored(&self) -> usize {
+        self.findings.iter().filter(|f| f.ignored.is_some()).count()
+    }
+
+    /// Whether a finding at or above `fail_on`, not ignored, exists.
     pub fn fails(&self, fail_on: Severity) -> bool {
-        self.findings.iter().any(|f| f.severity >= fail_on)
+        self.findings
+            .iter()
+            .any(|f| f.severity >= fail_on && f.ignored.is_none())
+    }
+
+    /// Applies an ignore file: marks what it accepts and keeps its warnings.
+    pub fn apply_ignores(
+        &mut self,
+        list: &crate::diff_ignore::IgnoreList,
+        today: chrono::NaiveDate,
+    ) {
+        let warnings = list.apply(&mut self.findings, today);
+        self.warnings.extend(warnings);
     }
 
     /// `{"findings": [...], "summary": {...}}`.
@@ -50,10 +74,12 @@ impl DiffReport {
             "old": self.old_source,
             "new": self.new_source,
             "findings": self.findings,
+            "warnings": self.warnings,
             "summary": {
                 "breaking": b,
                 "warning": w,
                 "info": i,
+                "ignored": self.ignored(),
                 "total": self.findings.len(),
                 "fail_on": fail_on.as_str(),
                 "verdict": if self.fails(fail_on) { "fail" } else { "pass" },
@@ -71,7 +97,11 @@ impl DiffReport {
         for f in &self.findings {
             out.push_str(&format!(
                 "{:<8} {:<40} {}\n",
-                f.severity.as_str().to_uppercase(),
+                if f.ignored.is_some() {
+                    "IGNORED".to_owned()
+                } else {
+                    f.severity.as_str().to_uppercase()
+                },
                 f.id,
                 f.message
             ));
@@ -87,9 +117,31 @@ impl DiffReport {
             if let Some(w) = &f.witness {
                 out.push_str(&format!("         witness: {w}\n"));
             }
+            if let Some(ig) = &f.ignored {
+                out.push_str(&format!(
+                    "         ignored {} change ({}{}): {}\n",
+                    f.severity,
+                    ig.source,
+                    ig.until
+                        .as_ref()
+                        .map(|u| format!(", until {u}"))
+                        .unwrap_or_default(),
+                    ig.reason
+                ));
+            }
         }
+        for w in &self.warnings {
+            out.push_str(&format!("\nwarning: {w}"));
+        }
+        if !self.warnings.is_empty() {
+            out.push('\n');
+        }
+        let ignored = match self.ignored() {
+            0 => String::new(),
+            n => format!(", {n} ignored"),
+        };
         out.push_str(&format!(
-            "\n{b} breaking, {w} warning(s), {i} info; fails on {fail_on}: {}\n",
+            "\n{b} breaking, {w} warning(s), {i} info{ignored}; fails on {fail_on}: {}\n",
             if self.fails(fail_on) { "FAIL" } else { "PASS" }
         ));
         out
@@ -99,10 +151,17 @@ impl DiffReport {
     pub fn to_markdown(&self, fail_on: Severity) -> String {
         let (b, w, i) = self.counts();
         let icon = if self.fails(fail_on) { "❌" } else { "✅" };
+        let ignored = match self.ignored() {
+            0 => String::new(),
+            n => format!(", {n} ignored"),
+        };
         let mut out = format!(
-            "## {icon} Contract diff: {b} breaking, {w} warning(s), {i} info\n\n`{}` → `{}`\n\n",
+            "## {icon} Contract diff: {b} breaking, {w} warning(s), {i} info{ignored}\n\n`{}` → `{}`\n\n",
             self.old_source, self.new_source
         );
+        for w in &self.warnings {
+            out.push_str(&format!("> ⚠️ {}\n\n", w.replace('\n', " ")));
+        }
         if !self.findings.is_empty() {
             out.push_str("| Severity | Change | Where | Details |\n|---|---|---|---|\n");
             for f in &self.findings {
@@ -116,13 +175,93 @@ impl DiffReport {
                 if let Some(w) = &f.witness {
                     details.push_str(&format!(" (e.g. `{}`)", cell(&w.to_string())));
                 }
+                let severity = match &f.ignored {
+                    Some(ig) => {
+                        details.push_str(&format!(
+                            " — **ignored** ({}): {}",
+                            cell(&ig.source),
+                            cell(&ig.reason)
+                        ));
+                        format!("~~{}~~ ignored", f.severity)
+                    }
+                    None => f.severity.to_string(),
+                };
                 out.push_str(&format!(
                     "| {} | `{}` | `{}` | {} |\n",
-                    f.severity,
+                    severity,
                     f.id,
                     cell(where_),
                     details
                 ));
+            }
+        }
+        out
+    }
+
+    /// Release notes in Markdown: every finding, grouped by operation (in path order, then
+    /// method order), the most severe first within each; breaking changes and warnings are
+    /// marked, ignored ones say why they were accepted.
+    pub fn to_changelog(&self) -> String {
+        const METHOD_ORDER: &[&str] = &[
+            "GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE",
+        ];
+        let (b, w, i) = self.counts();
+        let mut out = format!(
+            "# API changes: `{}` → `{}`\n\n",
+            self.old_source, self.new_source
+        );
+        if self.findings.is_empty() {
+            out.push_str("No changes.\n");
+            return out;
+        }
+        let ignored = match self.ignored() {
+            0 => String::new(),
+            n => format!(", {n} accepted as intended"),
+        };
+        out.push_str(&format!(
+            "{b} breaking, {w} to note, {i} compatible{ignored}.\n"
+        ));
+        let key = |op: &str| -> (u8, String, usize) {
+            match op.split_once(' ') {
+                Some((m, p)) => (
+                    0,
+                    p.to_owned(),
+                    METHOD_ORDER
+                        .iter()
+                        .position(|x| *x == m)
+                        .unwrap_or(METHOD_ORDER.len()),
+                ),
+                None => (1, op.to_owned(), 0),
+            }
+        };
+        let mut ops: Vec<&str> = self.findings.iter().map(|f| f.operation.as_str()).collect();
+        ops.sort_by_key(|op| key(op));
+        ops.dedup();
+        for op in ops {
+            let title = if op.is_empty() { "Schema" } else { op };
+            out.push_str(&format!("\n## {title}\n\n"));
+            let mut items: Vec<&Finding> =
+                self.findings.iter().filter(|f| f.operation == op).collect();
+            items.sort_by_key(|f| std::cmp::Reverse(f.severity));
+            for f in items {
+                let text = changelog_text(&f.message, op);
+                let tag = match (&f.ignored, f.severity) {
+                    (Some(ig), s) => format!(
+                        "**{} (accepted: {})** ",
+                        capitalise(s.as_str()),
+                        ig.reason.replace('\n', " ")
+                    ),
+                    (None, Severity::Breaking) => "**Breaking:** ".to_owned(),
+                    (None, Severity::Warning) => "**Note:** ".to_owned(),
+                    (None, Severity::Info) => String::new(),
+                };
+                out.push_str(&format!("- {tag}{text} (`{}`)\n", f.id));
+            }
+        }
+        if !self.warnings.is_empty() {
+            out.push('\n');
+            for w in &self.warnings {
+                out.push_str(&format!("> ⚠️ {}\n", w.replace('\n', " ")));
             }
         }
         out
@@ -150,13 +289,26 @@ impl DiffReport {
                     &f.new_pointer
                 }
             );
-            let outcome = if f.severity >= fail_on {
-                Outcome::Failed
-            } else {
-                Outcome::Passed
+            let mut case = match &f.ignored {
+                Some(ig) => Case::skipped(
+                    name,
+                    format!(
+                        "ignored {} change ({}): {} — {}",
+                        f.severity, ig.source, ig.reason, f.message
+                    ),
+                ),
+                None => {
+                    let outcome = if f.severity >= fail_on {
+                        Outcome::Failed
+                    } else {
+                        Outcome::Passed
+                    };
+                    Case::new(name, outcome).with_message(format!("{}: {}", f.severity, f.message))
+                }
             };
-            let mut case =
-                Case::new(name, outcome).with_message(format!("{}: {}", f.severity, f.message));
+            if !f.operation.is_empty() {
+                case.properties.insert("operation", f.operation.clone());
+            }
             case.properties.insert("severity", f.severity.as_str());
             case.properties.insert("id", f.id.clone());
             if !f.old_pointer.is_empty() {
@@ -179,6 +331,12 @@ impl DiffReport {
         run.refresh_summary();
         run
     }
+}
+
+/// Today's date (UTC), which decides whether `x-sunset` dates and ignore entries' `until` have
+/// passed.
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
 }
 
 /// Compares two loaded contracts.
@@ -246,6 +404,7 @@ pub fn diff_with(
                         operation: String::new(),
                         instance_path: c.instance_path,
                         witness: c.witness,
+                        ignored: None,
                     });
                 }
             }
@@ -259,11 +418,7 @@ pub fn diff_with(
         }
         _ => {
             let (mut findings, _) = diff_openapi_with(old, new, cmp, options)?;
-            crate::deprecation::soften_deprecated_removals(
-                old,
-                &mut findings,
-                chrono::Utc::now().date_naive(),
-            );
+            crate::deprecation::soften_deprecated_removals(old, &mut findings, today());
             findings
         }
     };
@@ -271,7 +426,31 @@ pub fn diff_with(
         old_source: old.source.clone(),
         new_source: new.source.clone(),
         findings,
+        warnings: Vec::new(),
     })
+}
+
+/// A finding's message without the operation it starts with, capitalised.
+fn changelog_text(message: &str, op: &str) -> String {
+    let rest = if op.is_empty() {
+        message
+    } else {
+        match message.strip_prefix(op) {
+            Some(r) if r.starts_with(": ") => &r[2..],
+            // A request body's label is the operation and the media type.
+            Some(r) if r.starts_with(" (") => return capitalise(&format!("request body{r}")),
+            _ => message,
+        }
+    };
+    capitalise(rest)
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Why a file could not be read at a git revision. Callers tell [`GitReadError::NotAtRef`] (a

@@ -107,8 +107,10 @@ mod tests {
             old_pointer: pointer.into(),
             new_pointer: String::new(),
             message: "removed".into(),
+            operation: String::new(),
             instance_path: String::new(),
             witness: None,
+            ignored: None,
         }
     }
 

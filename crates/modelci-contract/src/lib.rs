@@ -7,6 +7,7 @@
 
 pub mod contract_diff;
 pub mod deprecation;
+pub mod diff_ignore;
 pub mod json_schema;
 
 /// Reads a text document over HTTP (GET, with a timeout and a 64 MiB limit): the fetcher behind

@@ -265,7 +265,12 @@ fn diff_cases(spec: &modelci_config::OpenApiSuite, doc: &Document, config_file: 
         modelci_config::FailOn::Breaking => modelci_openapi::diff::Severity::Breaking,
         modelci_config::FailOn::Warning => modelci_openapi::diff::Severity::Warning,
     };
-    let result = text
+    let mut ignores = crate::diff_ignore::IgnoreList::default();
+    let ignores_read = spec.diff_ignore.iter().try_for_each(|path| {
+        crate::diff_ignore::IgnoreList::load(path).map(|l| ignores.entries.extend(l.entries))
+    });
+    let result = ignores_read
+        .and(text)
         .and_then(|t| modelci_openapi::parse(&t, &name).map_err(|e| e.to_string()))
         .and_then(|old| {
             crate::contract_diff::diff(
@@ -276,16 +281,28 @@ fn diff_cases(spec: &modelci_config::OpenApiSuite, doc: &Document, config_file: 
             )
         });
     match result {
-        Ok(report) => report
-            .to_run("diff", fail_on, "")
-            .suites
-            .into_iter()
-            .flat_map(|s| s.cases)
-            .map(|mut c| {
-                c.name = format!("breaking changes since {name}: {}", c.name);
-                c
-            })
-            .collect(),
+        Ok(mut report) => {
+            report.apply_ignores(&ignores, crate::contract_diff::today());
+            // An ignore entry past its date, or one that matches nothing, shows as a skipped
+            // case saying so.
+            let warnings = report.warnings.iter().map(|w| {
+                Case::skipped(
+                    format!("breaking changes since {name}: ignore file"),
+                    w.clone(),
+                )
+            });
+            report
+                .to_run("diff", fail_on, "")
+                .suites
+                .into_iter()
+                .flat_map(|s| s.cases)
+                .map(|mut c| {
+                    c.name = format!("breaking changes since {name}: {}", c.name);
+                    c
+                })
+                .chain(warnings)
+                .collect()
+        }
         Err(e) => vec![
             Case::errored(format!("breaking changes since {name}"), e)
                 .with_location(Location::line(config_file, spec.openapi_line)),

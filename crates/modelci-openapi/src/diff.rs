@@ -62,6 +62,21 @@ pub struct Finding {
     /// A value accepted by one side and rejected by the other, when one is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub witness: Option<Value>,
+    /// Set when an ignore entry accepts this change: it is still listed, but never fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<Ignored>,
+}
+
+/// Why a finding is ignored: the entry of an ignore file that matched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ignored {
+    /// The entry's reason.
+    pub reason: String,
+    /// Where the entry is (`api-ignore.toml:4`).
+    pub source: String,
+    /// The day after which the entry stops applying (`YYYY-MM-DD`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 /// Which side of the exchange a schema describes.
@@ -106,6 +121,7 @@ fn finding(id: &str, severity: Severity, old: &str, new: &str, message: String) 
         operation: String::new(),
         instance_path: String::new(),
         witness: None,
+        ignored: None,
     }
 }
 
@@ -729,6 +745,7 @@ impl Differ<'_> {
                 operation: String::new(),
                 instance_path: c.instance_path.clone(),
                 witness: c.witness.clone(),
+                ignored: None,
             });
         }
     }

@@ -282,14 +282,24 @@ pub struct DiffArgs {
     /// Seconds each remote `$ref` fetch may take (with --allow-remote-refs).
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
+    /// An ignore file of intentional changes (TOML `[[ignore]]` entries with an id and/or an
+    /// operation, a reason, an optional `until` date); repeatable. Ignored findings are still
+    /// listed but never fail.
+    #[arg(long, value_name = "FILE")]
+    pub ignore: Vec<PathBuf>,
+    /// Also list the schema changes that break no one (implied by --format changelog).
+    #[arg(long)]
+    pub all_changes: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiffFormat {
     Text,
     Json,
     Markdown,
     Junit,
+    /// Every change, grouped by operation, in Markdown: release notes.
+    Changelog,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

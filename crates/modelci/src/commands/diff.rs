@@ -55,7 +55,23 @@ fn run_inner(args: &DiffArgs) -> Result<u8, String> {
         FailOn::Breaking => Severity::Breaking,
         FailOn::Warning => Severity::Warning,
     };
-    let report = contract_diff::diff(&old, &new, roles, &Compat)?;
+    // Ignore files are read first: a broken one is an error before any work.
+    let mut ignores = modelci_contract::diff_ignore::IgnoreList::default();
+    for path in &args.ignore {
+        let list = modelci_contract::diff_ignore::IgnoreList::load(path)?;
+        ignores.entries.extend(list.entries);
+    }
+    let options = modelci_openapi::diff::DiffOptions {
+        all_changes: args.all_changes || args.format == DiffFormat::Changelog,
+    };
+    let mut report = contract_diff::diff_with(&old, &new, roles, &Compat, options)?;
+    report.apply_ignores(&ignores, contract_diff::today());
+    // The warnings go to stderr too, where the text output is not (a report file, --format json).
+    if !matches!(args.format, DiffFormat::Text) || args.output.is_some() {
+        for w in &report.warnings {
+            output::warning(w);
+        }
+    }
     let text = match args.format {
         DiffFormat::Text => report.to_text(fail_on),
         DiffFormat::Json => {
@@ -64,6 +80,7 @@ fn run_inner(args: &DiffArgs) -> Result<u8, String> {
             t
         }
         DiffFormat::Markdown => report.to_markdown(fail_on),
+        DiffFormat::Changelog => report.to_changelog(),
         DiffFormat::Junit => {
             let run = report.to_run("contract-diff", fail_on, env!("CARGO_PKG_VERSION"));
             modelci_report::junit::to_string(&run)

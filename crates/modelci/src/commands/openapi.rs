@@ -92,6 +92,7 @@ fn test_inner(args: &TestArgs) -> Result<u8, Failure> {
         previous: None,
         base_ref: None,
         fail_on: None,
+        diff_ignore: Vec::new(),
         operations: args.operation.clone(),
         allow_remote_refs: args.allow_remote_refs,
         max_cases: Some(args.max_cases),
