@@ -1,0 +1,563 @@
+//! The load generator.
+//!
+//! **Open model** (the default): requests are due at the times of a [`Starts`] schedule,
+//! whatever the server does. A dispatcher thread sleeps until each one is due and hands it to
+//! the async runtime's workers; latency is measured from the time it was *due*, so a server that
+//! stalls is charged for every request queued behind the stall (no coordinated omission). When
+//! every connection slot (`max_in_flight`) is busy at a request's due time, the request is not
+//! sent and counts as *dropped*, as k6's arrival-rate executors count dropped iterations.
+//!
+//! **Closed model**: `vus` virtual users each send a request, wait for its answer, and send the
+//! next; latency is from the actual send. This is what most tools measure, and it hides
+//! queueing: both numbers are reported by the open model (`latency` and `service`).
+//!
+//! Every loop is bounded: the schedule ends, each request has a timeout, and a run is cut after
+//! its planned time plus the timeout.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use modelci_rng::SeededRng;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Url};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::profile::{Arrivals, Profile, Stage, Starts};
+use crate::stats::{ErrorKind, Recorder, Sample};
+use crate::threshold::Threshold;
+
+/// One kind of request in the mix.
+#[derive(Debug, Clone)]
+pub struct RequestTemplate {
+    /// Its name in reports (`small-image`, `#3`).
+    pub name: String,
+    /// The method.
+    pub method: Method,
+    /// The URL.
+    pub url: Url,
+    /// Headers (values never printed).
+    pub headers: HeaderMap,
+    /// The body (empty: none).
+    pub body: Bytes,
+    /// Its share of the traffic, relative to the others' (positive).
+    pub weight: f64,
+}
+
+/// How load is offered.
+#[derive(Debug, Clone)]
+pub enum Model {
+    /// Requests due at the profile's rate, whatever the server does.
+    Open {
+        /// The rate over time.
+        profile: Profile,
+        /// Even spacing or Poisson.
+        arrivals: Arrivals,
+        /// Requests in flight at most; a request due while all are busy is dropped.
+        max_in_flight: usize,
+    },
+    /// `vus` users, each sending its next request when the last one is answered.
+    Closed {
+        /// The virtual users.
+        vus: usize,
+        /// How long.
+        duration: Duration,
+    },
+}
+
+/// A load run.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    /// The requests and their weights.
+    pub requests: Vec<RequestTemplate>,
+    /// How load is offered.
+    pub model: Model,
+    /// Run this long first, unmeasured (open model: at the profile's first rate).
+    pub warmup: Duration,
+    /// The limit of each request.
+    pub timeout: Duration,
+    /// The seed of the request mix (and of Poisson arrivals).
+    pub seed: u64,
+    /// Async worker threads (0: one per CPU).
+    pub workers: usize,
+    /// Stop early when one of these is already lost (counts and rates that can only get worse).
+    pub abort_on: Vec<Threshold>,
+    /// Accept an answer with this status as a success (default: below 400).
+    pub success_below: u16,
+}
+
+/// Counters a caller may read while the run goes on (progress lines).
+#[derive(Debug, Default)]
+pub struct Live {
+    /// Requests due so far (measured part).
+    pub scheduled: AtomicU64,
+    /// Requests finished (answered or failed), measured part.
+    pub done: AtomicU64,
+    /// Failed requests, measured part.
+    pub failed: AtomicU64,
+    /// Dropped requests, measured part.
+    pub dropped: AtomicU64,
+}
+
+/// What a run gives.
+#[derive(Debug, Clone)]
+pub struct LoadOutcome {
+    /// Everything measured (warm-up excluded).
+    pub recorder: Recorder,
+    /// The same per request kind, by name, in the order of the mix.
+    pub per_request: Vec<(String, Recorder)>,
+    /// The measured time.
+    pub measured: Duration,
+    /// The mean rate asked for over the measured part (open model).
+    pub target_rps: Option<f64>,
+    /// Why the run stopped early, when a threshold was already lost.
+    pub aborted: Option<String>,
+    /// Whether the run was cancelled (Ctrl-C).
+    pub cancelled: bool,
+}
+
+/// Why a run could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The settings cannot run.
+    #[error("{0}")]
+    Spec(String),
+    /// The HTTP client or the runtime could not be built.
+    #[error("cannot start the load generator: {0}")]
+    Start(String),
+}
+
+/// A finished request, sent from the workers to the collector.
+struct Done {
+    kind: usize,
+    measured: bool,
+    result: Result<Sample, (ErrorKind, u64)>,
+}
+
+/// Picks request kinds by weight.
+struct Mix {
+    cumulative: Vec<f64>,
+    rng: SeededRng,
+}
+
+impl Mix {
+    fn new(requests: &[RequestTemplate], seed: u64) -> Mix {
+        let mut sum = 0.0;
+        let cumulative = requests
+            .iter()
+            .map(|r| {
+                sum += r.weight;
+                sum
+            })
+            .collect();
+        Mix {
+            cumulative,
+            rng: SeededRng::new(seed ^ 0x6d69_7865_645f_6c6f),
+        }
+    }
+
+    fn pick(&mut self) -> usize {
+        if self.cumulative.len() <= 1 {
+            return 0;
+        }
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let x = self.rng.unit() * total;
+        self.cumulative
+            .iter()
+            .position(|&c| x < c)
+            .unwrap_or(self.cumulative.len() - 1)
+    }
+}
+
+impl LoadSpec {
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// A message saying what cannot run.
+    pub fn validate(&self) -> Result<(), LoadError> {
+        if self.requests.is_empty() {
+            return Err(LoadError::Spec("no request to send".to_owned()));
+        }
+        if let Some(r) = self
+            .requests
+            .iter()
+            .find(|r| !(r.weight.is_finite() && r.weight > 0.0))
+        {
+            return Err(LoadError::Spec(format!(
+                "request `{}` has weight {}: weights are positive numbers",
+                r.name, r.weight
+            )));
+        }
+        if self.timeout.is_zero() {
+            return Err(LoadError::Spec("the request timeout is zero".to_owned()));
+        }
+        match &self.model {
+            Model::Open {
+                profile,
+                max_in_flight,
+                ..
+            } => {
+                profile.validate().map_err(LoadError::Spec)?;
+                if *max_in_flight == 0 {
+                    return Err(LoadError::Spec(
+                        "max in flight is 0: no request could ever start".to_owned(),
+                    ));
+                }
+            }
+            Model::Closed { vus, duration } => {
+                if *vus == 0 || duration.is_zero() {
+                    return Err(LoadError::Spec(
+                        "a closed model needs at least one virtual user and a duration".to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The requests the measured part plans (open model), for rates and early aborts.
+    fn planned(&self) -> u64 {
+        match &self.model {
+            Model::Open { profile, .. } => profile.expected_requests().round() as u64,
+            Model::Closed { .. } => 0,
+        }
+    }
+}
+
+/// Runs the load. `cancel` stops it early (what finished is kept); `live` is updated as it goes.
+///
+/// # Errors
+/// When the settings cannot run or the client cannot be built; failed requests are results.
+pub fn run(spec: &LoadSpec, cancel: &AtomicBool, live: &Live) -> Result<LoadOutcome, LoadError> {
+    spec.validate()?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if spec.workers > 0 {
+        builder.worker_threads(spec.workers);
+    }
+    let runtime = builder
+        .enable_all()
+        .build()
+        .map_err(|e| LoadError::Start(e.to_string()))?;
+    let client = modelci_net::ClientPolicy::new(spec.timeout)
+        .build()
+        .map_err(|e| LoadError::Start(e.to_string()))?;
+    match &spec.model {
+        Model::Open {
+            profile,
+            arrivals,
+            max_in_flight,
+        } => Ok(open(
+            spec,
+            &runtime,
+            client,
+            profile,
+            *arrivals,
+            *max_in_flight,
+            cancel,
+            live,
+        )),
+        Model::Closed { vus, duration } => Ok(runtime.block_on(closed(
+            spec, client, *vus, *duration, cancel, live,
+        ))),
+    }
+}
+
+/// Sends one request and reads its whole answer.
+async fn send(
+    client: &reqwest::Client,
+    r: &RequestTemplate,
+    due: Instant,
+    success_below: u16,
+) -> Result<Sample, (ErrorKind, u64)> {
+    let sent = Instant::now();
+    let mut request = client
+        .request(r.method.clone(), r.url.clone())
+        .headers(r.headers.clone());
+    if !r.body.is_empty() {
+        request = request.body(r.body.clone());
+    }
+    let classify = |e: &reqwest::Error| {
+        if e.is_timeout() {
+            ErrorKind::Timeout
+        } else if e.is_connect() || e.is_request() {
+            ErrorKind::Connection
+        } else {
+            ErrorKind::Other
+        }
+    };
+    let mut response = request.send().await.map_err(|e| (classify(&e), 0))?;
+    let first_byte = due.elapsed();
+    let status = response.status().as_u16();
+    let mut bytes = 0u64;
+    loop {
+        match response.chunk().await {
+            Ok(Some(c)) => bytes += c.len() as u64,
+            Ok(None) => break,
+            Err(e) => return Err((classify(&e), bytes)),
+        }
+    }
+    if status >= success_below {
+        return Err((ErrorKind::Status(status), bytes));
+    }
+    Ok(Sample {
+        latency: due.elapsed(),
+        service: sent.elapsed(),
+        first_byte: Some(first_byte),
+        bytes,
+    })
+}
+
+/// Collects finished requests into recorders until every sender is gone.
+async fn collect(
+    mut rx: mpsc::UnboundedReceiver<Done>,
+    kinds: usize,
+    live: &Live,
+) -> (Recorder, Vec<Recorder>) {
+    let mut all = Recorder::default();
+    let mut per = vec![Recorder::default(); kinds];
+    while let Some(d) = rx.recv().await {
+        if !d.measured {
+            continue;
+        }
+        live.done.fetch_add(1, Ordering::Relaxed);
+        let one = &mut per[d.kind.min(kinds - 1)];
+        match d.result {
+            Ok(s) => {
+                all.success(&s);
+                one.success(&s);
+            }
+            Err((kind, bytes)) => {
+                live.failed.fetch_add(1, Ordering::Relaxed);
+                all.failure(kind.clone(), bytes);
+                one.failure(kind, bytes);
+            }
+        }
+    }
+    (all, per)
+}
+
+/// A summary built from the live counters, for early aborts.
+fn lost(spec: &LoadSpec, live: &Live) -> Option<String> {
+    if spec.abort_on.is_empty() {
+        return None;
+    }
+    let mut r = Recorder {
+        scheduled: live.scheduled.load(Ordering::Relaxed),
+        dropped: live.dropped.load(Ordering::Relaxed),
+        ..Recorder::default()
+    };
+    let failed = live.failed.load(Ordering::Relaxed);
+    if failed > 0 {
+        r.errors.insert(ErrorKind::Other, failed);
+    }
+    r.ok = live.done.load(Ordering::Relaxed).saturating_sub(failed);
+    let s = r.summary(Duration::from_secs(1), None);
+    spec.abort_on
+        .iter()
+        .find(|t| t.already_lost(&s, spec.planned()))
+        .map(|t| format!("`{t}` was already lost"))
+}
+
+#[expect(clippy::too_many_arguments, reason = "the open model's settings")]
+fn open(
+    spec: &LoadSpec,
+    runtime: &tokio::runtime::Runtime,
+    client: reqwest::Client,
+    profile: &Profile,
+    arrivals: Arrivals,
+    max_in_flight: usize,
+    cancel: &AtomicBool,
+    live: &Live,
+) -> LoadOutcome {
+    // The warm-up runs first at the profile's first rate.
+    let mut full = profile.clone();
+    if !spec.warmup.is_zero() {
+        let rate = profile.first_rate();
+        full.stages.insert(
+            0,
+            Stage {
+                duration: spec.warmup,
+                from: rate,
+                to: rate,
+            },
+        );
+    }
+    let requests: Arc<Vec<RequestTemplate>> = Arc::new(spec.requests.clone());
+    let (tx, rx) = mpsc::unbounded_channel::<Done>();
+    let slots = Arc::new(Semaphore::new(max_in_flight));
+    let handle = runtime.handle().clone();
+    let (collected, (start, dispatched, aborted)) = std::thread::scope(|scope| {
+        let dispatcher = scope.spawn(|| {
+            let mut mix = Mix::new(&requests, spec.seed);
+            let start = Instant::now() + Duration::from_millis(5);
+            let mut last_check = Instant::now();
+            let mut aborted = None;
+            for offset in Starts::new(full.clone(), arrivals, None) {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let due = start + offset;
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                let measured = offset >= spec.warmup;
+                if measured {
+                    live.scheduled.fetch_add(1, Ordering::Relaxed);
+                }
+                if last_check.elapsed() >= Duration::from_millis(100) {
+                    last_check = Instant::now();
+                    if let Some(why) = lost(spec, live) {
+                        aborted = Some(why);
+                        break;
+                    }
+                }
+                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                    if measured {
+                        live.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    continue;
+                };
+                let kind = mix.pick();
+                let (client, tx, requests) = (client.clone(), tx.clone(), Arc::clone(&requests));
+                let success_below = spec.success_below;
+                handle.spawn(async move {
+                    let result = match requests.get(kind) {
+                        Some(r) => send(&client, r, due, success_below).await,
+                        None => Err((ErrorKind::Other, 0)),
+                    };
+                    drop(permit);
+                    let _ = tx.send(Done {
+                        kind,
+                        measured,
+                        result,
+                    });
+                });
+            }
+            drop(tx);
+            (start, Instant::now(), aborted)
+        });
+        let collected = runtime.block_on(collect(rx, requests.len(), live));
+        let now = Instant::now();
+        let dispatched = dispatcher.join().unwrap_or((now, now, None));
+        (collected, dispatched)
+    });
+    let (recorder, per) = collected;
+    let mut recorder = recorder;
+    recorder.scheduled = live.scheduled.load(Ordering::Relaxed);
+    recorder.dropped = live.dropped.load(Ordering::Relaxed);
+    let planned = profile.duration();
+    let span = dispatched.saturating_duration_since(start + spec.warmup);
+    let measured = if aborted.is_some() || cancel.load(Ordering::Relaxed) {
+        span
+    } else {
+        span.max(planned)
+    };
+    let target = profile.expected_requests() / planned.as_secs_f64().max(f64::MIN_POSITIVE);
+    LoadOutcome {
+        per_request: spec
+            .requests
+            .iter()
+            .map(|r| r.name.clone())
+            .zip(per)
+            .collect(),
+        recorder,
+        measured,
+        target_rps: Some(target),
+        aborted,
+        cancelled: cancel.load(Ordering::Relaxed),
+    }
+}
+
+async fn closed(
+    spec: &LoadSpec,
+    client: reqwest::Client,
+    vus: usize,
+    duration: Duration,
+    cancel: &AtomicBool,
+    live: &Live,
+) -> LoadOutcome {
+    let requests: Arc<Vec<RequestTemplate>> = Arc::new(spec.requests.clone());
+    let (tx, rx) = mpsc::unbounded_channel::<Done>();
+    let start = Instant::now();
+    let measure_from = start + spec.warmup;
+    let end = measure_from + duration;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut users = Vec::new();
+    for vu in 0..vus {
+        let (client, tx, requests, stop) = (
+            client.clone(),
+            tx.clone(),
+            Arc::clone(&requests),
+            Arc::clone(&stop),
+        );
+        let mut mix = Mix::new(&requests, spec.seed.wrapping_add(vu as u64));
+        let success_below = spec.success_below;
+        users.push(tokio::spawn(async move {
+            while Instant::now() < end && !stop.load(Ordering::Relaxed) {
+                let kind = mix.pick();
+                let due = Instant::now();
+                let measured = due >= measure_from;
+                let result = match requests.get(kind) {
+                    Some(r) => send(&client, r, due, success_below).await,
+                    None => Err((ErrorKind::Other, 0)),
+                };
+                if tx
+                    .send(Done {
+                        kind,
+                        measured,
+                        result,
+                    })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let watcher = {
+        let stop = Arc::clone(&stop);
+        async move {
+            let mut aborted = None;
+            while Instant::now() < end && !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Some(why) = lost(spec, live) {
+                    aborted = Some(why);
+                    break;
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+            aborted
+        }
+    };
+    let counting = async {
+        let (recorder, per) = collect(rx, requests.len(), live).await;
+        (recorder, per)
+    };
+    let (aborted, (mut recorder, per)) = tokio::join!(watcher, counting);
+    for u in users {
+        let _ = u.await;
+    }
+    let measured = Instant::now()
+        .min(end)
+        .saturating_duration_since(measure_from);
+    recorder.scheduled = recorder.sent();
+    LoadOutcome {
+        per_request: spec
+            .requests
+            .iter()
+            .map(|r| r.name.clone())
+            .zip(per)
+            .collect(),
+        recorder,
+        measured,
+        target_rps: None,
+        aborted,
+        cancelled: cancel.load(Ordering::Relaxed),
+    }
+}
