@@ -88,4 +88,9 @@ pub struct SuiteSection {
     #[serde(default)]
     #[schemars(with = "Vec<crate::gate::GateSuiteFile>")]
     pub gate: Vec<Spanned<crate::gate::GateSuiteFile>>,
+    /// `[[suite.load]]`: a load test of an HTTP endpoint at a target rate (or with virtual
+    /// users), judged by k6-style thresholds. One case per threshold.
+    #[serde(default)]
+    #[schemars(with = "Vec<crate::load::LoadSuiteFile>")]
+    pub load: Vec<Spanned<crate::load::LoadSuiteFile>>,
 }

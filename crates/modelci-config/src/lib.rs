@@ -17,6 +17,7 @@ mod file;
 pub mod gate;
 mod interpolate;
 pub mod json_schema;
+pub mod load;
 pub mod model;
 pub mod openapi;
 mod overrides;
@@ -35,6 +36,7 @@ pub use discover::{Found, discover};
 pub use error::{ConfigError, Diagnostic};
 pub use file::ConfigFile;
 pub use json_schema::{FilePattern, JsonSchemaSuite, JsonSchemaSuiteFile, RecordFormat};
+pub use load::{LoadShape, LoadSuite, LoadSuiteFile};
 pub use model::{DEFAULT_MAX_BATCH, ModelSuite, ModelSuiteFile};
 pub use openapi::{FailOn, OpenApiSuite, OpenApiSuiteFile};
 pub use pact::{PactSuite, PactSuiteFile};
@@ -89,6 +91,7 @@ impl SuiteDecl {
             SuiteSpec::OpenApi(_) => "openapi",
             SuiteSpec::Model(_) => "model",
             SuiteSpec::Gate(_) => "gate",
+            SuiteSpec::Load(_) => "load",
         }
     }
 
@@ -113,6 +116,7 @@ impl SuiteDecl {
                 )
                 .collect(),
             SuiteSpec::Gate(g) => g.endpoint.as_deref().into_iter().collect(),
+            SuiteSpec::Load(l) => vec![l.url.as_str()],
         }
     }
 }
@@ -225,6 +229,8 @@ pub enum SuiteSpec {
     Model(Box<ModelSuite>),
     /// `[[suite.gate]]`
     Gate(Box<gate::GateSuite>),
+    /// `[[suite.load]]`
+    Load(Box<load::LoadSuite>),
 }
 
 /// Reads and validates the configuration at `path`.
@@ -468,6 +474,13 @@ fn check(
         let name = raw.name.clone();
         let spec = gate::resolve(raw, &origin)?;
         declare(offset, &name, SuiteSpec::Gate(Box::new(spec)))?;
+    }
+    for spanned in file.suite.load {
+        let offset = spanned.span().start;
+        let raw = spanned.into_inner();
+        let name = raw.name.clone();
+        let spec = load::resolve(raw, &origin)?;
+        declare(offset, &name, SuiteSpec::Load(Box::new(spec)))?;
     }
     suites.sort_by_key(|(offset, _)| *offset);
 

@@ -11,9 +11,10 @@
 pub mod profile;
 pub mod run;
 pub mod stats;
+pub mod suite;
 pub mod threshold;
 
 pub use profile::{Arrivals, Profile, Stage, Starts};
-pub use run::{LoadError, LoadOutcome, LoadSpec, Live, Model, RequestTemplate, run};
+pub use run::{Live, LoadError, LoadOutcome, LoadSpec, Model, RequestTemplate, run};
 pub use stats::{ErrorKind, Recorder, Summary};
 pub use threshold::{Threshold, Verdict};

@@ -96,7 +96,9 @@ impl Profile {
             }
         }
         if self.expected_requests() < 1.0 {
-            return Err("the load profile sends no request (rate × duration is below 1)".to_owned());
+            return Err(
+                "the load profile sends no request (rate × duration is below 1)".to_owned(),
+            );
         }
         Ok(())
     }
@@ -234,8 +236,10 @@ mod tests {
     #[test]
     fn poisson_arrivals_keep_the_rate_and_are_seeded() {
         let p = Profile::constant(1000.0, secs(10.0));
-        let a: Vec<Duration> = Starts::new(p.clone(), Arrivals::Poisson { seed: 7 }, None).collect();
-        let b: Vec<Duration> = Starts::new(p.clone(), Arrivals::Poisson { seed: 7 }, None).collect();
+        let a: Vec<Duration> =
+            Starts::new(p.clone(), Arrivals::Poisson { seed: 7 }, None).collect();
+        let b: Vec<Duration> =
+            Starts::new(p.clone(), Arrivals::Poisson { seed: 7 }, None).collect();
         assert_eq!(a, b);
         // 10 000 expected, standard deviation 100.
         assert!((9_600..=10_400).contains(&a.len()), "{}", a.len());
@@ -251,7 +255,10 @@ mod tests {
     #[test]
     fn limits_and_validation() {
         let p = Profile::constant(10.0, secs(100.0));
-        assert_eq!(Starts::new(p.clone(), Arrivals::Uniform, Some(5)).count(), 5);
+        assert_eq!(
+            Starts::new(p.clone(), Arrivals::Uniform, Some(5)).count(),
+            5
+        );
         assert!(p.validate().is_ok());
         assert!(Profile::constant(0.0, secs(1.0)).validate().is_err());
         assert!(Profile::constant(f64::NAN, secs(1.0)).validate().is_err());

@@ -257,9 +257,9 @@ pub fn run(spec: &LoadSpec, cancel: &AtomicBool, live: &Live) -> Result<LoadOutc
             cancel,
             live,
         )),
-        Model::Closed { vus, duration } => Ok(runtime.block_on(closed(
-            spec, client, *vus, *duration, cancel, live,
-        ))),
+        Model::Closed { vus, duration } => {
+            Ok(runtime.block_on(closed(spec, client, *vus, *duration, cancel, live)))
+        }
     }
 }
 

@@ -21,7 +21,9 @@ fn histogram() -> Histogram<u64> {
 }
 
 fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).clamp(1, MAX_MICROS)
+    u64::try_from(d.as_micros())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_MICROS)
 }
 
 /// Why a request did not succeed.
@@ -178,11 +180,7 @@ impl Recorder {
             service_p99_ms: ms(&self.service, 0.99),
             first_byte_p50_ms: ms(&self.first_byte, 0.50),
             first_byte_p99_ms: ms(&self.first_byte, 0.99),
-            errors: self
-                .errors
-                .iter()
-                .map(|(k, n)| (k.name(), *n))
-                .collect(),
+            errors: self.errors.iter().map(|(k, n)| (k.name(), *n)).collect(),
             bytes: self.bytes,
         }
     }

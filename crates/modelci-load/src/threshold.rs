@@ -342,7 +342,10 @@ mod tests {
             let t = Threshold::parse(expr).expect(expr);
             assert_eq!(t.judge(&s, pct).passed, passes, "{expr}: {t:?}");
         }
-        assert_eq!(Threshold::parse("p(95) < 200 ms").expect("p").expression, "p(95)<200ms");
+        assert_eq!(
+            Threshold::parse("p(95) < 200 ms").expect("p").expression,
+            "p(95)<200ms"
+        );
     }
 
     #[test]
@@ -370,19 +373,41 @@ mod tests {
         let v = Threshold::parse("p99<100").expect("t").judge(&s, |_| None);
         assert!(!v.passed);
         assert!(v.describe().contains("no request succeeded"));
-        let v = Threshold::parse("p(95)<200ms").expect("t").judge(&summary(), pct);
+        let v = Threshold::parse("p(95)<200ms")
+            .expect("t")
+            .judge(&summary(), pct);
         assert_eq!(v.describe(), "measured 190 ms, limit 200 ms");
     }
 
     #[test]
     fn counts_are_lost_early() {
         let s = summary();
-        assert!(Threshold::parse("errors<5").expect("t").already_lost(&s, 2000));
-        assert!(!Threshold::parse("errors<50").expect("t").already_lost(&s, 2000));
+        assert!(
+            Threshold::parse("errors<5")
+                .expect("t")
+                .already_lost(&s, 2000)
+        );
+        assert!(
+            !Threshold::parse("errors<50")
+                .expect("t")
+                .already_lost(&s, 2000)
+        );
         // 10 failures of 2000 planned: 0.5%, not yet above 1%.
-        assert!(!Threshold::parse("error_rate<1%").expect("t").already_lost(&s, 2000));
-        assert!(Threshold::parse("error_rate<0.1%").expect("t").already_lost(&s, 2000));
+        assert!(
+            !Threshold::parse("error_rate<1%")
+                .expect("t")
+                .already_lost(&s, 2000)
+        );
+        assert!(
+            Threshold::parse("error_rate<0.1%")
+                .expect("t")
+                .already_lost(&s, 2000)
+        );
         assert!(!Threshold::parse("p99<1").expect("t").already_lost(&s, 2000));
-        assert!(!Threshold::parse("rps>1000").expect("t").already_lost(&s, 2000));
+        assert!(
+            !Threshold::parse("rps>1000")
+                .expect("t")
+                .already_lost(&s, 2000)
+        );
     }
 }

@@ -160,6 +160,7 @@ pub fn plan(decl: &SuiteDecl, config: &Config, ctx: &Context) -> Box<dyn SuiteTr
         SuiteSpec::OpenApi(spec) => modelci_contract::suite::plan_openapi(spec, &decl.file),
         SuiteSpec::Model(spec) => modelci_model::suite::plan(spec, &decl.file, ctx),
         SuiteSpec::Gate(spec) => modelci_gate::plan(spec, &decl.file, decl.line),
+        SuiteSpec::Load(spec) => modelci_load::suite::plan(spec, &decl.file, decl.line),
     }));
     planned.unwrap_or_else(|payload| {
         Box::new(SetupFailed::new(

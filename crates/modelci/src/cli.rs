@@ -60,6 +60,9 @@ pub enum Command {
     /// and the MLflow registry), with a baseline on the same rows; optionally record the result
     /// and promote the candidate.
     Gate(Box<GateArgs>),
+    /// Load-test an HTTP endpoint at a target rate (open model: latency from each request's
+    /// intended start) or with virtual users, judged by k6-style thresholds.
+    Load(Box<LoadArgs>),
     /// Work with report files.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -228,6 +231,74 @@ pub struct GateArgs {
     pub ort_lib: Option<PathBuf>,
     #[command(flatten)]
     pub reports: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The URL to load (with --requests: the base their paths join).
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// The method (default GET, or POST with a body).
+    #[arg(long, short = 'X', value_name = "METHOD")]
+    pub method: Option<String>,
+    /// The request body; `@FILE` reads it from a file.
+    #[arg(long, short = 'd', value_name = "TEXT|@FILE")]
+    pub body: Option<String>,
+    /// An extra header for every request, `Name: value` (repeatable). Values are never printed.
+    #[arg(long, short = 'H', value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+    /// A JSON Lines file of requests sent in proportion to their `weight` (see the docs).
+    #[arg(long, value_name = "FILE")]
+    pub requests: Option<PathBuf>,
+    /// Requests per second (open model), with --duration.
+    #[arg(long, value_name = "RPS", conflicts_with_all = ["stage", "vus"])]
+    pub rate: Option<f64>,
+    /// How long the measured part lasts: `30s`, `2m`, `1m30s`, or seconds.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// A ramping stage `DURATION:RPS` (repeatable): the rate goes linearly to RPS over DURATION,
+    /// from the previous stage's (the first from --start-rate).
+    #[arg(long, value_name = "DURATION:RPS", conflicts_with = "vus")]
+    pub stage: Vec<String>,
+    /// The rate the first stage ramps from.
+    #[arg(long, value_name = "RPS", default_value_t = 0.0)]
+    pub start_rate: f64,
+    /// Arrivals: evenly spaced, or a Poisson process of the rate.
+    #[arg(long, value_enum, default_value_t = ArrivalsArg::Uniform)]
+    pub arrivals: ArrivalsArg,
+    /// Closed model instead: this many virtual users, each sending when its last answer came.
+    #[arg(long, value_name = "N")]
+    pub vus: Option<usize>,
+    /// Unmeasured time first, at the first rate.
+    #[arg(long, value_name = "DURATION")]
+    pub warmup: Option<String>,
+    /// Seconds each request may take.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Requests in flight at most; a request due when all are busy is dropped (counted).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_in_flight: usize,
+    /// A threshold (repeatable): `p(95)<200ms`, `avg<50ms`, `error_rate<1%`, `dropped<1%`,
+    /// `rps>=500`. Each is a case in the reports.
+    #[arg(long, short = 't', value_name = "EXPR")]
+    pub threshold: Vec<String>,
+    /// Stop as soon as a threshold is already lost (error counts and rates, dropped, max).
+    #[arg(long)]
+    pub abort_on_fail: bool,
+    /// The seed of the request mix and of Poisson arrivals.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+    /// Write the latency distribution as CSV (percentile, latency_ms, count).
+    #[arg(long, value_name = "PATH")]
+    pub histogram_csv: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArrivalsArg {
+    Uniform,
+    Poisson,
 }
 
 /// `--junit PATH` and `--json PATH`, shared by the commands that produce a run.

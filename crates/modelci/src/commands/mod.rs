@@ -7,6 +7,7 @@ mod diff;
 mod doctor;
 mod gate;
 mod init;
+mod load;
 mod merge;
 mod model;
 mod openapi;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Model(ModelCommand::Test(args)) => model::test(&args),
         Command::Model(ModelCommand::Record(args)) => model::record(&args),
         Command::Gate(args) => gate::run(&args),
+        Command::Load(args) => load::run(&args),
         Command::Report(ReportCommand::Merge(args)) => merge::run(&args),
         Command::Schema(args) => {
             let text = match args.which {
