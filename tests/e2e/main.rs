@@ -18,7 +18,9 @@ mod gate;
 mod github;
 mod hostile;
 mod init;
+
 mod install;
+mod load;
 mod model;
 mod openapi;
 mod output;
