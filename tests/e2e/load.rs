@@ -272,3 +272,139 @@ thresholds = ["p(95)<5s", "error_rate<1%"]
         "{err}"
     );
 }
+
+/// The reference service under more load than it can take: each inference is slowed to 50 ms
+/// (fault switch), one runs at a time and two may wait. Past that the bulkhead answers 429 with
+/// `Retry-After`, and the deadline (300 ms from arrival) bounds every answer's latency.
+#[test]
+fn the_reference_service_sheds_load_and_its_deadline_bounds_latency() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let bin = crate::service_bin();
+    let found = if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!("{} is not built", bin.display()))
+    };
+    let Some(bin) =
+        modelci_test_support::require(modelci_test_support::Dependency::ServiceBinary, found)
+    else {
+        return;
+    };
+    if !crate::runtime_available() {
+        return;
+    }
+    let mut child = std::process::Command::new(&bin)
+        .args([
+            "--port",
+            "0",
+            "--max-concurrency",
+            "1",
+            "--max-queue",
+            "2",
+            "--deadline-ms",
+            "300",
+            "--breaker-failures",
+            "1000000",
+            "--enable-faults",
+            "--model",
+        ])
+        .arg(format!(
+            "classifier={}",
+            crate::root()
+                .join("examples/quickstart/model/classifier.onnx")
+                .display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the service starts");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().expect("stdout");
+    let guard = Kill(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("listening line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("url")
+        .to_owned();
+    let addr = url.strip_prefix("http://").expect("http").to_owned();
+    // Slow every inference down to 50 ms.
+    let body = r#"{"model": "classifier", "fail": false, "delay_ms": 50}"#;
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    write!(
+        s,
+        "POST /faults HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("load.json");
+    let infer = r#"{"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]}"#;
+    let (code, out, err) = run(&mut modelci(&[
+        "load",
+        "--url",
+        &format!("{url}/v2/models/classifier/infer"),
+        "--body",
+        infer,
+        "--rate",
+        "100",
+        "--duration",
+        "2s",
+        "-t",
+        "max<=500ms",
+        "-t",
+        "error_rate<1%",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    // Load is shed: the error rate threshold fails, the latency one holds.
+    assert_eq!(code, 1, "{out}\n{err}");
+    let r = report(&json);
+    let suite = &r["suites"][0];
+    let props = &suite["properties"];
+    let n = |k: &str| -> u64 { props[k].as_str().map_or(0, |v| v.parse().expect(k)) };
+    assert!(n("errors.status_429") > 50, "{props:#}");
+    assert!(n("ok") >= 20, "{props:#}");
+    assert_eq!(suite["cases"][0]["outcome"], "passed", "{suite:#}");
+    assert_eq!(suite["cases"][1]["outcome"], "failed", "{suite:#}");
+
+    // And a 429 says when to come back.
+    let mut conns: Vec<std::net::TcpStream> = Vec::new();
+    let mut refused = None;
+    for _ in 0..8 {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        write!(
+            s,
+            "POST /v2/models/classifier/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{infer}",
+            infer.len()
+        )
+        .expect("write");
+        conns.push(s);
+    }
+    for mut s in conns {
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 429") {
+            refused = Some(answer);
+        }
+    }
+    let refused = refused.expect("a 429 among 8 requests at once");
+    assert!(
+        refused.to_ascii_lowercase().contains("\r\nretry-after: "),
+        "{refused}"
+    );
+    drop(guard);
+}
