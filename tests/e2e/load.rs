@@ -408,3 +408,89 @@ fn the_reference_service_sheds_load_and_its_deadline_bounds_latency() {
     );
     drop(guard);
 }
+
+/// `--shard K/N` splits the rate across the shards; `report merge` adds their histograms and
+/// counts and judges the thresholds over the whole.
+#[test]
+fn a_sharded_load_is_judged_over_all_shards_by_report_merge() {
+    let provider = QuickstartProvider::start_private();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("modelci.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[suite.load]]\nname = \"ready\"\nurl = \"{}/v2/health/ready\"\nrate = 60\nduration = \"1s\"\nthresholds = [\"rps>=50\", \"p(95)<5s\", \"error_rate<1%\"]\n",
+            provider.url
+        ),
+    )
+    .expect("config");
+    let part = |k: &str| {
+        let json = dir.path().join(format!("shard-{k}.json"));
+        let (code, out, err) = run(&mut modelci(&[
+            "check",
+            "--config",
+            config.to_str().expect("utf8"),
+            "--shard",
+            &format!("{k}/2"),
+            "--json",
+            json.to_str().expect("utf8"),
+        ]));
+        assert_eq!(code, 0, "{out}\n{err}");
+        json
+    };
+    let (a, b) = (part("1"), part("2"));
+    let r = report(&a);
+    let suite = &r["suites"][0];
+    assert_eq!(suite["properties"]["shard"], "1/2");
+    assert_eq!(suite["properties"]["sent"], "30", "{suite:#}");
+    assert_eq!(suite["cases"][0]["outcome"], "skipped", "{suite:#}");
+    assert!(
+        suite["cases"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("judged over all shards by `modelci report merge`")),
+        "{suite:#}"
+    );
+
+    let merged = dir.path().join("merged.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "report",
+        "merge",
+        a.to_str().expect("utf8"),
+        b.to_str().expect("utf8"),
+        "--json",
+        merged.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let m = report(&merged);
+    let suite = &m["suites"][0];
+    assert_eq!(suite["properties"]["sent"], "60", "{suite:#}");
+    assert_eq!(suite["properties"]["shards"], "2", "{suite:#}");
+    assert!(suite["properties"].get("shard").is_none(), "{suite:#}");
+    let cases = suite["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 3, "{suite:#}");
+    assert!(cases.iter().all(|c| c["outcome"] == "passed"), "{suite:#}");
+    let rps: f64 = cases[0]["properties"]["measured"]
+        .as_str()
+        .expect("measured")
+        .parse()
+        .expect("number");
+    assert!((50.0..=70.0).contains(&rps), "{rps}");
+    assert_eq!(m["summary"]["total"], 3);
+
+    // One shard alone cannot be judged.
+    let (code, out, err) = run(&mut modelci(&[
+        "report",
+        "merge",
+        a.to_str().expect("utf8"),
+        "--json",
+        merged.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    let m = report(&merged);
+    assert!(
+        m["suites"][0]["cases"][0]["message"]
+            .as_str()
+            .is_some_and(|msg| msg.contains("shard(s) 2 of 2 are missing")),
+        "{m:#}"
+    );
+}

@@ -155,6 +155,7 @@ pub struct Starts {
     k: u64,
     x: f64,
     limit: Option<u64>,
+    phase: f64,
 }
 
 impl Starts {
@@ -171,7 +172,20 @@ impl Starts {
             k: 0,
             x: 0.0,
             limit,
+            phase: 0.0,
         }
+    }
+
+    /// Evenly spaced arrivals start `phase` (0 to 1) of an interval late: N shards with
+    /// phases 0, 1/N, ... interleave into one evenly spaced stream.
+    #[must_use]
+    pub fn with_phase(mut self, phase: f64) -> Starts {
+        self.phase = if phase.is_finite() {
+            phase.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self
     }
 }
 
@@ -183,7 +197,7 @@ impl Iterator for Starts {
             return None;
         }
         self.x = match self.arrivals {
-            Arrivals::Uniform => self.k as f64,
+            Arrivals::Uniform => self.k as f64 + self.phase,
             Arrivals::Poisson { .. } => {
                 // An exponential gap of mean 1: −ln(U), U in (0, 1].
                 let u = 1.0 - self.rng.unit();

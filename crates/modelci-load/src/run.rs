@@ -85,6 +85,8 @@ pub struct LoadSpec {
     pub abort_on: Vec<Threshold>,
     /// Accept an answer with this status as a success (default: below 400).
     pub success_below: u16,
+    /// Evenly spaced arrivals start this fraction of an interval late (shards interleave).
+    pub phase: f64,
 }
 
 /// Counters a caller may read while the run goes on (progress lines).

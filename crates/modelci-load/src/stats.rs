@@ -197,6 +197,16 @@ impl Recorder {
         encode(&self.latency)
     }
 
+    /// The service-time histogram, encoded as [`Recorder::encode_latency`].
+    pub fn encode_service(&self) -> String {
+        encode(&self.service)
+    }
+
+    /// The time-to-first-byte histogram, encoded as [`Recorder::encode_latency`].
+    pub fn encode_first_byte(&self) -> String {
+        encode(&self.first_byte)
+    }
+
     /// Reads a histogram written by [`Recorder::encode_latency`].
     ///
     /// # Errors

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::profile::{Arrivals, Profile, Stage};
 use crate::run::{Live, LoadOutcome, LoadSpec, Model, RequestTemplate};
+use crate::stats::{Recorder, Summary};
 use crate::threshold::Threshold;
 
 /// A planned load suite.
@@ -243,6 +244,7 @@ impl LoadCheck {
             },
         };
         let load = LoadSpec {
+            phase: 0.0,
             requests,
             model,
             warmup: spec.warmup,
@@ -271,11 +273,10 @@ impl LoadCheck {
         })
     }
 
-    /// The report's cases and properties for an outcome.
-    fn judge(&self, out: &LoadOutcome) -> (Vec<Case>, Properties) {
+    /// The report's cases and properties for an outcome (of this shard, when `shard` is set).
+    fn judge(&self, out: &LoadOutcome, shard: Option<(u32, u32)>) -> (Vec<Case>, Properties) {
         let s = out.recorder.summary(out.measured, out.target_rps);
         let mut p = Properties::new();
-        let ms = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"));
         p.insert("url", self.url_shown.clone());
         match &self.spec.model {
             Model::Open {
@@ -298,36 +299,19 @@ impl LoadCheck {
                 p.insert("vus", vus.to_string());
             }
         }
-        for (k, v) in [
-            ("p50_ms", s.p50_ms),
-            ("p90_ms", s.p90_ms),
-            ("p95_ms", s.p95_ms),
-            ("p99_ms", s.p99_ms),
-            ("p999_ms", s.p999_ms),
-            ("max_ms", s.max_ms),
-            ("mean_ms", s.mean_ms),
-            ("service_p50_ms", s.service_p50_ms),
-            ("service_p99_ms", s.service_p99_ms),
-            ("first_byte_p99_ms", s.first_byte_p99_ms),
-        ] {
-            p.insert(k, ms(v));
-        }
-        p.insert("achieved_rps", format!("{:.2}", s.achieved_rps));
-        if let Some(t) = s.target_rps {
-            p.insert("target_rps", format!("{t:.2}"));
-        }
-        p.insert("measured_s", format!("{:.3}", s.duration_s));
         p.insert("warmup_s", format!("{:.3}", self.spec.warmup.as_secs_f64()));
-        p.insert("scheduled", s.scheduled.to_string());
-        p.insert("sent", s.sent.to_string());
-        p.insert("ok", s.ok.to_string());
-        p.insert("failed", s.failed.to_string());
-        p.insert("dropped", s.dropped.to_string());
-        p.insert("error_rate", format!("{:.6}", s.error_rate));
-        for (kind, n) in &s.errors {
-            p.insert(format!("errors.{}", kind.replace(' ', "_")), n.to_string());
-        }
-        p.insert("latency_histogram", out.recorder.encode_latency());
+        p.insert(
+            "thresholds",
+            serde_json::to_string(
+                &self
+                    .thresholds
+                    .iter()
+                    .map(|t| t.expression.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default(),
+        );
+        figures(&mut p, &out.recorder, &s);
         if out.per_request.len() > 1 {
             for (name, r) in &out.per_request {
                 let rs = r.summary(out.measured, None);
@@ -339,89 +323,46 @@ impl LoadCheck {
         if let Some(why) = &out.aborted {
             p.insert("aborted", why.clone());
         }
-
         let note = match (&out.aborted, out.cancelled) {
             (Some(why), _) => format!(" (the run stopped early: {why})"),
             (None, true) => " (the run was interrupted)".to_owned(),
             _ => String::new(),
         };
-        // Nothing reached the service: the load could not be measured at all.
-        let unreachable =
-            s.ok == 0 && s.sent > 0 && s.errors.keys().all(|k| k == "connection" || k == "timeout");
-        let mut cases = Vec::new();
-        if unreachable {
-            let why = format!(
-                "no request to {} got an answer: {}",
-                self.url_shown,
-                s.errors
-                    .iter()
-                    .map(|(k, n)| format!("{n} {k}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let names: Vec<String> = if self.thresholds.is_empty() {
-                vec!["load".to_owned()]
-            } else {
-                self.thresholds
-                    .iter()
-                    .map(|t| t.expression.clone())
-                    .collect()
-            };
-            for n in names {
-                cases.push(Case::errored(n, why.clone()).with_location(self.location.clone()));
-            }
-            return (cases, p);
-        }
-        if self.thresholds.is_empty() {
-            let case = if s.sent == 0 {
-                Case::errored("load", format!("no request was sent{note}"))
-            } else {
-                Case::passed("load").with_message(format!(
-                    "{} requests, {:.1} req/s, p99 {} ms, {} failed, {} dropped{note}",
-                    s.sent,
-                    s.achieved_rps,
-                    ms(s.p99_ms),
-                    s.failed,
-                    s.dropped
-                ))
-            };
-            cases.push(case.with_location(self.location.clone()));
-        }
-        for t in &self.thresholds {
-            let v = t.judge(&s, |q| out.recorder.percentile_ms(q));
-            let outcome = if v.passed {
-                Outcome::Passed
-            } else {
-                Outcome::Failed
-            };
-            let errors = if matches!(
-                t.metric,
-                crate::threshold::Metric::ErrorRate | crate::threshold::Metric::Errors
-            ) && !s.errors.is_empty()
-            {
-                format!(
-                    " ({})",
-                    s.errors
+        let mut cases = match shard {
+            Some((k, n)) if n > 1 => {
+                p.insert("shard", format!("{k}/{n}"));
+                // A part is not judged: its p99 is not the run's, and its rate a fraction.
+                let names: Vec<String> = if self.thresholds.is_empty() {
+                    vec!["load".to_owned()]
+                } else {
+                    self.thresholds
                         .iter()
-                        .map(|(k, n)| format!("{n} {k}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            } else {
-                String::new()
-            };
-            let mut case = Case::new(t.expression.clone(), outcome)
-                .with_message(format!("{}{errors}{note}", v.describe()))
-                .with_location(self.location.clone());
-            if let Some(m) = v.measured {
-                case.properties.insert("measured", format!("{m}"));
-                case.actual = Some(format!("{m}"));
+                        .map(|t| t.expression.clone())
+                        .collect()
+                };
+                names
+                    .into_iter()
+                    .map(|n_| {
+                        Case::skipped(
+                            n_,
+                            format!(
+                                "shard {k} of {n}: {} requests at {:.1} req/s; the thresholds are judged over all shards by `modelci report merge`{note}",
+                                s.sent, s.achieved_rps
+                            ),
+                        )
+                        .with_location(self.location.clone())
+                    })
+                    .collect()
             }
-            case.properties.insert("limit", format!("{}", t.value));
-            case.properties.insert("unit", t.metric.unit());
-            case.expected = Some(t.expression.clone());
-            cases.push(case);
-        }
+            _ => verdicts(
+                &self.thresholds,
+                &out.recorder,
+                &s,
+                &note,
+                &self.url_shown,
+                &self.location,
+            ),
+        };
         if let Some(path) = &self.histogram_csv {
             let written = modelci_report::write_atomic(path, |w| {
                 w.write_all(out.recorder.latency_csv().as_bytes())
@@ -438,21 +379,337 @@ impl LoadCheck {
         }
         (cases, p)
     }
+
+    /// This shard's part of the load: rates (and connection slots, virtual users) divided by the
+    /// shard count, evenly spaced schedules offset so that the shards interleave, Poisson seeds
+    /// apart.
+    fn part(&self, k: u32, n: u32) -> LoadSpec {
+        let mut spec = self.spec.clone();
+        let n_f = f64::from(n);
+        spec.seed = spec.seed.wrapping_add(u64::from(k));
+        match &mut spec.model {
+            Model::Open {
+                profile,
+                arrivals,
+                max_in_flight,
+            } => {
+                for st in &mut profile.stages {
+                    st.from /= n_f;
+                    st.to /= n_f;
+                }
+                *max_in_flight = max_in_flight.div_ceil(n as usize).max(1);
+                match arrivals {
+                    Arrivals::Poisson { seed } => *seed = seed.wrapping_add(u64::from(k)),
+                    Arrivals::Uniform => spec.phase = f64::from(k - 1) / n_f,
+                }
+            }
+            Model::Closed { vus, .. } => {
+                let (base, extra) = (*vus / n as usize, *vus % n as usize);
+                *vus = base + usize::from(((k - 1) as usize) < extra);
+            }
+        }
+        spec
+    }
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"))
+}
+
+/// The figures of a recorder as suite properties (what `report merge` reads back).
+fn figures(p: &mut Properties, rec: &Recorder, s: &Summary) {
+    for (k, v) in [
+        ("p50_ms", s.p50_ms),
+        ("p90_ms", s.p90_ms),
+        ("p95_ms", s.p95_ms),
+        ("p99_ms", s.p99_ms),
+        ("p999_ms", s.p999_ms),
+        ("max_ms", s.max_ms),
+        ("mean_ms", s.mean_ms),
+        ("service_p50_ms", s.service_p50_ms),
+        ("service_p99_ms", s.service_p99_ms),
+        ("first_byte_p99_ms", s.first_byte_p99_ms),
+    ] {
+        p.insert(k, ms(v));
+    }
+    p.insert("achieved_rps", format!("{:.2}", s.achieved_rps));
+    if let Some(t) = s.target_rps {
+        p.insert("target_rps", format!("{t:.2}"));
+    }
+    p.insert("measured_s", format!("{:.3}", s.duration_s));
+    p.insert("scheduled", s.scheduled.to_string());
+    p.insert("sent", s.sent.to_string());
+    p.insert("ok", s.ok.to_string());
+    p.insert("failed", s.failed.to_string());
+    p.insert("dropped", s.dropped.to_string());
+    p.insert("error_rate", format!("{:.6}", s.error_rate));
+    p.insert("bytes", s.bytes.to_string());
+    for (kind, n) in &s.errors {
+        p.insert(format!("errors.{}", kind.replace(' ', "_")), n.to_string());
+    }
+    p.insert("latency_histogram", rec.encode_latency());
+    p.insert("service_histogram", rec.encode_service());
+    p.insert("first_byte_histogram", rec.encode_first_byte());
+}
+
+/// The threshold cases (or one `load` case without thresholds) for a summary; errored cases
+/// when nothing reached the service.
+fn verdicts(
+    thresholds: &[Threshold],
+    rec: &Recorder,
+    s: &Summary,
+    note: &str,
+    url: &str,
+    location: &Location,
+) -> Vec<Case> {
+    let mut cases = Vec::new();
+    // Nothing reached the service: the load could not be measured at all.
+    let unreachable =
+        s.ok == 0 && s.sent > 0 && s.errors.keys().all(|k| k == "connection" || k == "timeout");
+    if unreachable {
+        let why = format!(
+            "no request to {url} got an answer: {}",
+            s.errors
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let names: Vec<String> = if thresholds.is_empty() {
+            vec!["load".to_owned()]
+        } else {
+            thresholds.iter().map(|t| t.expression.clone()).collect()
+        };
+        for n in names {
+            cases.push(Case::errored(n, why.clone()).with_location(location.clone()));
+        }
+        return cases;
+    }
+    if thresholds.is_empty() {
+        let case = if s.sent == 0 {
+            Case::errored("load", format!("no request was sent{note}"))
+        } else {
+            Case::passed("load").with_message(format!(
+                "{} requests, {:.1} req/s, p99 {} ms, {} failed, {} dropped{note}",
+                s.sent,
+                s.achieved_rps,
+                ms(s.p99_ms),
+                s.failed,
+                s.dropped
+            ))
+        };
+        cases.push(case.with_location(location.clone()));
+    }
+    for t in thresholds {
+        let v = t.judge(s, |q| rec.percentile_ms(q));
+        let outcome = if v.passed {
+            Outcome::Passed
+        } else {
+            Outcome::Failed
+        };
+        let errors = if matches!(
+            t.metric,
+            crate::threshold::Metric::ErrorRate | crate::threshold::Metric::Errors
+        ) && !s.errors.is_empty()
+        {
+            format!(
+                " ({})",
+                s.errors
+                    .iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        };
+        let mut case = Case::new(t.expression.clone(), outcome)
+            .with_message(format!("{}{errors}{note}", v.describe()))
+            .with_location(location.clone());
+        if let Some(m) = v.measured {
+            case.properties.insert("measured", format!("{m}"));
+            case.actual = Some(format!("{m}"));
+        }
+        case.properties.insert("limit", format!("{}", t.value));
+        case.properties.insert("unit", t.metric.unit());
+        case.expected = Some(t.expression.clone());
+        cases.push(case);
+    }
+    cases
+}
+
+/// Joins the parts of a load suite run as `--shard K/N` (one per shard, each with its
+/// histograms and counts in its properties) into one suite, judged again over the whole: the
+/// histograms are added exactly, the counts summed, the rates summed.
+///
+/// # Errors
+/// When the parts are not the N shards of one run (a part missing or twice, different shard
+/// counts) or their histograms cannot be read.
+pub fn merge_shards(parts: Vec<modelci_report::Suite>) -> Result<modelci_report::Suite, String> {
+    let Some(first) = parts.first() else {
+        return Err("no parts to merge".to_owned());
+    };
+    let name = first.name.clone();
+    let mut seen = Vec::new();
+    let mut count = None;
+    let mut all = Recorder::default();
+    let mut measured = 0.0_f64;
+    let mut target: Option<f64> = None;
+    for part in &parts {
+        let prop = |k: &str| part.properties.get(k).cloned().unwrap_or_default();
+        let shard = prop("shard");
+        let (k, n) = shard
+            .split_once('/')
+            .and_then(|(k, n)| Some((k.parse::<u32>().ok()?, n.parse::<u32>().ok()?)))
+            .ok_or_else(|| format!("load suite `{name}`: a part without its shard (`{shard}`)"))?;
+        if *count.get_or_insert(n) != n {
+            return Err(format!(
+                "load suite `{name}`: parts of {} and of {n} shards",
+                count.unwrap_or(n)
+            ));
+        }
+        if seen.contains(&k) {
+            return Err(format!("load suite `{name}`: shard {k}/{n} is given twice"));
+        }
+        seen.push(k);
+        let num = |k: &str| prop(k).parse::<u64>().unwrap_or(0);
+        let hist = |k: &str| {
+            Recorder::decode_histogram(&prop(k))
+                .map_err(|e| format!("load suite `{name}`, shard {shard}: `{k}` {e}"))
+        };
+        let mut r = Recorder {
+            latency: hist("latency_histogram")?,
+            service: hist("service_histogram")?,
+            first_byte: hist("first_byte_histogram")?,
+            scheduled: num("scheduled"),
+            ok: num("ok"),
+            dropped: num("dropped"),
+            bytes: num("bytes"),
+            ..Recorder::default()
+        };
+        for (key, v) in part.properties.iter() {
+            if let Some(kind) = key.strip_prefix("errors.") {
+                let kind = match kind {
+                    "timeout" => crate::stats::ErrorKind::Timeout,
+                    "connection" => crate::stats::ErrorKind::Connection,
+                    other => other
+                        .strip_prefix("status_")
+                        .and_then(|c| c.parse().ok())
+                        .map_or(
+                            crate::stats::ErrorKind::Other,
+                            crate::stats::ErrorKind::Status,
+                        ),
+                };
+                *r.errors.entry(kind).or_default() += v.parse::<u64>().unwrap_or(0);
+            }
+        }
+        all.merge(&r);
+        measured = measured.max(prop("measured_s").parse().unwrap_or(0.0));
+        if let Ok(t) = prop("target_rps").parse::<f64>() {
+            *target.get_or_insert(0.0) += t;
+        }
+    }
+    let n = count.unwrap_or(1);
+    let thresholds: Vec<Threshold> = first
+        .properties
+        .get("thresholds")
+        .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| Threshold::parse(t).ok())
+        .collect();
+    let location = first
+        .location
+        .clone()
+        .unwrap_or_else(|| Location::file(String::new()));
+    let s = all.summary(Duration::from_secs_f64(measured), target);
+    let mut suite = modelci_report::Suite::new(name.clone(), first.kind.clone());
+    suite.location = first.location.clone();
+    for (k, v) in first.properties.iter() {
+        let per_part = k.starts_with("errors.")
+            || k.starts_with("request.")
+            || k.ends_with("_histogram")
+            || k.ends_with("_ms")
+            || matches!(
+                k.as_str(),
+                "shard"
+                    | "achieved_rps"
+                    | "target_rps"
+                    | "measured_s"
+                    | "scheduled"
+                    | "sent"
+                    | "ok"
+                    | "failed"
+                    | "dropped"
+                    | "error_rate"
+                    | "bytes"
+                    | "max_in_flight"
+                    | "vus"
+            );
+        if !per_part {
+            suite.properties.insert(k.clone(), v.clone());
+        }
+    }
+    figures(&mut suite.properties, &all, &s);
+    suite.properties.insert("shards", n.to_string());
+    let url = first.properties.get("url").cloned().unwrap_or_default();
+    let mut missing: Vec<u32> = (1..=n).filter(|k| !seen.contains(k)).collect();
+    missing.sort_unstable();
+    suite.cases = if missing.is_empty() {
+        verdicts(&thresholds, &all, &s, "", &url, &location)
+    } else {
+        vec![
+            Case::errored(
+                "load",
+                format!(
+                    "shard(s) {} of {n} are missing: the load cannot be judged from a part",
+                    missing
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .with_location(location),
+        ]
+    };
+    let per_case =
+        parts.iter().map(|p| p.duration_ms).fold(0.0, f64::max) / suite.cases.len().max(1) as f64;
+    for c in &mut suite.cases {
+        c.duration_ms = per_case;
+    }
+    suite.refresh_summary();
+    suite.duration_ms = suite.cases.iter().map(|c| c.duration_ms).sum();
+    Ok(suite)
 }
 
 impl Suite for LoadCheck {
     fn plan(&self) -> Plan {
-        Plan::Whole
+        Plan::Split
     }
 
     fn run(&self, _indices: &[usize], ctx: &Context) -> Vec<Case> {
-        let mut spec = self.spec.clone();
+        let shard = ctx.shard.filter(|&(_, n)| n > 1);
+        let mut spec = match shard {
+            Some((k, n)) => self.part(k, n),
+            None => self.spec.clone(),
+        };
+        if let Model::Closed { vus: 0, .. } = spec.model {
+            let (k, n) = shard.unwrap_or((1, 1));
+            return vec![
+                Case::skipped(
+                    "load",
+                    format!("shard {k} of {n}: no virtual user falls to this shard (fewer users than shards)"),
+                )
+                .with_location(self.location.clone()),
+            ];
+        }
         spec.workers = ctx.jobs;
         let flag = ctx.cancel.flag();
         let started = std::time::Instant::now();
         match crate::run::run(&spec, &flag, &Live::default()) {
             Ok(out) => {
-                let (mut cases, props) = self.judge(&out);
+                let (mut cases, props) = self.judge(&out, shard);
                 // The load is judged as a whole: its time is shared by its cases.
                 let share = started.elapsed().as_secs_f64() * 1000.0 / cases.len().max(1) as f64;
                 for c in &mut cases {

@@ -101,6 +101,7 @@ fn spec(url: &str, model: Model) -> LoadSpec {
         workers: 2,
         abort_on: Vec::new(),
         success_below: 400,
+        phase: 0.0,
     }
 }
 

@@ -228,6 +228,7 @@ pub fn context(options: &RunOptions) -> Context {
     Context {
         cancel: Cancel::from_flag(Arc::clone(&options.cancel)),
         jobs: options.jobs.max(1),
+        shard: options.shard.map(|s| (s.index, s.count)),
     }
 }
 
@@ -286,6 +287,10 @@ pub fn run_planned(
     let mut position = 0usize;
     for plan in &plans {
         let mut indices = Vec::new();
+        // A split suite runs in every shard, each its part, and takes no place in the deal.
+        if *plan == Plan::Split {
+            indices.push(0);
+        }
         for i in 0..plan.places() {
             if in_shard(options.shard, position) {
                 indices.push(i);
@@ -297,7 +302,7 @@ pub fn run_planned(
     let expected = |s: usize| match &plans[s] {
         Plan::Cases(_) => mine[s].len(),
         // Not known before it runs; counted as one until then.
-        Plan::Whole => mine[s].len(),
+        Plan::Whole | Plan::Split => mine[s].len(),
     };
     observer.planned((0..plans.len()).map(expected).sum());
 
@@ -328,7 +333,7 @@ pub fn run_planned(
             elapsed: suite_started.elapsed(),
         });
         match &plans[s] {
-            Plan::Whole => whole[s] = Some(cases),
+            Plan::Whole | Plan::Split => whole[s] = Some(cases),
             Plan::Cases(_) => {
                 for (slot, case) in results[s].iter_mut().zip(cases) {
                     *slot = Some(case);
@@ -379,7 +384,7 @@ pub fn run_planned(
         let mut suite = Suite::new(&p.name, &p.kind);
         suite.location.clone_from(&p.location);
         let cases: Vec<Case> = match &plans[s] {
-            Plan::Whole => match whole[s].take() {
+            Plan::Whole | Plan::Split => match whole[s].take() {
                 Some(cases) => cases,
                 None if mine[s].is_empty() => Vec::new(),
                 None => {
@@ -546,7 +551,7 @@ fn run_guarded(suite: &dyn SuiteTrait, plan: &Plan, indices: &[usize], ctx: &Con
                 case
             };
             match plan {
-                Plan::Whole => vec![errored("(run)".into())],
+                Plan::Whole | Plan::Split => vec![errored("(run)".into())],
                 Plan::Cases(names) => indices
                     .iter()
                     .map(|&i| errored(names.get(i).cloned().unwrap_or_else(|| format!("#{i}"))))

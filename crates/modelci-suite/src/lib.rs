@@ -25,6 +25,11 @@ pub enum Plan {
     /// every threshold needs the same predictions, and write-back must happen once). It takes
     /// one place in the shard order and runs, entirely, in the one shard that owns that place.
     Whole,
+    /// Judged as a whole like [`Plan::Whole`], but its work divides: with `--shard K/N` it runs
+    /// in every shard, each doing its N-th part ([`Context::shard`] says which: a load test
+    /// offers 1/N of the rate), and `report merge` joins the parts and judges them. It takes no
+    /// place in the shard order.
+    Split,
 }
 
 impl Plan {
@@ -33,7 +38,13 @@ impl Plan {
         match self {
             Plan::Cases(names) => names.len(),
             Plan::Whole => 1,
+            Plan::Split => 0,
         }
+    }
+
+    /// Whether the suite's cases are known only once it has run (whole or split).
+    pub fn is_whole(&self) -> bool {
+        matches!(self, Plan::Whole | Plan::Split)
     }
 }
 
@@ -88,6 +99,8 @@ pub struct Context {
     pub cancel: Cancel,
     /// The run's parallelism (`--jobs`), a hint for suites that run their own pools.
     pub jobs: usize,
+    /// The shard this run is (`--shard K/N`: `(K, N)`), for [`Plan::Split`] suites.
+    pub shard: Option<(u32, u32)>,
 }
 
 /// One planned suite of one kind.

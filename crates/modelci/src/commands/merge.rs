@@ -39,13 +39,26 @@ fn merge_json_files(inputs: &[PathBuf], out: &std::path::Path) -> u8 {
     let Some(runs) = read_all(inputs, json::read_file) else {
         return EXIT_ERROR;
     };
-    let merged = match merge_runs(runs) {
+    // The parts of split load suites (one per shard) are joined and judged again over the
+    // whole; the rest merges case by case.
+    let (runs, parts) = take_load_parts(runs);
+    let mut merged = match merge_runs(runs) {
         Ok(m) => m,
         Err(e) => {
             output::error(&e.to_string(), None);
             return EXIT_ERROR;
         }
     };
+    for (_, suites) in parts {
+        match modelci_load::suite::merge_shards(suites) {
+            Ok(suite) => merged.suites.push(suite),
+            Err(e) => {
+                output::error(&e, None);
+                return EXIT_ERROR;
+            }
+        }
+    }
+    merged.refresh_summary();
     if let Err(e) = json::write_file(&merged, out) {
         output::error(&e.to_string(), None);
         return EXIT_ERROR;
@@ -129,4 +142,33 @@ fn read_all<T>(
         }
     }
     Some(out)
+}
+
+/// A report and its file.
+type Input = (PathBuf, modelci_report::Run);
+/// A split suite's name and its parts.
+type Parts = (String, Vec<modelci_report::Suite>);
+
+/// Takes the load suites that ran as parts of a sharded run (`shard` among their properties)
+/// out of the runs, grouped by suite name in order of first appearance.
+fn take_load_parts(runs: Vec<Input>) -> (Vec<Input>, Vec<Parts>) {
+    let mut parts: Vec<(String, Vec<modelci_report::Suite>)> = Vec::new();
+    let runs = runs
+        .into_iter()
+        .map(|(path, mut run)| {
+            let (split, keep): (Vec<_>, Vec<_>) = run
+                .suites
+                .into_iter()
+                .partition(|s| s.kind == "load" && s.properties.get("shard").is_some());
+            run.suites = keep;
+            for suite in split {
+                match parts.iter_mut().find(|(n, _)| *n == suite.name) {
+                    Some((_, v)) => v.push(suite),
+                    None => parts.push((suite.name.clone(), vec![suite])),
+                }
+            }
+            (path, run)
+        })
+        .collect();
+    (runs, parts)
 }
