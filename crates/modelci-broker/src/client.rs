@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use modelci_net::{
-    ClientPolicy, Deadline, Redactor, basic_auth, describe, read_capped_blocking, text_of,
-    truncate,
+    ClientPolicy, Deadline, Redactor, basic_auth, describe, read_capped_blocking, text_of, truncate,
 };
 use reqwest::blocking::Client;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -236,7 +235,7 @@ impl Broker {
     /// # Errors
     /// When the href is not a URL.
     pub fn resolve(&self, href: &str) -> Result<Url, BrokerError> {
-        let invalid = |e: reqwest::UrlError| BrokerError::Invalid {
+        let invalid = |e: String| BrokerError::Invalid {
             url: self.shown(&self.base),
             reason: format!("the link `{}` is not a URL: {e}", self.hide(href)),
         };
@@ -249,7 +248,9 @@ impl Broker {
         } else {
             format!("{prefix}{}", href.trim_start_matches('/'))
         };
-        self.base.join(&relative).map_err(invalid)
+        self.base
+            .join(&relative)
+            .map_err(|e| invalid(e.to_string()))
     }
 
     /// The broker's index resource (`GET /`).
@@ -272,15 +273,16 @@ impl Broker {
         relation: &str,
         values: &[(&str, &str)],
     ) -> Result<Url, BrokerError> {
-        let link = hal::links(resource, relation).into_iter().next().ok_or_else(|| {
-            BrokerError::MissingRelation {
+        let link = hal::links(resource, relation)
+            .into_iter()
+            .next()
+            .ok_or_else(|| BrokerError::MissingRelation {
                 url: self.shown(from),
                 relation: relation.to_owned(),
                 hint: (from == &self.base).then(|| {
                     "is the URL a Pact Broker, and recent enough for this command?".to_owned()
                 }),
-            }
-        })?;
+            })?;
         self.resolve(&hal::expand(&link.href, values))
     }
 
@@ -456,9 +458,19 @@ mod tests {
         );
         let none = Config::resolve(None, None, None, None, env(&[]), DEFAULT_TIMEOUT);
         assert!(matches!(none, Err(BrokerError::Config(m)) if m.contains("PACT_BROKER_BASE_URL")));
-        let lone = Config::resolve(Some("http://x"), None, None, Some("pw"), env(&[]), DEFAULT_TIMEOUT);
+        let lone = Config::resolve(
+            Some("http://x"),
+            None,
+            None,
+            Some("pw"),
+            env(&[]),
+            DEFAULT_TIMEOUT,
+        );
         assert!(matches!(lone, Err(BrokerError::Config(_))));
-        assert_eq!(format!("{:?}", Auth::Bearer("secret".into())), "Bearer(***)");
+        assert_eq!(
+            format!("{:?}", Auth::Bearer("secret".into())),
+            "Bearer(***)"
+        );
     }
 
     #[test]
@@ -470,14 +482,20 @@ mod tests {
         };
         let b = Broker::new(&config("https://h.example/broker")).unwrap();
         assert_eq!(b.base().as_str(), "https://h.example/broker/");
-        assert_eq!(b.resolve("/matrix").unwrap().as_str(), "https://h.example/broker/matrix");
+        assert_eq!(
+            b.resolve("/matrix").unwrap().as_str(),
+            "https://h.example/broker/matrix"
+        );
         assert_eq!(
             b.resolve("/broker/matrix").unwrap().as_str(),
             "https://h.example/broker/matrix"
         );
         assert_eq!(b.resolve("http://o/x").unwrap().as_str(), "http://o/x");
         let b = Broker::new(&config("http://h:9292")).unwrap();
-        assert_eq!(b.resolve("/matrix").unwrap().as_str(), "http://h:9292/matrix");
+        assert_eq!(
+            b.resolve("/matrix").unwrap().as_str(),
+            "http://h:9292/matrix"
+        );
         assert!(Broker::new(&config("ftp://h")).is_err());
         assert!(Broker::new(&config("not a url")).is_err());
     }
@@ -503,14 +521,22 @@ mod tests {
 
     #[test]
     fn error_answers_give_their_messages() {
-        assert_eq!(error_messages(&json!({"errors": ["a", "b"]})), vec!["a", "b"]);
+        assert_eq!(
+            error_messages(&json!({"errors": ["a", "b"]})),
+            vec!["a", "b"]
+        );
         assert_eq!(
             error_messages(&json!({"errors": {"name": ["is missing"]}})),
             vec!["name: is missing"]
         );
-        assert_eq!(error_messages(&json!({"error": {"message": "boom"}})), vec!["boom"]);
         assert_eq!(
-            error_messages(&json!({"error": "no match", "mismatches": [{"message": "path differs"}]})),
+            error_messages(&json!({"error": {"message": "boom"}})),
+            vec!["boom"]
+        );
+        assert_eq!(
+            error_messages(
+                &json!({"error": "no match", "mismatches": [{"message": "path differs"}]})
+            ),
             vec!["no match", "path differs"]
         );
         assert!(error_messages(&json!(3)).is_empty());

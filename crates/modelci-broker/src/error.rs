@@ -15,7 +15,7 @@ pub enum BrokerError {
         reason: String,
     },
     /// The broker answered with an error status.
-    #[error("the Pact Broker answered {status} to {method} {url}{}", messages(.messages))]
+    #[error("the Pact Broker answered {status} to {method} {url}{}", render_messages(.messages))]
     Http {
         /// The request's method.
         method: String,
@@ -35,7 +35,7 @@ pub enum BrokerError {
         reason: String,
     },
     /// A relation the operation needs is missing from a resource.
-    #[error("the Pact Broker's resource {url} has no `{relation}` relation{}", hint(.hint))]
+    #[error("the Pact Broker's resource {url} has no `{relation}` relation{}", render_hint(.hint))]
     MissingRelation {
         /// The resource (credentials hidden).
         url: String,
@@ -49,7 +49,7 @@ pub enum BrokerError {
     NotAvailable(String),
 }
 
-fn messages(messages: &[String]) -> String {
+fn render_messages(messages: &[String]) -> String {
     if messages.is_empty() {
         String::new()
     } else {
@@ -57,6 +57,6 @@ fn messages(messages: &[String]) -> String {
     }
 }
 
-fn hint(hint: &Option<String>) -> String {
+fn render_hint(hint: &Option<String>) -> String {
     hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
 }

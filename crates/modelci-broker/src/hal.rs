@@ -66,10 +66,19 @@ mod tests {
             "one": {"href": "/a"},
             "many": [{"href": "/b", "name": "test"}, {"name": "no href"}],
         }});
-        assert_eq!(links(&r, "one"), vec![Link { href: "/a".into(), name: None }]);
+        assert_eq!(
+            links(&r, "one"),
+            vec![Link {
+                href: "/a".into(),
+                name: None
+            }]
+        );
         assert_eq!(
             links(&r, "many"),
-            vec![Link { href: "/b".into(), name: Some("test".into()) }]
+            vec![Link {
+                href: "/b".into(),
+                name: Some("test".into())
+            }]
         );
         assert!(links(&r, "none").is_empty());
         assert!(links(&json!([1]), "one").is_empty());

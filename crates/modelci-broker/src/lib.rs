@@ -12,12 +12,8 @@ mod client;
 mod error;
 mod hal;
 mod matrix;
-mod publish;
-mod record;
 
 pub use client::{Auth, Broker, Config, DEFAULT_TIMEOUT};
 pub use error::BrokerError;
 pub use hal::expand;
 pub use matrix::{Matrix, MatrixQuery, MatrixRow, Selector, Target, Verdict};
-pub use publish::{Contract, Notice, Publication, Published};
-pub use record::{Recorded, Recording};

@@ -150,7 +150,9 @@ impl Matrix {
                         consumer_version: text(r.pointer("/consumer/version/number")),
                         provider: text(r.pointer("/provider/name")),
                         provider_version: text(r.pointer("/provider/version/number")),
-                        success: r.pointer("/verificationResult/success").and_then(Value::as_bool),
+                        success: r
+                            .pointer("/verificationResult/success")
+                            .and_then(Value::as_bool),
                     })
                     .collect()
             })
@@ -235,7 +237,11 @@ mod tests {
             selectors: vec![sel("Foo", "1")],
             target: Target::Tag("prod".into()),
         };
-        let keys: Vec<_> = q.pairs().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let keys: Vec<_> = q
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
         assert_eq!(keys[2..], ["latestby=cvp", "latest=true", "tag=prod"]);
         let q = MatrixQuery {
             selectors: vec![sel("Foo", "1"), sel("Bar", "2")],
@@ -244,7 +250,13 @@ mod tests {
         let keys: Vec<_> = q.pairs().into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
-            ["q[][pacticipant]", "q[][version]", "q[][pacticipant]", "q[][version]", "latestby"]
+            [
+                "q[][pacticipant]",
+                "q[][version]",
+                "q[][pacticipant]",
+                "q[][version]",
+                "latestby"
+            ]
         );
     }
 
