@@ -302,6 +302,14 @@ impl Broker {
         self.send(Method::POST, url, Some(body))
     }
 
+    /// `PUT url` with a JSON body, a JSON answer (`null` for an empty one).
+    ///
+    /// # Errors
+    /// As [`Broker::get`].
+    pub fn put(&self, url: &Url, body: &Value) -> Result<Value, BrokerError> {
+        self.send(Method::PUT, url, Some(body))
+    }
+
     fn send(&self, method: Method, url: &Url, body: Option<&Value>) -> Result<Value, BrokerError> {
         let shown = self.shown(url);
         let mut request = self
