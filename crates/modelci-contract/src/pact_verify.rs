@@ -671,7 +671,11 @@ impl PactCheck {
             // verify_interactions reports what it did not start as skipped.
             let cases = verify_interactions(pact, &interaction_indices, opts);
             let brokered = self.brokered.get(p).and_then(Option::as_ref);
-            for ((slot, index), case) in mine.iter().zip(cases) {
+            for ((slot, index), mut case) in mine.iter().zip(cases) {
+                // The planned name (a broker pact's carries why it was selected).
+                if let Some(Item::Interaction { name, .. }) = self.items.get(indices[*slot]) {
+                    case.name.clone_from(name);
+                }
                 let ok = case.outcome == Outcome::Passed;
                 success[p] &= ok;
                 let case = match brokered {
