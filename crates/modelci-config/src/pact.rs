@@ -181,7 +181,7 @@ pub struct PactSuite {
     /// Nothing to verify passes (a skipped case) instead of erroring.
     pub allow_empty: bool,
     /// Pacts from a Pact Broker.
-    pub broker: Option<PactBroker>,
+    pub broker: Option<Box<PactBroker>>,
 }
 
 /// Checks a `[[suite.pact]]` table (or `contract verify`'s flags) and resolves its paths.
@@ -282,7 +282,10 @@ pub fn resolve(raw: PactSuiteFile, origin: &Origin<'_>) -> Result<PactSuite, Con
 
 /// The broker keys, checked: all of them need `broker_url`, which needs `provider`;
 /// publishing needs `provider_version`.
-fn broker(raw: &PactSuiteFile, origin: &Origin<'_>) -> Result<Option<PactBroker>, ConfigError> {
+fn broker(
+    raw: &PactSuiteFile,
+    origin: &Origin<'_>,
+) -> Result<Option<Box<PactBroker>>, ConfigError> {
     let Some(url) = &raw.broker_url else {
         let stray = [
             ("provider", raw.provider.as_ref().map(|p| p.span().start)),
@@ -415,7 +418,7 @@ fn broker(raw: &PactSuiteFile, origin: &Origin<'_>) -> Result<Option<PactBroker>
         Some(s) => (s.get_ref().clone(), origin.line(s.span().start)),
         None => (Vec::new(), line),
     };
-    Ok(Some(PactBroker {
+    Ok(Some(Box::new(PactBroker {
         url: url.get_ref().clone(),
         token_env,
         username_env,
@@ -434,7 +437,7 @@ fn broker(raw: &PactSuiteFile, origin: &Origin<'_>) -> Result<Option<PactBroker>
         build_url: raw.build_url.clone().filter(|b| !b.trim().is_empty()),
         publish_results: raw.publish_results,
         line,
-    }))
+    })))
 }
 
 /// `YYYY-MM-DD`, optionally followed by a time.

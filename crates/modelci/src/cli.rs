@@ -396,7 +396,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub allow_empty: bool,
     #[command(flatten)]
-    pub broker: BrokerVerifyArgs,
+    pub broker: Box<BrokerVerifyArgs>,
     #[command(flatten)]
     pub reports: ReportArgs,
 }
