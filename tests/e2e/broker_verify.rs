@@ -28,6 +28,10 @@ struct Broker {
     branches: Vec<String>,
     /// Authorization headers seen.
     auth: Vec<String>,
+    /// Answer 500 to results published for this pact.
+    refuse_results_of: Option<String>,
+    /// An index without pacts-for-verification (a broker before 2.x).
+    old: bool,
 }
 
 type Shared = Arc<Mutex<Broker>>;
@@ -67,6 +71,7 @@ fn start(pacts: Vec<(String, String, bool, Value)>) -> Stub {
             post(for_verification),
         )
         .route("/pacts/{id}", get(pact))
+        .route("/pacts/provider/{provider}/latest", get(latest))
         .route("/pacts/{id}/verification-results", post(results))
         .route("/pacticipants/{name}", get(pacticipant))
         .route(
@@ -92,7 +97,19 @@ fn seen(state: &Shared, headers: &HeaderMap) {
 
 async fn index(State(state): State<Shared>, headers: HeaderMap) -> impl IntoResponse {
     seen(&state, &headers);
-    let base = state.lock().expect("lock").base.clone();
+    let (base, old) = {
+        let s = state.lock().expect("lock");
+        (s.base.clone(), s.old)
+    };
+    if old {
+        return axum::Json(json!({"_links": {
+            "self": {"href": base},
+            "pb:latest-provider-pacts": {
+                "href": format!("{base}/pacts/provider/{{provider}}/latest"),
+                "templated": true
+            }
+        }}));
+    }
     axum::Json(json!({"_links": {
         "self": {"href": base},
         "pb:provider-pacts-for-verification": {
@@ -141,6 +158,16 @@ async fn for_verification(
     )
 }
 
+async fn latest(State(state): State<Shared>) -> impl IntoResponse {
+    let s = state.lock().expect("lock");
+    let links: Vec<Value> = s
+        .pacts
+        .iter()
+        .map(|(id, consumer, _, _)| json!({"href": format!("{}/pacts/{id}", s.base), "name": consumer}))
+        .collect();
+    axum::Json(json!({"_links": {"pb:pacts": links}}))
+}
+
 async fn pact(
     State(state): State<Shared>,
     Path(id): Path<String>,
@@ -178,6 +205,12 @@ async fn results(
 ) -> impl IntoResponse {
     seen(&state, &headers);
     let mut s = state.lock().expect("lock");
+    if s.refuse_results_of.as_deref() == Some(id.as_str()) {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({"error": {"message": "the database is down"}})),
+        );
+    }
     s.published.push((
         id.clone(),
         serde_json::from_str(&body).unwrap_or(Value::Null),
@@ -570,4 +603,105 @@ publish_results = true
             .expect("json")
             .contains(TOKEN)
     );
+}
+
+#[test]
+fn a_failed_publish_is_exit_2_naming_the_url_and_keeps_the_results() {
+    let p = provider::start();
+    let broker = start(vec![
+        (
+            "web-4".into(),
+            "web".into(),
+            false,
+            metadata("metadata", "classifier"),
+        ),
+        (
+            "app-4".into(),
+            "app".into(),
+            false,
+            metadata("app metadata", "classifier"),
+        ),
+    ]);
+    broker.state.lock().expect("lock").refuse_results_of = Some("app-4".into());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("report.json");
+    let (code, out, err) = verify(
+        &broker,
+        &p.url,
+        &[
+            "--provider-version",
+            "4.0.0",
+            "--publish",
+            "--json",
+            json.to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let r = report(&json);
+    assert_eq!(
+        case(&r, "web [latest from main]: metadata")["outcome"],
+        "passed"
+    );
+    assert_eq!(
+        case(&r, "app [latest from main]: app metadata")["outcome"],
+        "passed"
+    );
+    let failed: Vec<Value> = cases(&r)
+        .into_iter()
+        .filter(|c| c["name"] == "(publish verification results)" && c["outcome"] == "errored")
+        .collect();
+    assert_eq!(failed.len(), 1, "{r:#}");
+    let message = failed[0]["message"].as_str().expect("message");
+    assert!(
+        message.contains(&format!("{}/pacts/app-4/verification-results", broker.url))
+            && message.contains("the database is down"),
+        "{message}"
+    );
+    let all = format!("{out}{err}");
+    assert!(all.contains("the database is down"), "{all}");
+    // The other pact's result was published.
+    assert_eq!(broker.published().len(), 1);
+    assert_eq!(broker.published()[0].0, "web-4");
+}
+
+#[test]
+fn a_broker_without_pacts_for_verification_gives_its_latest_pacts() {
+    let p = provider::start();
+    let broker = start(vec![(
+        "web-5".into(),
+        "web".into(),
+        false,
+        metadata("metadata", "classifier"),
+    )]);
+    broker.state.lock().expect("lock").old = true;
+    let mut cmd = modelci(&[
+        "contract",
+        "verify",
+        "--provider-url",
+        &p.url,
+        "--broker-url",
+        &broker.url,
+        "--provider",
+        "model-service",
+        "--broker-username",
+        "ann",
+        "--broker-password",
+        "pa55-w0rd-secret",
+        "--provider-version",
+        "5",
+        "--publish",
+    ]);
+    cmd.env_remove("PACT_BROKER_TOKEN");
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(broker.published().len(), 1);
+    assert_eq!(broker.published()[0].1["success"], true);
+    let s = broker.state.lock().expect("lock");
+    assert!(
+        s.auth.iter().all(|a| a.starts_with("Basic ")),
+        "{:?}",
+        s.auth
+    );
+    assert!(!s.auth.is_empty());
+    assert!(!format!("{out}{err}").contains("pa55-w0rd-secret"));
 }

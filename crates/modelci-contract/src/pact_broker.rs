@@ -325,3 +325,75 @@ impl Publisher {
         case
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use modelci_report::Outcome;
+
+    fn brokered(pending: bool, wip: bool) -> BrokerPact {
+        let text = r#"{"consumer": {"name": "web"}, "provider": {"name": "api"},
+            "interactions": [{"description": "a", "request": {"method": "GET", "path": "/"},
+            "response": {"status": 200}}]}"#;
+        let pact = modelci_pact::pact::parse(text, "http://b/pacts/1").expect("pact");
+        BrokerPact {
+            loaded: LoadedPact::remote(pact),
+            fetched: FetchedPact {
+                reference: modelci_broker::PactRef {
+                    href: "http://b/pacts/1".into(),
+                    name: None,
+                    description: "latest from feat/x".into(),
+                    pending,
+                    wip,
+                    notices: vec![Notice {
+                        when: Some("before_verification".into()),
+                        text: "selected".into(),
+                    }],
+                },
+                url: "http://b/pacts/1".parse().expect("url"),
+                shown: "http://b/pacts/1".into(),
+                body: Value::Null,
+            },
+        }
+    }
+
+    #[test]
+    fn a_pending_pacts_failures_and_errors_become_skips_that_say_so() {
+        let failed = Case::new("web: a", Outcome::Failed).with_message("status: expected 200");
+        let case = pending_case(failed, &brokered(true, false));
+        assert_eq!(case.outcome, Outcome::Skipped);
+        assert_eq!(
+            case.message.as_deref(),
+            Some("pending: does not fail the build (pending pact, failed): status: expected 200")
+        );
+        assert_eq!(
+            case.properties.get("pending_outcome").map(String::as_str),
+            Some("failed")
+        );
+        let errored = Case::errored("web: a", "connection refused");
+        let case = pending_case(errored, &brokered(true, true));
+        assert_eq!(case.outcome, Outcome::Skipped);
+        assert!(
+            case.message.as_deref().is_some_and(|m| m
+                .starts_with("pending: does not fail the build (work-in-progress pact, errored)")),
+            "{:?}",
+            case.message
+        );
+        assert_eq!(case.properties.get("wip").map(String::as_str), Some("true"));
+        let passed = pending_case(Case::passed("web: a"), &brokered(true, false));
+        assert_eq!(passed.outcome, Outcome::Passed);
+        assert_eq!(brokered(true, false).notices_before().len(), 1);
+    }
+
+    #[test]
+    fn test_results_name_each_interaction() {
+        assert_eq!(
+            test_result("a request", Some("k1"), false),
+            json!({"interactionDescription": "a request", "interactionId": "k1", "success": false})
+        );
+        assert_eq!(
+            test_result("b", None, true),
+            json!({"interactionDescription": "b", "success": true})
+        );
+    }
+}
