@@ -4,7 +4,7 @@ use clap::Args;
 
 /// Verifying the pacts a Pact Broker holds for the provider (its pacts-for-verification API),
 /// and publishing the results.
-#[derive(Debug, Args, Default)]
+#[derive(Args, Default)]
 #[command(next_help_heading = "Pact Broker")]
 pub struct BrokerVerifyArgs {
     /// The Pact Broker (or PactFlow) to fetch the provider's pacts from; else
@@ -54,4 +54,45 @@ pub struct BrokerVerifyArgs {
     /// complete).
     #[arg(long)]
     pub publish: bool,
+}
+
+/// Credentials never show, not even in `Debug`.
+impl std::fmt::Debug for BrokerVerifyArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("BrokerVerifyArgs")
+            .field("broker_url", &self.broker_url)
+            .field("broker_token", &hidden(&self.broker_token))
+            .field("broker_username", &self.broker_username)
+            .field("broker_password", &hidden(&self.broker_password))
+            .field("provider", &self.provider)
+            .field("selectors", &self.selectors)
+            .field("enable_pending", &self.enable_pending)
+            .field("include_wip_pacts_since", &self.include_wip_pacts_since)
+            .field("provider_version", &self.provider_version)
+            .field("provider_branch", &self.provider_branch)
+            .field("provider_tags", &self.provider_tags)
+            .field("build_url", &self.build_url)
+            .field("publish", &self.publish)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_hidden_from_debug() {
+        let args = BrokerVerifyArgs {
+            broker_token: Some("tok-123456".into()),
+            broker_password: Some("pw-123456".into()),
+            ..BrokerVerifyArgs::default()
+        };
+        let shown = format!("{args:?}");
+        assert!(
+            !shown.contains("tok-123456") && !shown.contains("pw-123456"),
+            "{shown}"
+        );
+    }
 }
