@@ -344,8 +344,8 @@ fn a_pending_pacts_failure_is_shown_does_not_fail_and_each_pact_gets_its_own_res
     );
     // The broker's notices are shown, the pending failure too.
     assert!(
-        err.contains("broker: web: verifying web because it matches a selector"),
-        "{err}"
+        out.contains("broker: web: verifying web because it matches a selector"),
+        "{out}"
     );
     let all = format!("{out}{err}");
     assert!(all.contains("pending: does not fail the build"), "{all}");

@@ -113,6 +113,16 @@ pub fn render(run: &Run, colour: bool, verbosity: Verbosity) -> String {
     let mut hidden = 0;
     for suite in &run.suites {
         suite_line(&mut out, &p, suite);
+        // A Pact Broker's notices (why each pact was selected, whether it is pending).
+        if let Some(notices) = suite.properties.get("broker_notices") {
+            for n in notices.lines() {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    p.dim(&format!("broker: {}", escape_controls(n)))
+                );
+            }
+        }
         for case in &suite.cases {
             if !matches!(case.outcome, Outcome::Failed | Outcome::Errored) {
                 if verbose || is_threshold(case) || is_broker_note(case) {

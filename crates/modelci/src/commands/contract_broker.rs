@@ -68,8 +68,8 @@ pub fn fill(
 }
 
 /// The suites of the broker's pacts: one per pact (each with its publishing case when
-/// --publish), a suite with one errored case for what could not be fetched. Prints the
-/// broker's notices.
+/// --publish), a suite with one errored case for what could not be fetched. The broker's
+/// notices go in each suite's `broker_notices` property, which the terminal shows.
 ///
 /// # Errors
 /// Unusable broker settings (a malformed URL, a password without a user name).
@@ -129,12 +129,6 @@ pub fn plan(
     for pact in pacts {
         match pact {
             Ok(bp) => {
-                for n in bp.notices_before() {
-                    crate::output::status(&format!(
-                        "broker: {}: {}",
-                        bp.loaded.pact.consumer, n.text
-                    ));
-                }
                 let mut properties = modelci_report::Properties::new();
                 properties.insert("pact", bp.fetched.shown.clone());
                 properties.insert("broker_url", shown.clone());
