@@ -9,6 +9,7 @@
 )]
 
 mod action;
+mod broker_verify;
 mod check;
 mod config;
 mod diff;

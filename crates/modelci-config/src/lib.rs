@@ -39,7 +39,7 @@ pub use json_schema::{FilePattern, JsonSchemaSuite, JsonSchemaSuiteFile, RecordF
 pub use load::{LoadShape, LoadSuite, LoadSuiteFile};
 pub use model::{DEFAULT_MAX_BATCH, ModelSuite, ModelSuiteFile};
 pub use openapi::{FailOn, OpenApiSuite, OpenApiSuiteFile};
-pub use pact::{PactSuite, PactSuiteFile};
+pub use pact::{PactBroker, PactSuite, PactSuiteFile};
 pub use resolve::Origin;
 pub use secret::{Secret, SecretError, check_var_name};
 pub use values::{BadDevice, ConvAlgoSearch, CudaOptions, Device};
@@ -103,6 +103,7 @@ impl SuiteDecl {
             SuiteSpec::Pact(p) => std::iter::once(p.provider_url.as_str())
                 .chain(p.state_change_url.as_deref())
                 .chain(p.pacts.iter().map(String::as_str).filter(|s| is_url(s)))
+                .chain(p.broker.as_ref().map(|b| b.url.as_str()))
                 .collect(),
             SuiteSpec::OpenApi(o) => o.base_url.as_deref().into_iter().collect(),
             SuiteSpec::Model(m) => m

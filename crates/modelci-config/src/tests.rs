@@ -219,6 +219,83 @@ timeout_secs = 5
 }
 
 #[test]
+fn pact_suites_take_their_pacts_from_a_broker() {
+    let text = r#"
+[[suite.pact]]
+name = "broker"
+provider_url = "http://127.0.0.1:8080"
+broker_url = "https://broker.example"
+provider = "api"
+consumer_version_selectors = [{mainBranch = true}, {deployedOrReleased = true}]
+enable_pending = true
+include_wip_pacts_since = "2024-01-31"
+provider_version = "1.2.3"
+provider_branch = "main"
+publish_results = true
+broker_token_env = "MY_BROKER_TOKEN"
+"#;
+    let config = parse(Path::new("dir/modelci.toml"), text).expect("valid");
+    let SuiteSpec::Pact(p) = &config.suites[0].spec else {
+        panic!("not a pact suite")
+    };
+    assert!(p.pacts.is_empty());
+    let b = p.broker.as_ref().expect("a broker");
+    assert_eq!(b.url, "https://broker.example");
+    assert_eq!(b.provider, "api");
+    assert_eq!(
+        b.selectors,
+        [
+            serde_json::json!({"mainBranch": true}),
+            serde_json::json!({"deployedOrReleased": true})
+        ]
+    );
+    assert_eq!(b.selectors_line, 7);
+    assert_eq!(b.token_env, "MY_BROKER_TOKEN");
+    assert_eq!(b.username_env, "PACT_BROKER_USERNAME");
+    assert!(b.enable_pending && b.publish_results);
+    assert_eq!(b.provider_version.as_deref(), Some("1.2.3"));
+    assert_eq!(
+        config.suites[0].urls(),
+        ["http://127.0.0.1:8080", "https://broker.example"]
+    );
+    let err = |t: &str| {
+        parse(Path::new("dir/modelci.toml"), t)
+            .expect_err("invalid")
+            .to_string()
+    };
+    let no_provider = text.replace("provider = \"api\"\n", "");
+    assert!(
+        err(&no_provider).contains("`broker_url` needs `provider`"),
+        "{}",
+        err(&no_provider)
+    );
+    let no_version = text.replace("provider_version = \"1.2.3\"\n", "");
+    assert!(
+        err(&no_version).contains("`publish_results` needs `provider_version`"),
+        "{}",
+        err(&no_version)
+    );
+    let bad_date = text.replace("2024-01-31", "last week");
+    assert!(
+        err(&bad_date).contains("`include_wip_pacts_since` must be a date"),
+        "{}",
+        err(&bad_date)
+    );
+    let no_broker = text.replace("broker_url = \"https://broker.example\"\n", "");
+    assert!(
+        err(&no_broker).contains("`pacts` must list at least one pact file"),
+        "{}",
+        err(&no_broker)
+    );
+    let stray = "[[suite.pact]]\nname = \"x\"\npacts = [\"a.json\"]\nprovider_url = \"http://h\"\nprovider = \"api\"\n";
+    assert!(
+        err(stray).contains("`provider` is a Pact Broker setting: set `broker_url` too"),
+        "{}",
+        err(stray)
+    );
+}
+
+#[test]
 fn openapi_suites() {
     let ok = "[[suite.openapi]]\nname = \"api\"\nopenapi = \"api.yaml\"\nprevious = \"api.v1.yaml\"\nfail_on = \"warning\"\n";
     let config = parse(Path::new("dir/modelci.toml"), ok).expect("a diff-only suite is valid");

@@ -23,6 +23,7 @@ mod locate;
 pub mod openapi_recorded;
 pub mod openapi_suite;
 pub mod openapi_test;
+pub mod pact_broker;
 pub mod pact_mock;
 pub mod pact_verify;
 pub mod suite;

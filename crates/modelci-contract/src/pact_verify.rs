@@ -113,6 +113,15 @@ pub struct LoadedPact {
 }
 
 impl LoadedPact {
+    /// A pact without line positions (one fetched from a Pact Broker): its interactions are
+    /// located at its URL.
+    pub fn remote(pact: Pact) -> LoadedPact {
+        LoadedPact {
+            pact,
+            locations: Vec::new(),
+        }
+    }
+
     fn new(pact: Pact, text: &str) -> LoadedPact {
         // Offsets of every interaction (then every v3 message), in `pact.interactions` order,
         // found with one parse of the file.
@@ -438,6 +447,10 @@ fn not_started(name: String) -> Case {
 /// A planned `[[suite.pact]]`: the interactions of its pacts, ready to verify.
 pub struct PactCheck {
     pacts: Vec<LoadedPact>,
+    /// For each of `pacts`, what the Pact Broker said about it (pacts from a broker).
+    brokered: Vec<Option<crate::pact_broker::BrokerPact>>,
+    /// Set when verification results are to be published.
+    publisher: Option<Arc<crate::pact_broker::Publisher>>,
     items: Vec<Item>,
     opts: VerifyOptions,
     secrets: modelci_net::Redactor,
@@ -451,6 +464,8 @@ enum Item {
         name: String,
     },
     Problem(Case),
+    /// Publishing the broker pacts' results.
+    Publish,
 }
 
 impl PactCheck {
@@ -473,12 +488,96 @@ impl PactCheck {
         let opts = VerifyOptions::from_suite(spec, headers);
         let mut properties = modelci_report::Properties::new();
         properties.insert("provider_url", crate::shown_url(&spec.provider_url));
-        Ok(PactCheck::new(
-            load(&spec.pacts, opts.timeout),
-            opts,
-            secrets,
-            properties,
+        let files = load(&spec.pacts, opts.timeout);
+        let Some(settings) = &spec.broker else {
+            return Ok(PactCheck::new(files, opts, secrets, properties));
+        };
+        let lookup = |var: &str| std::env::var(var).ok();
+        let fetched = match crate::pact_broker::client(settings, opts.timeout, &lookup) {
+            Ok(broker) => crate::pact_broker::fetch(broker, settings, spec.allow_empty),
+            Err(message) => crate::pact_broker::Fetched {
+                pacts: vec![Err(SourceError {
+                    source: crate::shown_url(&settings.url),
+                    line: Some(settings.line).filter(|l| *l > 0),
+                    message,
+                })],
+                publisher: None,
+                shown: crate::shown_url(&settings.url),
+            },
+        };
+        properties.insert("broker_url", fetched.shown.clone());
+        properties.insert("provider", settings.provider.clone());
+        Ok(PactCheck::with_broker(
+            files, fetched, opts, secrets, properties,
         ))
+    }
+
+    /// A check of pact files (as [`PactCheck::new`]) and of a Pact Broker's pacts, publishing
+    /// their results when `fetched` has a publisher. The broker's notices to show before
+    /// verifying become the suite's `broker_notices` property.
+    pub fn with_broker(
+        loaded: Vec<Result<LoadedPact, SourceError>>,
+        fetched: crate::pact_broker::Fetched,
+        opts: VerifyOptions,
+        secrets: modelci_net::Redactor,
+        mut properties: modelci_report::Properties,
+    ) -> PactCheck {
+        let mut notices = Vec::new();
+        let mut check = PactCheck::new(loaded, opts, secrets, modelci_report::Properties::new());
+        let mut any = false;
+        for pact in fetched.pacts {
+            match pact {
+                Ok(bp) => {
+                    for n in bp.notices_before() {
+                        notices.push(format!("{}: {}", bp.loaded.pact.consumer, n.text));
+                    }
+                    check.add(bp.loaded.clone(), Some(bp));
+                    any = true;
+                }
+                Err(e) => check.items.push(Item::Problem(e.to_case())),
+            }
+        }
+        if !notices.is_empty() {
+            properties.insert("broker_notices", notices.join("\n"));
+        }
+        if any && fetched.publisher.is_some() {
+            check.publisher = fetched.publisher;
+            check.items.push(Item::Publish);
+        }
+        for (k, v) in check.properties.iter() {
+            properties.insert(k.clone(), v.clone());
+        }
+        check.properties = properties;
+        check
+    }
+
+    /// Adds a pact's selected interactions.
+    fn add(&mut self, p: LoadedPact, brokered: Option<crate::pact_broker::BrokerPact>) {
+        let n = self.pacts.len();
+        let label = brokered
+            .as_ref()
+            .map(|b| b.fetched.reference.description.as_str())
+            .filter(|d| !d.is_empty());
+        for (index, i) in p.pact.interactions.iter().enumerate() {
+            if selected(i, &self.opts) {
+                let name = match label {
+                    Some(label) => labelled_case_name(&p, i, label),
+                    None => case_name(&p, i),
+                };
+                self.items.push(Item::Interaction {
+                    pact: n,
+                    index,
+                    name,
+                });
+            }
+        }
+        self.pacts.push(p);
+        self.brokered.push(brokered);
+    }
+
+    /// The Pact Broker's notices to show before verifying (`consumer: text`), one a line.
+    pub fn broker_notices(&self) -> Option<&str> {
+        self.properties.get("broker_notices").map(String::as_str)
     }
 
     /// A check of pacts already loaded (a source that could not be loaded becomes one errored
@@ -489,33 +588,22 @@ impl PactCheck {
         secrets: modelci_net::Redactor,
         properties: modelci_report::Properties,
     ) -> PactCheck {
-        let mut pacts = Vec::new();
-        let mut items = Vec::new();
-        for loaded in loaded {
-            match loaded {
-                Ok(p) => {
-                    let n = pacts.len();
-                    for (index, i) in p.pact.interactions.iter().enumerate() {
-                        if selected(i, &opts) {
-                            items.push(Item::Interaction {
-                                pact: n,
-                                index,
-                                name: case_name(&p, i),
-                            });
-                        }
-                    }
-                    pacts.push(p);
-                }
-                Err(e) => items.push(Item::Problem(e.to_case())),
-            }
-        }
-        PactCheck {
-            pacts,
-            items,
+        let mut check = PactCheck {
+            pacts: Vec::new(),
+            brokered: Vec::new(),
+            publisher: None,
+            items: Vec::new(),
             opts,
             secrets,
             properties,
+        };
+        for loaded in loaded {
+            match loaded {
+                Ok(p) => check.add(p, None),
+                Err(e) => check.items.push(Item::Problem(e.to_case())),
+            }
         }
+        check
     }
 
     /// Whether nothing to verify may pass (see [`VerifyOptions::allow_empty`]).
@@ -530,6 +618,7 @@ impl PactCheck {
             .map(|i| match i {
                 Item::Interaction { name, .. } => name.clone(),
                 Item::Problem(c) => c.name.clone(),
+                Item::Publish => crate::pact_broker::PUBLISH_CASE.to_owned(),
             })
             .collect()
     }
@@ -561,6 +650,9 @@ impl PactCheck {
 
     fn run_with(&self, indices: &[usize], opts: &VerifyOptions) -> Vec<Case> {
         let mut out: Vec<Option<Case>> = vec![None; indices.len()];
+        // Per pact: whether every case passed, and the per-interaction results to publish.
+        let mut success = vec![true; self.pacts.len()];
+        let mut results: Vec<Vec<Value>> = vec![Vec::new(); self.pacts.len()];
         for (p, pact) in self.pacts.iter().enumerate() {
             let mine: Vec<(usize, usize)> = indices
                 .iter()
@@ -578,8 +670,37 @@ impl PactCheck {
             let interaction_indices: Vec<usize> = mine.iter().map(|(_, i)| *i).collect();
             // verify_interactions reports what it did not start as skipped.
             let cases = verify_interactions(pact, &interaction_indices, opts);
-            for ((slot, _), case) in mine.iter().zip(cases) {
+            let brokered = self.brokered.get(p).and_then(Option::as_ref);
+            for ((slot, index), mut case) in mine.iter().zip(cases) {
+                // The planned name (a broker pact's carries why it was selected).
+                if let Some(Item::Interaction { name, .. }) = self.items.get(indices[*slot]) {
+                    case.name.clone_from(name);
+                }
+                let ok = case.outcome == Outcome::Passed;
+                success[p] &= ok;
+                let case = match brokered {
+                    Some(bp) => {
+                        if let Some(i) = pact.pact.interactions.get(*index) {
+                            results[p].push(crate::pact_broker::test_result(
+                                &i.description,
+                                i.key.as_deref(),
+                                ok,
+                            ));
+                        }
+                        if bp.pending() {
+                            crate::pact_broker::pending_case(case, bp)
+                        } else {
+                            case
+                        }
+                    }
+                    None => case,
+                };
                 out[*slot] = Some(self.scrub(case));
+            }
+        }
+        for (slot, &i) in indices.iter().enumerate() {
+            if matches!(self.items.get(i), Some(Item::Publish)) {
+                out[slot] = Some(self.publish(indices, opts, &success, results.clone()));
             }
         }
         indices
@@ -593,6 +714,59 @@ impl PactCheck {
             .collect()
     }
 
+    /// The publishing case: publishes only when this call verified every case of the suite,
+    /// unfiltered and uninterrupted.
+    fn publish(
+        &self,
+        indices: &[usize],
+        opts: &VerifyOptions,
+        success: &[bool],
+        mut results: Vec<Vec<Value>>,
+    ) -> Case {
+        let skipped = |why: &str| {
+            Case::skipped(
+                crate::pact_broker::PUBLISH_CASE,
+                format!("verification results not published: {why}"),
+            )
+        };
+        let Some(publisher) = &self.publisher else {
+            return skipped("no publisher");
+        };
+        if opts.cancelled() {
+            return skipped("the run was interrupted");
+        }
+        if opts.filter_description.is_some() || opts.filter_state.is_some() {
+            return skipped(
+                "filters selected only some interactions; results are published from an \
+                 unfiltered run",
+            );
+        }
+        let complete = self
+            .items
+            .iter()
+            .enumerate()
+            .all(|(n, item)| !matches!(item, Item::Interaction { .. }) || indices.contains(&n));
+        if !complete {
+            return skipped(
+                "this run verified only part of the suite's cases (a sharded run, --shard); \
+                 results are published only from a complete run",
+            );
+        }
+        let verified: Vec<crate::pact_broker::Verified<'_>> = self
+            .brokered
+            .iter()
+            .enumerate()
+            .filter_map(|(p, b)| {
+                b.as_ref().map(|pact| crate::pact_broker::Verified {
+                    pact,
+                    success: success.get(p).copied().unwrap_or(false),
+                    results: std::mem::take(&mut results[p]),
+                })
+            })
+            .collect();
+        self.scrub(publisher.publish(&verified))
+    }
+
     fn scrub(&self, mut case: Case) -> Case {
         if self.secrets.is_empty() {
             return case;
@@ -600,6 +774,12 @@ impl PactCheck {
         case.map_texts(|t| self.secrets.hide(t));
         case
     }
+}
+
+/// A broker pact's case name: the consumer, why the broker selected the pact (two pacts of one
+/// consumer, from two branches, stay apart), the interaction.
+fn labelled_case_name(pact: &LoadedPact, i: &Interaction, label: &str) -> String {
+    format!("{} [{label}]: {}", pact.pact.consumer, i.title())
 }
 
 fn case_name(pact: &LoadedPact, i: &Interaction) -> String {

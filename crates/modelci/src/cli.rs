@@ -6,6 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod broker_verify;
+pub use broker_verify::BrokerVerifyArgs;
+
 /// The CI/CD gate for AI services: contract tests, model suites and metric thresholds, with
 /// reports CI understands.
 #[derive(Debug, Parser)]
@@ -442,8 +445,9 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A pact file, a folder of pact files, or an http(s) URL (repeatable).
-    #[arg(long, value_name = "PATH_OR_URL", required = true, num_args = 1..)]
+    /// A pact file, a folder of pact files, or an http(s) URL (repeatable; optional with
+    /// --broker-url or --provider).
+    #[arg(long, value_name = "PATH_OR_URL", required_unless_present_any = ["broker_url", "provider"], num_args = 1..)]
     pub pact: Vec<String>,
     /// Base URL of the provider under test.
     #[arg(long, value_name = "URL")]
@@ -472,6 +476,8 @@ pub struct VerifyArgs {
     /// Pass when there is nothing to check (no interactions, or filters that select none) instead of exiting 2.
     #[arg(long)]
     pub allow_empty: bool,
+    #[command(flatten)]
+    pub broker: Box<BrokerVerifyArgs>,
     #[command(flatten)]
     pub reports: ReportArgs,
 }

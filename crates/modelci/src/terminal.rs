@@ -113,9 +113,19 @@ pub fn render(run: &Run, colour: bool, verbosity: Verbosity) -> String {
     let mut hidden = 0;
     for suite in &run.suites {
         suite_line(&mut out, &p, suite);
+        // A Pact Broker's notices (why each pact was selected, whether it is pending).
+        if let Some(notices) = suite.properties.get("broker_notices") {
+            for n in notices.lines() {
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    p.dim(&format!("broker: {}", escape_controls(n)))
+                );
+            }
+        }
         for case in &suite.cases {
             if !matches!(case.outcome, Outcome::Failed | Outcome::Errored) {
-                if verbose || is_threshold(case) {
+                if verbose || is_threshold(case) || is_broker_note(case) {
                     case_line(&mut out, &p, case, verbose);
                 }
                 continue;
@@ -183,6 +193,13 @@ fn verdict_line(out: &mut String, p: &Paint, run: &Run) {
 /// with its value, passing or not.
 fn is_threshold(case: &Case) -> bool {
     case.properties.get("threshold").is_some()
+}
+
+/// A case that the Pact Broker part of a pact suite always shows: a pending pact's failure
+/// (skipped: it does not fail the build) and the publishing of verification results.
+fn is_broker_note(case: &Case) -> bool {
+    case.properties.get("pending_outcome").is_some()
+        || case.name == modelci_contract::pact_broker::PUBLISH_CASE
 }
 
 /// A measured value for the terminal: at most 4 decimals (the reports keep every digit).

@@ -32,7 +32,7 @@ const VERIFY_FLAGS: &[(&str, &str)] = &[
 ];
 
 /// The flags make a `[[suite.pact]]` table, checked as the configuration's would be.
-fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
+fn options(args: &VerifyArgs) -> Result<(VerifyOptions, modelci_config::PactSuite), String> {
     use toml::Spanned;
     let headers = args
         .header
@@ -41,7 +41,7 @@ fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let raw = modelci_config::PactSuiteFile {
         name: Spanned::new(0..0, "pact".to_owned()),
-        pacts: Spanned::new(0..0, args.pact.clone()),
+        pacts: (!args.pact.is_empty()).then(|| Spanned::new(0..0, args.pact.clone())),
         provider_url: Spanned::new(0..0, args.provider_url.clone()),
         state_change_url: args.state_change_url.clone().map(|u| Spanned::new(0..0, u)),
         state_change_teardown: args.state_change_teardown,
@@ -55,15 +55,35 @@ fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
         timeout_secs: Some(args.timeout),
         concurrency: Some(args.concurrency),
         allow_empty: args.allow_empty,
+        broker_url: None,
+        broker_token_env: None,
+        broker_username_env: None,
+        broker_password_env: None,
+        provider: None,
+        consumer_version_selectors: None,
+        enable_pending: false,
+        include_wip_pacts_since: None,
+        provider_version: None,
+        provider_branch: None,
+        provider_tags: Vec::new(),
+        build_url: None,
+        publish_results: false,
     };
-    let spec = modelci_config::pact::resolve(raw, &modelci_config::Origin::flags(VERIFY_FLAGS))
+    let mut raw = raw;
+    crate::commands::contract_broker::fill(&mut raw, &args.broker)?;
+    let flags: Vec<(&str, &str)> = VERIFY_FLAGS
+        .iter()
+        .chain(crate::commands::contract_broker::BROKER_FLAGS)
+        .copied()
+        .collect();
+    let spec = modelci_config::pact::resolve(raw, &modelci_config::Origin::flags(&flags))
         .map_err(|e| e.to_string())?;
     // Headers as given, in order (a name may repeat).
-    Ok(VerifyOptions::from_suite(&spec, headers))
+    Ok((VerifyOptions::from_suite(&spec, headers), spec))
 }
 
 pub fn verify(args: &VerifyArgs) -> u8 {
-    let opts = match options(args) {
+    let (opts, spec) = match options(args) {
         Ok(o) => o,
         Err(message) => {
             output::error(&message, None);
@@ -112,6 +132,16 @@ pub fn verify(args: &VerifyArgs) -> u8 {
             },
         })
         .collect();
+    let mut planned = planned;
+    if let Some(settings) = &spec.broker {
+        match crate::commands::contract_broker::plan(args, settings, &opts) {
+            Ok(suites) => planned.extend(suites),
+            Err(message) => {
+                output::error(&message, None);
+                return EXIT_ERROR;
+            }
+        }
+    }
     let mut progress = crate::terminal::Progress::new();
     let mut run = modelci_runner::run_planned(planned, &options, &mut progress);
     progress.finish();

@@ -3,6 +3,7 @@
 mod check;
 mod completions;
 mod contract;
+mod contract_broker;
 mod diff;
 mod doctor;
 mod gate;
