@@ -107,6 +107,7 @@ mod tests {
             old_pointer: pointer.into(),
             new_pointer: String::new(),
             message: "removed".into(),
+            operation: String::new(),
             instance_path: String::new(),
             witness: None,
         }
