@@ -494,3 +494,78 @@ fn a_sharded_load_is_judged_over_all_shards_by_report_merge() {
         "{m:#}"
     );
 }
+
+#[test]
+fn find_max_reports_the_highest_rate_that_held() {
+    let provider = QuickstartProvider::start_private();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("max.json");
+    let url = format!("{}/v2/health/ready", provider.url);
+    let (code, out, err) = run(&mut modelci(&[
+        "load",
+        "--url",
+        &url,
+        "--rate",
+        "10",
+        "--duration",
+        "1s",
+        "--find-max",
+        "--slo",
+        "error_rate<1%",
+        "--max-rate",
+        "40",
+        "-t",
+        "rps>=5",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r = report(&json);
+    let suite = &r["suites"][0];
+    let props = &suite["properties"];
+    assert_eq!(props["max_rps"], "40.00", "{props:#}");
+    assert!(
+        props["step.01"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("10.0 req/s: held")),
+        "{props:#}"
+    );
+    assert!(
+        props["step.03"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("40.0 req/s: held")),
+        "{props:#}"
+    );
+    assert_eq!(
+        suite["cases"][0]["name"],
+        "highest rate holding error_rate<1%"
+    );
+    assert_eq!(suite["cases"][1]["name"], "rps>=5");
+
+    // The search needs an SLO, and the open model.
+    let (code, _, err) = run(&mut modelci(&[
+        "load",
+        "--url",
+        &url,
+        "--rate",
+        "10",
+        "--duration",
+        "1",
+        "--find-max",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    let (code, out, err) = run(&mut modelci(&[
+        "load",
+        "--url",
+        &url,
+        "--vus",
+        "2",
+        "--duration",
+        "1",
+        "--find-max",
+        "--slo",
+        "p99<1s",
+    ]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("needs the open model"), "{err}");
+}

@@ -36,7 +36,7 @@ pub use discover::{Found, discover};
 pub use error::{ConfigError, Diagnostic};
 pub use file::ConfigFile;
 pub use json_schema::{FilePattern, JsonSchemaSuite, JsonSchemaSuiteFile, RecordFormat};
-pub use load::{LoadShape, LoadSuite, LoadSuiteFile};
+pub use load::{FindMax, LoadShape, LoadSuite, LoadSuiteFile};
 pub use model::{DEFAULT_MAX_BATCH, ModelSuite, ModelSuiteFile};
 pub use openapi::{FailOn, OpenApiSuite, OpenApiSuiteFile};
 pub use pact::{PactBroker, PactSuite, PactSuiteFile};

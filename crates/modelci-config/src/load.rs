@@ -91,6 +91,37 @@ pub struct StageFile {
     pub target: f64,
 }
 
+/// `[suite.load.find_max]`: search for the highest rate that holds an SLO.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindMaxFile {
+    /// The SLO each rate must hold, as thresholds (`p(99)<300ms`, `error_rate<1%`).
+    pub slo: Vec<String>,
+    /// The highest rate tried (default 100000).
+    #[serde(default)]
+    pub max_rate: Option<f64>,
+    /// Stop bisecting when the rates that held and did not are this close, as a fraction of
+    /// the one that held (default 0.05).
+    #[serde(default)]
+    pub precision: Option<f64>,
+    /// Runs at most (default 12).
+    #[serde(default)]
+    pub max_steps: Option<usize>,
+}
+
+/// A resolved `find_max`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindMax {
+    /// SLO expressions.
+    pub slo: Vec<String>,
+    /// The highest rate tried.
+    pub max_rate: f64,
+    /// Relative precision.
+    pub precision: f64,
+    /// Runs at most.
+    pub max_steps: usize,
+}
+
 /// How requests arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -172,6 +203,10 @@ pub struct LoadSuiteFile {
     /// Write the latency distribution as CSV here (percentile, latency_ms, count).
     #[serde(default)]
     pub histogram_csv: Option<PathBuf>,
+    /// Find the highest rate that holds an SLO instead: `rate` is the first tried and
+    /// `duration` the length of each try; `thresholds` are judged at the highest rate found.
+    #[serde(default)]
+    pub find_max: Option<FindMaxFile>,
 }
 
 /// How load is offered, resolved.
@@ -228,6 +263,8 @@ pub struct LoadSuite {
     pub seed: u64,
     /// Where to write the histogram CSV.
     pub histogram_csv: Option<PathBuf>,
+    /// Search for the highest rate holding an SLO.
+    pub find_max: Option<FindMax>,
 }
 
 /// In-flight requests at most, unless told.
@@ -378,7 +415,54 @@ pub fn resolve(raw: LoadSuiteFile, origin: &Origin<'_>) -> Result<LoadSuite, Con
         &origin.name("max_in_flight"),
     )
     .map_err(&err)?;
+    let find_max = match raw.find_max {
+        None => None,
+        Some(f) => {
+            let LoadShape::Open { stages, .. } = &shape else {
+                return Err(err(format!(
+                    "{} needs the open model: a {} to start from, not {}",
+                    origin.name("find_max"),
+                    origin.name("rate"),
+                    origin.name("vus")
+                )));
+            };
+            if stages.len() != 1 || stages[0].1 != stages[0].2 {
+                return Err(err(format!(
+                    "{} starts from {} and tries each rate for {}: leave out {}",
+                    origin.name("find_max"),
+                    origin.name("rate"),
+                    origin.name("duration"),
+                    origin.name("stages")
+                )));
+            }
+            if f.slo.is_empty() {
+                return Err(err(format!(
+                    "{} needs at least one SLO ({})",
+                    origin.name("find_max"),
+                    origin.name("slo")
+                )));
+            }
+            let max_rate = rate_ok(f.max_rate.unwrap_or(100_000.0), &origin.name("max_rate"))?;
+            let precision = f.precision.unwrap_or(0.05);
+            if !(precision.is_finite() && precision > 0.0 && precision < 1.0) {
+                return Err(err(format!(
+                    "{} is a fraction between 0 and 1, not {precision}",
+                    origin.name("precision")
+                )));
+            }
+            let max_steps =
+                crate::values::count(f.max_steps.unwrap_or(12), 1, 100, &origin.name("max_steps"))
+                    .map_err(&err)?;
+            Some(FindMax {
+                slo: f.slo,
+                max_rate,
+                precision,
+                max_steps,
+            })
+        }
+    };
     Ok(LoadSuite {
+        find_max,
         url: raw.url.get_ref().clone(),
         url_line: origin.line(raw.url.span().start),
         method: raw.method,

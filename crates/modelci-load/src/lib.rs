@@ -15,6 +15,8 @@ pub mod suite;
 pub mod threshold;
 
 pub use profile::{Arrivals, Profile, Stage, Starts};
-pub use run::{Live, LoadError, LoadOutcome, LoadSpec, Model, RequestTemplate, run};
+pub use run::{
+    FindMax, Live, LoadError, LoadOutcome, LoadSpec, Model, RequestTemplate, Step, find_max, run,
+};
 pub use stats::{ErrorKind, Recorder, Summary};
 pub use threshold::{Threshold, Verdict};

@@ -563,3 +563,146 @@ async fn closed(
         cancelled: cancel.load(Ordering::Relaxed),
     }
 }
+
+/// One step of a search for the highest rate that holds an SLO.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The rate offered.
+    pub rate: f64,
+    /// What it gave.
+    pub outcome: LoadOutcome,
+    /// Whether every SLO held, the rate was achieved (within 5%) and under 1% could not start.
+    pub held: bool,
+    /// Why it did not hold (the first reason).
+    pub why: Option<String>,
+}
+
+/// The result of [`find_max`].
+#[derive(Debug, Clone)]
+pub struct FindMax {
+    /// Every step, in order.
+    pub steps: Vec<Step>,
+    /// The highest rate that held, if any did.
+    pub best: Option<f64>,
+}
+
+/// Finds the highest constant rate that holds `slo`: runs `base`'s settings (its duration,
+/// warm-up, requests) at `start` requests per second, doubles the rate while it holds (up to
+/// `max_rate`), then bisects between the last rate that held and the first that did not until
+/// they are within `precision` (a fraction, e.g. 0.05) of each other. At most `max_steps` runs;
+/// each is bounded like any run.
+///
+/// # Errors
+/// As [`run`].
+pub fn find_max(
+    base: &LoadSpec,
+    slo: &[Threshold],
+    start: f64,
+    max_rate: f64,
+    precision: f64,
+    max_steps: usize,
+    cancel: &AtomicBool,
+) -> Result<FindMax, LoadError> {
+    let duration = match &base.model {
+        Model::Open { profile, .. } => profile.duration(),
+        Model::Closed { .. } => {
+            return Err(LoadError::Spec(
+                "finding the highest rate needs the open model (a rate), not virtual users"
+                    .to_owned(),
+            ));
+        }
+    };
+    if !(start.is_finite() && start > 0.0 && max_rate >= start) {
+        return Err(LoadError::Spec(format!(
+            "the search needs a starting rate above 0 and a maximum at least as high (start {start}, max {max_rate})"
+        )));
+    }
+    let attempt = |rate: f64| -> Result<Step, LoadError> {
+        let mut spec = base.clone();
+        if let Model::Open { profile, .. } = &mut spec.model {
+            *profile = Profile::constant(rate, duration);
+        }
+        let outcome = run(&spec, cancel, &Live::default())?;
+        let s = outcome
+            .recorder
+            .summary(outcome.measured, outcome.target_rps);
+        let why = slo
+            .iter()
+            .map(|t| t.judge(&s, |q| outcome.recorder.percentile_ms(q)))
+            .find(|v| !v.passed)
+            .map(|v| format!("`{}`: {}", v.threshold, v.describe()))
+            .or_else(|| {
+                (s.achieved_rps < 0.95 * rate).then(|| {
+                    format!(
+                        "achieved {:.1} req/s of the {rate:.1} asked",
+                        s.achieved_rps
+                    )
+                })
+            })
+            .or_else(|| {
+                (s.dropped_rate >= 0.01).then(|| {
+                    format!(
+                        "{:.1}% of the requests could not start",
+                        s.dropped_rate * 100.0
+                    )
+                })
+            });
+        Ok(Step {
+            rate,
+            held: why.is_none(),
+            why,
+            outcome,
+        })
+    };
+    let mut steps = Vec::new();
+    let (mut good, mut bad): (Option<f64>, Option<f64>) = (None, None);
+    let mut rate = start;
+    // Grow.
+    while steps.len() < max_steps && !cancel.load(Ordering::Relaxed) {
+        let step = attempt(rate)?;
+        let held = step.held;
+        steps.push(step);
+        if held {
+            good = Some(rate);
+            if rate >= max_rate {
+                break;
+            }
+            rate = (rate * 2.0).min(max_rate);
+        } else {
+            bad = Some(rate);
+            break;
+        }
+    }
+    // The starting rate was already too much: halve until one holds (at most 4 times).
+    let mut lower = start;
+    while good.is_none()
+        && bad.is_some()
+        && lower > start / 16.0
+        && steps.len() < max_steps
+        && !cancel.load(Ordering::Relaxed)
+    {
+        lower /= 2.0;
+        let step = attempt(lower)?;
+        if step.held {
+            good = Some(lower);
+        } else {
+            bad = Some(lower);
+        }
+        steps.push(step);
+    }
+    // Bisect.
+    while let (Some(g), Some(b)) = (good, bad) {
+        if steps.len() >= max_steps || cancel.load(Ordering::Relaxed) || (b - g) <= precision * g {
+            break;
+        }
+        let mid = (g + b) / 2.0;
+        let step = attempt(mid)?;
+        if step.held {
+            good = Some(mid);
+        } else {
+            bad = Some(mid);
+        }
+        steps.push(step);
+    }
+    Ok(FindMax { steps, best: good })
+}

@@ -23,6 +23,8 @@ use crate::threshold::Threshold;
 pub struct LoadCheck {
     spec: LoadSpec,
     thresholds: Vec<Threshold>,
+    /// Search for the highest rate holding these SLOs (max rate, precision, max steps).
+    find_max: Option<(Vec<Threshold>, f64, f64, usize)>,
     url_shown: String,
     location: Location,
     histogram_csv: Option<std::path::PathBuf>,
@@ -259,9 +261,22 @@ impl LoadCheck {
             success_below: 400,
         };
         load.validate().map_err(|e| e.to_string())?;
+        let find_max = match &spec.find_max {
+            None => None,
+            Some(f) => Some((
+                f.slo
+                    .iter()
+                    .map(|t| Threshold::parse(t))
+                    .collect::<Result<Vec<_>, _>>()?,
+                f.max_rate,
+                f.precision,
+                f.max_steps,
+            )),
+        };
         Ok(LoadCheck {
             spec: load,
             thresholds,
+            find_max,
             url_shown,
             location: if line == 0 {
                 Location::file(file)
@@ -378,6 +393,110 @@ impl LoadCheck {
             }
         }
         (cases, p)
+    }
+
+    /// `find_max`: one case for the search (passed when a rate held), then the thresholds
+    /// judged at the highest rate that held; every step in the properties.
+    fn search(
+        &self,
+        spec: &LoadSpec,
+        (slo, max_rate, precision, max_steps): &(Vec<Threshold>, f64, f64, usize),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Vec<Case> {
+        let start = match &spec.model {
+            Model::Open { profile, .. } => profile.first_rate(),
+            Model::Closed { .. } => 0.0,
+        };
+        let found =
+            match crate::run::find_max(spec, slo, start, *max_rate, *precision, *max_steps, cancel)
+            {
+                Ok(f) => f,
+                Err(e) => {
+                    return vec![
+                        Case::errored("find max", e.to_string())
+                            .with_location(self.location.clone()),
+                    ];
+                }
+            };
+        let slo_text = slo
+            .iter()
+            .map(|t| t.expression.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let name = format!("highest rate holding {slo_text}");
+        let best_step = found
+            .best
+            .and_then(|b| found.steps.iter().find(|s| s.held && s.rate == b));
+        let (mut cases, mut props) = match best_step {
+            Some(step) => self.judge(&step.outcome, None),
+            None => (Vec::new(), Properties::new()),
+        };
+        if best_step.is_none() {
+            cases.clear();
+        }
+        for (i, step) in found.steps.iter().enumerate() {
+            let s = step
+                .outcome
+                .recorder
+                .summary(step.outcome.measured, step.outcome.target_rps);
+            props.insert(
+                format!("step.{:02}", i + 1),
+                format!(
+                    "{:.1} req/s: {} (achieved {:.1} req/s, p99 {} ms, {} failed, {} dropped)",
+                    step.rate,
+                    match &step.why {
+                        None => "held".to_owned(),
+                        Some(w) => format!("did not hold, {w}"),
+                    },
+                    s.achieved_rps,
+                    ms(s.p99_ms),
+                    s.failed,
+                    s.dropped
+                ),
+            );
+        }
+        props.insert("slo", slo_text.clone());
+        let first_why = found.steps.first().and_then(|s| s.why.clone());
+        let search_case = match found.best {
+            Some(best) => {
+                props.insert("max_rps", format!("{best:.2}"));
+                let limit = found
+                    .steps
+                    .iter()
+                    .filter(|s| !s.held && s.rate > best)
+                    .map(|s| s.rate)
+                    .fold(f64::INFINITY, f64::min);
+                Case::passed(name).with_message(if limit.is_finite() {
+                    format!(
+                        "{best:.1} req/s held ({slo_text}); {limit:.1} req/s did not ({} runs)",
+                        found.steps.len()
+                    )
+                } else {
+                    format!(
+                        "{best:.1} req/s held ({slo_text}), the highest rate tried ({} runs)",
+                        found.steps.len()
+                    )
+                })
+            }
+            None => Case::failed(
+                name,
+                format!(
+                    "no rate held down to {:.2} req/s: {}",
+                    found.steps.last().map_or(start, |s| s.rate),
+                    first_why.unwrap_or_else(|| "the search was interrupted".to_owned())
+                ),
+            ),
+        }
+        .with_location(self.location.clone());
+        if let Ok(mut p) = self.properties.lock() {
+            *p = props;
+        }
+        // Without a rate that held there is nothing to judge the thresholds on.
+        let mut all = vec![search_case];
+        if best_step.is_some() {
+            all.extend(cases.into_iter().filter(|c| c.name != "load"));
+        }
+        all
     }
 
     /// This shard's part of the load: rates (and connection slots, virtual users) divided by the
@@ -685,7 +804,12 @@ pub fn merge_shards(parts: Vec<modelci_report::Suite>) -> Result<modelci_report:
 
 impl Suite for LoadCheck {
     fn plan(&self) -> Plan {
-        Plan::Split
+        // A search is one sequence of runs: it does not divide among shards.
+        if self.find_max.is_some() {
+            Plan::Whole
+        } else {
+            Plan::Split
+        }
     }
 
     fn run(&self, _indices: &[usize], ctx: &Context) -> Vec<Case> {
@@ -707,6 +831,14 @@ impl Suite for LoadCheck {
         spec.workers = ctx.jobs;
         let flag = ctx.cancel.flag();
         let started = std::time::Instant::now();
+        if let Some(search) = &self.find_max {
+            let mut cases = self.search(&spec, search, &flag);
+            let share = started.elapsed().as_secs_f64() * 1000.0 / cases.len().max(1) as f64;
+            for c in &mut cases {
+                c.duration_ms = share;
+            }
+            return cases;
+        }
         match crate::run::run(&spec, &flag, &Live::default()) {
             Ok(out) => {
                 let (mut cases, props) = self.judge(&out, shard);

@@ -231,3 +231,75 @@ fn spec_for(url: &str) -> LoadSpec {
         },
     )
 }
+
+/// A server that refuses (503) whatever goes beyond 150 requests in any second: the search
+/// finds a rate below that and above what it doubled from.
+#[test]
+fn find_max_brackets_the_rate_a_server_can_take() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
+            let seen = Arc::new(std::sync::Mutex::new(
+                std::collections::VecDeque::<Instant>::new(),
+            ));
+            let app = axum::Router::new().route(
+                "/",
+                axum::routing::get(move || {
+                    let seen = Arc::clone(&seen);
+                    async move {
+                        let now = Instant::now();
+                        let mut q = seen.lock().expect("lock");
+                        while q
+                            .front()
+                            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(1))
+                        {
+                            q.pop_front();
+                        }
+                        q.push_back(now);
+                        if q.len() > 150 {
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE
+                        } else {
+                            axum::http::StatusCode::OK
+                        }
+                    }
+                }),
+            );
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    let url = format!("http://{}", rx.recv().expect("address"));
+    let base = spec(
+        &url,
+        Model::Open {
+            profile: Profile::constant(40.0, Duration::from_secs(1)),
+            arrivals: Arrivals::Uniform,
+            max_in_flight: 100,
+        },
+    );
+    let slo = [Threshold::parse("error_rate<1%").expect("slo")];
+    let cancel = AtomicBool::new(false);
+    let found =
+        modelci_load::find_max(&base, &slo, 40.0, 10_000.0, 0.2, 10, &cancel).expect("search");
+    let best = found.best.expect("a rate held");
+    assert!(
+        (80.0..160.0).contains(&best),
+        "{best}: {:?}",
+        found
+            .steps
+            .iter()
+            .map(|s| (s.rate, s.held))
+            .collect::<Vec<_>>()
+    );
+    assert!(found.steps.iter().any(|s| !s.held && s.rate > best));
+    assert_eq!(found.steps[0].rate, 40.0);
+    assert!(found.steps.len() <= 10);
+}

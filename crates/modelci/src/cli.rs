@@ -294,6 +294,22 @@ pub struct LoadArgs {
     /// Write the latency distribution as CSV (percentile, latency_ms, count).
     #[arg(long, value_name = "PATH")]
     pub histogram_csv: Option<PathBuf>,
+    /// Find the highest rate that holds the --slo: start at --rate, double while it holds, then
+    /// bisect; each try lasts --duration. Thresholds are judged at the rate found.
+    #[arg(long, requires = "slo")]
+    pub find_max: bool,
+    /// The SLO each rate must hold with --find-max (repeatable): `p(99)<300ms`, `error_rate<1%`.
+    #[arg(long, value_name = "EXPR", requires = "find_max")]
+    pub slo: Vec<String>,
+    /// The highest rate --find-max tries.
+    #[arg(long, value_name = "RPS", requires = "find_max")]
+    pub max_rate: Option<f64>,
+    /// --find-max stops when the rates that held and did not are this close (a fraction).
+    #[arg(long, value_name = "FRACTION", requires = "find_max")]
+    pub precision: Option<f64>,
+    /// --find-max runs at most this many tries.
+    #[arg(long, value_name = "N", requires = "find_max")]
+    pub max_steps: Option<usize>,
     #[command(flatten)]
     pub reports: ReportArgs,
 }

@@ -25,6 +25,11 @@ const LOAD_FLAGS: &[(&str, &str)] = &[
     ("timeout_secs", "--timeout"),
     ("max_in_flight", "--max-in-flight"),
     ("thresholds", "--threshold"),
+    ("find_max", "--find-max"),
+    ("slo", "--slo"),
+    ("max_rate", "--max-rate"),
+    ("precision", "--precision"),
+    ("max_steps", "--max-steps"),
 ];
 
 pub fn run(args: &LoadArgs) -> u8 {
@@ -94,6 +99,12 @@ fn run_inner(args: &LoadArgs) -> Result<u8, String> {
         abort_on_fail: args.abort_on_fail,
         seed: Some(args.seed),
         histogram_csv: args.histogram_csv.clone(),
+        find_max: args.find_max.then(|| modelci_config::load::FindMaxFile {
+            slo: args.slo.clone(),
+            max_rate: args.max_rate,
+            precision: args.precision,
+            max_steps: args.max_steps,
+        }),
     };
     let mut spec = modelci_config::load::resolve(raw, &modelci_config::Origin::flags(LOAD_FLAGS))
         .map_err(|e| e.to_string())?;
