@@ -58,6 +58,7 @@ pub fn summary(run: &Run) -> String {
         }
         out.push('\n');
     }
+    load_table(&mut out, run);
 
     let bad: Vec<_> = run
         .cases()
@@ -111,6 +112,45 @@ pub fn summary(run: &Run) -> String {
         );
     }
     out
+}
+
+/// The figures of load suites (`kind = "load"`): rates, latency percentiles, failures.
+fn load_table(out: &mut String, run: &Run) {
+    let loads: Vec<&Suite> = run
+        .suites
+        .iter()
+        .filter(|s| s.kind == "load" && s.properties.get("p50_ms").is_some())
+        .collect();
+    if loads.is_empty() {
+        return;
+    }
+    out.push_str("### Load\n\n");
+    out.push_str(
+        "| Suite | req/s | target | p50 ms | p95 ms | p99 ms | max ms | failed | dropped |\n",
+    );
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for suite in loads {
+        let p = |k: &str| {
+            suite
+                .properties
+                .get(k)
+                .map_or_else(|| "–".to_owned(), |v| cell(v))
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&suite.name),
+            p("achieved_rps"),
+            p("target_rps"),
+            p("p50_ms"),
+            p("p95_ms"),
+            p("p99_ms"),
+            p("max_ms"),
+            p("failed"),
+            p("dropped"),
+        );
+    }
+    out.push('\n');
 }
 
 fn suite_icon(suite: &Suite) -> &'static str {
@@ -171,6 +211,35 @@ fn fenced(lang: &str, text: &str) -> String {
 mod tests {
     use super::*;
     use crate::sample;
+
+    #[test]
+    fn load_suites_get_a_table_of_their_figures() {
+        let mut run = Run::new("1.0.0");
+        let mut suite = Suite::new("serving-slo", "load");
+        for (k, v) in [
+            ("achieved_rps", "49.80"),
+            ("target_rps", "50.00"),
+            ("p50_ms", "1.700"),
+            ("p95_ms", "2.800"),
+            ("p99_ms", "2.900"),
+            ("max_ms", "3.100"),
+            ("failed", "0"),
+            ("dropped", "1"),
+        ] {
+            suite.properties.insert(k, v);
+        }
+        suite.cases.push(crate::Case::passed("p(99)<250ms"));
+        suite.refresh_summary();
+        run.suites.push(suite);
+        run.refresh_summary();
+        let md = summary(&run);
+        assert!(md.contains("### Load\n"), "{md}");
+        assert!(
+            md.contains("| serving-slo | 49.80 | 50.00 | 1.700 | 2.800 | 2.900 | 3.100 | 0 | 1 |"),
+            "{md}"
+        );
+        assert!(!summary(&sample::run()).contains("### Load"));
+    }
 
     #[test]
     fn snapshot_of_sample_summary() {

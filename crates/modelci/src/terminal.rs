@@ -123,9 +123,10 @@ pub fn render(run: &Run, colour: bool, verbosity: Verbosity) -> String {
                 );
             }
         }
+        load_line(&mut out, &p, suite);
         for case in &suite.cases {
             if !matches!(case.outcome, Outcome::Failed | Outcome::Errored) {
-                if verbose || is_threshold(case) || is_broker_note(case) {
+                if verbose || is_threshold(case) || is_broker_note(case) || suite.kind == "load" {
                     case_line(&mut out, &p, case, verbose);
                 }
                 continue;
@@ -191,6 +192,43 @@ fn verdict_line(out: &mut String, p: &Paint, run: &Run) {
 
 /// A case that judges a measured value against a threshold (the gate's): it is always shown
 /// with its value, passing or not.
+/// A load suite's figures under its line: the rate, the latency percentiles, what failed or
+/// could not start.
+fn load_line(out: &mut String, p: &Paint, suite: &Suite) {
+    if suite.kind != "load" {
+        return;
+    }
+    let get = |k: &str| suite.properties.get(k).map(String::as_str);
+    let Some(p50) = get("p50_ms") else {
+        return;
+    };
+    let mut parts = Vec::new();
+    if let Some(rps) = get("achieved_rps") {
+        parts.push(match get("target_rps") {
+            Some(t) => format!("{rps} req/s (target {t})"),
+            None => format!("{rps} req/s"),
+        });
+    }
+    if let Some(max) = get("max_rps") {
+        parts.push(format!("highest rate that held {max} req/s"));
+    }
+    parts.push(format!(
+        "p50 {p50} · p95 {} · p99 {} · max {} ms",
+        get("p95_ms").unwrap_or("–"),
+        get("p99_ms").unwrap_or("–"),
+        get("max_ms").unwrap_or("–")
+    ));
+    parts.push(format!(
+        "{} failed · {} dropped",
+        get("failed").unwrap_or("0"),
+        get("dropped").unwrap_or("0")
+    ));
+    if let Some(shard) = get("shard") {
+        parts.push(format!("shard {shard}"));
+    }
+    let _ = writeln!(out, "  {}", p.dim(&escape_controls(&parts.join(" · "))));
+}
+
 fn is_threshold(case: &Case) -> bool {
     case.properties.get("threshold").is_some()
 }
@@ -220,6 +258,14 @@ fn short_number(text: &str) -> String {
 
 /// `measured 0.93 · threshold >= 0.9 (higher is better) · baseline 0.91`, for threshold cases.
 fn measured(case: &Case) -> Option<String> {
+    // A load threshold: its measured value and unit.
+    if let (Some(v), Some(unit)) = (case.properties.get("measured"), case.properties.get("unit")) {
+        return Some(
+            format!("measured {} {unit}", short_number(v))
+                .trim_end()
+                .to_owned(),
+        );
+    }
     if !is_threshold(case) {
         return None;
     }
