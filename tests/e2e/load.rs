@@ -17,6 +17,7 @@ fn thresholds_are_cases_with_their_measured_values() {
     let json = dir.path().join("load.json");
     let junit = dir.path().join("load.xml");
     let csv = dir.path().join("latency.csv");
+    let plot = dir.path().join("latency.svg");
     let url = format!("{}/v2/health/ready", provider.url);
     let (code, out, err) = run(&mut modelci(&[
         "load",
@@ -36,6 +37,8 @@ fn thresholds_are_cases_with_their_measured_values() {
         "p(99)<0.001ms",
         "--histogram-csv",
         csv.to_str().expect("utf8"),
+        "--plot",
+        plot.to_str().expect("utf8"),
         "--json",
         json.to_str().expect("utf8"),
         "--junit",
@@ -90,6 +93,11 @@ fn thresholds_are_cases_with_their_measured_values() {
     validate_junit(&junit);
     let csv = std::fs::read_to_string(&csv).expect("csv");
     assert!(csv.starts_with("percentile,latency_ms,count\n"), "{csv}");
+    let svg = std::fs::read_to_string(&plot).expect("plot");
+    assert!(svg.starts_with("<svg ") && svg.contains("<polyline"), "{svg}");
+    // The terminal shows the figures and each threshold's measured value.
+    assert!(out.contains(" req/s (target 50.00) · p50 "), "{out}");
+    assert!(out.contains("✓ error_rate<1%: measured 0"), "{out}");
 }
 
 #[test]

@@ -203,6 +203,9 @@ pub struct LoadSuiteFile {
     /// Write the latency distribution as CSV here (percentile, latency_ms, count).
     #[serde(default)]
     pub histogram_csv: Option<PathBuf>,
+    /// Write a latency-percentile plot (SVG) here.
+    #[serde(default)]
+    pub plot: Option<PathBuf>,
     /// Find the highest rate that holds an SLO instead: `rate` is the first tried and
     /// `duration` the length of each try; `thresholds` are judged at the highest rate found.
     #[serde(default)]
@@ -265,6 +268,8 @@ pub struct LoadSuite {
     pub histogram_csv: Option<PathBuf>,
     /// Search for the highest rate holding an SLO.
     pub find_max: Option<FindMax>,
+    /// Where to write the latency plot.
+    pub plot: Option<PathBuf>,
 }
 
 /// In-flight requests at most, unless told.
@@ -479,6 +484,7 @@ pub fn resolve(raw: LoadSuiteFile, origin: &Origin<'_>) -> Result<LoadSuite, Con
         abort_on_fail: raw.abort_on_fail,
         seed: raw.seed.unwrap_or(0),
         histogram_csv: raw.histogram_csv.as_deref().map(|p| origin.path(p)),
+        plot: raw.plot.as_deref().map(|p| origin.path(p)),
     })
 }
 

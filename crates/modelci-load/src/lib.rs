@@ -8,6 +8,7 @@
 //!
 //! The crate never prints.
 
+pub mod plot;
 pub mod profile;
 pub mod run;
 pub mod stats;

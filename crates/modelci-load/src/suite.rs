@@ -28,6 +28,7 @@ pub struct LoadCheck {
     url_shown: String,
     location: Location,
     histogram_csv: Option<std::path::PathBuf>,
+    plot: Option<std::path::PathBuf>,
     properties: Mutex<Properties>,
 }
 
@@ -284,6 +285,7 @@ impl LoadCheck {
                 Location::line(file, line)
             },
             histogram_csv: spec.histogram_csv.clone(),
+            plot: spec.plot.clone(),
             properties: Mutex::new(Properties::new()),
         })
     }
@@ -378,14 +380,40 @@ impl LoadCheck {
                 &self.location,
             ),
         };
-        if let Some(path) = &self.histogram_csv {
-            let written = modelci_report::write_atomic(path, |w| {
-                w.write_all(out.recorder.latency_csv().as_bytes())
-            });
+        let title = format!(
+            "{} · {:.1} req/s{} · {} requests",
+            self.url_shown,
+            s.achieved_rps,
+            s.target_rps
+                .map(|t| format!(" (target {t:.1})"))
+                .unwrap_or_default(),
+            s.sent
+        );
+        let files = [
+            (
+                &self.histogram_csv,
+                "histogram_csv",
+                out.recorder.latency_csv(),
+            ),
+            (
+                &self.plot,
+                "plot",
+                crate::plot::latency_svg(
+                    &title,
+                    &[
+                        ("latency from the intended start", &out.recorder, false),
+                        ("from the send (service time)", &out.recorder, true),
+                    ],
+                ),
+            ),
+        ];
+        for (path, what, text) in files {
+            let Some(path) = path else { continue };
+            let written = modelci_report::write_atomic(path, |w| w.write_all(text.as_bytes()));
             if let Err(e) = written {
                 cases.push(
                     Case::errored(
-                        "histogram_csv",
+                        what,
                         format!("cannot write `{}`: {e}", modelci_config::display_path(path)),
                     )
                     .with_location(self.location.clone()),

@@ -294,6 +294,9 @@ pub struct LoadArgs {
     /// Write the latency distribution as CSV (percentile, latency_ms, count).
     #[arg(long, value_name = "PATH")]
     pub histogram_csv: Option<PathBuf>,
+    /// Write a latency-percentile plot (SVG): latency from the intended start and from the send.
+    #[arg(long, value_name = "PATH")]
+    pub plot: Option<PathBuf>,
     /// Find the highest rate that holds the --slo: start at --rate, double while it holds, then
     /// bisect; each try lasts --duration. Thresholds are judged at the rate found.
     #[arg(long, requires = "slo")]

@@ -99,6 +99,7 @@ fn run_inner(args: &LoadArgs) -> Result<u8, String> {
         abort_on_fail: args.abort_on_fail,
         seed: Some(args.seed),
         histogram_csv: args.histogram_csv.clone(),
+        plot: args.plot.clone(),
         find_max: args.find_max.then(|| modelci_config::load::FindMaxFile {
             slo: args.slo.clone(),
             max_rate: args.max_rate,
