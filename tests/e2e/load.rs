@@ -94,7 +94,10 @@ fn thresholds_are_cases_with_their_measured_values() {
     let csv = std::fs::read_to_string(&csv).expect("csv");
     assert!(csv.starts_with("percentile,latency_ms,count\n"), "{csv}");
     let svg = std::fs::read_to_string(&plot).expect("plot");
-    assert!(svg.starts_with("<svg ") && svg.contains("<polyline"), "{svg}");
+    assert!(
+        svg.starts_with("<svg ") && svg.contains("<polyline"),
+        "{svg}"
+    );
     // The terminal shows the figures and each threshold's measured value.
     assert!(out.contains(" req/s (target 50.00) · p50 "), "{out}");
     assert!(out.contains("✓ error_rate<1%: measured 0"), "{out}");
@@ -576,4 +579,58 @@ fn find_max_reports_the_highest_rate_that_held() {
     ]));
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(err.contains("needs the open model"), "{err}");
+}
+
+/// `--endpoint URL --model-name NAME --cases FILE`: each golden case's inputs become an Open
+/// Inference Protocol v2 inference request.
+#[test]
+fn golden_cases_make_inference_requests() {
+    let provider = QuickstartProvider::start_private();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("load.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "load",
+        "--endpoint",
+        &provider.url,
+        "--model-name",
+        "classifier",
+        "--cases",
+        "examples/quickstart/model/golden.json",
+        "--rate",
+        "40",
+        "--duration",
+        "1s",
+        "-t",
+        "error_rate<1%",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r = report(&json);
+    let props = &r["suites"][0]["properties"];
+    assert_eq!(props["sent"], "40", "{props:#}");
+    assert_eq!(props["failed"], "0", "{props:#}");
+    // One request kind per golden case.
+    let kinds = props
+        .as_object()
+        .expect("object")
+        .keys()
+        .filter(|k| k.starts_with("request.") && k.ends_with(".sent"))
+        .count();
+    assert!(kinds >= 2, "{props:#}");
+
+    let (code, _, err) = run(&mut modelci(&[
+        "load",
+        "--endpoint",
+        &provider.url,
+        "--model-name",
+        "classifier",
+        "--cases",
+        "nope.json",
+        "--rate",
+        "1",
+        "--duration",
+        "1",
+    ]));
+    assert_eq!(code, 2, "{err}");
 }

@@ -157,6 +157,14 @@ pub struct LoadSuiteFile {
     /// "body_text", "weight"}`.
     #[serde(default)]
     pub requests: Option<PathBuf>,
+    /// An Open Inference Protocol v2 model: `url` is then the server's base URL and each golden
+    /// case of `cases` becomes an inference request to `/v2/models/{model_name}/infer`.
+    #[serde(default)]
+    pub model_name: Option<String>,
+    /// Golden cases (JSON files, as `model test` reads them) whose inputs make the inference
+    /// requests, in equal shares.
+    #[serde(default)]
+    pub cases: Vec<PathBuf>,
     /// Headers for every request.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -246,6 +254,8 @@ pub struct LoadSuite {
     pub body_file: Option<PathBuf>,
     /// The requests file, resolved.
     pub requests: Option<PathBuf>,
+    /// The v2 model and its golden cases (resolved).
+    pub model: Option<(String, Vec<PathBuf>)>,
     /// Headers.
     pub headers: Vec<(String, String)>,
     /// (header name, environment variable, 1-based line).
@@ -310,6 +320,38 @@ pub fn resolve(raw: LoadSuiteFile, origin: &Origin<'_>) -> Result<LoadSuite, Con
             origin.name("body_file")
         )));
     }
+    let model = match (&raw.model_name, raw.cases.is_empty()) {
+        (Some(m), false) => {
+            if raw.requests.is_some() || raw.body.is_some() || raw.body_file.is_some() {
+                return Err(err(format!(
+                    "{} sends the golden cases' inputs: leave out {}, {} and {}",
+                    origin.name("model_name"),
+                    origin.name("requests"),
+                    origin.name("body"),
+                    origin.name("body_file")
+                )));
+            }
+            Some((
+                m.clone(),
+                raw.cases.iter().map(|p| origin.path(p)).collect(),
+            ))
+        }
+        (None, true) => None,
+        (Some(_), true) => {
+            return Err(err(format!(
+                "{} needs {} (golden cases whose inputs make the requests)",
+                origin.name("model_name"),
+                origin.name("cases")
+            )));
+        }
+        (None, false) => {
+            return Err(err(format!(
+                "{} needs {} (the v2 model they are sent to)",
+                origin.name("cases"),
+                origin.name("model_name")
+            )));
+        }
+    };
     let rate_ok = |r: f64, what: &str| {
         if r.is_finite() && (0.0..=MAX_RATE).contains(&r) {
             Ok(r)
@@ -474,6 +516,7 @@ pub fn resolve(raw: LoadSuiteFile, origin: &Origin<'_>) -> Result<LoadSuite, Con
         body: raw.body,
         body_file: raw.body_file.as_deref().map(|p| origin.path(p)),
         requests: raw.requests.as_deref().map(|p| origin.path(p)),
+        model,
         headers: raw.headers.into_iter().collect(),
         secret_headers: secret_headers(&raw.secret_headers, origin)?,
         shape,

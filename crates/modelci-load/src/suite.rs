@@ -170,6 +170,48 @@ fn read_requests(
     Ok(out)
 }
 
+/// One inference request per golden case (JSON files), to the v2 model's infer URL.
+fn v2_requests(
+    base: &Url,
+    model: &str,
+    cases: &[std::path::PathBuf],
+    common: &HeaderMap,
+) -> Result<Vec<RequestTemplate>, String> {
+    let mut root = base.clone();
+    if !root.path().ends_with('/') {
+        let path = format!("{}/", root.path());
+        root.set_path(&path);
+    }
+    let url = root
+        .join(&format!("v2/models/{model}/infer"))
+        .map_err(|e| format!("model `{model}`: {e}"))?;
+    let mut headers = common.clone();
+    headers.insert(
+        reqwest::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let mut out = Vec::new();
+    for path in cases {
+        let golden = modelci_tensor::golden::read_json(path).map_err(|e| e.to_string())?;
+        for case in golden {
+            let body = modelci_v2::codec::request::encode(&case.inputs, &[], false)
+                .map_err(|e| format!("{}: case `{}`: {e}", case.source, case.name))?;
+            out.push(RequestTemplate {
+                name: case.name.clone(),
+                method: Method::POST,
+                url: url.clone(),
+                headers: headers.clone(),
+                body: Bytes::from(body),
+                weight: 1.0,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("the golden cases of model `{model}` hold no case"));
+    }
+    Ok(out)
+}
+
 impl LoadCheck {
     fn new(spec: &LoadSuite, file: &str, line: u32) -> Result<LoadCheck, String> {
         let base = Url::parse(&spec.url).map_err(|e| format!("`url` is not a URL: {e}"))?;
@@ -185,9 +227,10 @@ impl LoadCheck {
         for v in common.values_mut() {
             v.set_sensitive(true);
         }
-        let requests = match &spec.requests {
-            Some(path) => read_requests(path, &base, &common)?,
-            None => {
+        let requests = match (&spec.requests, &spec.model) {
+            (_, Some((model, cases))) => v2_requests(&base, model, cases, &common)?,
+            (Some(path), None) => read_requests(path, &base, &common)?,
+            (None, None) => {
                 let body = match (&spec.body, &spec.body_file) {
                     (Some(b), _) => Bytes::from(b.clone()),
                     (None, Some(p)) => Bytes::from(std::fs::read(p).map_err(|e| {

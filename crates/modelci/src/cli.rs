@@ -238,9 +238,17 @@ pub struct GateArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The URL to load (with --requests: the base their paths join).
-    #[arg(long, value_name = "URL")]
+    /// The URL to load (with --requests: the base their paths join; with --model-name: the
+    /// inference server's base URL).
+    #[arg(long, visible_alias = "endpoint", value_name = "URL")]
     pub url: String,
+    /// An Open Inference Protocol v2 model: each golden case of --cases becomes an inference
+    /// request to /v2/models/NAME/infer.
+    #[arg(long, value_name = "NAME", requires = "cases")]
+    pub model_name: Option<String>,
+    /// Golden cases (JSON files) whose inputs make the inference requests (with --model-name).
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "model_name")]
+    pub cases: Vec<PathBuf>,
     /// The method (default GET, or POST with a body).
     #[arg(long, short = 'X', value_name = "METHOD")]
     pub method: Option<String>,
