@@ -12,8 +12,14 @@ mod client;
 mod error;
 mod hal;
 mod matrix;
+mod notice;
+mod publish;
+mod record;
 
 pub use client::{Auth, Broker, Config, DEFAULT_TIMEOUT};
 pub use error::BrokerError;
 pub use hal::expand;
 pub use matrix::{Matrix, MatrixQuery, MatrixRow, Selector, Target, Verdict};
+pub use notice::{Notice, notices};
+pub use publish::{Contract, Publication, PublishOptions, Published};
+pub use record::{Record, Recorded, environment_names};
