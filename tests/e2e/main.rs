@@ -9,6 +9,7 @@
 )]
 
 mod action;
+mod broker;
 mod check;
 mod config;
 mod diff;

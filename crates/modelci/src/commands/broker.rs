@@ -461,11 +461,7 @@ fn table(matrix: &Matrix) -> String {
         l
     };
     let mut out = line(&header.map(str::to_owned));
-    out.push_str(
-        &line(&widths.map(|w| "-".repeat(w)))
-            .replace(' ', "-")
-            .replace("-|-", "-|-"),
-    );
+    out.push_str(&line(&widths.map(|w| "-".repeat(w))).replace(' ', "-"));
     for row in &rows {
         out.push_str(&line(row));
     }
