@@ -872,6 +872,8 @@ fn unreachable_and_hanging_brokers_are_exit_2() {
         err.contains(&format!("cannot reach the Pact Broker at {url}/matrix")),
         "{err}"
     );
+    // After the retries (two by default).
+    assert!(err.contains("gave up after 3 attempts"), "{err}");
 
     // A broker that accepts and never answers: the timeout ends it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -896,6 +898,8 @@ fn unreachable_and_hanging_brokers_are_exit_2() {
             "test",
             "--broker-timeout",
             "1",
+            "--broker-retries",
+            "0",
         ],
     );
     assert_eq!(code, 2, "{out}{err}");

@@ -16,7 +16,7 @@ mod notice;
 mod publish;
 mod record;
 
-pub use client::{Auth, Broker, Config, DEFAULT_TIMEOUT};
+pub use client::{Auth, Broker, Config, DEFAULT_RETRIES, DEFAULT_TIMEOUT, retry_policy};
 pub use error::BrokerError;
 pub use hal::expand;
 pub use matrix::{Matrix, MatrixQuery, MatrixRow, Selector, Target, Verdict};

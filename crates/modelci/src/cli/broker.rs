@@ -23,6 +23,11 @@ pub struct BrokerArgs {
     /// Seconds each request to the broker may take, connect to last byte.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub broker_timeout: f64,
+    /// Tries after the first when the broker cannot be reached, times out or answers 408, 429
+    /// or 5xx (exponential backoff with jitter; a POST only when it cannot have reached the
+    /// broker).
+    #[arg(long, value_name = "N", default_value_t = modelci_broker::DEFAULT_RETRIES)]
+    pub broker_retries: u32,
 }
 
 #[derive(Debug, Args)]

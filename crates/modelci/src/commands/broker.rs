@@ -34,7 +34,9 @@ fn connect(args: &BrokerArgs) -> Result<Broker, String> {
         timeout,
     )
     .map_err(|e| e.to_string())?;
-    Broker::new(&config).map_err(|e| e.to_string())
+    Broker::new(&config)
+        .map(|b| b.with_retries(args.broker_retries))
+        .map_err(|e| e.to_string())
 }
 
 /// Claims stdout for `--json -` before anything is printed.
