@@ -764,6 +764,30 @@ fn record_deployment_and_release_navigate_the_brokers_links() {
         out.contains(&format!("recorded release of Foo version {SHA} to test")),
         "{out}"
     );
+    // The same with the broker's URL and token from the environment, and `--json -`.
+    let mut cmd = modelci(&[
+        "contract",
+        "record-release",
+        "--pacticipant",
+        "Foo",
+        "--version",
+        SHA,
+        "--environment",
+        "test",
+        "--json",
+        "-",
+    ]);
+    cmd.env("PACT_BROKER_BASE_URL", &mock.url)
+        .env("PACT_BROKER_TOKEN", TOKEN)
+        .env_remove("PACT_BROKER_USERNAME")
+        .env_remove("PACT_BROKER_PASSWORD");
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN), "{out}{err}");
+    let doc: Value = serde_json::from_str(&out).expect("stdout is the JSON");
+    assert_eq!(doc["recorded"], "release");
+    assert!(doc["answer"].is_null(), "{doc}");
+    assert!(err.contains("recorded release of Foo"), "{err}");
     drop(mock);
 
     // The environment list as `_embedded.environments` (the other environments interaction).
