@@ -641,6 +641,43 @@ fn can_i_deploy_verdicts_retries_json_and_dry_run() {
     );
     drop(mock);
 
+    // A version the broker does not know: `deployable` missing but nothing unknown, so it is
+    // not asked again.
+    let mock = Mock::serve(
+        &contract,
+        vec![interaction(
+            &contract,
+            8,
+            "a request for the compatibility matrix where one or more versions does not exist",
+            Some(verified),
+        )],
+    );
+    let (code, out, err) = broker(
+        &mock.url,
+        &[
+            "can-i-deploy",
+            "--pacticipant",
+            "Foo",
+            "--version",
+            "1.2.3",
+            "--pacticipant",
+            "Bar",
+            "--version",
+            "9.9.9",
+            "--retry-while-unknown",
+            "3",
+            "--retry-interval",
+            "5",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.contains("an error message"), "{out}");
+    assert!(
+        out.contains("deployable: the Pact Broker cannot tell\n"),
+        "{out}"
+    );
+    drop(mock);
+
     // --dry-run asks nothing (the URL is unroutable) and says what it would ask.
     let mut a = vec![
         "can-i-deploy",

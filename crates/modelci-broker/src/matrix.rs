@@ -233,8 +233,8 @@ impl Matrix {
 }
 
 impl Broker {
-    /// Asks the matrix; while some rows are unknown, asks again up to `retries` more times,
-    /// `interval` apart.
+    /// Asks the matrix; while the summary counts unknown rows (no verification result yet),
+    /// asks again up to `retries` more times, `interval` apart.
     ///
     /// # Errors
     /// When the broker cannot be reached, refuses the question (an unknown pacticipant) or
@@ -255,8 +255,9 @@ impl Broker {
                 reason: reason.to_owned(),
             })?;
             matrix.attempts = attempts;
-            let unknown = matrix.unknown > 0 || matrix.verdict == Verdict::Unknown;
-            if !unknown || attempts > retries {
+            // As the Pact CLI: only rows still waiting for a verification are worth asking
+            // again about (a version the broker does not know stays unknown).
+            if matrix.unknown == 0 || attempts > retries {
                 return Ok(matrix);
             }
             std::thread::sleep(interval);
