@@ -9,6 +9,7 @@
 )]
 
 mod action;
+mod broker;
 mod broker_verify;
 mod check;
 mod config;

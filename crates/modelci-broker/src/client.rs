@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use modelci_net::{
-    ClientPolicy, Deadline, Redactor, basic_auth, describe, read_capped_blocking, text_of, truncate,
+    ClientPolicy, Deadline, Idempotency, Next, Redactor, RetryPolicy, basic_auth, describe,
+    error_reached_server, parse_retry_after, read_capped_blocking, retryable_status,
+    status_reached_server, text_of, truncate,
 };
 use reqwest::blocking::Client;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -22,6 +24,26 @@ const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How much of a non-JSON error answer is quoted.
 const QUOTED_CHARS: usize = 300;
+
+/// Tries after the first, unless told otherwise ([`Broker::with_retries`]).
+pub const DEFAULT_RETRIES: u32 = 2;
+
+/// The retries' policy: `retries` more tries, waits from 0.5 s doubling (full jitter), 10 s of
+/// waiting at most.
+pub fn retry_policy(retries: u32) -> RetryPolicy {
+    RetryPolicy::new(retries, Duration::from_millis(500), Duration::from_secs(10))
+}
+
+/// A failed try: the error, and whether another try may help.
+struct Failed {
+    error: BrokerError,
+    /// A connection error, a timeout, 408, 429 or 5xx.
+    retryable: bool,
+    /// Whether the request may have reached the broker.
+    sent: bool,
+    /// The broker's `Retry-After`.
+    retry_after: Option<Duration>,
+}
 
 /// How the client proves who it is.
 #[derive(Clone, PartialEq, Eq)]
@@ -129,6 +151,7 @@ pub struct Broker {
     authorization: Option<HeaderValue>,
     secrets: Redactor,
     timeout: Duration,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for Broker {
@@ -211,7 +234,17 @@ impl Broker {
             authorization,
             secrets,
             timeout: config.timeout,
+            retry: retry_policy(DEFAULT_RETRIES),
         })
+    }
+
+    /// The same client, trying a failed request up to `retries` more times (connection
+    /// errors, timeouts, 408, 429, 5xx; `POST`s only when they cannot have reached the broker),
+    /// with exponential backoff and jitter. The default is [`DEFAULT_RETRIES`].
+    #[must_use]
+    pub fn with_retries(mut self, retries: u32) -> Broker {
+        self.retry = retry_policy(retries);
+        self
     }
 
     /// The base URL (no credentials), ending with `/`.
@@ -310,7 +343,46 @@ impl Broker {
         self.send(Method::PUT, url, Some(body))
     }
 
+    /// Sends a request, trying again as [`Broker::with_retries`] says: `GET`s are safe to
+    /// repeat, `POST`s (which create records) only when they cannot have reached the broker.
     fn send(&self, method: Method, url: &Url, body: Option<&Value>) -> Result<Value, BrokerError> {
+        let idempotency = if method == Method::GET {
+            Idempotency::Safe
+        } else {
+            Idempotency::Unsafe
+        };
+        let mut retries = self.retry.start();
+        loop {
+            let failed = match self.try_once(&method, url, body) {
+                Ok(v) => return Ok(v),
+                Err(f) => f,
+            };
+            if !(failed.retryable && idempotency.allows_retry(failed.sent)) {
+                return Err(failed.error);
+            }
+            match retries.next(failed.retry_after) {
+                Next::Wait(wait) => {
+                    std::thread::sleep(wait);
+                    retries.waited(wait);
+                }
+                Next::GiveUp(why) => {
+                    let mut error = failed.error;
+                    if let Some(summary) = retries.summary(&why) {
+                        match &mut error {
+                            BrokerError::Unreachable { reason, .. } => reason.push_str(&summary),
+                            BrokerError::Http { messages, .. } => {
+                                messages.push(summary.trim().to_owned());
+                            }
+                            _ => {}
+                        }
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    fn try_once(&self, method: &Method, url: &Url, body: Option<&Value>) -> Result<Value, Failed> {
         let shown = self.shown(url);
         let mut request = self
             .client
@@ -327,25 +399,45 @@ impl Broker {
                 .body(body.to_string());
         }
         let deadline = Deadline::after(self.timeout);
-        let response = request.send().map_err(|e| BrokerError::Unreachable {
-            url: shown.clone(),
-            reason: self.hide(&describe(e, self.timeout)),
+        let response = request.send().map_err(|e| Failed {
+            sent: error_reached_server(&e),
+            retryable: true,
+            retry_after: None,
+            error: BrokerError::Unreachable {
+                url: shown.clone(),
+                reason: self.hide(&describe(e, self.timeout)),
+            },
         })?;
         let status = response.status();
-        let read = read_capped_blocking(response, MAX_BODY_BYTES, deadline).map_err(|e| {
-            BrokerError::Unreachable {
-                url: shown.clone(),
-                reason: self.hide(&e.to_string()),
-            }
-        })?;
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        let read =
+            read_capped_blocking(response, MAX_BODY_BYTES, deadline).map_err(|e| Failed {
+                sent: true,
+                retryable: true,
+                retry_after: None,
+                error: BrokerError::Unreachable {
+                    url: shown.clone(),
+                    reason: self.hide(&e.to_string()),
+                },
+            })?;
+        let fatal = |error: BrokerError| Failed {
+            error,
+            retryable: false,
+            sent: true,
+            retry_after: None,
+        };
         if read.truncated {
-            return Err(BrokerError::Invalid {
+            return Err(fatal(BrokerError::Invalid {
                 url: shown,
                 reason: format!(
                     "the answer is larger than {}",
                     modelci_net::bytes(MAX_BODY_BYTES)
                 ),
-            });
+            }));
         }
         let parsed = if read.bytes.iter().all(u8::is_ascii_whitespace) {
             Ok(Value::Null)
@@ -357,20 +449,27 @@ impl Broker {
                 Ok(v) => error_messages(v),
                 Err(_) => vec![truncate(&text_of(&read.bytes), QUOTED_CHARS)],
             };
-            return Err(BrokerError::Http {
-                method: method.to_string(),
-                url: shown,
-                status: status.as_u16(),
-                messages: messages
-                    .into_iter()
-                    .filter(|m| !m.trim().is_empty())
-                    .map(|m| self.hide(&m))
-                    .collect(),
+            return Err(Failed {
+                retryable: retryable_status(status.as_u16()),
+                sent: status_reached_server(status.as_u16()),
+                retry_after,
+                error: BrokerError::Http {
+                    method: method.to_string(),
+                    url: shown,
+                    status: status.as_u16(),
+                    messages: messages
+                        .into_iter()
+                        .filter(|m| !m.trim().is_empty())
+                        .map(|m| self.hide(&m))
+                        .collect(),
+                },
             });
         }
-        parsed.map_err(|e| BrokerError::Invalid {
-            url: shown,
-            reason: format!("the answer is not JSON: {e}"),
+        parsed.map_err(|e| {
+            fatal(BrokerError::Invalid {
+                url: shown,
+                reason: format!("the answer is not JSON: {e}"),
+            })
         })
     }
 }
@@ -525,6 +624,76 @@ mod tests {
         .unwrap();
         assert_eq!(b.base().as_str(), "http://h/");
         assert!(!b.hide("pa55word").contains("pa55word"));
+    }
+
+    /// A server answering each connection with the next of `answers` (status, body); returns
+    /// its URL and the requests' first lines.
+    fn serve(answers: Vec<(u16, &'static str)>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for (status, body) in answers {
+                let Ok((mut s, _)) = listener.accept() else {
+                    break;
+                };
+                let mut buf = [0u8; 8192];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                seen.push(text.lines().next().unwrap_or_default().to_owned());
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+            seen
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn gets_are_retried_and_posts_are_not() {
+        let (url, server) = serve(vec![(503, "{}"), (200, r#"{"ok": true}"#)]);
+        let b = Broker::new(&Config {
+            base_url: url.clone(),
+            auth: Auth::None,
+            timeout: DEFAULT_TIMEOUT,
+        })
+        .unwrap();
+        assert_eq!(b.index().unwrap(), json!({"ok": true}));
+        assert_eq!(server.join().unwrap().len(), 2);
+
+        let (url, server) = serve(vec![(503, r#"{"error": "busy"}"#)]);
+        let b = Broker::new(&Config {
+            base_url: url,
+            auth: Auth::None,
+            timeout: DEFAULT_TIMEOUT,
+        })
+        .unwrap();
+        let err = b.post(&b.base().clone(), &json!({})).unwrap_err();
+        assert!(
+            matches!(&err, BrokerError::Http { status: 503, messages, .. } if messages == &["busy"]),
+            "{err}"
+        );
+        assert_eq!(server.join().unwrap(), ["POST / HTTP/1.1"]);
+
+        // Nothing listens: the retries are spent, and the message says so.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let b = Broker::new(&Config {
+            base_url: format!("http://127.0.0.1:{port}"),
+            auth: Auth::None,
+            timeout: DEFAULT_TIMEOUT,
+        })
+        .unwrap()
+        .with_retries(1);
+        let err = b.index().unwrap_err().to_string();
+        assert!(err.contains("gave up after 2 attempts"), "{err}");
     }
 
     #[test]

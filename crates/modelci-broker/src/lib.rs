@@ -13,13 +13,19 @@ mod client;
 mod error;
 mod hal;
 mod matrix;
+mod notice;
+mod publish;
+mod record;
 mod verification;
 
-pub use client::{Auth, Broker, Config, DEFAULT_TIMEOUT};
+pub use client::{Auth, Broker, Config, DEFAULT_RETRIES, DEFAULT_TIMEOUT, retry_policy};
 pub use error::BrokerError;
 pub use hal::expand;
 pub use matrix::{Matrix, MatrixQuery, MatrixRow, Selector, Target, Verdict};
+pub use notice::{Notice, notices};
+pub use publish::{Contract, Publication, PublishOptions, Published};
+pub use record::{Record, Recorded, environment_names};
 pub use verification::{
-    FetchedPact, Notice, PactRef, PactsRequest, VerificationResult, check_selector, parse_pacts,
-    parse_selector,
+    FetchedPact, Notice as VerificationNotice, PactRef, PactsRequest, VerificationResult,
+    check_selector, parse_pacts, parse_selector,
 };

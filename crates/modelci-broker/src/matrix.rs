@@ -7,14 +7,70 @@ use serde_json::Value;
 
 use crate::client::Broker;
 use crate::error::BrokerError;
+use crate::notice::{Notice, notices};
 
-/// One application version in the question.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One application version (or set of versions) in the question.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selector {
     /// The pacticipant (application) name.
     pub pacticipant: String,
-    /// Its version number.
-    pub version: String,
+    /// Its version number (`None`: every version, or the latest with `latest`).
+    pub version: Option<String>,
+    /// The latest version (with `tag`: the latest with that tag).
+    pub latest: bool,
+    /// Versions with this tag.
+    pub tag: Option<String>,
+    /// Versions of this branch.
+    pub branch: Option<String>,
+}
+
+impl Selector {
+    /// `pacticipant` at `version`.
+    pub fn version(pacticipant: &str, version: &str) -> Selector {
+        Selector {
+            pacticipant: pacticipant.to_owned(),
+            version: Some(version.to_owned()),
+            ..Selector::default()
+        }
+    }
+
+    /// `NAME VERSION`, `NAME (latest)`, `NAME (latest TAG)`, `NAME (tag TAG)`, `NAME (all
+    /// versions)`, for messages.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(v) = &self.version {
+            parts.push(format!("version {v}"));
+        }
+        if self.latest {
+            parts.push("latest".to_owned());
+        }
+        if let Some(b) = &self.branch {
+            parts.push(format!("branch {b}"));
+        }
+        if let Some(t) = &self.tag {
+            parts.push(format!("tag {t}"));
+        }
+        if parts.is_empty() {
+            parts.push("all versions".to_owned());
+        }
+        format!("{} ({})", self.pacticipant, parts.join(", "))
+    }
+
+    fn push(&self, prefix: &'static str, pairs: &mut Vec<(String, String)>) {
+        pairs.push((format!("{prefix}[][pacticipant]"), self.pacticipant.clone()));
+        if let Some(v) = &self.version {
+            pairs.push((format!("{prefix}[][version]"), v.clone()));
+        }
+        if self.latest {
+            pairs.push((format!("{prefix}[][latest]"), "true".to_owned()));
+        }
+        if let Some(b) = &self.branch {
+            pairs.push((format!("{prefix}[][branch]"), b.clone()));
+        }
+        if let Some(t) = &self.tag {
+            pairs.push((format!("{prefix}[][tag]"), t.clone()));
+        }
+    }
 }
 
 /// Where the versions would go.
@@ -34,30 +90,36 @@ pub enum Target {
 pub struct MatrixQuery {
     /// The versions (at least one).
     pub selectors: Vec<Selector>,
+    /// Versions whose verification results are left out of the decision (`ignore[]`).
+    pub ignore: Vec<Selector>,
     /// Where to.
     pub target: Target,
 }
 
 impl MatrixQuery {
-    /// The query's pairs, as the Ruby `pact-broker can-i-deploy` sends them:
-    /// `q[][pacticipant]`, `q[][version]` per selector, `latestby=cvp` for one selector (`cvpv`
-    /// for several), then `environment`, or `latest=true` with `tag`, or (one selector)
+    /// The query's pairs, as the Ruby `pact-broker can-i-deploy` sends them: per selector
+    /// `q[][pacticipant]` then `q[][version]`, `q[][latest]`, `q[][branch]`, `q[][tag]` (those
+    /// it has), the same under `ignore[]` for ignored versions, `latestby=cvp` for one selector
+    /// (`cvpv` for several), then `environment`, or `latest=true` with `tag`, or (one selector)
     /// `latest=true`.
-    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+    pub fn pairs(&self) -> Vec<(String, String)> {
         let mut pairs = Vec::new();
         for s in &self.selectors {
-            pairs.push(("q[][pacticipant]", s.pacticipant.clone()));
-            pairs.push(("q[][version]", s.version.clone()));
+            s.push("q", &mut pairs);
+        }
+        for s in &self.ignore {
+            s.push("ignore", &mut pairs);
         }
         let single = self.selectors.len() == 1;
-        pairs.push(("latestby", if single { "cvp" } else { "cvpv" }.to_owned()));
+        let mut push = |k: &str, v: &str| pairs.push((k.to_owned(), v.to_owned()));
+        push("latestby", if single { "cvp" } else { "cvpv" });
         match &self.target {
-            Target::Environment(env) => pairs.push(("environment", env.clone())),
+            Target::Environment(env) => push("environment", env),
             Target::Tag(tag) => {
-                pairs.push(("latest", "true".to_owned()));
-                pairs.push(("tag", tag.clone()));
+                push("latest", "true");
+                push("tag", tag);
             }
-            Target::Latest if single => pairs.push(("latest", "true".to_owned())),
+            Target::Latest if single => push("latest", "true"),
             Target::Latest => {}
         }
         pairs
@@ -70,7 +132,7 @@ impl MatrixQuery {
             path.pop_if_empty().push("matrix");
         }
         url.query_pairs_mut()
-            .extend_pairs(self.pairs().iter().map(|(k, v)| (*k, v.as_str())));
+            .extend_pairs(self.pairs().iter().map(|(k, v)| (k.as_str(), v.as_str())));
         url
     }
 }
@@ -112,8 +174,8 @@ pub struct Matrix {
     pub unknown: u64,
     /// The rows.
     pub rows: Vec<MatrixRow>,
-    /// The broker's notices (`notices[].text`).
-    pub notices: Vec<String>,
+    /// The broker's notices.
+    pub notices: Vec<Notice>,
     /// The answer as the broker sent it.
     pub raw: Value,
     /// How many times the broker was asked.
@@ -157,15 +219,7 @@ impl Matrix {
                     .collect()
             })
             .unwrap_or_default();
-        let notices = raw
-            .get("notices")
-            .and_then(Value::as_array)
-            .map(|ns| {
-                ns.iter()
-                    .filter_map(|n| n.get("text").and_then(Value::as_str).map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let notices = notices(&raw);
         Ok(Matrix {
             verdict,
             reason: text(summary.get("reason")),
@@ -179,8 +233,8 @@ impl Matrix {
 }
 
 impl Broker {
-    /// Asks the matrix; while some rows are unknown, asks again up to `retries` more times,
-    /// `interval` apart.
+    /// Asks the matrix; while the summary counts unknown rows (no verification result yet),
+    /// asks again up to `retries` more times, `interval` apart.
     ///
     /// # Errors
     /// When the broker cannot be reached, refuses the question (an unknown pacticipant) or
@@ -201,8 +255,9 @@ impl Broker {
                 reason: reason.to_owned(),
             })?;
             matrix.attempts = attempts;
-            let unknown = matrix.unknown > 0 || matrix.verdict == Verdict::Unknown;
-            if !unknown || attempts > retries {
+            // As the Pact CLI: only rows still waiting for a verification are worth asking
+            // again about (a version the broker does not know stays unknown).
+            if matrix.unknown == 0 || attempts > retries {
                 return Ok(matrix);
             }
             std::thread::sleep(interval);
@@ -216,10 +271,7 @@ mod tests {
     use serde_json::json;
 
     fn sel(p: &str, v: &str) -> Selector {
-        Selector {
-            pacticipant: p.into(),
-            version: v.into(),
-        }
+        Selector::version(p, v)
     }
 
     #[test]
@@ -227,6 +279,7 @@ mod tests {
         let base = Url::parse("http://h/prefix/").unwrap();
         let q = MatrixQuery {
             selectors: vec![sel("Foo", "1.2.3")],
+            ignore: vec![],
             target: Target::Environment("prod".into()),
         };
         assert_eq!(
@@ -235,6 +288,7 @@ mod tests {
         );
         let q = MatrixQuery {
             selectors: vec![sel("Foo", "1")],
+            ignore: vec![],
             target: Target::Tag("prod".into()),
         };
         let keys: Vec<_> = q
@@ -245,6 +299,7 @@ mod tests {
         assert_eq!(keys[2..], ["latestby=cvp", "latest=true", "tag=prod"]);
         let q = MatrixQuery {
             selectors: vec![sel("Foo", "1"), sel("Bar", "2")],
+            ignore: vec![],
             target: Target::Latest,
         };
         let keys: Vec<_> = q.pairs().into_iter().map(|(k, _)| k).collect();
@@ -261,6 +316,58 @@ mod tests {
     }
 
     #[test]
+    fn selectors_latest_tags_and_ignores() {
+        let q = MatrixQuery {
+            selectors: vec![
+                sel("Bar", "4.5.6"),
+                Selector {
+                    pacticipant: "Foo".into(),
+                    tag: Some("prod".into()),
+                    ..Selector::default()
+                },
+                Selector {
+                    pacticipant: "Baz".into(),
+                    latest: true,
+                    branch: Some("main".into()),
+                    ..Selector::default()
+                },
+            ],
+            ignore: vec![sel("Foo", "3.4.5")],
+            target: Target::Environment("prod".into()),
+        };
+        let pairs: Vec<String> = q
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                "q[][pacticipant]=Bar",
+                "q[][version]=4.5.6",
+                "q[][pacticipant]=Foo",
+                "q[][tag]=prod",
+                "q[][pacticipant]=Baz",
+                "q[][latest]=true",
+                "q[][branch]=main",
+                "ignore[][pacticipant]=Foo",
+                "ignore[][version]=3.4.5",
+                "latestby=cvpv",
+                "environment=prod",
+            ]
+        );
+        assert_eq!(q.selectors[1].describe(), "Foo (tag prod)");
+        assert_eq!(
+            Selector {
+                pacticipant: "X".into(),
+                ..Selector::default()
+            }
+            .describe(),
+            "X (all versions)"
+        );
+    }
+
+    #[test]
     fn answers_give_verdicts() {
         let m = Matrix::parse(json!({
             "summary": {"deployable": false, "reason": "no", "unknown": 0},
@@ -272,7 +379,8 @@ mod tests {
         .unwrap();
         assert_eq!(m.verdict, Verdict::NotDeployable);
         assert_eq!(m.rows[0].success, Some(false));
-        assert_eq!(m.notices, ["bad"]);
+        assert_eq!(m.notices[0].text, "bad");
+        assert_eq!(m.notices[0].kind, "error");
         let m = Matrix::parse(json!({"summary": {"reason": "x"}, "matrix": [{}]})).unwrap();
         assert_eq!(m.verdict, Verdict::Unknown);
         assert_eq!(m.rows[0].consumer, "");

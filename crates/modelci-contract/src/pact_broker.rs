@@ -14,7 +14,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use modelci_broker::{Broker, FetchedPact, Notice, PactsRequest, VerificationResult};
+use modelci_broker::{
+    Broker, FetchedPact, PactsRequest, VerificationNotice as Notice, VerificationResult,
+};
 use modelci_report::Case;
 use serde_json::{Value, json};
 

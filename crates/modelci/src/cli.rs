@@ -8,6 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod broker_verify;
 pub use broker_verify::BrokerVerifyArgs;
+mod broker;
+pub use broker::{
+    BrokerArgs, CanIDeployArgs, PublishArgs, RecordDeploymentArgs, RecordReleaseArgs,
+};
 
 /// The CI/CD gate for AI services: contract tests, model suites and metric thresholds, with
 /// reports CI understands.
@@ -354,6 +358,14 @@ pub enum ContractCommand {
     Validate(ValidateArgs),
     /// Find breaking changes between two versions of an OpenAPI document or JSON Schema.
     Diff(DiffArgs),
+    /// Publish pact files to a Pact Broker.
+    Publish(PublishArgs),
+    /// Ask a Pact Broker whether application versions can be deployed together (the matrix).
+    CanIDeploy(CanIDeployArgs),
+    /// Tell a Pact Broker that an application version was deployed to an environment.
+    RecordDeployment(RecordDeploymentArgs),
+    /// Tell a Pact Broker that an application version was released to an environment.
+    RecordRelease(RecordReleaseArgs),
 }
 
 #[derive(Debug, Args)]

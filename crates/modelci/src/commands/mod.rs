@@ -1,5 +1,6 @@
 //! One module per command. Each returns the process exit code.
 
+mod broker;
 mod check;
 mod completions;
 mod contract;
@@ -25,6 +26,12 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Contract(ContractCommand::Test(args)) => openapi::test(&args),
         Command::Contract(ContractCommand::Validate(args)) => openapi::validate(&args),
         Command::Contract(ContractCommand::Diff(args)) => diff::run(&args),
+        Command::Contract(ContractCommand::Publish(args)) => broker::publish(&args),
+        Command::Contract(ContractCommand::CanIDeploy(args)) => broker::can_i_deploy(&args),
+        Command::Contract(ContractCommand::RecordDeployment(args)) => {
+            broker::record_deployment(&args)
+        }
+        Command::Contract(ContractCommand::RecordRelease(args)) => broker::record_release(&args),
         Command::Model(ModelCommand::Inspect(args)) => model::inspect(&args),
         Command::Model(ModelCommand::Test(args)) => model::test(&args),
         Command::Model(ModelCommand::Record(args)) => model::record(&args),
