@@ -43,21 +43,24 @@ def cpu_of(argv):
     return out.decode(errors="replace"), usage.ru_utime + usage.ru_stime
 
 
-def modelci(url, seconds, conns, core):
+def modelci(url, seconds, conns, core, rate=None):
     with tempfile.TemporaryDirectory() as d:
         report = os.path.join(d, "load.json")
         exe = os.path.join(ROOT, "target/release/modelci")
-        argv = pinned(core, [exe, "-q", "load", "--url", url, "--vus", str(conns),
-                             "--duration", f"{seconds}s", "--json", report])
+        load = (["--rate", str(rate), "--max-in-flight", str(conns)] if rate
+                else ["--vus", str(conns)])
+        argv = pinned(core, [exe, "-q", "load", "--url", url] + load +
+                      ["--duration", f"{seconds}s", "--json", report])
         _, cpu = cpu_of(argv)
         with open(report) as f:
             props = json.load(f)["suites"][0]["properties"]
         return float(props["achieved_rps"]), int(props["sent"]), cpu
 
 
-def oha(path, url, seconds, conns, core):
+def oha(path, url, seconds, conns, core, rate=None):
+    open_model = ["-q", str(rate), "--latency-correction"] if rate else []
     argv = pinned(core, [path, "-z", f"{seconds}s", "-c", str(conns), "--no-tui",
-                         "--output-format", "json", url])
+                         "--output-format", "json"] + open_model + [url])
     out, cpu = cpu_of(argv)
     data = json.loads(out)
     rps = float(data["summary"]["requestsPerSec"])
@@ -81,6 +84,8 @@ def main():
     ap.add_argument("--oha", default=shutil.which("oha"))
     ap.add_argument("--wrk", default=shutil.which("wrk"))
     ap.add_argument("--port", type=int, default=18181)
+    ap.add_argument("--rate", type=int, default=20000,
+                    help="the open-model comparison's rate (0: leave it out)")
     args = ap.parse_args()
 
     server_exe = os.path.join(ROOT, "target/release/examples/tiny_server")
@@ -97,13 +102,23 @@ def main():
         tools.append(("oha", lambda: oha(args.oha, url, args.seconds, args.connections, load_core)))
     if args.wrk:
         tools.append(("wrk", lambda: wrk(args.wrk, url, args.seconds, args.connections, load_core)))
+    open_tools = [("modelci", lambda: modelci(url, args.seconds, args.connections, load_core,
+                                              args.rate))]
+    if args.oha:
+        open_tools.append(("oha", lambda: oha(args.oha, url, args.seconds, args.connections,
+                                              load_core, args.rate)))
     results = {name: [] for name, _ in tools}
+    open_results = {name: [] for name, _ in open_tools}
     try:
         for _ in range(args.runs):
             # Interleaved, so that a slow spell of the machine hits every tool alike.
             for name, fn in tools:
                 results[name].append(fn())
                 time.sleep(1)
+            if args.rate:
+                for name, fn in open_tools:
+                    open_results[name].append(fn())
+                    time.sleep(1)
     finally:
         server.terminate()
         server.wait()
@@ -119,6 +134,14 @@ def main():
         print(f"modelci / oha: {best['modelci'] / best['oha']:.2f}")
     if "wrk" in best:
         print(f"modelci / wrk: {best['modelci'] / best['wrk']:.2f}")
+    if args.rate:
+        print()
+        print(f"open model at {args.rate} req/s (oha: -q with --latency-correction), "
+              f"{args.connections} connections at most")
+        print(f"{'tool':<8} {'req/s':>10} {'cpu us/req':>11}")
+        for name, runs in open_results.items():
+            rps, sent, cpu = min(runs, key=lambda r: r[2] / max(r[1], 1))
+            print(f"{name:<8} {rps:>10.0f} {cpu * 1e6 / max(sent, 1):>11.2f}")
 
 
 if __name__ == "__main__":

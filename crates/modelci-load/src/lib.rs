@@ -14,6 +14,7 @@ pub mod run;
 pub mod stats;
 pub mod suite;
 pub mod threshold;
+mod transport;
 
 pub use profile::{Arrivals, Profile, Stage, Starts};
 pub use run::{

@@ -14,18 +14,19 @@
 //! Every loop is bounded: the schedule ends, each request has a timeout, and a run is cut after
 //! its planned time plus the timeout.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use modelci_rng::SeededRng;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 
 use crate::profile::{Arrivals, Profile, Stage, Starts};
 use crate::stats::{ErrorKind, Recorder, Sample};
+use crate::transport::{Prepared, Transport};
 use crate::threshold::Threshold;
 
 /// One kind of request in the mix.
@@ -128,13 +129,6 @@ pub enum LoadError {
     /// The HTTP client or the runtime could not be built.
     #[error("cannot start the load generator: {0}")]
     Start(String),
-}
-
-/// A finished request, sent from the workers to the collector.
-struct Done {
-    kind: usize,
-    measured: bool,
-    result: Result<Sample, (ErrorKind, u64)>,
 }
 
 /// Picks request kinds by weight.
@@ -244,6 +238,16 @@ pub fn run(spec: &LoadSpec, cancel: &AtomicBool, live: &Live) -> Result<LoadOutc
     let client = modelci_net::ClientPolicy::new(spec.timeout)
         .build()
         .map_err(|e| LoadError::Start(e.to_string()))?;
+    let connect_timeout = spec.timeout.min(Duration::from_secs(10));
+    let (transport, prepared) =
+        runtime.block_on(Transport::choose(&spec.requests, client, connect_timeout));
+    let shared = Arc::new(Shared {
+        transport,
+        prepared,
+        requests: spec.requests.clone(),
+        timeout: spec.timeout,
+        success_below: spec.success_below,
+    });
     match &spec.model {
         Model::Open {
             profile,
@@ -252,7 +256,7 @@ pub fn run(spec: &LoadSpec, cancel: &AtomicBool, live: &Live) -> Result<LoadOutc
         } => Ok(open(
             spec,
             &runtime,
-            client,
+            &shared,
             profile,
             *arrivals,
             *max_in_flight,
@@ -260,83 +264,109 @@ pub fn run(spec: &LoadSpec, cancel: &AtomicBool, live: &Live) -> Result<LoadOutc
             live,
         )),
         Model::Closed { vus, duration } => {
-            Ok(runtime.block_on(closed(spec, client, *vus, *duration, cancel, live)))
+            Ok(runtime.block_on(closed(spec, &shared, *vus, *duration, cancel, live)))
         }
     }
 }
 
-/// Sends one request and reads its whole answer.
-async fn send(
-    client: &reqwest::Client,
-    r: &RequestTemplate,
-    due: Instant,
+/// What every request task needs.
+struct Shared {
+    transport: Transport,
+    prepared: Vec<Option<Prepared>>,
+    requests: Vec<RequestTemplate>,
+    timeout: Duration,
     success_below: u16,
-) -> Result<Sample, (ErrorKind, u64)> {
-    let sent = Instant::now();
-    let mut request = client
-        .request(r.method.clone(), r.url.clone())
-        .headers(r.headers.clone());
-    if !r.body.is_empty() {
-        request = request.body(r.body.clone());
-    }
-    let classify = |e: &reqwest::Error| {
-        if e.is_timeout() {
-            ErrorKind::Timeout
-        } else if e.is_connect() || e.is_request() {
-            ErrorKind::Connection
-        } else {
-            ErrorKind::Other
-        }
-    };
-    let mut response = request.send().await.map_err(|e| (classify(&e), 0))?;
-    let first_byte = due.elapsed();
-    let status = response.status().as_u16();
-    let mut bytes = 0u64;
-    loop {
-        match response.chunk().await {
-            Ok(Some(c)) => bytes += c.len() as u64,
-            Ok(None) => break,
-            Err(e) => return Err((classify(&e), bytes)),
-        }
-    }
-    if status >= success_below {
-        return Err((ErrorKind::Status(status), bytes));
-    }
-    Ok(Sample {
-        latency: due.elapsed(),
-        service: sent.elapsed(),
-        first_byte: Some(first_byte),
-        bytes,
-    })
 }
 
-/// Collects finished requests into recorders until every sender is gone.
-async fn collect(
-    mut rx: mpsc::UnboundedReceiver<Done>,
-    kinds: usize,
-    live: &Live,
-) -> (Recorder, Vec<Recorder>) {
-    let mut all = Recorder::default();
-    let mut per = vec![Recorder::default(); kinds];
-    while let Some(d) = rx.recv().await {
-        if !d.measured {
-            continue;
-        }
-        live.done.fetch_add(1, Ordering::Relaxed);
-        let one = &mut per[d.kind.min(kinds - 1)];
-        match d.result {
-            Ok(s) => {
-                all.success(&s);
-                one.success(&s);
+impl Shared {
+    async fn send(&self, kind: usize, due: Instant) -> Result<Sample, (ErrorKind, u64)> {
+        match self.requests.get(kind) {
+            Some(r) => {
+                self.transport
+                    .send(
+                        r,
+                        self.prepared.get(kind).and_then(Option::as_ref),
+                        due,
+                        self.timeout,
+                        self.success_below,
+                    )
+                    .await
             }
-            Err((kind, bytes)) => {
+            None => Err((ErrorKind::Other, 0)),
+        }
+    }
+}
+
+/// The measurements of some of the requests: everything and per request kind.
+#[derive(Clone)]
+struct Tally {
+    all: Recorder,
+    per: Vec<Recorder>,
+}
+
+impl Tally {
+    fn new(kinds: usize) -> Tally {
+        Tally {
+            all: Recorder::default(),
+            per: vec![Recorder::default(); kinds.max(1)],
+        }
+    }
+
+    fn record(&mut self, kind: usize, result: &Result<Sample, (ErrorKind, u64)>, live: &Live) {
+        live.done.fetch_add(1, Ordering::Relaxed);
+        let k = kind.min(self.per.len() - 1);
+        match result {
+            Ok(s) => {
+                self.all.success(s);
+                self.per[k].success(s);
+            }
+            Err((e, bytes)) => {
                 live.failed.fetch_add(1, Ordering::Relaxed);
-                all.failure(kind.clone(), bytes);
-                one.failure(kind, bytes);
+                self.all.failure(e.clone(), *bytes);
+                self.per[k].failure(e.clone(), *bytes);
             }
         }
     }
-    (all, per)
+
+    fn merge(&mut self, other: &Tally) {
+        self.all.merge(&other.all);
+        for (a, b) in self.per.iter_mut().zip(&other.per) {
+            a.merge(b);
+        }
+    }
+}
+
+/// Tallies that concurrent request tasks record into, spread so that they rarely wait for one
+/// another; merged (exactly) at the end.
+struct Tallies {
+    slots: Vec<Mutex<Tally>>,
+    next: AtomicUsize,
+}
+
+impl Tallies {
+    fn new(kinds: usize, slots: usize) -> Tallies {
+        Tallies {
+            slots: (0..slots.max(1)).map(|_| Mutex::new(Tally::new(kinds))).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    fn record(&self, kind: usize, result: &Result<Sample, (ErrorKind, u64)>, live: &Live) {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        if let Some(slot) = self.slots.get(i) {
+            let mut t = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            t.record(kind, result, live);
+        }
+    }
+
+    fn total(&self, kinds: usize) -> Tally {
+        let mut all = Tally::new(kinds);
+        for slot in &self.slots {
+            let t = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            all.merge(&t);
+        }
+        all
+    }
 }
 
 /// A summary built from the live counters, for early aborts.
@@ -365,7 +395,7 @@ fn lost(spec: &LoadSpec, live: &Live) -> Option<String> {
 fn open(
     spec: &LoadSpec,
     runtime: &tokio::runtime::Runtime,
-    client: reqwest::Client,
+    shared: &Arc<Shared>,
     profile: &Profile,
     arrivals: Arrivals,
     max_in_flight: usize,
@@ -385,68 +415,63 @@ fn open(
             },
         );
     }
-    let requests: Arc<Vec<RequestTemplate>> = Arc::new(spec.requests.clone());
-    let (tx, rx) = mpsc::unbounded_channel::<Done>();
+    let kinds = spec.requests.len();
+    let tallies = Arc::new(Tallies::new(kinds, 64));
+    let live_arc = Arc::new(LiveCounts::default());
     let slots = Arc::new(Semaphore::new(max_in_flight));
     let handle = runtime.handle().clone();
-    let (collected, (start, dispatched, aborted)) = std::thread::scope(|scope| {
-        let dispatcher = scope.spawn(|| {
-            let mut mix = Mix::new(&requests, spec.seed);
-            let start = Instant::now() + Duration::from_millis(5);
-            let mut last_check = Instant::now();
-            let mut aborted = None;
-            for offset in Starts::new(full.clone(), arrivals, None) {
-                if cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-                let due = start + offset;
-                let now = Instant::now();
-                if due > now {
-                    std::thread::sleep(due - now);
-                }
-                let measured = offset >= spec.warmup;
-                if measured {
-                    live.scheduled.fetch_add(1, Ordering::Relaxed);
-                }
-                if last_check.elapsed() >= Duration::from_millis(100) {
-                    last_check = Instant::now();
-                    if let Some(why) = lost(spec, live) {
-                        aborted = Some(why);
-                        break;
-                    }
-                }
-                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-                    if measured {
-                        live.dropped.fetch_add(1, Ordering::Relaxed);
-                    }
-                    continue;
-                };
-                let kind = mix.pick();
-                let (client, tx, requests) = (client.clone(), tx.clone(), Arc::clone(&requests));
-                let success_below = spec.success_below;
-                handle.spawn(async move {
-                    let result = match requests.get(kind) {
-                        Some(r) => send(&client, r, due, success_below).await,
-                        None => Err((ErrorKind::Other, 0)),
-                    };
-                    drop(permit);
-                    let _ = tx.send(Done {
-                        kind,
-                        measured,
-                        result,
-                    });
-                });
-            }
-            drop(tx);
-            (start, Instant::now(), aborted)
-        });
-        let collected = runtime.block_on(collect(rx, requests.len(), live));
+    let mut mix = Mix::new(&spec.requests, spec.seed);
+    let start = Instant::now() + Duration::from_millis(5);
+    let mut last_check = Instant::now();
+    let mut aborted = None;
+    for offset in Starts::new(full.clone(), arrivals, None).with_phase(spec.phase) {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let due = start + offset;
         let now = Instant::now();
-        let dispatched = dispatcher.join().unwrap_or((now, now, None));
-        (collected, dispatched)
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+        let measured = offset >= spec.warmup;
+        if measured {
+            live.scheduled.fetch_add(1, Ordering::Relaxed);
+        }
+        if last_check.elapsed() >= Duration::from_millis(100) {
+            last_check = Instant::now();
+            live_arc.publish(live);
+            if let Some(why) = lost(spec, live) {
+                aborted = Some(why);
+                break;
+            }
+        }
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            if measured {
+                live.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            continue;
+        };
+        let kind = mix.pick();
+        let (shared, tallies, counts) =
+            (Arc::clone(shared), Arc::clone(&tallies), Arc::clone(&live_arc));
+        handle.spawn(async move {
+            let result = shared.send(kind, due).await;
+            if measured {
+                tallies.record(kind, &result, &counts.live);
+            }
+            drop(permit);
+        });
+    }
+    let dispatched = Instant::now();
+    // Every request has finished once every slot is free again (each is bounded by its
+    // timeout).
+    let all_slots = u32::try_from(max_in_flight).unwrap_or(u32::MAX);
+    runtime.block_on(async {
+        let _ = slots.acquire_many(all_slots).await;
     });
-    let (recorder, per) = collected;
-    let mut recorder = recorder;
+    live_arc.publish(live);
+    let tally = tallies.total(kinds);
+    let mut recorder = tally.all;
     recorder.scheduled = live.scheduled.load(Ordering::Relaxed);
     recorder.dropped = live.dropped.load(Ordering::Relaxed);
     let planned = profile.duration();
@@ -462,7 +487,7 @@ fn open(
             .requests
             .iter()
             .map(|r| r.name.clone())
-            .zip(per)
+            .zip(tally.per)
             .collect(),
         recorder,
         measured,
@@ -472,59 +497,62 @@ fn open(
     }
 }
 
+/// Counters the request tasks update (they outlive any borrow), copied into the caller's
+/// [`Live`] from time to time.
+#[derive(Default)]
+struct LiveCounts {
+    live: Live,
+}
+
+impl LiveCounts {
+    fn publish(&self, to: &Live) {
+        to.done
+            .store(self.live.done.load(Ordering::Relaxed), Ordering::Relaxed);
+        to.failed
+            .store(self.live.failed.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
 async fn closed(
     spec: &LoadSpec,
-    client: reqwest::Client,
+    shared: &Arc<Shared>,
     vus: usize,
     duration: Duration,
     cancel: &AtomicBool,
     live: &Live,
 ) -> LoadOutcome {
-    let requests: Arc<Vec<RequestTemplate>> = Arc::new(spec.requests.clone());
-    let (tx, rx) = mpsc::unbounded_channel::<Done>();
+    let kinds = spec.requests.len();
     let start = Instant::now();
     let measure_from = start + spec.warmup;
     let end = measure_from + duration;
     let stop = Arc::new(AtomicBool::new(false));
+    let counts = Arc::new(LiveCounts::default());
     let mut users = Vec::new();
     for vu in 0..vus {
-        let (client, tx, requests, stop) = (
-            client.clone(),
-            tx.clone(),
-            Arc::clone(&requests),
-            Arc::clone(&stop),
-        );
-        let mut mix = Mix::new(&requests, spec.seed.wrapping_add(vu as u64));
-        let success_below = spec.success_below;
+        let (shared, stop, counts) = (Arc::clone(shared), Arc::clone(&stop), Arc::clone(&counts));
+        let mut mix = Mix::new(&spec.requests, spec.seed.wrapping_add(vu as u64));
+        // Each user keeps its own tally: nothing is shared per request.
         users.push(tokio::spawn(async move {
+            let mut tally = Tally::new(kinds);
             while Instant::now() < end && !stop.load(Ordering::Relaxed) {
                 let kind = mix.pick();
                 let due = Instant::now();
-                let measured = due >= measure_from;
-                let result = match requests.get(kind) {
-                    Some(r) => send(&client, r, due, success_below).await,
-                    None => Err((ErrorKind::Other, 0)),
-                };
-                if tx
-                    .send(Done {
-                        kind,
-                        measured,
-                        result,
-                    })
-                    .is_err()
-                {
-                    break;
+                let result = shared.send(kind, due).await;
+                if due >= measure_from {
+                    tally.record(kind, &result, &counts.live);
                 }
             }
+            tally
         }));
     }
-    drop(tx);
     let watcher = {
         let stop = Arc::clone(&stop);
+        let counts = Arc::clone(&counts);
         async move {
             let mut aborted = None;
             while Instant::now() < end && !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
+                counts.publish(live);
                 if cancel.load(Ordering::Relaxed) {
                     break;
                 }
@@ -537,24 +565,25 @@ async fn closed(
             aborted
         }
     };
-    let counting = async {
-        let (recorder, per) = collect(rx, requests.len(), live).await;
-        (recorder, per)
-    };
-    let (aborted, (mut recorder, per)) = tokio::join!(watcher, counting);
+    let aborted = watcher.await;
+    let mut tally = Tally::new(kinds);
     for u in users {
-        let _ = u.await;
+        if let Ok(t) = u.await {
+            tally.merge(&t);
+        }
     }
+    counts.publish(live);
     let measured = Instant::now()
         .min(end)
         .saturating_duration_since(measure_from);
+    let mut recorder = tally.all;
     recorder.scheduled = recorder.sent();
     LoadOutcome {
         per_request: spec
             .requests
             .iter()
             .map(|r| r.name.clone())
-            .zip(per)
+            .zip(tally.per)
             .collect(),
         recorder,
         measured,
