@@ -16,6 +16,13 @@ use std::time::{Duration, Instant};
 
 use modelci_load::{Arrivals, Live, LoadSpec, Model, Profile, RequestTemplate, Threshold};
 
+/// The tests measure latency: one at a time, so that they do not slow each other down.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// When the server stalls, from its start.
 const STALL_FROM: Duration = Duration::from_millis(2000);
 const STALL_TO: Duration = Duration::from_millis(3000);
@@ -115,6 +122,7 @@ fn percentile(values: &[f64], q: f64) -> f64 {
 
 #[test]
 fn open_model_percentiles_match_the_truth_and_show_the_stall() {
+    let _serial = serial();
     let (url, _, injected) = server();
     let open = Model::Open {
         profile: Profile::constant(100.0, Duration::from_secs(5)),
@@ -148,6 +156,7 @@ fn open_model_percentiles_match_the_truth_and_show_the_stall() {
 
 #[test]
 fn a_closed_loop_hides_the_stall() {
+    let _serial = serial();
     let (url, _, _) = server();
     let closed = Model::Closed {
         vus: 1,
@@ -167,6 +176,7 @@ fn a_closed_loop_hides_the_stall() {
 
 #[test]
 fn errors_and_dropped_requests_are_counted_and_abort_early() {
+    let _serial = serial();
     let (url, stall, _) = server();
     stall.store(false, Ordering::Relaxed);
     let fail = format!("{url}/fail");
@@ -236,6 +246,7 @@ fn spec_for(url: &str) -> LoadSpec {
 /// finds a rate below that and above what it doubled from.
 #[test]
 fn find_max_brackets_the_rate_a_server_can_take() {
+    let _serial = serial();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
