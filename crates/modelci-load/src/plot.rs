@@ -175,6 +175,7 @@ mod tests {
                 service: Duration::from_millis(ms / 2 + 1),
                 first_byte: None,
                 bytes: 0,
+                tokens: None,
             });
         }
         let svg = latency_svg(

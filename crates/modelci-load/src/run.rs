@@ -26,8 +26,8 @@ use tokio::sync::Semaphore;
 
 use crate::profile::{Arrivals, Profile, Stage, Starts};
 use crate::stats::{ErrorKind, Recorder, Sample};
-use crate::transport::{Prepared, Transport};
 use crate::threshold::Threshold;
+use crate::transport::{Prepared, Transport};
 
 /// One kind of request in the mix.
 #[derive(Debug, Clone)]
@@ -346,7 +346,9 @@ struct Tallies {
 impl Tallies {
     fn new(kinds: usize, slots: usize) -> Tallies {
         Tallies {
-            slots: (0..slots.max(1)).map(|_| Mutex::new(Tally::new(kinds))).collect(),
+            slots: (0..slots.max(1))
+                .map(|_| Mutex::new(Tally::new(kinds)))
+                .collect(),
             next: AtomicUsize::new(0),
         }
     }
@@ -354,7 +356,9 @@ impl Tallies {
     fn record(&self, kind: usize, result: &Result<Sample, (ErrorKind, u64)>, live: &Live) {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         if let Some(slot) = self.slots.get(i) {
-            let mut t = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut t = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             t.record(kind, result, live);
         }
     }
@@ -362,7 +366,9 @@ impl Tallies {
     fn total(&self, kinds: usize) -> Tally {
         let mut all = Tally::new(kinds);
         for slot in &self.slots {
-            let t = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let t = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             all.merge(&t);
         }
         all
@@ -452,8 +458,11 @@ fn open(
             continue;
         };
         let kind = mix.pick();
-        let (shared, tallies, counts) =
-            (Arc::clone(shared), Arc::clone(&tallies), Arc::clone(&live_arc));
+        let (shared, tallies, counts) = (
+            Arc::clone(shared),
+            Arc::clone(&tallies),
+            Arc::clone(&live_arc),
+        );
         handle.spawn(async move {
             let result = shared.send(kind, due).await;
             if measured {
@@ -657,7 +666,7 @@ pub fn find_max(
             .summary(outcome.measured, outcome.target_rps);
         let why = slo
             .iter()
-            .map(|t| t.judge(&s, |q| outcome.recorder.percentile_ms(q)))
+            .map(|t| t.judge_with(&outcome.recorder, &s))
             .find(|v| !v.passed)
             .map(|v| format!("`{}`: {}", v.threshold, v.describe()))
             .or_else(|| {

@@ -62,6 +62,11 @@ pub struct Recorder {
     pub service: Histogram<u64>,
     /// Time to the response's first byte (its headers), from the intended start.
     pub first_byte: Histogram<u64>,
+    /// Streaming (`text/event-stream`) answers: time to the first event (token), from the
+    /// intended start.
+    pub first_token: Histogram<u64>,
+    /// Streaming answers: the time between consecutive events (inter-token latency).
+    pub inter_token: Histogram<u64>,
     /// Requests due in the measured part.
     pub scheduled: u64,
     /// Requests that got a successful answer.
@@ -80,6 +85,8 @@ impl Default for Recorder {
             latency: histogram(),
             service: histogram(),
             first_byte: histogram(),
+            first_token: histogram(),
+            inter_token: histogram(),
             scheduled: 0,
             ok: 0,
             errors: BTreeMap::new(),
@@ -90,7 +97,7 @@ impl Default for Recorder {
 }
 
 /// One finished request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sample {
     /// From the intended start to the complete answer (or the failure).
     pub latency: Duration,
@@ -100,6 +107,18 @@ pub struct Sample {
     pub first_byte: Option<Duration>,
     /// Bytes of the answer's body.
     pub bytes: u64,
+    /// A streaming answer's events: when the first came (from the intended start) and the gaps
+    /// between the next ones.
+    pub tokens: Option<Tokens>,
+}
+
+/// The events of a streaming (server-sent events) answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tokens {
+    /// To the first event, from the intended start.
+    pub first: Option<Duration>,
+    /// Between consecutive events.
+    pub gaps: Vec<Duration>,
 }
 
 impl Recorder {
@@ -110,6 +129,15 @@ impl Recorder {
         self.service.saturating_record(micros(s.service));
         if let Some(fb) = s.first_byte {
             self.first_byte.saturating_record(micros(fb));
+        }
+        if let Some(t) = &s.tokens {
+            if let Some(first) = t.first {
+                self.first_token.saturating_record(micros(first));
+            }
+            for g in &t.gaps {
+                // Events that came in one read are 0 apart: recorded as the smallest value.
+                self.inter_token.saturating_record(micros(*g));
+            }
         }
         self.bytes += s.bytes;
     }
@@ -126,6 +154,8 @@ impl Recorder {
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
         let _ = self.first_byte.add(&other.first_byte);
+        let _ = self.first_token.add(&other.first_token);
+        let _ = self.inter_token.add(&other.inter_token);
         self.scheduled += other.scheduled;
         self.ok += other.ok;
         for (k, n) in &other.errors {
@@ -180,6 +210,10 @@ impl Recorder {
             service_p99_ms: ms(&self.service, 0.99),
             first_byte_p50_ms: ms(&self.first_byte, 0.50),
             first_byte_p99_ms: ms(&self.first_byte, 0.99),
+            first_token_p50_ms: ms(&self.first_token, 0.50),
+            first_token_p99_ms: ms(&self.first_token, 0.99),
+            inter_token_p50_ms: ms(&self.inter_token, 0.50),
+            inter_token_p99_ms: ms(&self.inter_token, 0.99),
             errors: self.errors.iter().map(|(k, n)| (k.name(), *n)).collect(),
             bytes: self.bytes,
         }
@@ -205,6 +239,27 @@ impl Recorder {
     /// The time-to-first-byte histogram, encoded as [`Recorder::encode_latency`].
     pub fn encode_first_byte(&self) -> String {
         encode(&self.first_byte)
+    }
+
+    /// The time-to-first-token histogram, encoded as [`Recorder::encode_latency`].
+    pub fn encode_first_token(&self) -> String {
+        encode(&self.first_token)
+    }
+
+    /// The inter-token histogram, encoded as [`Recorder::encode_latency`].
+    pub fn encode_inter_token(&self) -> String {
+        encode(&self.inter_token)
+    }
+
+    /// A percentile (0–100) of a streaming metric in milliseconds (`first_token` or
+    /// `inter_token`), `None` when nothing streamed.
+    pub fn token_percentile_ms(&self, inter: bool, q: f64) -> Option<f64> {
+        let h = if inter {
+            &self.inter_token
+        } else {
+            &self.first_token
+        };
+        (!h.is_empty()).then(|| h.value_at_quantile(q / 100.0) as f64 / 1000.0)
     }
 
     /// Reads a histogram written by [`Recorder::encode_latency`].
@@ -282,6 +337,11 @@ pub struct Summary {
     /// Time to the first byte.
     pub first_byte_p50_ms: Option<f64>,
     pub first_byte_p99_ms: Option<f64>,
+    /// Streaming answers: time to the first event and between events.
+    pub first_token_p50_ms: Option<f64>,
+    pub first_token_p99_ms: Option<f64>,
+    pub inter_token_p50_ms: Option<f64>,
+    pub inter_token_p99_ms: Option<f64>,
     /// Failures by kind.
     pub errors: BTreeMap<String, u64>,
     /// Response bytes read.
@@ -302,6 +362,7 @@ mod tests {
             service: ms(service),
             first_byte: Some(ms(latency)),
             bytes: 10,
+            tokens: None,
         }
     }
 

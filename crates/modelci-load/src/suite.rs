@@ -622,6 +622,16 @@ fn figures(p: &mut Properties, rec: &Recorder, s: &Summary) {
     ] {
         p.insert(k, ms(v));
     }
+    // Streaming answers only.
+    for (k, v) in [
+        ("first_token_p50_ms", s.first_token_p50_ms),
+        ("first_token_p99_ms", s.first_token_p99_ms),
+        ("inter_token_p50_ms", s.inter_token_p50_ms),
+        ("inter_token_p99_ms", s.inter_token_p99_ms),
+    ] {
+        let Some(v) = v else { continue };
+        p.insert(k, ms(Some(v)));
+    }
     p.insert("achieved_rps", format!("{:.2}", s.achieved_rps));
     if let Some(t) = s.target_rps {
         p.insert("target_rps", format!("{t:.2}"));
@@ -640,6 +650,10 @@ fn figures(p: &mut Properties, rec: &Recorder, s: &Summary) {
     p.insert("latency_histogram", rec.encode_latency());
     p.insert("service_histogram", rec.encode_service());
     p.insert("first_byte_histogram", rec.encode_first_byte());
+    if !rec.first_token.is_empty() {
+        p.insert("first_token_histogram", rec.encode_first_token());
+        p.insert("inter_token_histogram", rec.encode_inter_token());
+    }
 }
 
 /// The threshold cases (or one `load` case without thresholds) for a summary; errored cases
@@ -691,7 +705,7 @@ fn verdicts(
         cases.push(case.with_location(location.clone()));
     }
     for t in thresholds {
-        let v = t.judge(s, |q| rec.percentile_ms(q));
+        let v = t.judge_with(rec, s);
         let outcome = if v.passed {
             Outcome::Passed
         } else {
@@ -767,10 +781,16 @@ pub fn merge_shards(parts: Vec<modelci_report::Suite>) -> Result<modelci_report:
             Recorder::decode_histogram(&prop(k))
                 .map_err(|e| format!("load suite `{name}`, shard {shard}: `{k}` {e}"))
         };
+        let streamed = |k: &str| match part.properties.get(k) {
+            Some(_) => hist(k),
+            None => Ok(Recorder::default().first_token),
+        };
         let mut r = Recorder {
             latency: hist("latency_histogram")?,
             service: hist("service_histogram")?,
             first_byte: hist("first_byte_histogram")?,
+            first_token: streamed("first_token_histogram")?,
+            inter_token: streamed("inter_token_histogram")?,
             scheduled: num("scheduled"),
             ok: num("ok"),
             dropped: num("dropped"),

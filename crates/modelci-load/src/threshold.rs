@@ -31,13 +31,23 @@ pub enum Metric {
     DroppedRate,
     /// Requests sent per second.
     Rps,
+    /// Streaming answers: a percentile of the time to the first event (token), ms.
+    FirstToken(f64),
+    /// Streaming answers: a percentile of the time between events (inter-token latency), ms.
+    InterToken(f64),
 }
 
 impl Metric {
     fn is_latency(self) -> bool {
         matches!(
             self,
-            Metric::Percentile(_) | Metric::Avg | Metric::Med | Metric::Min | Metric::Max
+            Metric::Percentile(_)
+                | Metric::Avg
+                | Metric::Med
+                | Metric::Min
+                | Metric::Max
+                | Metric::FirstToken(_)
+                | Metric::InterToken(_)
         )
     }
 
@@ -54,6 +64,8 @@ impl Metric {
             Metric::Dropped => Some(s.dropped as f64),
             Metric::DroppedRate => Some(s.dropped_rate),
             Metric::Rps => Some(s.achieved_rps),
+            // Measured from the recorder (see `Threshold::judge_with`).
+            Metric::FirstToken(_) | Metric::InterToken(_) => None,
         }
     }
 
@@ -135,6 +147,9 @@ impl Verdict {
             .replace(" ,", ",")
             .trim_end()
             .to_owned(),
+            None if matches!(t.metric, Metric::FirstToken(_) | Metric::InterToken(_)) => {
+                "nothing to measure: no answer was an event stream (text/event-stream)".to_owned()
+            }
             None => "nothing to measure: no request succeeded".to_owned(),
         }
     }
@@ -191,6 +206,28 @@ impl Threshold {
             "dropped" | "dropped_iterations" => Metric::Dropped,
             "dropped_rate" => Metric::DroppedRate,
             "rps" | "throughput" => Metric::Rps,
+            other if other.starts_with("ttft_") || other.starts_with("itl_") => {
+                let (inter, rest) = match other.strip_prefix("ttft_") {
+                    Some(r) => (false, r),
+                    None => (true, other.trim_start_matches("itl_")),
+                };
+                let q = rest
+                    .strip_prefix("p(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .or_else(|| rest.strip_prefix('p'))
+                    .and_then(|q| q.parse::<f64>().ok())
+                    .filter(|q| (0.0..=100.0).contains(q))
+                    .ok_or_else(|| {
+                        bad(&format!(
+                            "`{left}` is not a percentile such as ttft_p(95) or itl_p99"
+                        ))
+                    })?;
+                if inter {
+                    Metric::InterToken(q)
+                } else {
+                    Metric::FirstToken(q)
+                }
+            }
             other => {
                 let q = other
                     .strip_prefix("p(")
@@ -240,6 +277,21 @@ impl Threshold {
             op,
             value,
         })
+    }
+
+    /// Judges the threshold against a recorder and its summary (every metric, streaming ones
+    /// included).
+    pub fn judge_with(&self, rec: &crate::stats::Recorder, s: &Summary) -> Verdict {
+        let measured = match self.metric {
+            Metric::FirstToken(q) => rec.token_percentile_ms(false, q),
+            Metric::InterToken(q) => rec.token_percentile_ms(true, q),
+            m => m.measure(s, |q| rec.percentile_ms(q)),
+        };
+        Verdict {
+            threshold: self.clone(),
+            measured,
+            passed: measured.is_some_and(|m| self.op.holds(m, self.value)),
+        }
     }
 
     /// Judges the threshold against a summary.
@@ -308,6 +360,10 @@ mod tests {
             service_p99_ms: Some(30.0),
             first_byte_p50_ms: None,
             first_byte_p99_ms: None,
+            first_token_p50_ms: None,
+            first_token_p99_ms: None,
+            inter_token_p50_ms: None,
+            inter_token_p99_ms: None,
             errors: BTreeMap::new(),
             bytes: 0,
         }
@@ -345,6 +401,28 @@ mod tests {
         assert_eq!(
             Threshold::parse("p(95) < 200 ms").expect("p").expression,
             "p(95)<200ms"
+        );
+    }
+
+    #[test]
+    fn streaming_metrics_parse() {
+        let t = Threshold::parse("ttft_p(95)<500ms").expect("ttft");
+        assert_eq!(t.metric, Metric::FirstToken(95.0));
+        assert_eq!(t.value, 500.0);
+        let t = Threshold::parse("itl_p99 < 0.05s").expect("itl");
+        assert_eq!(t.metric, Metric::InterToken(99.0));
+        assert_eq!(t.value, 50.0);
+        assert!(
+            Threshold::parse("ttft_avg<3")
+                .expect_err("avg")
+                .contains("ttft_p(95)")
+        );
+        let v = t.judge(&summary(), |_| None);
+        assert!(!v.passed);
+        assert!(
+            v.describe().contains("text/event-stream"),
+            "{}",
+            v.describe()
         );
     }
 

@@ -18,7 +18,63 @@ use hyper_util::rt::TokioIo;
 use reqwest::Url;
 
 use crate::run::RequestTemplate;
-use crate::stats::{ErrorKind, Sample};
+use crate::stats::{ErrorKind, Sample, Tokens};
+
+/// Counts the events of a server-sent events stream as its bytes arrive (an event ends with an
+/// empty line: `\n\n`, `\r` ignored) and times them.
+#[derive(Debug)]
+pub(crate) struct EventClock {
+    due: Instant,
+    newline: bool,
+    last: Option<Instant>,
+    tokens: Tokens,
+}
+
+impl EventClock {
+    pub(crate) fn new(due: Instant) -> EventClock {
+        EventClock {
+            due,
+            newline: false,
+            last: None,
+            tokens: Tokens::default(),
+        }
+    }
+
+    /// Feeds the bytes that just arrived.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        let now = Instant::now();
+        for &b in bytes {
+            match b {
+                b'\r' => {}
+                b'\n' if self.newline => {
+                    self.newline = false;
+                    match self.last {
+                        None => self.tokens.first = Some(now.duration_since(self.due)),
+                        Some(last) => self.tokens.gaps.push(now.duration_since(last)),
+                    }
+                    self.last = Some(now);
+                }
+                b'\n' => self.newline = true,
+                _ => self.newline = false,
+            }
+        }
+    }
+
+    pub(crate) fn finish(self) -> Tokens {
+        self.tokens
+    }
+}
+
+fn is_event_stream(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
+}
 
 /// How requests are sent.
 pub(crate) enum Transport {
@@ -51,7 +107,13 @@ impl Transport {
         connect_timeout: Duration,
     ) -> (Transport, Vec<Option<Prepared>>) {
         let proxies = modelci_net::ProxySettings::from_env().ok();
-        let origin = |u: &Url| (u.scheme().to_owned(), u.host_str().map(str::to_owned), u.port_or_known_default());
+        let origin = |u: &Url| {
+            (
+                u.scheme().to_owned(),
+                u.host_str().map(str::to_owned),
+                u.port_or_known_default(),
+            )
+        };
         let first = requests.first().map(|r| origin(&r.url));
         let direct_ok = requests.iter().all(|r| {
             r.url.scheme() == "http"
@@ -63,7 +125,10 @@ impl Transport {
         let addrs = match requests.first() {
             Some(r) if direct_ok => match (r.url.host_str(), r.url.port_or_known_default()) {
                 (Some(host), Some(port)) => {
-                    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+                    let host = host
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_owned();
                     tokio::net::lookup_host((host, port))
                         .await
                         .map(Iterator::collect::<Vec<_>>)
@@ -153,17 +218,19 @@ impl Direct {
         }
         let mut last = ErrorKind::Connection;
         for addr in &self.addrs {
-            let stream =
-                match tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr))
-                    .await
-                {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(_)) => continue,
-                    Err(_) => {
-                        last = ErrorKind::Timeout;
-                        continue;
-                    }
-                };
+            let stream = match tokio::time::timeout(
+                self.connect_timeout,
+                tokio::net::TcpStream::connect(addr),
+            )
+            .await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(_)) => continue,
+                Err(_) => {
+                    last = ErrorKind::Timeout;
+                    continue;
+                }
+            };
             let _ = stream.set_nodelay(true);
             let Ok((sender, conn)) =
                 hyper::client::conn::http1::handshake(TokioIo::new(stream)).await
@@ -196,6 +263,7 @@ impl Direct {
             .map_err(|_| (ErrorKind::Connection, 0))?;
         let first_byte = due.elapsed();
         let status = response.status().as_u16();
+        let mut clock = is_event_stream(response.headers()).then(|| EventClock::new(due));
         let mut body = response.into_body();
         let mut bytes = 0u64;
         while let Some(frame) = body.frame().await {
@@ -203,6 +271,9 @@ impl Direct {
                 Ok(f) => {
                     if let Some(d) = f.data_ref() {
                         bytes += d.len() as u64;
+                        if let Some(c) = clock.as_mut() {
+                            c.feed(d);
+                        }
                     }
                 }
                 Err(_) => return Err((ErrorKind::Connection, bytes)),
@@ -222,6 +293,7 @@ impl Direct {
             service: sent.elapsed(),
             first_byte: Some(first_byte),
             bytes,
+            tokens: clock.map(EventClock::finish),
         })
     }
 }
@@ -252,10 +324,16 @@ async fn send_client(
     let mut response = request.send().await.map_err(|e| (classify(&e), 0))?;
     let first_byte = due.elapsed();
     let status = response.status().as_u16();
+    let mut clock = is_event_stream(response.headers()).then(|| EventClock::new(due));
     let mut bytes = 0u64;
     loop {
         match response.chunk().await {
-            Ok(Some(c)) => bytes += c.len() as u64,
+            Ok(Some(c)) => {
+                bytes += c.len() as u64;
+                if let Some(clock) = clock.as_mut() {
+                    clock.feed(&c);
+                }
+            }
             Ok(None) => break,
             Err(e) => return Err((classify(&e), bytes)),
         }
@@ -268,5 +346,25 @@ async fn send_client(
         service: sent.elapsed(),
         first_byte: Some(first_byte),
         bytes,
+        tokens: clock.map(EventClock::finish),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_counted_across_reads() {
+        let mut c = EventClock::new(Instant::now());
+        c.feed(b"data: a\n\ndata: b\n");
+        c.feed(b"\ndata: c\r\n\r\n: comment\n");
+        c.feed(b"data: [DONE]\n\n");
+        let t = c.finish();
+        assert!(t.first.is_some());
+        assert_eq!(t.gaps.len(), 3, "{t:?}");
+        let mut none = EventClock::new(Instant::now());
+        none.feed(b"{\"no\": \"events\"}\n");
+        assert_eq!(none.finish(), Tokens::default());
+    }
 }

@@ -20,7 +20,9 @@ use modelci_load::{Arrivals, Live, LoadSpec, Model, Profile, RequestTemplate, Th
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// When the server stalls, from its start.
@@ -313,4 +315,69 @@ fn find_max_brackets_the_rate_a_server_can_take() {
     assert!(found.steps.iter().any(|s| !s.held && s.rate > best));
     assert_eq!(found.steps[0].rate, 40.0);
     assert!(found.steps.len() <= 10);
+}
+
+/// A streaming (server-sent events) endpoint: 5 events, the first at once, then one every
+/// 40 ms. Time to first token and inter-token latency come out as such.
+#[test]
+fn streaming_answers_give_time_to_first_token_and_inter_token_latency() {
+    use std::io::{Read, Write};
+    let _serial = serial();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    // One request per read (small GETs), answered as a chunked event stream.
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+                    if s.write_all(head.as_bytes()).is_err() {
+                        return;
+                    }
+                    for i in 0..5 {
+                        if i > 0 {
+                            std::thread::sleep(Duration::from_millis(40));
+                        }
+                        let event = format!("data: token {i}\n\n");
+                        let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+                        if s.write_all(chunk.as_bytes())
+                            .and_then(|()| s.flush())
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    if s.write_all(b"0\r\n\r\n").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let url = format!("http://{addr}/stream");
+    let model = Model::Open {
+        profile: Profile::constant(10.0, Duration::from_secs(1)),
+        arrivals: Arrivals::Uniform,
+        max_in_flight: 50,
+    };
+    let cancel = AtomicBool::new(false);
+    let out = modelci_load::run(&spec(&url, model), &cancel, &Live::default()).expect("run");
+    let s = out.recorder.summary(out.measured, out.target_rps);
+    assert_eq!(s.ok, 10, "{s:?}");
+    let ttft = s.first_token_p50_ms.expect("ttft");
+    let itl = s.inter_token_p50_ms.expect("itl");
+    assert!(ttft < 30.0, "{s:?}");
+    assert!((35.0..60.0).contains(&itl), "{s:?}");
+    // The whole answer takes the 4 gaps.
+    assert!(s.p50_ms.expect("p50") >= 160.0, "{s:?}");
+    let t = Threshold::parse("itl_p(99)<100ms").expect("t");
+    assert!(t.judge_with(&out.recorder, &s).passed);
+    let t = Threshold::parse("ttft_p95<1ms").expect("t");
+    assert!(!t.judge_with(&out.recorder, &s).passed);
 }
