@@ -634,3 +634,59 @@ fn golden_cases_make_inference_requests() {
     ]));
     assert_eq!(code, 2, "{err}");
 }
+
+/// `--dataset FILE --features ...`: batches of a dataset's rows become inference requests.
+#[test]
+fn dataset_rows_make_inference_requests() {
+    let provider = QuickstartProvider::start_private();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json = dir.path().join("load.json");
+    let (code, out, err) = run(&mut modelci(&[
+        "load",
+        "--endpoint",
+        &provider.url,
+        "--model-name",
+        "classifier",
+        "--dataset",
+        "examples/quickstart/model/eval.csv",
+        "--features",
+        "sepal_length,sepal_width,petal_length,petal_width",
+        "--rows-per-request",
+        "8",
+        "--rate",
+        "40",
+        "--duration",
+        "1s",
+        "-t",
+        "error_rate<1%",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r = report(&json);
+    let props = &r["suites"][0]["properties"];
+    assert_eq!(props["failed"], "0", "{props:#}");
+    assert!(props.get("request.rows-1.sent").is_some(), "{props:#}");
+
+    // A column that is not there is named.
+    let (code, out, err) = run(&mut modelci(&[
+        "load",
+        "--endpoint",
+        &provider.url,
+        "--model-name",
+        "classifier",
+        "--dataset",
+        "examples/quickstart/model/eval.csv",
+        "--features",
+        "petal_colour",
+        "--rate",
+        "1",
+        "--duration",
+        "1",
+    ]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("petal_colour") || err.contains("petal_colour"),
+        "{out}\n{err}"
+    );
+}

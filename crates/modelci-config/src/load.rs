@@ -165,6 +165,19 @@ pub struct LoadSuiteFile {
     /// requests, in equal shares.
     #[serde(default)]
     pub cases: Vec<PathBuf>,
+    /// Instead of `cases`: a dataset (`.csv`, `.jsonl`, `.parquet`) whose rows make the
+    /// inference requests to `model_name` (one kind of request per batch of rows).
+    #[serde(default)]
+    pub dataset: Option<PathBuf>,
+    /// The dataset's feature columns, in the model input's order.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// The model input the features go to (default `input`).
+    #[serde(default)]
+    pub input: Option<String>,
+    /// Rows per inference request (default 1).
+    #[serde(default)]
+    pub rows_per_request: Option<usize>,
     /// Headers for every request.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -256,6 +269,8 @@ pub struct LoadSuite {
     pub requests: Option<PathBuf>,
     /// The v2 model and its golden cases (resolved).
     pub model: Option<(String, Vec<PathBuf>)>,
+    /// The v2 model, a dataset, its feature columns, the input name and rows per request.
+    pub dataset: Option<DatasetRequests>,
     /// Headers.
     pub headers: Vec<(String, String)>,
     /// (header name, environment variable, 1-based line).
@@ -280,6 +295,21 @@ pub struct LoadSuite {
     pub find_max: Option<FindMax>,
     /// Where to write the latency plot.
     pub plot: Option<PathBuf>,
+}
+
+/// Inference requests made from a dataset's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetRequests {
+    /// The model.
+    pub model_name: String,
+    /// The dataset, resolved.
+    pub path: PathBuf,
+    /// Feature columns.
+    pub features: Vec<String>,
+    /// The input name.
+    pub input: String,
+    /// Rows per request.
+    pub rows_per_request: usize,
 }
 
 /// In-flight requests at most, unless told.
@@ -320,7 +350,47 @@ pub fn resolve(raw: LoadSuiteFile, origin: &Origin<'_>) -> Result<LoadSuite, Con
             origin.name("body_file")
         )));
     }
+    let dataset = match (&raw.model_name, &raw.dataset) {
+        (Some(m), Some(d)) => {
+            if !raw.cases.is_empty() {
+                return Err(err(format!(
+                    "give {} or {}, not both",
+                    origin.name("cases"),
+                    origin.name("dataset")
+                )));
+            }
+            if raw.features.is_empty() {
+                return Err(err(format!(
+                    "{} needs {} (the feature columns)",
+                    origin.name("dataset"),
+                    origin.name("features")
+                )));
+            }
+            Some(DatasetRequests {
+                model_name: m.clone(),
+                path: origin.path(d),
+                features: raw.features.clone(),
+                input: raw.input.clone().unwrap_or_else(|| "input".to_owned()),
+                rows_per_request: crate::values::count(
+                    raw.rows_per_request.unwrap_or(1),
+                    1,
+                    1_000_000,
+                    &origin.name("rows_per_request"),
+                )
+                .map_err(&err)?,
+            })
+        }
+        (None, Some(_)) => {
+            return Err(err(format!(
+                "{} needs {} (the v2 model its rows are sent to)",
+                origin.name("dataset"),
+                origin.name("model_name")
+            )));
+        }
+        _ => None,
+    };
     let model = match (&raw.model_name, raw.cases.is_empty()) {
+        (Some(_), true) if dataset.is_some() => None,
         (Some(m), false) => {
             if raw.requests.is_some() || raw.body.is_some() || raw.body_file.is_some() {
                 return Err(err(format!(
@@ -339,9 +409,10 @@ pub fn resolve(raw: LoadSuiteFile, origin: &Origin<'_>) -> Result<LoadSuite, Con
         (None, true) => None,
         (Some(_), true) => {
             return Err(err(format!(
-                "{} needs {} (golden cases whose inputs make the requests)",
+                "{} needs {} (golden cases whose inputs make the requests) or {}",
                 origin.name("model_name"),
-                origin.name("cases")
+                origin.name("cases"),
+                origin.name("dataset")
             )));
         }
         (None, false) => {
@@ -517,6 +588,7 @@ pub fn resolve(raw: LoadSuiteFile, origin: &Origin<'_>) -> Result<LoadSuite, Con
         body_file: raw.body_file.as_deref().map(|p| origin.path(p)),
         requests: raw.requests.as_deref().map(|p| origin.path(p)),
         model,
+        dataset,
         headers: raw.headers.into_iter().collect(),
         secret_headers: secret_headers(&raw.secret_headers, origin)?,
         shape,

@@ -170,13 +170,8 @@ fn read_requests(
     Ok(out)
 }
 
-/// One inference request per golden case (JSON files), to the v2 model's infer URL.
-fn v2_requests(
-    base: &Url,
-    model: &str,
-    cases: &[std::path::PathBuf],
-    common: &HeaderMap,
-) -> Result<Vec<RequestTemplate>, String> {
+/// The v2 infer URL of `model` under `base`, and the headers of a JSON request.
+fn infer_target(base: &Url, model: &str, common: &HeaderMap) -> Result<(Url, HeaderMap), String> {
     let mut root = base.clone();
     if !root.path().ends_with('/') {
         let path = format!("{}/", root.path());
@@ -190,6 +185,73 @@ fn v2_requests(
         reqwest::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    Ok((url, headers))
+}
+
+/// One inference request per batch of a dataset's rows (their feature columns as one float32
+/// input), at most 100,000 kinds.
+fn dataset_requests(
+    base: &Url,
+    d: &modelci_config::load::DatasetRequests,
+    common: &HeaderMap,
+) -> Result<Vec<RequestTemplate>, String> {
+    let (url, headers) = infer_target(base, &d.model_name, common)?;
+    let table = modelci_dataset::read(&d.path).map_err(|e| e.to_string())?;
+    let values = table.features(&d.features).map_err(|e| e.to_string())?;
+    let rows = table.rows;
+    if rows == 0 {
+        return Err(format!(
+            "`{}` has no rows",
+            modelci_config::display_path(&d.path)
+        ));
+    }
+    let width = values.len() / rows;
+    let mut out = Vec::new();
+    for (k, start) in (0..rows)
+        .step_by(d.rows_per_request)
+        .take(100_000)
+        .enumerate()
+    {
+        let n = d.rows_per_request.min(rows - start);
+        let data: Vec<f64> = values[start * width..(start + n) * width]
+            .iter()
+            .map(|v| f64::from(*v))
+            .collect();
+        let tensor = modelci_tensor::Tensor::new(
+            d.input.clone(),
+            modelci_tensor::DType::F32,
+            vec![n as i64, width as i64],
+            modelci_tensor::Data::Float(data),
+        )
+        .map_err(|e| e.to_string())?;
+        let body = modelci_v2::codec::request::encode(&[tensor], &[], false).map_err(|e| {
+            format!(
+                "{}: rows {}-{}: {e}",
+                modelci_config::display_path(&d.path),
+                start + 1,
+                start + n
+            )
+        })?;
+        out.push(RequestTemplate {
+            name: format!("rows-{}", k + 1),
+            method: Method::POST,
+            url: url.clone(),
+            headers: headers.clone(),
+            body: Bytes::from(body),
+            weight: 1.0,
+        });
+    }
+    Ok(out)
+}
+
+/// One inference request per golden case (JSON files), to the v2 model's infer URL.
+fn v2_requests(
+    base: &Url,
+    model: &str,
+    cases: &[std::path::PathBuf],
+    common: &HeaderMap,
+) -> Result<Vec<RequestTemplate>, String> {
+    let (url, headers) = infer_target(base, model, common)?;
     let mut out = Vec::new();
     for path in cases {
         let golden = modelci_tensor::golden::read_json(path).map_err(|e| e.to_string())?;
@@ -228,6 +290,10 @@ impl LoadCheck {
             v.set_sensitive(true);
         }
         let requests = match (&spec.requests, &spec.model) {
+            _ if spec.dataset.is_some() => match &spec.dataset {
+                Some(d) => dataset_requests(&base, d, &common)?,
+                None => Vec::new(),
+            },
             (_, Some((model, cases))) => v2_requests(&base, model, cases, &common)?,
             (Some(path), None) => read_requests(path, &base, &common)?,
             (None, None) => {

@@ -248,11 +248,39 @@ pub struct LoadArgs {
     pub url: String,
     /// An Open Inference Protocol v2 model: each golden case of --cases becomes an inference
     /// request to /v2/models/NAME/infer.
-    #[arg(long, value_name = "NAME", requires = "cases")]
+    #[arg(long, value_name = "NAME")]
     pub model_name: Option<String>,
     /// Golden cases (JSON files) whose inputs make the inference requests (with --model-name).
     #[arg(long, value_name = "FILE", num_args = 1.., requires = "model_name")]
     pub cases: Vec<PathBuf>,
+    /// Instead of --cases: a dataset (.csv, .jsonl, .parquet) whose rows make the inference
+    /// requests (with --model-name and --features).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "model_name",
+        conflicts_with = "cases"
+    )]
+    pub dataset: Option<PathBuf>,
+    /// The dataset's feature columns, in the model input's order (comma-separated or repeated).
+    #[arg(
+        long,
+        value_name = "COLUMN",
+        value_delimiter = ',',
+        requires = "dataset"
+    )]
+    pub features: Vec<String>,
+    /// The model input the features go to.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "input",
+        requires = "dataset"
+    )]
+    pub input: String,
+    /// Dataset rows per inference request.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "dataset")]
+    pub rows_per_request: usize,
     /// The method (default GET, or POST with a body).
     #[arg(long, short = 'X', value_name = "METHOD")]
     pub method: Option<String>,
