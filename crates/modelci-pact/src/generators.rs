@@ -296,7 +296,7 @@ impl Generator {
             },
             "MockServerURL" => {
                 let regex = str_field(obj, "regex").ok_or("missing string `regex`")?;
-                regex::Regex::new(&regex)
+                regex::Regex::new(&crate::matchers::compatible_regex(&regex))
                     .map_err(|e| format!("invalid regex `{regex}`: {}", one_line(&e)))?;
                 Generator::MockServerUrl {
                     regex,
@@ -664,7 +664,8 @@ fn strip_anchors(pattern: &str) -> &str {
 /// (whose size limit bounds what can be generated); ASCII classes are preferred (`\d` gives
 /// `0-9`), falling back to Unicode for patterns that need it (`.`, `[^x]`, `\p{L}`).
 fn compile_regex(pattern: &str) -> Result<rand_regex::Regex, String> {
-    let stripped = strip_anchors(pattern);
+    let compatible = crate::matchers::compatible_regex(pattern);
+    let stripped = strip_anchors(&compatible);
     let bad = |e: &dyn std::fmt::Display| format!("invalid regex `{pattern}`: {}", one_line(e));
     regex::Regex::new(stripped).map_err(|e| bad(&e))?;
     rand_regex::Regex::compile(&format!("(?-u){stripped}"), MAX_REPEAT)
@@ -974,7 +975,7 @@ fn mock_server_url(
     let Some(base) = base else {
         return Ok(current.clone());
     };
-    let re = regex::Regex::new(regex)
+    let re = regex::Regex::new(&crate::matchers::compatible_regex(regex))
         .map_err(|e| format!("invalid regex `{regex}`: {}", one_line(&e)))?;
     let text = current.as_str().unwrap_or(example);
     let Some(caps) = re.captures(text) else {

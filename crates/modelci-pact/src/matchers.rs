@@ -270,14 +270,109 @@ fn compiled(re: &str) -> Result<regex::Regex, String> {
     {
         return Ok(r.clone());
     }
-    let regex =
-        regex::Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("invalid regex: {e}"))?;
+    let regex = regex::Regex::new(&format!("^(?:{})$", compatible_regex(re)))
+        .map_err(|e| format!("invalid regex: {e}"))?;
     if let Ok(mut map) = cache.lock()
         && map.len() < 10_000
     {
         map.insert(re.to_owned(), regex.clone());
     }
     Ok(regex)
+}
+
+/// A pact's regex in the `regex` crate's syntax. Pacts written by the Ruby and JVM
+/// implementations use their engines' leniency: a `{` that does not start a repetition (`{2}`,
+/// `{2,}`, `{2,5}`) is a literal there (`/pacticipants/{pacticipant}`), and `{,5}` means `{0,5}`.
+/// Those braces are escaped here; everything else is left as written.
+pub fn compatible_regex(re: &str) -> std::borrow::Cow<'_, str> {
+    if !re.contains('{') {
+        return std::borrow::Cow::Borrowed(re);
+    }
+    let chars: Vec<char> = re.chars().collect();
+    let mut out = String::with_capacity(re.len() + 8);
+    let mut i = 0;
+    let mut in_class = false;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.get(i + 1) {
+                    out.push(*n);
+                    // `\p{L}`, `\x{41}`: the braces belong to the escape.
+                    if matches!(n, 'p' | 'P' | 'x') && chars.get(i + 2) == Some(&'{') {
+                        let mut j = i + 2;
+                        while j < chars.len() {
+                            out.push(chars[j]);
+                            if chars[j] == '}' {
+                                break;
+                            }
+                            j += 1;
+                        }
+                        i = j + 1;
+                        continue;
+                    }
+                }
+                i += 2;
+                continue;
+            }
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '{' if !in_class => {
+                let close = chars[i + 1..]
+                    .iter()
+                    .position(|&c| c == '}')
+                    .map(|p| i + 1 + p);
+                let quantifier = close.and_then(|end| {
+                    let body: String = chars[i + 1..end].iter().collect();
+                    let (lo, hi) = match body.split_once(',') {
+                        Some((lo, hi)) => (lo, Some(hi)),
+                        None => (body.as_str(), None),
+                    };
+                    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+                    let ok = match hi {
+                        None => digits(lo),
+                        Some(hi) => {
+                            (digits(lo) || lo.is_empty())
+                                && (hi.is_empty() || digits(hi))
+                                && !(lo.is_empty() && hi.is_empty())
+                        }
+                    };
+                    // Something must come before a repetition.
+                    (ok && i > 0).then(|| {
+                        (
+                            end,
+                            if lo.is_empty() {
+                                format!("{{0{}}}", &body)
+                            } else {
+                                format!("{{{body}}}")
+                            },
+                        )
+                    })
+                });
+                match quantifier {
+                    Some((end, q)) => {
+                        out.push_str(&q);
+                        i = end + 1;
+                    }
+                    None => {
+                        out.push_str("\\{");
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            '}' if !in_class => {
+                out.push_str("\\}");
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Converts a Java `DateTimeFormatter`/`SimpleDateFormat` pattern to a chrono format string.
@@ -400,6 +495,29 @@ fn iso_datetime(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn braces_that_are_not_repetitions_are_literal_as_in_ruby() {
+        use super::compatible_regex;
+        let c = |r: &str| compatible_regex(r).into_owned();
+        assert_eq!(
+            c(r".*(\/pacticipants\/{pacticipant})$"),
+            r".*(\/pacticipants\/\{pacticipant\})$"
+        );
+        assert_eq!(c(r"\d{4}-\d{2}"), r"\d{4}-\d{2}");
+        assert_eq!(c(r"a{2,}b{1,3}"), r"a{2,}b{1,3}");
+        assert_eq!(c(r"a{,3}"), r"a{0,3}");
+        assert_eq!(c(r"\p{L}+[{}]"), r"\p{L}+[{}]");
+        assert_eq!(c(r"\{x\}"), r"\{x\}");
+        assert_eq!(c("{start"), r"\{start");
+        let re = regex::Regex::new(&c(r".*(\/pacticipants\/{pacticipant})$")).expect("compiles");
+        assert!(re.is_match("http://b/pacticipants/{pacticipant}"));
+        assert!(
+            regex::Regex::new(&c(r"\d{4}"))
+                .expect("re")
+                .is_match("2024")
+        );
+    }
+
     use serde_json::json;
 
     use super::*;

@@ -373,7 +373,8 @@ pub fn parse_matcher(value: &Value) -> Result<Matcher, String> {
         "equality" => Matcher::Equality,
         "regex" => {
             let re = str_field(obj, "regex").ok_or("regex matcher without `regex`")?;
-            regex::Regex::new(&re).map_err(|e| format!("invalid regex `{re}`: {e}"))?;
+            regex::Regex::new(&crate::matchers::compatible_regex(&re))
+                .map_err(|e| format!("invalid regex `{re}`: {e}"))?;
             Matcher::Regex(re)
         }
         "type" | "min" | "max" | "minType" | "maxType" => Matcher::Type {
