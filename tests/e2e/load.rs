@@ -690,3 +690,51 @@ fn dataset_rows_make_inference_requests() {
         "{out}\n{err}"
     );
 }
+
+/// Recorded traffic replays as the mix: a HAR file's requests, or recorded exchanges (the JSON
+/// Lines `contract validate` reads).
+#[test]
+fn recorded_traffic_replays_as_the_mix() {
+    let provider = QuickstartProvider::start_private();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let har = dir.path().join("traffic.har");
+    std::fs::write(
+        &har,
+        format!(
+            r#"{{"log": {{"version": "1.2", "entries": [
+  {{"request": {{"method": "GET", "url": "{0}/v2/health/ready", "headers": [{{"name": "Host", "value": "elsewhere"}}, {{"name": "Accept", "value": "*/*"}}]}}, "response": {{"status": 200}}}},
+  {{"request": {{"method": "POST", "url": "{0}/v2/models/classifier/infer", "headers": [{{"name": "Content-Type", "value": "application/json"}}],
+    "postData": {{"mimeType": "application/json", "text": "{{\"inputs\": [{{\"name\": \"input\", \"shape\": [1, 4], \"datatype\": \"FP32\", \"data\": [5.1, 3.5, 1.4, 0.2]}}]}}"}}}}, "response": {{"status": 200}}}}
+]}}}}"#,
+            provider.url
+        ),
+    )
+    .expect("har");
+    let exchanges = dir.path().join("exchanges.jsonl");
+    std::fs::write(
+        &exchanges,
+        "{\"request\": {\"method\": \"GET\", \"path\": \"/v2/models/classifier\"}, \"response\": {\"status\": 200}}\n",
+    )
+    .expect("jsonl");
+    for file in [&har, &exchanges] {
+        let json = dir.path().join("load.json");
+        let (code, out, err) = run(&mut modelci(&[
+            "load",
+            "--url",
+            &provider.url,
+            "--requests",
+            file.to_str().expect("utf8"),
+            "--rate",
+            "20",
+            "--duration",
+            "1s",
+            "-t",
+            "error_rate<1%",
+            "--json",
+            json.to_str().expect("utf8"),
+        ]));
+        assert_eq!(code, 0, "{}: {out}\n{err}", file.display());
+        let r = report(&json);
+        assert_eq!(r["suites"][0]["properties"]["failed"], "0", "{r:#}");
+    }
+}

@@ -62,6 +62,88 @@ fn method(text: &str) -> Result<Method, String> {
         .map_err(|_| format!("`{text}` is not an HTTP method"))
 }
 
+/// The requests of a file as JSON objects in the `--requests` line format, each with its
+/// number and where it is: JSON Lines (a line may also be a recorded exchange,
+/// `{"request": {...}, "response": {...}}`, as `contract validate` reads, whose request is
+/// taken), or a HAR file (each entry's request: method, URL, headers, `postData.text`).
+fn request_items(text: &str, shown: &str) -> Result<Vec<(usize, String, Value)>, String> {
+    let whole: Option<Value> = text
+        .trim_start()
+        .starts_with('{')
+        .then(|| serde_json::from_str(text).ok())
+        .flatten();
+    if let Some(entries) = whole
+        .as_ref()
+        .and_then(|v| v.pointer("/log/entries"))
+        .and_then(Value::as_array)
+    {
+        // Headers HTTP sets by itself are not replayed.
+        let skip = [
+            "host",
+            "content-length",
+            "connection",
+            "transfer-encoding",
+            "accept-encoding",
+        ];
+        let mut items = Vec::new();
+        for (k, e) in entries.iter().enumerate() {
+            let at = format!("{shown}: entry {}", k + 1);
+            let req = e
+                .get("request")
+                .ok_or_else(|| format!("{at}: no `request`"))?;
+            let mut obj = serde_json::Map::new();
+            for key in ["method", "url"] {
+                if let Some(v) = req.get(key) {
+                    obj.insert(key.to_owned(), v.clone());
+                }
+            }
+            let mut headers = serde_json::Map::new();
+            for h in req
+                .get("headers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(n), Some(v)) = (
+                    h.get("name").and_then(Value::as_str),
+                    h.get("value").and_then(Value::as_str),
+                ) && !n.starts_with(':')
+                    && !skip.contains(&n.to_ascii_lowercase().as_str())
+                {
+                    headers.insert(n.to_owned(), Value::String(v.to_owned()));
+                }
+            }
+            obj.insert("headers".to_owned(), Value::Object(headers));
+            if let Some(t) = req.pointer("/postData/text").and_then(Value::as_str) {
+                obj.insert("body_text".to_owned(), Value::String(t.to_owned()));
+            }
+            items.push((k + 1, at, Value::Object(obj)));
+        }
+        return Ok(items);
+    }
+    let mut items = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let at = format!("{shown}:{}", i + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut v: Value =
+            serde_json::from_str(line).map_err(|e| format!("{at}: not JSON: {e}"))?;
+        // A recorded exchange: its request.
+        if let Some(mut req) = v.get("request").filter(|r| r.is_object()).cloned() {
+            // There, a string body is the body's text (anything else is JSON).
+            if let Some(obj) = req.as_object_mut()
+                && let Some(Value::String(text)) = obj.remove("body")
+            {
+                obj.insert("body_text".to_owned(), Value::String(text));
+            }
+            v = req;
+        }
+        items.push((i + 1, at, v));
+    }
+    Ok(items)
+}
+
 /// Reads a JSON Lines file of requests.
 fn read_requests(
     path: &std::path::Path,
@@ -72,12 +154,7 @@ fn read_requests(
     let text = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let text = String::from_utf8(text).map_err(|_| format!("`{shown}` is not valid UTF-8"))?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let at = format!("{shown}:{}", i + 1);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(line).map_err(|e| format!("{at}: not JSON: {e}"))?;
+    for (i, at, v) in request_items(&text, &shown)? {
         let obj = v
             .as_object()
             .ok_or_else(|| format!("{at}: each line is a JSON object"))?;
@@ -156,7 +233,7 @@ fn read_requests(
                 .ok_or_else(|| format!("{at}: `weight` must be a positive number"))?,
         };
         out.push(RequestTemplate {
-            name: text_of("name").map_or_else(|| format!("#{}", i + 1), str::to_owned),
+            name: text_of("name").map_or_else(|| format!("#{i}"), str::to_owned),
             method,
             url,
             headers,
