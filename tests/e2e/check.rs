@@ -219,7 +219,7 @@ fn version_help_and_doctor() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(
-            "7 suite(s): infer-responses (json-schema), prediction-log (json-schema), consumer-contracts (pact), model-service-api (openapi), classifier-golden (model), classifier-live (model), release-gate (gate)"
+            "8 suite(s): infer-responses (json-schema), prediction-log (json-schema), consumer-contracts (pact), model-service-api (openapi), classifier-golden (model), classifier-live (model), release-gate (gate), serving-slo (load)"
         ),
         "{out}"
     );
