@@ -11,6 +11,7 @@
 mod action;
 mod broker;
 mod broker_verify;
+mod chaos;
 mod check;
 mod config;
 mod diff;

@@ -82,6 +82,31 @@ pub enum Command {
     Man(ManArgs),
     /// Print a shell completion script to stdout.
     Completions(CompletionsArgs),
+    /// Fault injection: a TCP fault proxy driven by Toxiproxy's HTTP API.
+    #[command(subcommand)]
+    Chaos(ChaosCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChaosCommand {
+    /// Run a fault proxy between a service and a dependency: Toxiproxy's toxics (latency and
+    /// jitter, bandwidth, slicer, timeout/blackhole, reset_peer, limit_data, slow_close) and its
+    /// HTTP API, so Toxiproxy's clients and scripts drive it. Runs until SIGINT or SIGTERM.
+    Proxy(ChaosProxyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChaosProxyArgs {
+    /// The address the API listens on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The API's port (Toxiproxy's is 8474); 0 picks a free one (read it from the first line).
+    #[arg(long, default_value_t = 8474)]
+    pub port: u16,
+    /// Proxies to create at start: Toxiproxy's config file, a JSON list of
+    /// `{"name", "listen", "upstream", "enabled"}`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

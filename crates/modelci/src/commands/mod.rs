@@ -1,6 +1,7 @@
 //! One module per command. Each returns the process exit code.
 
 mod broker;
+mod chaos;
 mod check;
 mod completions;
 mod contract;
@@ -14,7 +15,9 @@ mod merge;
 mod model;
 mod openapi;
 
-use crate::cli::{Cli, Command, ContractCommand, ModelCommand, ReportCommand, SchemaKind};
+use crate::cli::{
+    ChaosCommand, Cli, Command, ContractCommand, ModelCommand, ReportCommand, SchemaKind,
+};
 
 /// Runs a parsed command line.
 pub fn dispatch(cli: Cli) -> u8 {
@@ -65,6 +68,7 @@ pub fn dispatch(cli: Cli) -> u8 {
             }
         }
         Command::Completions(args) => completions::run(&args),
+        Command::Chaos(ChaosCommand::Proxy(args)) => chaos::proxy(&args),
     }
 }
 
