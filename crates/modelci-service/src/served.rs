@@ -322,6 +322,12 @@ impl ServedModel {
                         "injected fault: model `{name}` is set to fail (POST /faults)"
                     ));
                 }
+                if fault.gpu_oom {
+                    // The words ONNX Runtime's CUDA provider uses when the GPU is out of memory.
+                    return Err(format!(
+                        "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while running the model `{name}`: CUDA failure 2: out of memory (injected GPU fault, POST /faults)"
+                    ));
+                }
                 let run = tokio::task::spawn_blocking(move || {
                     // The slot is held until ONNX Runtime returns, even past the deadline.
                     let _slot = slot;

@@ -435,6 +435,8 @@ struct FaultRequest {
     fail: bool,
     #[serde(default)]
     delay_ms: u64,
+    #[serde(default)]
+    gpu_oom: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -442,6 +444,7 @@ struct FaultState<'a> {
     model: &'a str,
     fail: bool,
     delay_ms: u64,
+    gpu_oom: bool,
 }
 
 fn faults_off() -> ApiError {
@@ -460,6 +463,7 @@ fn faults_state(app: &AppState) -> Response {
                 model: &m.name,
                 fail: f.fail,
                 delay_ms: f.delay_ms,
+                gpu_oom: f.gpu_oom,
             })
         })
         .collect();
@@ -482,7 +486,7 @@ async fn faults_set(
     }
     let request: FaultRequest = serde_json::from_slice(&app.body(body)?).map_err(|e| {
         ApiError::bad_request(format!(
-            "the body is not a fault (`{{\"model\": NAME, \"fail\": BOOL, \"delay_ms\": MS}}`): {e}"
+            "the body is not a fault (`{{\"model\": NAME, \"fail\": BOOL, \"delay_ms\": MS, \"gpu_oom\": BOOL}}`): {e}"
         ))
     })?;
     if request.delay_ms > MAX_DELAY_MS {
@@ -495,11 +499,12 @@ async fn faults_set(
     let fault = Fault {
         fail: request.fail,
         delay_ms: request.delay_ms,
+        gpu_oom: request.gpu_oom,
     };
     model.faults.set(fault);
     eprintln!(
-        "modelci-service: model `{}`: fault switch set (fail: {}, delay: {} ms)",
-        model.name, fault.fail, fault.delay_ms
+        "modelci-service: model `{}`: fault switch set (fail: {}, delay: {} ms, gpu_oom: {})",
+        model.name, fault.fail, fault.delay_ms, fault.gpu_oom
     );
     Ok(faults_state(&app))
 }

@@ -498,10 +498,22 @@ fn fault_requests_are_checked() {
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.json::<Value>().expect("json"),
-        json!({"faults": [{"model": "mlp", "fail": false, "delay_ms": 5}]})
+        json!({"faults": [{"model": "mlp", "fail": false, "delay_ms": 5, "gpu_oom": false}]})
     );
     assert_eq!(s.infer("mlp", 1).status(), 200);
     s.clear_faults();
+    // A GPU that is out of memory: the inference fails with ONNX Runtime's CUDA words.
+    let r = s.post("/faults", &json!({"model": "mlp", "gpu_oom": true}));
+    assert_eq!(r.status(), 200);
+    let r = s.infer("mlp", 1);
+    assert_eq!(r.status(), 500);
+    let message = error_of(r);
+    assert!(
+        message.contains("CUDA failure 2: out of memory"),
+        "{message}"
+    );
+    s.clear_faults();
+    assert_eq!(s.infer("mlp", 1).status(), 200);
 }
 
 #[test]
