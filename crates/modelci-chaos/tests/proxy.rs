@@ -220,9 +220,10 @@ fn latency_is_accurate_and_removing_it_restores_the_link() {
         Some(json!({"type": "latency", "attributes": {"latency": 100, "jitter": 20}})),
     );
     let slowed = median(21);
-    // Each answer is delayed by 100 ms ± 20: the median within 5% of 100 ms over the direct one.
+    // Each answer is delayed by 100 ms ± 20: the median within 10 ms of 100 ms over the
+    // direct one (bench/chaos/proxy.py measures the accuracy itself, on a quiet machine).
     assert!(
-        ((slowed - direct) - 100.0).abs() <= 5.0,
+        ((slowed - direct) - 100.0).abs() <= 10.0,
         "median {slowed} ms, without the toxic {direct} ms"
     );
     api.call("DELETE", "/proxies/slow/toxics/latency_downstream", None);
