@@ -33,6 +33,7 @@ mod proxy;
 mod raw;
 mod reference;
 mod reports;
+mod resilience;
 mod secrets;
 mod service;
 mod shards;

@@ -6,11 +6,15 @@
 //! | `GET /version` | the version |
 //! | `POST /reset` | enable every proxy, remove every toxic |
 //! | `GET /proxies` | every proxy, by name |
-//! | `POST /proxies` | create `{name, listen, upstream, enabled}` (201; 409 when the name is taken) |
+//! | `POST /proxies` | create `{name, listen, upstream, enabled, protocol}` (201; 409 when the name is taken) |
 //! | `POST /populate` | create or replace a list of proxies |
-//! | `GET`/`POST`/`DELETE /proxies/{proxy}` | read, update (`enabled`, `listen`, `upstream`), delete |
+//! | `GET`/`POST`/`DELETE /proxies/{proxy}` | read, update (`enabled`, `listen`, `upstream`, `protocol`), delete |
 //! | `GET`/`POST /proxies/{proxy}/toxics` | list, add `{name, type, stream, toxicity, attributes}` |
 //! | `GET`/`POST`/`DELETE /proxies/{proxy}/toxics/{toxic}` | read, update, remove |
+//! | `GET`/`DELETE /proxies/{proxy}/requests` | an HTTP proxy's request log; clear it |
+//!
+//! `protocol` (`tcp`, the default, or `http`) and the request log are modelci's extensions;
+//! Toxiproxy's clients, which send no `protocol`, get TCP proxies.
 //!
 //! Errors are `{"error": MESSAGE, "status": CODE}` with that status, as Toxiproxy answers.
 
@@ -24,7 +28,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::proxy::{ProxyError, Registry};
+use crate::proxy::{Protocol, ProxyError, Registry};
 use crate::toxic::{Toxic, ToxicJson};
 
 /// The version `GET /version` reports: the Toxiproxy API version this one follows.
@@ -42,6 +46,10 @@ pub fn router(registry: Arc<Registry>) -> axum::Router {
         .route(
             "/proxies/{proxy}/toxics/{toxic}",
             get(show_toxic).post(update_toxic).delete(remove_toxic),
+        )
+        .route(
+            "/proxies/{proxy}/requests",
+            get(requests).delete(clear_requests),
         )
         .with_state(registry)
 }
@@ -107,6 +115,9 @@ struct ProxyJson {
     upstream: Option<String>,
     #[serde(default)]
     enabled: Option<bool>,
+    /// modelci's extension: `tcp` (default) or `http`.
+    #[serde(default)]
+    protocol: Option<Protocol>,
 }
 
 async fn create(State(r): State<Arc<Registry>>, bytes: axum::body::Bytes) -> Response {
@@ -116,11 +127,12 @@ async fn create(State(r): State<Arc<Registry>>, bytes: axum::body::Bytes) -> Res
     };
     let name = p.name.unwrap_or_default();
     let listen = p.listen.unwrap_or_else(|| "127.0.0.1:0".to_owned());
-    match r.create(
+    match r.create_with(
         &name,
         &listen,
         p.upstream.as_deref().unwrap_or_default(),
         p.enabled.unwrap_or(true),
+        p.protocol.unwrap_or_default(),
     ) {
         Ok(proxy) => (StatusCode::CREATED, Json(proxy.to_json())).into_response(),
         Err(e) => failed(&e),
@@ -137,11 +149,12 @@ async fn populate(State(r): State<Arc<Registry>>, bytes: axum::body::Bytes) -> R
         let name = p.name.unwrap_or_default();
         // Populate replaces a proxy of the same name.
         let _ = r.delete(&name);
-        match r.create(
+        match r.create_with(
             &name,
             p.listen.as_deref().unwrap_or("127.0.0.1:0"),
             p.upstream.as_deref().unwrap_or_default(),
             p.enabled.unwrap_or(true),
+            p.protocol.unwrap_or_default(),
         ) {
             Ok(proxy) => made.push(proxy.to_json()),
             Err(e) => return failed(&e),
@@ -166,6 +179,11 @@ async fn update(
         Ok(p) => p,
         Err(resp) => return *resp,
     };
+    if let Some(protocol) = p.protocol
+        && let Err(e) = r.set_protocol(&proxy, protocol)
+    {
+        return failed(&e);
+    }
     match r.update(
         &proxy,
         p.enabled,
@@ -263,6 +281,23 @@ async fn remove_toxic(
 ) -> Response {
     match r.remove_toxic(&proxy, &toxic) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => failed(&e),
+    }
+}
+
+async fn requests(State(r): State<Arc<Registry>>, Path(proxy): Path<String>) -> Response {
+    match r.get(&proxy) {
+        Ok(p) => Json(p.requests_json()).into_response(),
+        Err(e) => failed(&e),
+    }
+}
+
+async fn clear_requests(State(r): State<Arc<Registry>>, Path(proxy): Path<String>) -> Response {
+    match r.get(&proxy) {
+        Ok(p) => {
+            p.clear_requests();
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(e) => failed(&e),
     }
 }

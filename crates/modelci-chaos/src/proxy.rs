@@ -7,6 +7,9 @@
 //! toxic holds everything, a limit closes the link once its bytes have passed. Toxics added or
 //! removed while a link is open apply to it from its next chunk (or within 10 ms when idle).
 //! Whether a toxic with a toxicity below 1 applies is decided once per link.
+//!
+//! A proxy of [`Protocol::Http`] is an HTTP/1.1 reverse proxy instead (see [`crate::http`]):
+//! its toxics act per request, and it logs every request (see [`crate::requests`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -20,7 +23,51 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use crate::requests::{RequestLog, RequestRecord};
 use crate::toxic::{Kind, Stream, Toxic};
+
+/// What a proxy speaks.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Bytes: every toxic acts on the connection's byte stream, as Toxiproxy's do.
+    #[default]
+    Tcp,
+    /// HTTP/1.1: a reverse proxy whose toxics act per request (with route filters), and which
+    /// logs every request.
+    Http,
+}
+
+impl Protocol {
+    /// `tcp` or `http`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Http => "http",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
+    /// `tcp` or `http` (any case).
+    fn from_str(s: &str) -> Result<Protocol, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Ok(Protocol::Tcp),
+            "http" => Ok(Protocol::Http),
+            _ => Err(format!("a proxy's protocol is `tcp` or `http`, not `{s}`")),
+        }
+    }
+}
 
 /// The largest chunk read at once.
 const CHUNK: usize = 32 * 1024;
@@ -88,10 +135,20 @@ pub struct Proxy {
     upstream: Mutex<String>,
     listen: Mutex<String>,
     enabled: AtomicBool,
+    protocol: RwLock<Protocol>,
     toxics: RwLock<Vec<Toxic>>,
     version: AtomicU64,
+    /// The toxics' version, for requests that wait for a toxic to go (HTTP `timeout`).
+    pub(crate) changes: watch::Sender<u64>,
     /// Stops the listener and closes every link when set to `true`.
     stop: Mutex<Option<watch::Sender<bool>>>,
+    created: Instant,
+    /// The HTTP requests received (empty on a TCP proxy).
+    pub(crate) log: RequestLog,
+    /// Draws whether each toxic applies to each HTTP request, and the jitter.
+    pub(crate) rng: Mutex<SeededRng>,
+    /// The HTTP client to the upstream, with its pool of kept-alive connections.
+    pub(crate) client: crate::http::UpstreamClient,
     /// The proxy's counters.
     pub counters: Counters,
 }
@@ -117,22 +174,73 @@ impl Proxy {
         self.enabled.load(Ordering::SeqCst)
     }
 
+    /// What it speaks.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol.read().map(|p| *p).unwrap_or_default()
+    }
+
     /// Its toxics, in the order they apply.
     pub fn toxics(&self) -> Vec<Toxic> {
         self.toxics.read().map(|t| t.clone()).unwrap_or_default()
     }
 
-    /// The proxy as Toxiproxy's API writes it.
+    /// When it was created: the origin of the request log's times in the API.
+    pub fn created(&self) -> Instant {
+        self.created
+    }
+
+    /// The requests it received (HTTP proxies; empty on a TCP proxy), oldest first: the
+    /// last [`crate::requests::MAX_REQUESTS`] since the last clear.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.log.snapshot()
+    }
+
+    /// HTTP requests in flight now: received, and their answer not yet complete.
+    pub fn in_flight(&self) -> usize {
+        self.log.in_flight()
+    }
+
+    /// The most HTTP requests in flight at once since the last clear (or the proxy's
+    /// creation).
+    pub fn max_in_flight(&self) -> usize {
+        self.log.max_in_flight()
+    }
+
+    /// Forgets the requests logged so far (ids keep counting) and starts the maximum in
+    /// flight again from those in flight now.
+    pub fn clear_requests(&self) {
+        self.log.clear();
+    }
+
+    /// The request log as the API writes it: `{"proxy", "protocol", "in_flight",
+    /// "max_in_flight", "requests": [...]}`, times in milliseconds since the proxy's creation.
+    pub fn requests_json(&self) -> Value {
+        json!({
+            "proxy": self.name,
+            "protocol": self.protocol().as_str(),
+            "in_flight": self.in_flight(),
+            "max_in_flight": self.max_in_flight(),
+            "requests": self
+                .requests()
+                .iter()
+                .map(|r| r.to_json(self.created))
+                .collect::<Vec<_>>(),
+        })
+    }
+
+    /// The proxy as Toxiproxy's API writes it, with modelci's `protocol`.
     pub fn to_json(&self) -> Value {
         json!({
             "name": self.name,
             "listen": self.listen(),
             "upstream": self.upstream(),
             "enabled": self.enabled(),
+            "protocol": self.protocol().as_str(),
             "toxics": self.toxics().iter().map(Toxic::to_json).collect::<Vec<_>>(),
         })
     }
 
+    /// Changes the toxics (checked against the protocol first).
     fn set_toxics(
         &self,
         f: impl FnOnce(&mut Vec<Toxic>) -> Result<(), ProxyError>,
@@ -141,10 +249,38 @@ impl Proxy {
             .toxics
             .write()
             .map_err(|_| ProxyError::Invalid("the toxics' lock is poisoned".into()))?;
-        f(&mut t)?;
-        self.version.fetch_add(1, Ordering::SeqCst);
+        let mut next = t.clone();
+        f(&mut next)?;
+        let protocol = self.protocol();
+        for toxic in &next {
+            fits(&self.name, protocol, toxic)?;
+        }
+        *t = next;
+        let version = self.version.fetch_add(1, Ordering::SeqCst) + 1;
+        self.changes.send_replace(version);
         Ok(())
     }
+}
+
+/// Whether a proxy of `protocol` takes `toxic`: HTTP-only types and route filters need an
+/// HTTP proxy.
+fn fits(proxy: &str, protocol: Protocol, toxic: &Toxic) -> Result<(), ProxyError> {
+    if protocol == Protocol::Http {
+        return Ok(());
+    }
+    if toxic.http_only() {
+        return Err(ProxyError::Invalid(format!(
+            "toxic type `{}` needs an http proxy, and proxy `{proxy}` is {protocol} (create it with \"protocol\": \"http\")",
+            toxic.type_name()
+        )));
+    }
+    if !toxic.route.is_any() {
+        return Err(ProxyError::Invalid(format!(
+            "toxic `{}`: `path_prefix` and `method` filter the requests of an http proxy, and proxy `{proxy}` is {protocol}",
+            toxic.name
+        )));
+    }
+    Ok(())
 }
 
 /// Every proxy of a server.
@@ -182,7 +318,7 @@ impl Registry {
             .ok_or_else(|| ProxyError::NotFound(name.to_owned()))
     }
 
-    /// Creates a proxy (listening at once when `enabled`).
+    /// Creates a TCP proxy (listening at once when `enabled`).
     ///
     /// # Errors
     /// A taken name, an empty name or upstream, an address that cannot be bound.
@@ -192,6 +328,22 @@ impl Registry {
         listen: &str,
         upstream: &str,
         enabled: bool,
+    ) -> Result<Arc<Proxy>, ProxyError> {
+        self.create_with(name, listen, upstream, enabled, Protocol::Tcp)
+    }
+
+    /// Creates a proxy of `protocol` (listening at once when `enabled`). An HTTP proxy's
+    /// upstream is `host:port` (an `http://` in front is allowed).
+    ///
+    /// # Errors
+    /// A taken name, an empty name or upstream, an address that cannot be bound.
+    pub fn create_with(
+        &self,
+        name: &str,
+        listen: &str,
+        upstream: &str,
+        enabled: bool,
+        protocol: Protocol,
     ) -> Result<Arc<Proxy>, ProxyError> {
         if name.trim().is_empty() {
             return Err(ProxyError::Invalid("a proxy needs a `name`".into()));
@@ -213,9 +365,15 @@ impl Registry {
             upstream: Mutex::new(upstream.to_owned()),
             listen: Mutex::new(listen.to_owned()),
             enabled: AtomicBool::new(false),
+            protocol: RwLock::new(protocol),
             toxics: RwLock::new(Vec::new()),
             version: AtomicU64::new(0),
+            changes: watch::channel(0).0,
             stop: Mutex::new(None),
+            created: Instant::now(),
+            log: RequestLog::default(),
+            rng: Mutex::new(SeededRng::new(0x6874_7470_7265_7173)),
+            client: crate::http::upstream_client(),
             counters: Counters::default(),
         });
         if enabled {
@@ -258,6 +416,28 @@ impl Registry {
         Ok(proxy)
     }
 
+    /// Changes what a proxy speaks. Connections open now keep the old protocol; new ones get
+    /// the new one.
+    ///
+    /// # Errors
+    /// No such proxy, or a toxic on it that a proxy of `protocol` does not take (an HTTP-only
+    /// type, a route filter), named.
+    pub fn set_protocol(&self, name: &str, protocol: Protocol) -> Result<Arc<Proxy>, ProxyError> {
+        let proxy = self.get(name)?;
+        let toxics = proxy
+            .toxics
+            .write()
+            .map_err(|_| ProxyError::Invalid("the toxics' lock is poisoned".into()))?;
+        for t in toxics.iter() {
+            fits(name, protocol, t)?;
+        }
+        if let Ok(mut p) = proxy.protocol.write() {
+            *p = protocol;
+        }
+        drop(toxics);
+        Ok(proxy)
+    }
+
     /// Deletes a proxy, closing its listener and links.
     ///
     /// # Errors
@@ -273,7 +453,8 @@ impl Registry {
         Ok(())
     }
 
-    /// Enables every proxy and removes every toxic (Toxiproxy's `POST /reset`).
+    /// Enables every proxy, removes every toxic (Toxiproxy's `POST /reset`) and clears every
+    /// request log.
     ///
     /// # Errors
     /// A proxy whose address cannot be bound again.
@@ -283,6 +464,7 @@ impl Registry {
                 t.clear();
                 Ok(())
             })?;
+            p.clear_requests();
             if !p.enabled() {
                 self.start(&p)?;
             }
@@ -293,7 +475,8 @@ impl Registry {
     /// Adds a toxic.
     ///
     /// # Errors
-    /// No such proxy, or a toxic of that name already there.
+    /// No such proxy, a toxic of that name already there, or a toxic the proxy's protocol
+    /// does not take (an HTTP-only type or a route filter on a TCP proxy).
     pub fn add_toxic(&self, proxy: &str, toxic: Toxic) -> Result<Toxic, ProxyError> {
         let p = self.get(proxy)?;
         p.set_toxics(|t| {
@@ -312,7 +495,7 @@ impl Registry {
     /// Replaces a toxic of the same name.
     ///
     /// # Errors
-    /// No such proxy or toxic.
+    /// No such proxy or toxic, or a toxic the proxy's protocol does not take.
     pub fn replace_toxic(&self, proxy: &str, toxic: Toxic) -> Result<Toxic, ProxyError> {
         let p = self.get(proxy)?;
         p.set_toxics(|t| match t.iter_mut().find(|x| x.name == toxic.name) {
@@ -402,7 +585,18 @@ async fn accept_loop(listener: TcpListener, proxy: Arc<Proxy>, mut stop: watch::
                 let Ok((client, _)) = accepted else { continue };
                 seed = seed.wrapping_add(1);
                 proxy.counters.connections.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(link(client, Arc::clone(&proxy), stop.clone(), seed));
+                match proxy.protocol() {
+                    Protocol::Tcp => {
+                        tokio::spawn(link(client, Arc::clone(&proxy), stop.clone(), seed));
+                    }
+                    Protocol::Http => {
+                        tokio::spawn(crate::http::connection(
+                            client,
+                            Arc::clone(&proxy),
+                            stop.clone(),
+                        ));
+                    }
+                }
             }
             _ = stop.changed() => break,
         }
@@ -667,7 +861,12 @@ async fn pipe(
                     }
                     pieces = sliced;
                 }
-                Kind::SlowClose { .. } | Kind::ResetPeer { .. } => {}
+                // HTTP-only toxics never reach a TCP link (see `fits`).
+                Kind::SlowClose { .. }
+                | Kind::ResetPeer { .. }
+                | Kind::HttpError { .. }
+                | Kind::AbortBody { .. }
+                | Kind::Reset => {}
             }
         }
         // In order: never before the previous chunk.

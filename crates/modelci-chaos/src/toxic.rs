@@ -1,6 +1,11 @@
-//! Toxics: what a proxy does to the bytes of a connection, with Toxiproxy's names, attributes
-//! and JSON (`{"name", "type", "stream", "toxicity", "attributes"}`), so that Toxiproxy's
-//! clients and scripts drive modelci's proxy unchanged.
+//! Toxics: what a proxy does to the bytes of a connection (or, on an HTTP proxy, to each
+//! request), with Toxiproxy's names, attributes and JSON (`{"name", "type", "stream",
+//! "toxicity", "attributes"}`), so that Toxiproxy's clients and scripts drive modelci's proxy
+//! unchanged.
+//!
+//! modelci's extensions: the HTTP-only types `http_error`, `abort_body` and `reset`, and a
+//! route filter (the attributes `path_prefix` and `method`, on any type) that limits a toxic
+//! on an HTTP proxy to the requests it matches.
 
 use std::time::Duration;
 
@@ -72,6 +77,46 @@ pub enum Kind {
         /// Bytes that pass.
         bytes: u64,
     },
+    /// HTTP only: answers `status` with a small JSON body, without contacting the upstream.
+    HttpError {
+        /// The status sent (200 to 599; default 503).
+        status: u16,
+    },
+    /// HTTP only: forwards the request, sends the answer's head and its first `bytes` bytes of
+    /// body, then closes the connection (the client sees a truncated body).
+    AbortBody {
+        /// Bytes of body that pass.
+        bytes: u64,
+    },
+    /// HTTP only: closes the client's connection with a TCP RST, without any answer.
+    Reset,
+}
+
+/// Which requests a toxic applies to on an HTTP proxy (every request when both are `None`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Route {
+    /// Only requests whose path starts with this (`/v2/models/a`).
+    pub path_prefix: Option<String>,
+    /// Only requests of this method (upper case: `POST`).
+    pub method: Option<String>,
+}
+
+impl Route {
+    /// Whether the filter lets every request through.
+    pub fn is_any(&self) -> bool {
+        self.path_prefix.is_none() && self.method.is_none()
+    }
+
+    /// Whether a request of `method` to `path` matches.
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        self.path_prefix
+            .as_deref()
+            .is_none_or(|p| path.starts_with(p))
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    }
 }
 
 /// A toxic on a proxy.
@@ -81,10 +126,13 @@ pub struct Toxic {
     pub name: String,
     /// The direction.
     pub stream: Stream,
-    /// The probability (0 to 1) that a connection gets it, decided per connection.
+    /// The probability (0 to 1) that a connection (TCP) or a request (HTTP) gets it, decided
+    /// once per connection or request.
     pub toxicity: f64,
     /// What it does.
     pub kind: Kind,
+    /// The requests it applies to (HTTP proxies only; TCP proxies refuse a filter).
+    pub route: Route,
 }
 
 /// A toxic as Toxiproxy's API writes it.
@@ -116,7 +164,55 @@ pub const TYPES: &[(&str, &[&str])] = &[
     ("reset_peer", &["timeout"]),
     ("slicer", &["average_size", "size_variation", "delay"]),
     ("limit_data", &["bytes"]),
+    ("http_error", &["status"]),
+    ("abort_body", &["bytes"]),
+    ("reset", &[]),
 ];
+
+/// The types that only HTTP proxies take.
+pub const HTTP_ONLY: &[&str] = &["http_error", "abort_body", "reset"];
+
+/// The route filter's attributes, which every type takes (HTTP proxies only).
+pub const ROUTE_ATTRIBUTES: &[&str] = &["path_prefix", "method"];
+
+/// The status `http_error` answers when its `status` is not given.
+pub const DEFAULT_ERROR_STATUS: u16 = 503;
+
+/// A string attribute; `None` when absent, null or empty.
+fn text(attrs: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+    match attrs.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(v) => Err(format!("attribute `{key}` must be a string, not {v}")),
+    }
+}
+
+/// The route filter of `attrs`.
+fn route(attrs: &Map<String, Value>) -> Result<Route, String> {
+    let path_prefix = text(attrs, "path_prefix")?;
+    if let Some(p) = &path_prefix
+        && !p.starts_with('/')
+    {
+        return Err(format!(
+            "attribute `path_prefix` must start with `/`, not `{p}`"
+        ));
+    }
+    let method = text(attrs, "method")?;
+    if let Some(m) = &method
+        && !m
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_')
+    {
+        return Err(format!(
+            "attribute `method` must be an HTTP method such as `POST`, not `{m}`"
+        ));
+    }
+    Ok(Route {
+        path_prefix,
+        method: method.map(|m| m.to_ascii_uppercase()),
+    })
+}
 
 fn number(attrs: &Map<String, Value>, key: &str) -> Result<u64, String> {
     match attrs.get(key) {
@@ -152,10 +248,18 @@ impl Toxic {
                 TYPES.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", ")
             )
         })?;
-        if let Some(k) = attrs.keys().find(|k| !known.contains(&k.as_str())) {
+        if let Some(k) = attrs
+            .keys()
+            .find(|k| !known.contains(&k.as_str()) && !ROUTE_ATTRIBUTES.contains(&k.as_str()))
+        {
             return Err(format!(
                 "toxic type `{kind_name}` has no attribute `{k}` (it has: {})",
-                known.join(", ")
+                known
+                    .iter()
+                    .chain(ROUTE_ATTRIBUTES)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let ms = |k: &str| number(attrs, k).map(Duration::from_millis);
@@ -183,10 +287,27 @@ impl Toxic {
                 // Toxiproxy's slicer delay is in microseconds.
                 delay: Duration::from_micros(number(attrs, "delay")?),
             },
+            "http_error" => {
+                let status = match attrs.get("status") {
+                    None | Some(Value::Null) => DEFAULT_ERROR_STATUS,
+                    Some(_) => u16::try_from(number(attrs, "status")?).unwrap_or(u16::MAX),
+                };
+                if !(200..=599).contains(&status) {
+                    return Err(format!(
+                        "attribute `status` must be an HTTP status from 200 to 599, not {status}"
+                    ));
+                }
+                Kind::HttpError { status }
+            }
+            "abort_body" => Kind::AbortBody {
+                bytes: number(attrs, "bytes")?,
+            },
+            "reset" => Kind::Reset,
             _ => Kind::LimitData {
                 bytes: number(attrs, "bytes")?,
             },
         };
+        let route = route(attrs)?;
         let name = j
             .name
             .clone()
@@ -197,7 +318,13 @@ impl Toxic {
             stream,
             toxicity,
             kind,
+            route,
         })
+    }
+
+    /// Whether only HTTP proxies take it (`http_error`, `abort_body`, `reset`).
+    pub fn http_only(&self) -> bool {
+        HTTP_ONLY.contains(&self.type_name())
     }
 
     /// The type's name.
@@ -210,6 +337,9 @@ impl Toxic {
             Kind::ResetPeer { .. } => "reset_peer",
             Kind::Slicer { .. } => "slicer",
             Kind::LimitData { .. } => "limit_data",
+            Kind::HttpError { .. } => "http_error",
+            Kind::AbortBody { .. } => "abort_body",
+            Kind::Reset => "reset",
         }
     }
 
@@ -243,9 +373,19 @@ impl Toxic {
                     Value::from(u64::try_from(delay.as_micros()).unwrap_or(u64::MAX)),
                 );
             }
-            Kind::LimitData { bytes } => {
+            Kind::LimitData { bytes } | Kind::AbortBody { bytes } => {
                 a.insert("bytes".into(), Value::from(*bytes));
             }
+            Kind::HttpError { status } => {
+                a.insert("status".into(), Value::from(*status));
+            }
+            Kind::Reset => {}
+        }
+        if let Some(p) = &self.route.path_prefix {
+            a.insert("path_prefix".into(), Value::from(p.as_str()));
+        }
+        if let Some(m) = &self.route.method {
+            a.insert("method".into(), Value::from(m.as_str()));
         }
         serde_json::json!({
             "name": self.name,
@@ -257,7 +397,8 @@ impl Toxic {
     }
 
     /// Applies an update (`attributes` and `toxicity`, as Toxiproxy's `POST .../toxics/NAME`):
-    /// the given attributes replace those of the same name.
+    /// the given attributes replace those of the same name (a `null` `path_prefix` or `method`
+    /// removes that filter).
     ///
     /// # Errors
     /// As [`Toxic::from_json`].
@@ -342,6 +483,51 @@ mod tests {
     }
 
     #[test]
+    fn http_toxics_and_route_filters_round_trip() {
+        let t = parse(json!({"type": "http_error", "attributes": {"path_prefix": "/v2/models/a", "method": "post"}}))
+            .expect("http_error");
+        assert_eq!(t.kind, Kind::HttpError { status: 503 });
+        assert!(t.http_only());
+        assert_eq!(
+            t.route,
+            Route {
+                path_prefix: Some("/v2/models/a".into()),
+                method: Some("POST".into())
+            }
+        );
+        assert!(t.route.matches("POST", "/v2/models/a/infer"));
+        assert!(!t.route.matches("GET", "/v2/models/a/infer"));
+        assert!(!t.route.matches("POST", "/v2/models/b/infer"));
+        assert_eq!(
+            t.to_json(),
+            json!({"name": "http_error_downstream", "type": "http_error", "stream": "downstream",
+                   "toxicity": 1.0,
+                   "attributes": {"status": 503, "path_prefix": "/v2/models/a", "method": "POST"}})
+        );
+        // An update keeps the filter unless it is nulled.
+        let u = t
+            .update(
+                &serde_json::from_value(json!({"attributes": {"status": 500, "method": null}}))
+                    .expect("j"),
+            )
+            .expect("update");
+        assert_eq!(u.kind, Kind::HttpError { status: 500 });
+        assert_eq!(u.route.path_prefix.as_deref(), Some("/v2/models/a"));
+        assert_eq!(u.route.method, None);
+        let a = parse(json!({"type": "abort_body", "attributes": {"bytes": 10}})).expect("abort");
+        assert_eq!(a.kind, Kind::AbortBody { bytes: 10 });
+        let r = parse(json!({"type": "reset"})).expect("reset");
+        assert_eq!(r.kind, Kind::Reset);
+        assert_eq!(r.to_json()["attributes"], json!({}));
+        assert!(r.route.is_any());
+        // Every type takes a filter; TCP types are not HTTP-only.
+        let l =
+            parse(json!({"type": "latency", "attributes": {"latency": 1, "path_prefix": "/a"}}))
+                .expect("latency");
+        assert!(!l.http_only() && !l.route.is_any());
+    }
+
+    #[test]
     fn bad_toxics_say_why() {
         for (v, why) in [
             (json!({}), "needs a `type`"),
@@ -355,6 +541,26 @@ mod tests {
                 "non-negative",
             ),
             (json!({"type": "timeout", "toxicity": 2}), "from 0 to 1"),
+            (
+                json!({"type": "http_error", "attributes": {"status": 700}}),
+                "from 200 to 599, not 700",
+            ),
+            (
+                json!({"type": "reset", "attributes": {"path_prefix": "v2"}}),
+                "must start with `/`",
+            ),
+            (
+                json!({"type": "reset", "attributes": {"method": 3}}),
+                "`method` must be a string",
+            ),
+            (
+                json!({"type": "reset", "attributes": {"method": "GET /"}}),
+                "an HTTP method",
+            ),
+            (
+                json!({"type": "reset", "attributes": {"bytes": 3}}),
+                "has no attribute `bytes` (it has: path_prefix, method)",
+            ),
         ] {
             let e = parse(v.clone()).expect_err(&v.to_string());
             assert!(e.contains(why), "{v}: {e}");

@@ -93,4 +93,11 @@ pub struct SuiteSection {
     #[serde(default)]
     #[schemars(with = "Vec<crate::load::LoadSuiteFile>")]
     pub load: Vec<Spanned<crate::load::LoadSuiteFile>>,
+    /// `[[suite.resilience]]`: traffic at a service while faults are injected into it or its
+    /// dependencies (through fault proxies and process faults), judged by resilience oracles
+    /// (timeout, retries, circuit breaker, bulkhead, fallback, recovery). One case per oracle
+    /// per scenario.
+    #[serde(default)]
+    #[schemars(with = "Vec<crate::resilience::ResilienceSuiteFile>")]
+    pub resilience: Vec<Spanned<crate::resilience::ResilienceSuiteFile>>,
 }

@@ -22,6 +22,7 @@ pub mod model;
 pub mod openapi;
 mod overrides;
 pub mod pact;
+pub mod resilience;
 mod resolve;
 mod secret;
 pub mod service;
@@ -92,6 +93,7 @@ impl SuiteDecl {
             SuiteSpec::Model(_) => "model",
             SuiteSpec::Gate(_) => "gate",
             SuiteSpec::Load(_) => "load",
+            SuiteSpec::Resilience(_) => "resilience",
         }
     }
 
@@ -118,6 +120,7 @@ impl SuiteDecl {
                 .collect(),
             SuiteSpec::Gate(g) => g.endpoint.as_deref().into_iter().collect(),
             SuiteSpec::Load(l) => vec![l.url.as_str()],
+            SuiteSpec::Resilience(r) => vec![r.traffic.url.as_str()],
         }
     }
 }
@@ -232,6 +235,8 @@ pub enum SuiteSpec {
     Gate(Box<gate::GateSuite>),
     /// `[[suite.load]]`
     Load(Box<load::LoadSuite>),
+    /// `[[suite.resilience]]`
+    Resilience(Box<resilience::ResilienceSuite>),
 }
 
 /// Reads and validates the configuration at `path`.
@@ -482,6 +487,13 @@ fn check(
         let name = raw.name.clone();
         let spec = load::resolve(raw, &origin)?;
         declare(offset, &name, SuiteSpec::Load(Box::new(spec)))?;
+    }
+    for spanned in file.suite.resilience {
+        let offset = spanned.span().start;
+        let raw = spanned.into_inner();
+        let name = raw.name.clone();
+        let spec = resilience::resolve(raw, &origin)?;
+        declare(offset, &name, SuiteSpec::Resilience(Box::new(spec)))?;
     }
     suites.sort_by_key(|(offset, _)| *offset);
 

@@ -111,6 +111,7 @@ fn quickstart_like_tree() {
             modelci_config::SuiteSpec::Gate(g) => assert!(g.dataset.is_file()),
             modelci_config::SuiteSpec::Pact(_) => panic!("pact suites are commented out"),
             modelci_config::SuiteSpec::Load(_) => panic!("init writes no load suite"),
+            modelci_config::SuiteSpec::Resilience(_) => panic!("init writes no resilience suite"),
         }
     }
 }

@@ -18,7 +18,8 @@ mod transport;
 
 pub use profile::{Arrivals, Profile, Stage, Starts};
 pub use run::{
-    FindMax, Live, LoadError, LoadOutcome, LoadSpec, Model, RequestTemplate, Step, find_max, run,
+    FindMax, Live, LoadError, LoadOutcome, LoadSpec, Model, RequestTemplate, Step, TraceEntry,
+    Tracing, find_max, run,
 };
 pub use stats::{ErrorKind, Recorder, Summary};
 pub use threshold::{Threshold, Verdict};

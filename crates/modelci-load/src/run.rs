@@ -88,6 +88,67 @@ pub struct LoadSpec {
     pub success_below: u16,
     /// Evenly spaced arrivals start this fraction of an interval late (shards interleave).
     pub phase: f64,
+    /// Keep a record of every request (see [`Tracing`]); off for plain load runs, which only
+    /// keep histograms.
+    pub tracing: Option<Tracing>,
+}
+
+/// What a traced run keeps of each request, and when it starts.
+///
+/// A traced run sends every request with an `X-Request-Id` header (`{prefix}-{seq}`), so that
+/// what a dependency of the service received can be joined to the client's requests, and
+/// through `reqwest` (the direct hyper path keeps nothing but timings).
+#[derive(Debug, Clone, Default)]
+pub struct Tracing {
+    /// The request id prefix (unique per run).
+    pub id_prefix: String,
+    /// Response headers to keep (lowercase names).
+    pub headers: Vec<String>,
+    /// Keep response bodies up to this many bytes (0: none).
+    pub body_limit: usize,
+    /// Start the schedule at this time (open model), so that a caller can align other events
+    /// with it; default: as soon as the run is ready.
+    pub start_at: Option<Instant>,
+}
+
+/// One traced request.
+#[derive(Debug, Clone)]
+pub struct TraceEntry {
+    /// Its sequence number (from 0, in due order); its `X-Request-Id` is `{prefix}-{seq}`.
+    pub seq: u64,
+    /// The request kind (index in the mix).
+    pub kind: usize,
+    /// When it was due.
+    pub due: Instant,
+    /// When it was sent.
+    pub sent: Instant,
+    /// When its answer was complete, or it failed.
+    pub ended: Instant,
+    /// The answer's status, if one came.
+    pub status: Option<u16>,
+    /// Why it failed (a status of `success_below` or more, a timeout, a broken connection).
+    pub error: Option<ErrorKind>,
+    /// The kept response headers (lowercase names).
+    pub headers: Vec<(String, String)>,
+    /// The body, up to the limit.
+    pub body: Option<Bytes>,
+    /// Whether it was in the measured part (not the warm-up).
+    pub measured: bool,
+}
+
+impl TraceEntry {
+    /// The kept header `name` (lowercase), if the answer had it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// From due to end.
+    pub fn latency(&self) -> Duration {
+        self.ended.saturating_duration_since(self.due)
+    }
 }
 
 /// Counters a caller may read while the run goes on (progress lines).
@@ -118,6 +179,8 @@ pub struct LoadOutcome {
     pub aborted: Option<String>,
     /// Whether the run was cancelled (Ctrl-C).
     pub cancelled: bool,
+    /// Every request, in sequence order, when the run was traced.
+    pub trace: Vec<TraceEntry>,
 }
 
 /// Why a run could not be made.
@@ -239,14 +302,19 @@ pub fn run(spec: &LoadSpec, cancel: &AtomicBool, live: &Live) -> Result<LoadOutc
         .build()
         .map_err(|e| LoadError::Start(e.to_string()))?;
     let connect_timeout = spec.timeout.min(Duration::from_secs(10));
-    let (transport, prepared) =
-        runtime.block_on(Transport::choose(&spec.requests, client, connect_timeout));
+    let (transport, prepared) = if spec.tracing.is_some() {
+        (Transport::Client(client), vec![None; spec.requests.len()])
+    } else {
+        runtime.block_on(Transport::choose(&spec.requests, client, connect_timeout))
+    };
     let shared = Arc::new(Shared {
         transport,
         prepared,
         requests: spec.requests.clone(),
         timeout: spec.timeout,
         success_below: spec.success_below,
+        tracing: spec.tracing.clone(),
+        trace: Mutex::new(Vec::new()),
     });
     match &spec.model {
         Model::Open {
@@ -276,10 +344,45 @@ struct Shared {
     requests: Vec<RequestTemplate>,
     timeout: Duration,
     success_below: u16,
+    tracing: Option<Tracing>,
+    trace: Mutex<Vec<TraceEntry>>,
 }
 
 impl Shared {
     async fn send(&self, kind: usize, due: Instant) -> Result<Sample, (ErrorKind, u64)> {
+        self.send_seq(kind, due, 0, true).await
+    }
+
+    /// Sends request `seq` (its number in due order, for tracing).
+    async fn send_seq(
+        &self,
+        kind: usize,
+        due: Instant,
+        seq: u64,
+        measured: bool,
+    ) -> Result<Sample, (ErrorKind, u64)> {
+        if let (Some(t), Transport::Client(c), Some(r)) =
+            (&self.tracing, &self.transport, self.requests.get(kind))
+        {
+            let (result, entry) = crate::transport::send_traced(
+                c,
+                r,
+                t,
+                crate::transport::TraceSlot {
+                    seq,
+                    kind,
+                    due,
+                    measured,
+                },
+                self.timeout,
+                self.success_below,
+            )
+            .await;
+            if let Ok(mut trace) = self.trace.lock() {
+                trace.push(entry);
+            }
+            return result;
+        }
         match self.requests.get(kind) {
             Some(r) => {
                 self.transport
@@ -294,6 +397,19 @@ impl Shared {
             }
             None => Err((ErrorKind::Other, 0)),
         }
+    }
+}
+
+impl Shared {
+    /// The traced requests, in sequence order.
+    fn take_trace(&self) -> Vec<TraceEntry> {
+        let mut trace = self
+            .trace
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        trace.sort_by_key(|e| e.seq);
+        trace
     }
 }
 
@@ -427,9 +543,14 @@ fn open(
     let slots = Arc::new(Semaphore::new(max_in_flight));
     let handle = runtime.handle().clone();
     let mut mix = Mix::new(&spec.requests, spec.seed);
-    let start = Instant::now() + Duration::from_millis(5);
+    let start = spec
+        .tracing
+        .as_ref()
+        .and_then(|t| t.start_at)
+        .unwrap_or_else(|| Instant::now() + Duration::from_millis(5));
     let mut last_check = Instant::now();
     let mut aborted = None;
+    let mut seq = 0u64;
     for offset in Starts::new(full.clone(), arrivals, None).with_phase(spec.phase) {
         if cancel.load(Ordering::Relaxed) {
             break;
@@ -463,8 +584,10 @@ fn open(
             Arc::clone(&tallies),
             Arc::clone(&live_arc),
         );
+        let this = seq;
+        seq += 1;
         handle.spawn(async move {
-            let result = shared.send(kind, due).await;
+            let result = shared.send_seq(kind, due, this, measured).await;
             if measured {
                 tallies.record(kind, &result, &counts.live);
             }
@@ -503,6 +626,7 @@ fn open(
         target_rps: Some(target),
         aborted,
         cancelled: cancel.load(Ordering::Relaxed),
+        trace: shared.take_trace(),
     }
 }
 
@@ -599,6 +723,7 @@ async fn closed(
         target_rps: None,
         aborted,
         cancelled: cancel.load(Ordering::Relaxed),
+        trace: shared.take_trace(),
     }
 }
 

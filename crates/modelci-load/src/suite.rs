@@ -32,6 +32,15 @@ pub struct LoadCheck {
     properties: Mutex<Properties>,
 }
 
+/// The load run a `[[suite.load]]` describes (its requests read from their files), for
+/// suites that drive traffic with the load engine (resilience scenarios).
+///
+/// # Errors
+/// A file that cannot be read, a request that cannot be built, a bad threshold.
+pub fn load_spec(spec: &LoadSuite) -> Result<LoadSpec, String> {
+    LoadCheck::new(spec, "", 0).map(|c| c.spec)
+}
+
 /// Plans a `[[suite.load]]` (or `modelci load`): reads the body and requests files, parses
 /// the thresholds. A problem becomes one errored `(setup)` case at `file:line`.
 pub fn plan(spec: &LoadSuite, file: &str, line: u32) -> Box<dyn Suite> {
@@ -446,6 +455,7 @@ impl LoadCheck {
                 Vec::new()
             },
             success_below: 400,
+            tracing: None,
         };
         load.validate().map_err(|e| e.to_string())?;
         let find_max = match &spec.find_max {

@@ -350,6 +350,104 @@ async fn send_client(
     })
 }
 
+/// Where a traced request sits in its run.
+pub(crate) struct TraceSlot {
+    pub seq: u64,
+    pub kind: usize,
+    pub due: Instant,
+    pub measured: bool,
+}
+
+/// Sends `r` with its `X-Request-Id`, within `timeout`, and keeps what `tracing` asks for.
+pub(crate) async fn send_traced(
+    client: &reqwest::Client,
+    r: &RequestTemplate,
+    tracing: &crate::run::Tracing,
+    slot: TraceSlot,
+    timeout: Duration,
+    success_below: u16,
+) -> (Result<Sample, (ErrorKind, u64)>, crate::run::TraceEntry) {
+    let sent = Instant::now();
+    let mut entry = crate::run::TraceEntry {
+        seq: slot.seq,
+        kind: slot.kind,
+        due: slot.due,
+        sent,
+        ended: sent,
+        status: None,
+        error: None,
+        headers: Vec::new(),
+        body: None,
+        measured: slot.measured,
+    };
+    let mut request = client
+        .request(r.method.clone(), r.url.clone())
+        .headers(r.headers.clone())
+        .header(
+            "x-request-id",
+            format!("{}-{}", tracing.id_prefix, slot.seq),
+        )
+        .timeout(timeout);
+    if !r.body.is_empty() {
+        request = request.body(r.body.clone());
+    }
+    let classify = |e: &reqwest::Error| {
+        if e.is_timeout() {
+            ErrorKind::Timeout
+        } else if e.is_connect() || e.is_request() || e.is_body() {
+            ErrorKind::Connection
+        } else {
+            ErrorKind::Other
+        }
+    };
+    let result = async {
+        let mut response = request.send().await.map_err(|e| (classify(&e), 0))?;
+        let first_byte = slot.due.elapsed();
+        let status = response.status().as_u16();
+        entry.status = Some(status);
+        for name in &tracing.headers {
+            if let Some(v) = response.headers().get(name.as_str()) {
+                entry.headers.push((
+                    name.clone(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                ));
+            }
+        }
+        let mut bytes = 0u64;
+        let mut kept = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(c)) => {
+                    bytes += c.len() as u64;
+                    let room = tracing.body_limit.saturating_sub(kept.len());
+                    kept.extend_from_slice(&c[..c.len().min(room)]);
+                }
+                Ok(None) => break,
+                Err(e) => return Err((classify(&e), bytes)),
+            }
+        }
+        if tracing.body_limit > 0 {
+            entry.body = Some(Bytes::from(kept));
+        }
+        if status >= success_below {
+            return Err((ErrorKind::Status(status), bytes));
+        }
+        Ok(Sample {
+            latency: slot.due.elapsed(),
+            service: sent.elapsed(),
+            first_byte: Some(first_byte),
+            bytes,
+            tokens: None,
+        })
+    }
+    .await;
+    entry.ended = Instant::now();
+    if let Err((kind, _)) = &result {
+        entry.error = Some(kind.clone());
+    }
+    (result, entry)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

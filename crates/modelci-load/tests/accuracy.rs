@@ -111,6 +111,7 @@ fn spec(url: &str, model: Model) -> LoadSpec {
         abort_on: Vec::new(),
         success_below: 400,
         phase: 0.0,
+        tracing: None,
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-pub mod service;
+pub use modelci_process as service;
 
 use modelci_config::{Config, SuiteDecl, SuiteSpec, suggest};
 use modelci_report::{Case, Counts, Location, Outcome, Run, ShardSpec, Suite};
@@ -161,6 +161,9 @@ pub fn plan(decl: &SuiteDecl, config: &Config, ctx: &Context) -> Box<dyn SuiteTr
         SuiteSpec::Model(spec) => modelci_model::suite::plan(spec, &decl.file, ctx),
         SuiteSpec::Gate(spec) => modelci_gate::plan(spec, &decl.file, decl.line),
         SuiteSpec::Load(spec) => modelci_load::suite::plan(spec, &decl.file, decl.line),
+        SuiteSpec::Resilience(spec) => {
+            modelci_resilience::plan(&decl.name, spec, &decl.file, decl.line)
+        }
     }));
     planned.unwrap_or_else(|payload| {
         Box::new(SetupFailed::new(

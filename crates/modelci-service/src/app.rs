@@ -1,5 +1,6 @@
-//! Starting and stopping: load every model, listen, announce the address, serve until SIGTERM or
-//! SIGINT, then let in-flight requests finish within the grace period.
+//! Starting and stopping: load every model (and read the metadata of every remote one), listen,
+//! announce the address, serve until SIGTERM or SIGINT, then let in-flight requests finish within
+//! the grace period.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -9,8 +10,10 @@ use std::time::Duration;
 
 use modelci_tensor::runtime::{RuntimeError, runtime};
 
-use crate::cli::Cli;
-use crate::served::{Limits, LoadError, ServedModel};
+use crate::bulkhead::Bulkhead;
+use crate::cli::{Broken, BrokenKind, Cli, Source};
+use crate::remote::{self, RemoteModel, RetryPolicy};
+use crate::served::{Backend, Limits, LoadError, ServedModel, check_fallback, load_onnx};
 use crate::server::{AppState, router};
 
 /// Why the service could not start, or stopped on its own.
@@ -24,6 +27,8 @@ pub(crate) enum StartError {
     Duplicate(String),
     #[error("failed to start the async runtime: {0}")]
     Tokio(std::io::Error),
+    #[error("{0}")]
+    Client(String),
     #[error("cannot listen on {address}: {source}")]
     Bind {
         address: String,
@@ -40,7 +45,25 @@ pub(crate) enum StartError {
 /// # Errors
 /// [`StartError`]: nothing was served, or serving failed.
 pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
-    let rt = runtime(cli.ort_lib.as_deref())?;
+    let broken = Broken::of(&cli.broken);
+    if !cli.broken.is_empty() {
+        let mut kinds: Vec<BrokenKind> = cli.broken.clone();
+        kinds.sort_by_key(|k| k.name());
+        kinds.dedup();
+        eprintln!(
+            "modelci-service: BROKEN on purpose, for tests only (--broken {}): {}",
+            kinds
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            kinds
+                .iter()
+                .map(|k| k.effect())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
     let sessions = usize::from(cli.sessions);
     let limits = Limits {
         max_concurrency: cli
@@ -49,19 +72,122 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
         max_queue: usize::try_from(cli.max_queue).unwrap_or(usize::MAX),
         breaker_failures: cli.breaker_failures,
         breaker_cooldown: Duration::from_millis(cli.breaker_cooldown_ms),
+        broken,
     };
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("modelci-service")
+        .build()
+        .map_err(StartError::Tokio)?;
+    // ONNX Runtime only where a model or a fallback runs here; one HTTP client for every remote
+    // model.
+    let needs_runtime = cli
+        .models
+        .iter()
+        .any(|m| matches!(m.source, Source::File(_)) || m.fallback.is_some());
+    let rt = if needs_runtime {
+        Some(runtime(cli.ort_lib.as_deref())?)
+    } else {
+        None
+    };
+    let needs_client = cli
+        .models
+        .iter()
+        .any(|m| matches!(m.source, Source::Remote(_)));
+    let client = if needs_client {
+        Some(remote::client().map_err(StartError::Client)?)
+    } else {
+        None
+    };
+    let policy = RetryPolicy {
+        retries: cli.retries,
+        backoff: Duration::from_millis(cli.retry_backoff_ms),
+        broken,
+    };
+    let shared = Arc::new(Bulkhead::new(limits.max_concurrency, limits.max_queue));
     let mut models = BTreeMap::new();
     for spec in &cli.models {
         if models.contains_key(&spec.name) {
             return Err(StartError::Duplicate(spec.name.clone()));
         }
-        let model = ServedModel::load(rt, spec, cli.device.device(), sessions, limits)?;
+        let fail = |message: String| LoadError {
+            name: spec.name.clone(),
+            message,
+        };
+        let (primary, shown, runs) = match (&spec.source, rt, &client) {
+            (Source::File(path), Some(rt), _) => {
+                let model = load_onnx(
+                    rt,
+                    &spec.name,
+                    path,
+                    "the model",
+                    cli.device.device(),
+                    sessions,
+                )?;
+                let runs = format!("on {}, {sessions} session(s)", model.device.name());
+                (
+                    Backend::Local(Arc::new(model)),
+                    path.display().to_string(),
+                    runs,
+                )
+            }
+            (Source::Remote(base), _, Some(client)) => {
+                let remote = tokio
+                    .block_on(RemoteModel::connect(
+                        &spec.name,
+                        base,
+                        spec.remote_name(),
+                        client.clone(),
+                        policy,
+                        Duration::from_millis(cli.remote_wait_ms),
+                    ))
+                    .map_err(fail)?;
+                let shown = format!("{base}/v2/models/{}", remote.remote_name);
+                let runs = format!(
+                    "(remote; at most {} attempt(s), backoff {} ms)",
+                    cli.retries.saturating_add(1),
+                    cli.retry_backoff_ms
+                );
+                (Backend::Remote(Arc::new(remote)), shown, runs)
+            }
+            _ => {
+                return Err(StartError::Model(fail(
+                    "neither ONNX Runtime nor the HTTP client is ready for it".to_owned(),
+                )));
+            }
+        };
+        let fallback = match (&spec.fallback, rt) {
+            (Some(path), Some(rt)) => {
+                let fallback = load_onnx(
+                    rt,
+                    &spec.name,
+                    path,
+                    "the fallback",
+                    cli.device.device(),
+                    sessions,
+                )?;
+                check_fallback(&spec.name, &primary, &shown, &fallback, path)?;
+                Some(fallback)
+            }
+            _ => None,
+        };
+        let bulkhead = if broken.shared_pool {
+            Arc::clone(&shared)
+        } else {
+            Arc::new(Bulkhead::new(limits.max_concurrency, limits.max_queue))
+        };
+        let model = ServedModel::new(
+            &spec.name,
+            &spec.version,
+            primary,
+            fallback,
+            bulkhead,
+            limits,
+        );
         eprintln!(
-            "modelci-service: model `{}` version {} from {} on {}, {sessions} session(s), {}; at most {} running and {} waiting",
+            "modelci-service: model `{}` version {} from {shown} {runs}, {}; at most {} running and {} waiting",
             model.name,
             model.version,
-            spec.path.display(),
-            model.device.name(),
             match &spec.fallback {
                 Some(f) => format!("fallback {}", f.display()),
                 None => "no fallback".to_owned(),
@@ -76,6 +202,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
         ready: AtomicBool::new(true),
         faults_enabled: cli.enable_faults,
         deadline: Duration::from_millis(cli.deadline_ms),
+        enforce_deadline: !broken.no_deadline,
         max_body_bytes: usize::try_from(cli.max_body_bytes).unwrap_or(usize::MAX),
     });
     if cli.enable_faults {
@@ -83,11 +210,6 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
             "modelci-service: the fault switch is ON (POST/DELETE /faults); never in production"
         );
     }
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("modelci-service")
-        .build()
-        .map_err(StartError::Tokio)?;
     let grace = Duration::from_millis(cli.shutdown_grace_ms);
     let result = tokio.block_on(serve(state, &cli.host, cli.port, grace));
     // Inferences that outlived the grace period are abandoned, not waited for.

@@ -80,6 +80,8 @@ enum State {
 pub(crate) struct Breaker {
     threshold: u32,
     cooldown: Duration,
+    /// False only under `--broken no-breaker`: failures are not counted, it never opens.
+    counts_failures: bool,
     state: Mutex<State>,
 }
 
@@ -89,8 +91,16 @@ impl Breaker {
         Breaker {
             threshold: threshold.max(1),
             cooldown,
+            counts_failures: true,
             state: Mutex::new(State::Closed { failures: 0 }),
         }
+    }
+
+    /// A breaker that never opens: failures are read as neutral (`--broken no-breaker`, for
+    /// tests only).
+    pub(crate) fn never_opens(mut self) -> Breaker {
+        self.counts_failures = false;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -141,6 +151,10 @@ impl Breaker {
 
     /// Records what a request routed to the primary found out.
     pub(crate) fn record(&self, trial: bool, outcome: Outcome, now: Instant) -> Option<Transition> {
+        let outcome = match outcome {
+            Outcome::Failure if !self.counts_failures => Outcome::Neutral,
+            other => other,
+        };
         let mut state = self.lock();
         match (*state, outcome) {
             (State::Closed { .. }, Outcome::Success) => {
@@ -243,6 +257,17 @@ mod tests {
         // Late outcomes of requests admitted while closed change nothing.
         assert_eq!(b.record(false, Outcome::Success, t), None);
         assert_eq!(b.phase(t).0, Phase::Open);
+    }
+
+    #[test]
+    fn a_breaker_that_never_opens_ignores_failures() {
+        let b = Breaker::new(1, COOL).never_opens();
+        let t = Instant::now();
+        for _ in 0..10 {
+            assert!(!primary(&b, t));
+            assert_eq!(b.record(false, Outcome::Failure, t), None);
+        }
+        assert_eq!(b.phase(t).0, Phase::Closed);
     }
 
     #[test]

@@ -56,8 +56,12 @@ impl Bulkhead {
         }
     }
 
-    /// A slot, waiting in the queue for one until `deadline` at the latest.
-    pub(crate) async fn enter(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, Refused> {
+    /// A slot, waiting in the queue for one until `deadline` at the latest (for ever without
+    /// one).
+    pub(crate) async fn enter(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<OwnedSemaphorePermit, Refused> {
         if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
             return Ok(permit);
         }
@@ -71,12 +75,15 @@ impl Bulkhead {
             })
             .map_err(|_| full)?;
         let _place = QueuePlace(&self.queued);
-        match tokio::time::timeout_at(deadline, Arc::clone(&self.slots).acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            // The semaphore is never closed; read it as full if it ever were.
-            Ok(Err(_)) => Err(full),
-            Err(_) => Err(Refused::Deadline),
-        }
+        let acquire = Arc::clone(&self.slots).acquire_owned();
+        let acquired = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, acquire)
+                .await
+                .map_err(|_| Refused::Deadline)?,
+            None => acquire.await,
+        };
+        // The semaphore is never closed; read it as full if it ever were.
+        acquired.map_err(|_| full)
     }
 
     /// Inferences running now.
@@ -106,7 +113,7 @@ mod tests {
     #[tokio::test]
     async fn refuses_beyond_slots_and_queue() {
         let b = Arc::new(Bulkhead::new(1, 1));
-        let far = Instant::now() + Duration::from_secs(10);
+        let far = Some(Instant::now() + Duration::from_secs(10));
         let first = b.enter(far).await.expect("a free slot");
         assert_eq!(b.running(), 1);
         let waiter = {
@@ -131,18 +138,18 @@ mod tests {
     #[tokio::test]
     async fn waiting_ends_at_the_deadline_and_frees_the_place() {
         let b = Bulkhead::new(1, 4);
-        let slot = b.enter(Instant::now()).await.expect("a free slot");
-        let soon = Instant::now() + Duration::from_millis(20);
+        let slot = b.enter(Some(Instant::now())).await.expect("a free slot");
+        let soon = Some(Instant::now() + Duration::from_millis(20));
         assert_eq!(b.enter(soon).await.map(drop), Err(Refused::Deadline));
         assert_eq!(b.queued(), 0);
         drop(slot);
-        assert!(b.enter(Instant::now()).await.is_ok());
+        assert!(b.enter(Some(Instant::now())).await.is_ok());
     }
 
     #[tokio::test]
     async fn a_zero_queue_refuses_whenever_busy() {
         let b = Bulkhead::new(2, 0);
-        let far = Instant::now() + Duration::from_secs(10);
+        let far = Some(Instant::now() + Duration::from_secs(10));
         let _a = b.enter(far).await.expect("slot 1");
         let _b = b.enter(far).await.expect("slot 2");
         assert!(matches!(b.enter(far).await, Err(Refused::Full { .. })));

@@ -1,25 +1,31 @@
-//! One served model: its primary and fallback ONNX Runtime models, and the bulkhead, circuit
-//! breaker and fault switch around them.
+//! One served model: its primary (an ONNX Runtime model here, or a model of a remote v2 server)
+//! and fallback, and the bulkhead, circuit breaker and fault switch around them.
 //!
 //! An inference takes a bulkhead slot (waiting in the bounded queue until the deadline at the
 //! latest), asks the breaker where to go, and runs as its own task: the fault delay (if any), then
-//! the model on tokio's blocking pool (ONNX Runtime's `run` blocks; the model's session pool
-//! hands it a free session), all bounded by the request's deadline. The task settles the breaker
-//! itself, so an overrun counts as a failure even when the client has gone, and the slot stays
-//! taken until ONNX Runtime really returns. Nothing here holds a lock across an inference.
+//! the model, bounded by the request's deadline. A local model runs on tokio's blocking pool
+//! (ONNX Runtime's `run` blocks; the model's session pool hands it a free session); a remote one
+//! is asked over HTTP with retries ([`crate::remote`]), which bound every attempt by the
+//! deadline themselves. The task settles the breaker itself, once per request (after every
+//! retry), so an overrun counts as a failure even when the client has gone, and the slot stays
+//! taken until ONNX Runtime (or the remote call) really returns. Nothing here holds a lock across
+//! an inference.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{HeaderValue, StatusCode};
 use modelci_tensor::Tensor;
 use modelci_tensor::runtime::{Device, Model, Port, Runtime};
 use tokio::time::Instant;
 
 use crate::breaker::{Breaker, Outcome, Phase, Route, Transition};
 use crate::bulkhead::{Bulkhead, Refused};
-use crate::cli::ModelSpec;
+use crate::cli::Broken;
 use crate::faults::{Fault, FaultSwitch};
+use crate::remote::{Call, RemoteError, RemoteModel};
 
 /// The limits every model gets.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +34,8 @@ pub(crate) struct Limits {
     pub max_queue: usize,
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
+    /// The patterns deliberately disabled (`--broken`, tests only).
+    pub broken: Broken,
 }
 
 /// When a request must be answered by, and the budget it was given (for messages).
@@ -35,11 +43,18 @@ pub(crate) struct Limits {
 pub(crate) struct Deadline {
     pub at: Instant,
     pub budget: Duration,
+    /// False under `--broken no-deadline`: nothing waits for `at`.
+    pub enforced: bool,
 }
 
 impl Deadline {
     pub(crate) fn ms(&self) -> u128 {
         self.budget.as_millis()
+    }
+
+    /// `at` when enforced.
+    pub(crate) fn limit(&self) -> Option<Instant> {
+        self.enforced.then_some(self.at)
     }
 }
 
@@ -80,15 +95,28 @@ pub(crate) enum InferError {
     /// The deadline passed (504); `stage` says where.
     Deadline {
         deadline: Deadline,
-        stage: &'static str,
+        stage: Cow<'static, str>,
     },
-    /// The breaker is open and there is no fallback (503).
-    Unavailable { retry_after: Duration },
+    /// The breaker is open and there is no fallback, or it is disabled (503).
+    Unavailable {
+        retry_after: Duration,
+        fallback_disabled: bool,
+    },
     /// The model failed (500).
     Failed {
         served_by: ServedBy,
         message: String,
     },
+    /// The inputs cannot be sent to the remote model (400).
+    Unsendable(String),
+    /// The remote model's server refused the request with this 4xx (passed on).
+    Refused {
+        status: StatusCode,
+        message: String,
+        retry_after: Option<HeaderValue>,
+    },
+    /// The remote model failed, after every attempt (502).
+    Upstream(String),
 }
 
 /// A model that cannot be served.
@@ -99,6 +127,32 @@ pub(crate) struct LoadError {
     pub message: String,
 }
 
+/// What runs a model's primary.
+pub(crate) enum Backend {
+    /// An ONNX Runtime model, here.
+    Local(Arc<Model>),
+    /// A model of a remote v2 server.
+    Remote(Arc<RemoteModel>),
+}
+
+impl Backend {
+    /// The primary's inputs.
+    pub(crate) fn inputs(&self) -> &[Port] {
+        match self {
+            Backend::Local(m) => &m.inputs,
+            Backend::Remote(r) => &r.inputs,
+        }
+    }
+
+    /// The primary's outputs.
+    pub(crate) fn outputs(&self) -> &[Port] {
+        match self {
+            Backend::Local(m) => &m.outputs,
+            Backend::Remote(r) => &r.outputs,
+        }
+    }
+}
+
 /// See the module docs.
 pub(crate) struct ServedModel {
     pub name: String,
@@ -106,11 +160,10 @@ pub(crate) struct ServedModel {
     /// The primary's inputs and outputs (the fallback has the same).
     pub inputs: Vec<Port>,
     pub outputs: Vec<Port>,
-    pub device: Device,
     pub faults: FaultSwitch,
-    primary: Arc<Model>,
+    primary: Backend,
     fallback: Option<Arc<Model>>,
-    bulkhead: Bulkhead,
+    bulkhead: Arc<Bulkhead>,
     breaker: Breaker,
     limits: Limits,
 }
@@ -133,8 +186,8 @@ fn check_ports(ports: &[Port], what: &str) -> Result<(), String> {
     }
 }
 
-/// Why a fallback cannot stand in for the primary, if it cannot.
-fn signature_mismatch(primary: &Model, fallback: &Model) -> Option<String> {
+/// Why a fallback cannot stand in for the primary (of these inputs and outputs), if it cannot.
+fn signature_mismatch(inputs: &[Port], outputs: &[Port], fallback: &Model) -> Option<String> {
     let compare = |want: &[Port], have: &[Port], what: &str| -> Option<String> {
         let names = |ps: &[Port]| ps.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
         if want.len() != have.len() || want.iter().any(|w| !have.iter().any(|h| h.name == w.name)) {
@@ -159,72 +212,115 @@ fn signature_mismatch(primary: &Model, fallback: &Model) -> Option<String> {
         }
         None
     };
-    compare(&primary.inputs, &fallback.inputs, "input")
-        .or_else(|| compare(&primary.outputs, &fallback.outputs, "output"))
+    compare(inputs, &fallback.inputs, "input")
+        .or_else(|| compare(outputs, &fallback.outputs, "output"))
+}
+
+/// Loads an ONNX model of model `name` (`what`: "the model" or "the fallback") with `sessions`
+/// ONNX Runtime sessions.
+///
+/// # Errors
+/// A file ONNX Runtime refuses, a device that is not there, a model with ports that cannot be
+/// served as JSON tensors.
+pub(crate) fn load_onnx(
+    runtime: &Runtime,
+    name: &str,
+    path: &Path,
+    what: &str,
+    device: Device,
+    sessions: usize,
+) -> Result<Model, LoadError> {
+    let fail = |message: String| LoadError {
+        name: name.to_owned(),
+        message,
+    };
+    if !path.is_file() {
+        return Err(fail(format!("{what} `{}` is not a file", path.display())));
+    }
+    let model = runtime
+        .load_pool(path, device, sessions)
+        .map_err(|e| fail(e.to_string()))?;
+    check_ports(&model.inputs, &format!("{what}'s input"))
+        .and_then(|()| check_ports(&model.outputs, &format!("{what}'s output")))
+        .map_err(fail)?;
+    Ok(model)
+}
+
+/// Checks that `fallback` (loaded from `path`) can stand in for `primary` (`shown`: where the
+/// primary comes from, for the message).
+///
+/// # Errors
+/// Why it cannot: another set of inputs or outputs, or one of another type or shape.
+pub(crate) fn check_fallback(
+    name: &str,
+    primary: &Backend,
+    shown: &str,
+    fallback: &Model,
+    path: &Path,
+) -> Result<(), LoadError> {
+    match signature_mismatch(primary.inputs(), primary.outputs(), fallback) {
+        Some(why) => Err(LoadError {
+            name: name.to_owned(),
+            message: format!(
+                "the fallback `{}` cannot stand in for `{shown}`: {why}",
+                path.display()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The job of one inference.
+enum JobError {
+    /// The model (or the fault switch) failed.
+    Failed(String),
+    /// The deadline passed.
+    Deadline,
+    /// The remote call failed.
+    Remote(RemoteError),
 }
 
 impl ServedModel {
-    /// Loads the primary (and fallback) of `spec` with `sessions` ONNX Runtime sessions each.
-    ///
-    /// # Errors
-    /// A file ONNX Runtime refuses, a device that is not there, a model with ports that cannot
-    /// be served as JSON tensors, a fallback whose signature differs from the primary's.
-    pub(crate) fn load(
-        runtime: &Runtime,
-        spec: &ModelSpec,
-        device: Device,
-        sessions: usize,
+    /// A served model of `primary` and its `fallback` (checked with [`check_fallback`]), taking
+    /// its slots from `bulkhead` (its own, or under `--broken shared-pool` every model's).
+    pub(crate) fn new(
+        name: &str,
+        version: &str,
+        primary: Backend,
+        fallback: Option<Model>,
+        bulkhead: Arc<Bulkhead>,
         limits: Limits,
-    ) -> Result<ServedModel, LoadError> {
-        let fail = |message: String| LoadError {
-            name: spec.name.clone(),
-            message,
-        };
-        let open = |path: &Path, what: &str| -> Result<Model, LoadError> {
-            if !path.is_file() {
-                return Err(fail(format!("{what} `{}` is not a file", path.display())));
-            }
-            let model = runtime
-                .load_pool(path, device, sessions)
-                .map_err(|e| fail(e.to_string()))?;
-            check_ports(&model.inputs, &format!("{what}'s input"))
-                .and_then(|()| check_ports(&model.outputs, &format!("{what}'s output")))
-                .map_err(fail)?;
-            Ok(model)
-        };
-        let primary = open(&spec.path, "the model")?;
-        let fallback = match &spec.fallback {
-            Some(path) => {
-                let fallback = open(path, "the fallback")?;
-                if let Some(why) = signature_mismatch(&primary, &fallback) {
-                    return Err(fail(format!(
-                        "the fallback `{}` cannot stand in for `{}`: {why}",
-                        path.display(),
-                        spec.path.display()
-                    )));
-                }
-                Some(Arc::new(fallback))
-            }
-            None => None,
-        };
-        Ok(ServedModel {
-            name: spec.name.clone(),
-            version: spec.version.clone(),
-            inputs: primary.inputs.clone(),
-            outputs: primary.outputs.clone(),
-            device: primary.device,
+    ) -> ServedModel {
+        let breaker = Breaker::new(limits.breaker_failures, limits.breaker_cooldown);
+        ServedModel {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            inputs: primary.inputs().to_vec(),
+            outputs: primary.outputs().to_vec(),
             faults: FaultSwitch::default(),
-            primary: Arc::new(primary),
-            fallback,
-            bulkhead: Bulkhead::new(limits.max_concurrency, limits.max_queue),
-            breaker: Breaker::new(limits.breaker_failures, limits.breaker_cooldown),
+            primary,
+            fallback: fallback.map(Arc::new),
+            bulkhead,
+            breaker: if limits.broken.no_breaker {
+                breaker.never_opens()
+            } else {
+                breaker
+            },
             limits,
-        })
+        }
     }
 
-    /// Whether a fallback is loaded.
+    /// The remote model behind this one, if it is remote.
+    pub(crate) fn remote(&self) -> Option<&RemoteModel> {
+        match &self.primary {
+            Backend::Local(_) => None,
+            Backend::Remote(r) => Some(r),
+        }
+    }
+
+    /// Whether a fallback is loaded and used (`--broken no-fallback` never uses it).
     pub(crate) fn has_fallback(&self) -> bool {
-        self.fallback.is_some()
+        self.fallback.is_some() && !self.limits.broken.no_fallback
     }
 
     /// The breaker's phase now.
@@ -238,6 +334,8 @@ impl ServedModel {
         };
         let instead = if self.has_fallback() {
             "serving the fallback"
+        } else if self.fallback.is_some() {
+            "refusing requests with 503 (the fallback is disabled: --broken no-fallback)"
         } else {
             "refusing requests with 503 (no fallback)"
         };
@@ -263,7 +361,8 @@ impl ServedModel {
         eprintln!("modelci-service: model `{}`: {line}", self.name);
     }
 
-    /// Runs one inference (see the module docs).
+    /// Runs one inference (see the module docs); `call` is what the request brings to a remote
+    /// model (its id, whether it may be retried).
     ///
     /// # Errors
     /// [`InferError`], one per answer the service gives.
@@ -271,8 +370,9 @@ impl ServedModel {
         self: &Arc<Self>,
         inputs: Vec<Tensor>,
         deadline: Deadline,
+        call: Call,
     ) -> Result<Answer, InferError> {
-        let slot = match self.bulkhead.enter(deadline.at).await {
+        let slot = match self.bulkhead.enter(deadline.limit()).await {
             Ok(slot) => slot,
             Err(Refused::Full {
                 max_concurrency,
@@ -287,22 +387,41 @@ impl ServedModel {
             Err(Refused::Deadline) => {
                 return Err(InferError::Deadline {
                     deadline,
-                    stage: "while waiting in the model's queue (the bulkhead was busy)",
+                    stage: Cow::Borrowed(
+                        "while waiting in the model's queue (the bulkhead was busy)",
+                    ),
                 });
             }
         };
         let (route, transition) = self.breaker.route(std::time::Instant::now());
         self.log(transition);
-        let (model, fault, trial, served_by) = match route {
+        enum Target {
+            Local(Arc<Model>),
+            Remote(Arc<RemoteModel>),
+        }
+        let (target, fault, trial, served_by) = match route {
             Route::Primary { trial } => (
-                Arc::clone(&self.primary),
+                match &self.primary {
+                    Backend::Local(m) => Target::Local(Arc::clone(m)),
+                    Backend::Remote(r) => Target::Remote(Arc::clone(r)),
+                },
                 self.faults.get(),
                 Some(trial),
                 ServedBy::Primary,
             ),
             Route::Fallback { retry_after } => match &self.fallback {
-                Some(f) => (Arc::clone(f), Fault::default(), None, ServedBy::Fallback),
-                None => return Err(InferError::Unavailable { retry_after }),
+                Some(f) if !self.limits.broken.no_fallback => (
+                    Target::Local(Arc::clone(f)),
+                    Fault::default(),
+                    None,
+                    ServedBy::Fallback,
+                ),
+                _ => {
+                    return Err(InferError::Unavailable {
+                        retry_after,
+                        fallback_disabled: self.fallback.is_some(),
+                    });
+                }
             },
         };
         let this = Arc::clone(self);
@@ -313,36 +432,59 @@ impl ServedModel {
                 trial,
             };
             let name = this.name.clone();
-            let work = async move {
-                if fault.delay_ms > 0 {
-                    tokio::time::sleep(fault.delay()).await;
+            let result = match target {
+                Target::Local(model) => {
+                    let work = async move {
+                        if fault.delay_ms > 0 {
+                            tokio::time::sleep(fault.delay()).await;
+                        }
+                        injected(&name, fault)?;
+                        let run = tokio::task::spawn_blocking(move || {
+                            // The slot is held until ONNX Runtime returns, even past the deadline.
+                            let _slot = slot;
+                            model.run(&inputs)
+                        });
+                        match run.await {
+                            Ok(Ok(outputs)) => Ok(outputs),
+                            Ok(Err(e)) => Err(JobError::Failed(e.to_string())),
+                            Err(e) => Err(JobError::Failed(format!(
+                                "the inference stopped unexpectedly: {e}"
+                            ))),
+                        }
+                    };
+                    match deadline.limit() {
+                        Some(at) => tokio::time::timeout_at(at, work)
+                            .await
+                            .unwrap_or(Err(JobError::Deadline)),
+                        None => work.await,
+                    }
                 }
-                if fault.fail {
-                    return Err(format!(
-                        "injected fault: model `{name}` is set to fail (POST /faults)"
-                    ));
-                }
-                if fault.gpu_oom {
-                    // The words ONNX Runtime's CUDA provider uses when the GPU is out of memory.
-                    return Err(format!(
-                        "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while running the model `{name}`: CUDA failure 2: out of memory (injected GPU fault, POST /faults)"
-                    ));
-                }
-                let run = tokio::task::spawn_blocking(move || {
-                    // The slot is held until ONNX Runtime returns, even past the deadline.
+                Target::Remote(remote) => {
+                    // The slot is held until the remote call (every attempt) is over.
                     let _slot = slot;
-                    model.run(&inputs)
-                });
-                match run.await {
-                    Ok(Ok(outputs)) => Ok(outputs),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(e) => Err(format!("the inference stopped unexpectedly: {e}")),
+                    let work = async {
+                        if fault.delay_ms > 0 {
+                            let delay = tokio::time::sleep(fault.delay());
+                            match deadline.limit() {
+                                Some(at) => tokio::time::timeout_at(at, delay)
+                                    .await
+                                    .map_err(|_| JobError::Deadline)?,
+                                None => delay.await,
+                            }
+                        }
+                        injected(&name, fault)?;
+                        remote
+                            .infer(&inputs, &call, deadline)
+                            .await
+                            .map_err(JobError::Remote)
+                    };
+                    work.await
                 }
             };
-            let result = tokio::time::timeout_at(deadline.at, work).await;
             settle.done(match &result {
-                Ok(Ok(_)) => Outcome::Success,
-                Ok(Err(_)) | Err(_) => Outcome::Failure,
+                Ok(_) => Outcome::Success,
+                Err(JobError::Failed(_) | JobError::Deadline) => Outcome::Failure,
+                Err(JobError::Remote(e)) => e.outcome(),
             });
             result
         });
@@ -352,21 +494,60 @@ impl ServedModel {
         })?;
         let breaker = self.breaker_phase();
         match result {
-            Ok(Ok(outputs)) => Ok(Answer {
+            Ok(outputs) => Ok(Answer {
                 outputs,
                 served_by,
                 breaker,
             }),
-            Ok(Err(message)) => Err(InferError::Failed { served_by, message }),
-            Err(_) => Err(InferError::Deadline {
+            Err(JobError::Failed(message)) => Err(InferError::Failed { served_by, message }),
+            Err(JobError::Deadline) => Err(InferError::Deadline {
                 deadline,
-                stage: match served_by {
-                    ServedBy::Primary => "while the model was running",
-                    ServedBy::Fallback => "while the fallback model was running",
+                stage: Cow::Borrowed(match (served_by, &self.primary) {
+                    (ServedBy::Fallback, _) => "while the fallback model was running",
+                    (ServedBy::Primary, Backend::Local(_)) => "while the model was running",
+                    (ServedBy::Primary, Backend::Remote(_)) => {
+                        "during the injected delay (POST /faults), before the remote model was asked"
+                    }
+                }),
+            }),
+            Err(JobError::Remote(e)) => Err(match e {
+                RemoteError::Unencodable(m) => InferError::Unsendable(m),
+                RemoteError::Refused {
+                    status,
+                    message,
+                    retry_after,
+                } => InferError::Refused {
+                    status,
+                    message,
+                    retry_after,
+                },
+                RemoteError::Failed(m) => InferError::Upstream(m),
+                RemoteError::Deadline { attempts } => InferError::Deadline {
+                    deadline,
+                    stage: Cow::Owned(format!(
+                        "while waiting for the remote model at {} ({attempts} attempt(s))",
+                        self.remote().map_or("", |r| r.infer_url.as_str())
+                    )),
                 },
             }),
         }
     }
+}
+
+/// The failure the fault switch injects, if it does.
+fn injected(name: &str, fault: Fault) -> Result<(), JobError> {
+    if fault.fail {
+        return Err(JobError::Failed(format!(
+            "injected fault: model `{name}` is set to fail (POST /faults)"
+        )));
+    }
+    if fault.gpu_oom {
+        // The words ONNX Runtime's CUDA provider uses when the GPU is out of memory.
+        return Err(JobError::Failed(format!(
+            "[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned while running the model `{name}`: CUDA failure 2: out of memory (injected GPU fault, POST /faults)"
+        )));
+    }
+    Ok(())
 }
 
 /// Settles the breaker for a request routed to the primary (`trial` is `None` for the fallback).

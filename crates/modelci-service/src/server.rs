@@ -1,5 +1,6 @@
 //! The HTTP API: the Open Inference Protocol's REST endpoints, the opt-in fault switch, and the
-//! mapping of every failure to a status and a `{"error": "..."}` body.
+//! mapping of every failure to a status and a `{"error": "..."}` body. Every response echoes the
+//! request's `X-Request-Id`, when it has one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Extension, Path, Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,10 +19,11 @@ use modelci_v2::codec::metadata::ports;
 use modelci_v2::codec::request::parse_request;
 use modelci_v2::codec::response::OutputTensor;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::faults::{Fault, MAX_DELAY_MS};
+use crate::remote::{Call, REQUEST_ID_HEADER};
 use crate::served::{Deadline, InferError, ServedBy, ServedModel};
 
 /// The header that says a response came from the fallback model.
@@ -38,6 +40,8 @@ pub(crate) struct AppState {
     pub ready: AtomicBool,
     pub faults_enabled: bool,
     pub deadline: Duration,
+    /// False under `--broken no-deadline`: the deadline is not enforced (no timeout, no 504).
+    pub enforce_deadline: bool,
     pub max_body_bytes: usize,
 }
 
@@ -46,7 +50,7 @@ pub(crate) struct AppState {
 pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
-    retry_after: Option<Duration>,
+    retry_after: Option<HeaderValue>,
 }
 
 impl ApiError {
@@ -67,7 +71,7 @@ impl ApiError {
     }
 
     fn retry_after(mut self, after: Duration) -> ApiError {
-        self.retry_after = Some(after);
+        self.retry_after = Some(HeaderValue::from(seconds(after)));
         self
     }
 }
@@ -82,9 +86,7 @@ impl IntoResponse for ApiError {
         let mut response =
             (self.status, axum::Json(json!({ "error": self.message }))).into_response();
         if let Some(after) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds(after)));
+            response.headers_mut().insert(header::RETRY_AFTER, after);
         }
         response
     }
@@ -185,8 +187,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Gives every request its deadline, and answers 504 a little past it if nothing else did
-/// (a body that arrives too slowly, for one).
+/// Gives every request its deadline, answers 504 a little past it if nothing else did (a body
+/// that arrives too slowly, for one), and echoes the request's `X-Request-Id`.
 async fn deadline_layer(
     State(app): State<Arc<AppState>>,
     mut req: Request,
@@ -195,19 +197,31 @@ async fn deadline_layer(
     let deadline = Deadline {
         at: Instant::now() + app.deadline,
         budget: app.deadline,
+        enforced: app.enforce_deadline,
     };
+    let request_id = req.headers().get(REQUEST_ID_HEADER).cloned();
     req.extensions_mut().insert(deadline);
-    match tokio::time::timeout_at(deadline.at + DEADLINE_GRACE, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            format!(
-                "deadline of {} ms exceeded before the request was answered (raise --deadline-ms)",
-                deadline.ms()
-            ),
-        )
-        .into_response(),
+    let mut response = if deadline.enforced {
+        match tokio::time::timeout_at(deadline.at + DEADLINE_GRACE, next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "deadline of {} ms exceeded before the request was answered (raise --deadline-ms)",
+                    deadline.ms()
+                ),
+            )
+            .into_response(),
+        }
+    } else {
+        next.run(req).await
+    };
+    if let Some(id) = request_id {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), id);
     }
+    response
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {
@@ -243,10 +257,15 @@ async fn server_metadata() -> impl IntoResponse {
 
 fn metadata(app: &AppState, name: &str, version: Option<&str>) -> Result<Response, ApiError> {
     let model = app.find(name, version)?;
+    // A remote model's platform is its server's (when its metadata says one).
+    let platform = model
+        .remote()
+        .and_then(|r| r.platform.as_deref())
+        .unwrap_or("onnxruntime_onnx");
     Ok(axum::Json(json!({
         "name": model.name,
         "versions": [model.version],
-        "platform": "onnxruntime_onnx",
+        "platform": platform,
         "inputs": ports(&model.inputs),
         "outputs": ports(&model.outputs),
     }))
@@ -294,23 +313,55 @@ async fn model_ready_version(
 async fn infer(
     State(app): State<Arc<AppState>>,
     Extension(deadline): Extension<Deadline>,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let Path(name) = path?;
     let body = app.body(body)?;
-    run_inference(&app, &name, None, deadline, body).await
+    run_inference(&app, &name, None, deadline, &headers, body).await
 }
 
 async fn infer_version(
     State(app): State<Arc<AppState>>,
     Extension(deadline): Extension<Deadline>,
+    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let Path((name, version)) = path?;
     let body = app.body(body)?;
-    run_inference(&app, &name, Some(&version), deadline, body).await
+    run_inference(&app, &name, Some(&version), deadline, &headers, body).await
+}
+
+/// The request's `parameters.idempotent`, read only for the retry rule of remote models.
+#[derive(Debug, Deserialize)]
+struct IdempotencyOnly {
+    #[serde(default)]
+    parameters: Option<IdempotencyParameters>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IdempotencyParameters {
+    #[serde(default)]
+    idempotent: Option<Value>,
+}
+
+/// Whether a request may be retried: unless its `parameters` say `"idempotent": false`.
+///
+/// # Errors
+/// A message for a 400 when `idempotent` is not a boolean.
+fn idempotent(body: &[u8]) -> Result<bool, String> {
+    let read: IdempotencyOnly = serde_json::from_slice(body)
+        .map_err(|e| format!("the request's `parameters` cannot be read: {e}"))?;
+    match read.parameters.and_then(|p| p.idempotent) {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(other) => Err(format!(
+            "`parameters.idempotent` must be true or false, not {}",
+            modelci_v2::codec::kind(&other)
+        )),
+    }
 }
 
 async fn run_inference(
@@ -318,14 +369,22 @@ async fn run_inference(
     name: &str,
     version: Option<&str>,
     deadline: Deadline,
+    headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let model = app.find(name, version)?;
     let request = parse_request(&body, &model.name, &model.inputs, &model.outputs)
         .map_err(ApiError::bad_request)?;
+    let call = Call {
+        request_id: headers.get(REQUEST_ID_HEADER).cloned(),
+        idempotent: match model.remote() {
+            Some(_) => idempotent(&body).map_err(ApiError::bad_request)?,
+            None => true,
+        },
+    };
     drop(body);
     let answer = model
-        .infer(request.inputs, deadline)
+        .infer(request.inputs, deadline, call)
         .await
         .map_err(|e| infer_error(model, e))?;
     // The outputs asked for, in the order asked; else all, in the model's order.
@@ -409,11 +468,20 @@ fn infer_error(model: &ServedModel, e: InferError) -> ApiError {
                 deadline.ms()
             ),
         ),
-        InferError::Unavailable { retry_after } => ApiError::new(
+        InferError::Unavailable {
+            retry_after,
+            fallback_disabled,
+        } => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "model `{name}` is unavailable: its circuit breaker is open after repeated failures and it has no fallback"
-            ),
+            if fallback_disabled {
+                format!(
+                    "model `{name}` is unavailable: its circuit breaker is open after repeated failures and its fallback is disabled (--broken no-fallback)"
+                )
+            } else {
+                format!(
+                    "model `{name}` is unavailable: its circuit breaker is open after repeated failures and it has no fallback"
+                )
+            },
         )
         .retry_after(retry_after),
         InferError::Failed { served_by, message } => ApiError::new(
@@ -423,6 +491,21 @@ fn infer_error(model: &ServedModel, e: InferError) -> ApiError {
                 ServedBy::Fallback => format!("the fallback of model `{name}` failed: {message}"),
             },
         ),
+        InferError::Unsendable(message) => ApiError::bad_request(format!(
+            "the request cannot be sent to the remote model of `{name}`: {message}"
+        )),
+        InferError::Refused {
+            status,
+            message,
+            retry_after,
+        } => ApiError {
+            status,
+            message: format!("model `{name}`: {message}"),
+            retry_after,
+        },
+        InferError::Upstream(message) => {
+            ApiError::new(StatusCode::BAD_GATEWAY, format!("model `{name}`: {message}"))
+        }
     }
 }
 
@@ -545,6 +628,26 @@ struct ResponseParameters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_are_idempotent_unless_they_say_otherwise() {
+        assert_eq!(idempotent(br#"{"inputs": []}"#), Ok(true));
+        assert_eq!(idempotent(br#"{"parameters": {"note": 1}}"#), Ok(true));
+        assert_eq!(
+            idempotent(br#"{"parameters": {"idempotent": null}}"#),
+            Ok(true)
+        );
+        assert_eq!(
+            idempotent(br#"{"parameters": {"idempotent": true}}"#),
+            Ok(true)
+        );
+        assert_eq!(
+            idempotent(br#"{"id": "x", "parameters": {"idempotent": false}}"#),
+            Ok(false)
+        );
+        let e = idempotent(br#"{"parameters": {"idempotent": "no"}}"#).expect_err("a string");
+        assert!(e.contains("must be true or false, not a string"), "{e}");
+    }
 
     #[test]
     fn retry_after_is_whole_seconds_at_least_one() {

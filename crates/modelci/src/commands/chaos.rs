@@ -23,7 +23,7 @@ fn run(args: &ChaosProxyArgs) -> Result<(), String> {
             .map_err(|_| format!("--host `{h}` is not an IP address"))?,
     };
     let populate = match &args.config {
-        Some(path) => modelci_chaos::read_config(path)?,
+        Some(path) => modelci_chaos::read_proxy_config(path)?,
         None => Vec::new(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -48,7 +48,7 @@ fn run(args: &ChaosProxyArgs) -> Result<(), String> {
             }
         };
         let (server, task) =
-            modelci_chaos::serve(SocketAddr::new(ip, args.port), &populate, stop).await?;
+            modelci_chaos::serve_proxies(SocketAddr::new(ip, args.port), &populate, stop).await?;
         output::stdout(&format!("listening on http://{}\n", server.addr));
         for p in server.registry.proxies() {
             output::stdout(&format!(

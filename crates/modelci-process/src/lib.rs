@@ -1,26 +1,47 @@
-//! The system under test's lifecycle for `modelci check`: start `[service] command` in its own
-//! process group with its output in a log file, wait until `ready_url` answers 2xx, and stop the
-//! whole group afterwards (SIGTERM, then SIGKILL after `stop_timeout_secs`), also when a suite
-//! fails, when modelci is interrupted (see [`kill_active`]) or when this value is dropped.
+//! The processes modelci starts: the system under test (`[service] command`) and the
+//! dependencies a resilience suite starts. Each runs in its own process group with its output
+//! in a log file; modelci waits until its `ready_url` answers 2xx, and stops the whole group
+//! afterwards (SIGTERM, then SIGKILL after `stop_timeout_secs`), also when a suite fails, when
+//! modelci is interrupted (see [`kill_active`]) or when the [`Service`] is dropped.
 //!
-//! Without a command, modelci only waits for `ready_url` of a service that is already running.
+//! Process faults act on the whole group: [`Service::kill`] (SIGKILL, as a pod kill),
+//! [`Service::pause`] and [`Service::resume`] (SIGSTOP, SIGCONT), [`Service::restart`].
+//!
+//! Without a command, modelci only waits for `ready_url` of a service that is already running
+//! (and process faults are refused).
 
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use modelci_config::service::{CommandLine, Service as Spec};
 
-/// The process group of the service being run (0: none), for an interrupt handler.
-static ACTIVE_GROUP: AtomicI32 = AtomicI32::new(0);
+/// The process groups of the processes being run, for an interrupt handler.
+static ACTIVE_GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-/// Kills the running service's process group at once (for a second Ctrl-C, which exits
-/// without unwinding).
+fn activate(pgid: i32) {
+    if let Ok(mut groups) = ACTIVE_GROUPS.lock() {
+        groups.push(pgid);
+    }
+}
+
+fn deactivate(pgid: i32) {
+    if let Ok(mut groups) = ACTIVE_GROUPS.lock() {
+        groups.retain(|&g| g != pgid);
+    }
+}
+
+/// Kills every started process group at once (for a second Ctrl-C, which exits without
+/// unwinding).
 pub fn kill_active() {
-    let pgid = ACTIVE_GROUP.swap(0, Ordering::SeqCst);
-    if pgid > 0 {
+    let groups = ACTIVE_GROUPS
+        .lock()
+        .map(|mut g| std::mem::take(&mut *g))
+        .unwrap_or_default();
+    for pgid in groups.into_iter().filter(|&g| g > 0) {
         // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
         unsafe {
             libc::kill(-pgid, libc::SIGKILL);
@@ -49,6 +70,10 @@ pub struct Service {
     pub ready_after: Duration,
     /// The command as shown in messages.
     pub shown: String,
+    /// What it was started from (for a restart).
+    spec: Spec,
+    /// Whether it is paused (SIGSTOP): it is resumed before it is stopped.
+    paused: bool,
 }
 
 fn shown(c: &CommandLine) -> String {
@@ -96,6 +121,8 @@ impl Service {
             stop_timeout: Duration::from_secs_f64(spec.stop_timeout_secs),
             ready_after: Duration::ZERO,
             shown: spec.command.as_ref().map(shown).unwrap_or_default(),
+            spec: spec.clone(),
+            paused: false,
         };
         if let Some(command) = &spec.command {
             let log = std::env::temp_dir().join(format!(
@@ -141,7 +168,7 @@ impl Service {
                 )
             })?;
             service.pgid = i32::try_from(child.id()).unwrap_or(0);
-            ACTIVE_GROUP.store(service.pgid, Ordering::SeqCst);
+            activate(service.pgid);
             service.child = Some(child);
             service.log = Some(log);
         }
@@ -219,15 +246,91 @@ impl Service {
         self.stop_group();
     }
 
+    /// Whether modelci started it (process faults need a process).
+    pub fn started(&self) -> bool {
+        self.pgid > 0
+    }
+
+    fn signal(&self, signal: i32, what: &str) -> Result<(), String> {
+        if self.pgid <= 0 {
+            return Err(format!(
+                "cannot {what} `{}`: modelci did not start it (it has no `command`, or it was killed)",
+                self.shown
+            ));
+        }
+        // SAFETY: signals a process group we started; no memory is involved.
+        if unsafe { libc::kill(-self.pgid, signal) } != 0 {
+            return Err(format!(
+                "cannot {what} `{}`: {}",
+                self.shown,
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Kills the whole group at once with SIGKILL (as a pod kill) and reaps it; it stays down
+    /// until [`Service::restart`].
+    ///
+    /// # Errors
+    /// When modelci did not start it or it is already down.
+    pub fn kill(&mut self) -> Result<(), String> {
+        self.signal(libc::SIGKILL, "kill")?;
+        let pgid = self.pgid;
+        self.pgid = 0;
+        self.paused = false;
+        deactivate(pgid);
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.wait();
+        }
+        self.child = None;
+        Ok(())
+    }
+
+    /// Freezes the whole group (SIGSTOP): its sockets stay open, nothing answers.
+    ///
+    /// # Errors
+    /// When modelci did not start it or it is down.
+    pub fn pause(&mut self) -> Result<(), String> {
+        self.signal(libc::SIGSTOP, "pause")?;
+        self.paused = true;
+        Ok(())
+    }
+
+    /// Lets a paused group run again (SIGCONT).
+    ///
+    /// # Errors
+    /// When modelci did not start it or it is down.
+    pub fn resume(&mut self) -> Result<(), String> {
+        self.signal(libc::SIGCONT, "resume")?;
+        self.paused = false;
+        Ok(())
+    }
+
+    /// Stops it (SIGTERM, then SIGKILL after the stop timeout, unless it is already down)
+    /// and starts it again from the same settings, waiting until it is ready.
+    ///
+    /// # Errors
+    /// As [`Service::start`].
+    pub fn restart(&mut self, cancel: &AtomicBool) -> Result<(), ServiceError> {
+        self.stop_group();
+        let fresh = Service::start(&self.spec, cancel)?;
+        *self = fresh;
+        Ok(())
+    }
+
     fn stop_group(&mut self) {
         if self.pgid <= 0 {
             return;
         }
         let pgid = self.pgid;
         self.pgid = 0;
-        let _ = ACTIVE_GROUP.compare_exchange(pgid, 0, Ordering::SeqCst, Ordering::SeqCst);
+        deactivate(pgid);
         // SAFETY: signals a process group we started; no memory is involved.
         unsafe {
+            if self.paused {
+                libc::kill(-pgid, libc::SIGCONT);
+            }
             libc::kill(-pgid, libc::SIGTERM);
         }
         let started = Instant::now();
