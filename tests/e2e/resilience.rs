@@ -71,6 +71,28 @@ fault = { proxy = "model-server", toxic = "latency", attributes = { latency = 25
 bulkhead = { protected = ["b"], p95 = "150ms", error_rate = 0.01 }
 "#;
 
+const GPU: &str = r#"
+[[suite.resilience.scenario]]
+name = "gpu-out-of-memory"
+before = "1s"
+during = "2.5s"
+after = "2.5s"
+fault = { post = "GATEWAY/faults", body = '{"model": "a", "gpu_oom": true}', delete = "GATEWAY/faults" }
+fallback = { kinds = ["a", "a-once"], min_share = 0.9 }
+recovery = { within = "1.5s" }
+"#;
+
+const KILL: &str = r#"
+[[suite.resilience.scenario]]
+name = "model-server-killed"
+before = "1s"
+during = "2.5s"
+after = "4s"
+fault = { process = "model-server", action = "kill" }
+fallback = { min_share = 0.8 }
+recovery = { within = "3s" }
+"#;
+
 /// Runs the suite with the gateway started with `broken` and these scenarios; the JSON
 /// report and the exit code.
 fn check(broken: &[&str], scenarios: &[&str]) -> (i32, Value, String) {
@@ -108,14 +130,15 @@ ready_url = "http://127.0.0.1:{upstream}/v2/health/ready"
 
 [[suite.resilience.process]]
 name = "gateway"
-command = ["{bin}", "--port", "{gateway}", "--model", "a=http://127.0.0.1:{proxy},fallback={small}", "--model", "b=http://127.0.0.1:{proxy},fallback={small}", "--deadline-ms", "300", "--max-concurrency", "2", "--max-queue", "2", "--retries", "2", "--retry-backoff-ms", "25", "--breaker-failures", "5", "--breaker-cooldown-ms", "1000",{broken}]
+command = ["{bin}", "--port", "{gateway}", "--model", "a=http://127.0.0.1:{proxy},fallback={small}", "--model", "b=http://127.0.0.1:{proxy},fallback={small}", "--deadline-ms", "300", "--max-concurrency", "2", "--max-queue", "2", "--retries", "2", "--retry-backoff-ms", "25", "--breaker-failures", "5", "--breaker-cooldown-ms", "1000", "--enable-faults",{broken}]
 ready_url = "http://127.0.0.1:{gateway}/v2/health/ready"
 {scenarios}
 "#,
         requests = requests(dir.path()).display(),
         scenarios = scenarios
             .join("\n")
-            .replace("OPENAPI", openapi.to_str().expect("utf8")),
+            .replace("OPENAPI", openapi.to_str().expect("utf8"))
+            .replace("GATEWAY", &format!("http://127.0.0.1:{gateway}")),
     );
     let path = dir.path().join("modelci.toml");
     std::fs::write(&path, config).expect("write config");
@@ -167,7 +190,7 @@ fn every_oracle_passes_against_the_reference_service() {
     if !runtime_available() {
         return;
     }
-    let (code, report, shown) = check(&[], &[HANG, ERRORS, OVERLOAD]);
+    let (code, report, shown) = check(&[], &[HANG, ERRORS, OVERLOAD, GPU, KILL]);
     let all = cases(&report);
     let names: Vec<&str> = all.iter().map(|c| c.0.as_str()).collect();
     assert_eq!(
@@ -180,6 +203,10 @@ fn every_oracle_passes_against_the_reference_service() {
             "model-server-fails: fallback",
             "model-server-fails: recovery",
             "model-a-overloaded: bulkhead",
+            "gpu-out-of-memory: fallback",
+            "gpu-out-of-memory: recovery",
+            "model-server-killed: fallback",
+            "model-server-killed: recovery",
         ],
         "{shown}\n{all:#?}"
     );
