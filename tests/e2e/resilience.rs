@@ -266,6 +266,18 @@ fn each_oracle_fails_against_the_variant_that_breaks_its_pattern() {
         "came from the fallback",
     );
     expect(
+        "no-half-open",
+        GPU,
+        "gpu-out-of-memory: recovery",
+        "did not recover",
+    );
+    expect(
+        "no-half-open",
+        ERRORS,
+        "model-server-fails: circuit_breaker",
+        "the primary never answered again",
+    );
+    expect(
         "shared-pool",
         OVERLOAD,
         "model-a-overloaded: bulkhead",

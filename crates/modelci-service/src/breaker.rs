@@ -82,6 +82,8 @@ pub(crate) struct Breaker {
     cooldown: Duration,
     /// False only under `--broken no-breaker`: failures are not counted, it never opens.
     counts_failures: bool,
+    /// False only under `--broken no-half-open`: once open, it stays open.
+    half_opens: bool,
     state: Mutex<State>,
 }
 
@@ -92,6 +94,7 @@ impl Breaker {
             threshold: threshold.max(1),
             cooldown,
             counts_failures: true,
+            half_opens: true,
             state: Mutex::new(State::Closed { failures: 0 }),
         }
     }
@@ -100,6 +103,12 @@ impl Breaker {
     /// tests only).
     pub(crate) fn never_opens(mut self) -> Breaker {
         self.counts_failures = false;
+        self
+    }
+
+    /// A breaker that stays open once it opened (`--broken no-half-open`, for tests only).
+    pub(crate) fn never_half_opens(mut self) -> Breaker {
+        self.half_opens = false;
         self
     }
 
@@ -116,7 +125,7 @@ impl Breaker {
             State::Closed { .. } => (Route::Primary { trial: false }, None),
             State::Open { since } => {
                 let elapsed = now.saturating_duration_since(since);
-                if elapsed >= self.cooldown {
+                if elapsed >= self.cooldown && self.half_opens {
                     *state = State::HalfOpen {
                         trial_in_flight: true,
                     };
@@ -124,7 +133,7 @@ impl Breaker {
                 } else {
                     (
                         Route::Fallback {
-                            retry_after: self.cooldown - elapsed,
+                            retry_after: self.cooldown.saturating_sub(elapsed),
                         },
                         None,
                     )
@@ -202,10 +211,10 @@ impl Breaker {
             State::Closed { .. } => (Phase::Closed, Duration::ZERO),
             State::Open { since } => {
                 let elapsed = now.saturating_duration_since(since);
-                if elapsed >= self.cooldown {
+                if elapsed >= self.cooldown && self.half_opens {
                     (Phase::HalfOpen, Duration::ZERO)
                 } else {
-                    (Phase::Open, self.cooldown - elapsed)
+                    (Phase::Open, self.cooldown.saturating_sub(elapsed))
                 }
             }
             State::HalfOpen { .. } => (Phase::HalfOpen, Duration::ZERO),
@@ -257,6 +266,21 @@ mod tests {
         // Late outcomes of requests admitted while closed change nothing.
         assert_eq!(b.record(false, Outcome::Success, t), None);
         assert_eq!(b.phase(t).0, Phase::Open);
+    }
+
+    #[test]
+    fn a_breaker_that_never_half_opens_stays_on_the_fallback() {
+        let b = Breaker::new(1, COOL).never_half_opens();
+        let t = Instant::now();
+        b.record(false, Outcome::Failure, t);
+        let later = t + COOL * 3;
+        assert_eq!(b.phase(later).0, Phase::Open);
+        assert_eq!(
+            b.route(later).0,
+            Route::Fallback {
+                retry_after: Duration::ZERO
+            }
+        );
     }
 
     #[test]

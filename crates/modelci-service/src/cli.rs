@@ -120,8 +120,8 @@ pub(crate) struct Cli {
     pub remote_wait_ms: u64,
 
     /// Deliberately disables one resilience pattern (repeatable), for the tests of modelci's
-    /// resilience checks only: no-deadline, no-breaker, retry-no-backoff, retry-non-idempotent,
-    /// shared-pool, no-fallback. See docs/service.md.
+    /// resilience checks only: no-deadline, no-breaker, no-half-open, retry-no-backoff,
+    /// retry-non-idempotent, shared-pool, no-fallback. See docs/service.md.
     #[arg(long = "broken", value_enum, value_name = "KIND", hide = true)]
     pub broken: Vec<BrokenKind>,
 }
@@ -133,6 +133,8 @@ pub(crate) enum BrokenKind {
     NoDeadline,
     /// The breaker never opens (failures are not counted).
     NoBreaker,
+    /// Once open, the breaker never half-opens: the fallback (or 503) until a restart.
+    NoHalfOpen,
     /// Retries are sent at once one after another, and ignore the deadline.
     RetryNoBackoff,
     /// Non-idempotent requests are retried too.
@@ -149,6 +151,7 @@ impl BrokenKind {
         match self {
             BrokenKind::NoDeadline => "no-deadline",
             BrokenKind::NoBreaker => "no-breaker",
+            BrokenKind::NoHalfOpen => "no-half-open",
             BrokenKind::RetryNoBackoff => "retry-no-backoff",
             BrokenKind::RetryNonIdempotent => "retry-non-idempotent",
             BrokenKind::SharedPool => "shared-pool",
@@ -161,6 +164,7 @@ impl BrokenKind {
         match self {
             BrokenKind::NoDeadline => "the deadline is not enforced (no timeout, no 504)",
             BrokenKind::NoBreaker => "the circuit breaker never opens",
+            BrokenKind::NoHalfOpen => "the circuit breaker never half-opens once open",
             BrokenKind::RetryNoBackoff => {
                 "retries are sent at once, without backoff or jitter, ignoring the deadline"
             }
@@ -176,6 +180,7 @@ impl BrokenKind {
 pub(crate) struct Broken {
     pub no_deadline: bool,
     pub no_breaker: bool,
+    pub no_half_open: bool,
     pub retry_no_backoff: bool,
     pub retry_non_idempotent: bool,
     pub shared_pool: bool,
@@ -190,6 +195,7 @@ impl Broken {
             match kind {
                 BrokenKind::NoDeadline => b.no_deadline = true,
                 BrokenKind::NoBreaker => b.no_breaker = true,
+                BrokenKind::NoHalfOpen => b.no_half_open = true,
                 BrokenKind::RetryNoBackoff => b.retry_no_backoff = true,
                 BrokenKind::RetryNonIdempotent => b.retry_non_idempotent = true,
                 BrokenKind::SharedPool => b.shared_pool = true,

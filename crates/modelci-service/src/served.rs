@@ -301,10 +301,10 @@ impl ServedModel {
             primary,
             fallback: fallback.map(Arc::new),
             bulkhead,
-            breaker: if limits.broken.no_breaker {
-                breaker.never_opens()
-            } else {
-                breaker
+            breaker: match (limits.broken.no_breaker, limits.broken.no_half_open) {
+                (true, _) => breaker.never_opens(),
+                (false, true) => breaker.never_half_opens(),
+                (false, false) => breaker,
             },
             limits,
         }
