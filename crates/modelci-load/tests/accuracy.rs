@@ -329,6 +329,9 @@ fn streaming_answers_give_time_to_first_token_and_inter_token_latency() {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { continue };
+            // Each event goes out when written: with Nagle's algorithm the first event would
+            // wait for the client's delayed ACK of the head (40 ms on Linux).
+            let _ = s.set_nodelay(true);
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 loop {
