@@ -11,6 +11,8 @@
 mod action;
 mod broker;
 mod broker_verify;
+mod canary;
+mod canary_prometheus;
 mod chaos;
 mod check;
 mod config;

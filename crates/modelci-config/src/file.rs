@@ -100,4 +100,11 @@ pub struct SuiteSection {
     #[serde(default)]
     #[schemars(with = "Vec<crate::resilience::ResilienceSuiteFile>")]
     pub resilience: Vec<Spanned<crate::resilience::ResilienceSuiteFile>>,
+    /// `[[suite.canary]]`: a canary judged against its baseline over the same window (metrics
+    /// from Prometheus or files): per metric a Mann-Whitney U test and a Hodges-Lehmann shift
+    /// with its interval, groups with weights into a score, a verdict. One case per metric and
+    /// one for the verdict.
+    #[serde(default)]
+    #[schemars(with = "Vec<crate::canary::CanarySuiteFile>")]
+    pub canary: Vec<Spanned<crate::canary::CanarySuiteFile>>,
 }

@@ -11,6 +11,7 @@
 //! same checks. Values read from the environment are kept in [`Config::secrets`] and never shown
 //! ([`Config::hide`]). [`discover`] finds `modelci.toml` in a folder or its parents.
 
+pub mod canary;
 mod discover;
 mod error;
 mod file;
@@ -94,6 +95,7 @@ impl SuiteDecl {
             SuiteSpec::Gate(_) => "gate",
             SuiteSpec::Load(_) => "load",
             SuiteSpec::Resilience(_) => "resilience",
+            SuiteSpec::Canary(_) => "canary",
         }
     }
 
@@ -121,6 +123,10 @@ impl SuiteDecl {
             SuiteSpec::Gate(g) => g.endpoint.as_deref().into_iter().collect(),
             SuiteSpec::Load(l) => vec![l.url.as_str()],
             SuiteSpec::Resilience(r) => vec![r.traffic.url.as_str()],
+            SuiteSpec::Canary(c) => match &c.source {
+                canary::Source::Prometheus(p) => vec![p.url.as_str()],
+                canary::Source::Files { .. } => Vec::new(),
+            },
         }
     }
 }
@@ -237,6 +243,8 @@ pub enum SuiteSpec {
     Load(Box<load::LoadSuite>),
     /// `[[suite.resilience]]`
     Resilience(Box<resilience::ResilienceSuite>),
+    /// `[[suite.canary]]`
+    Canary(Box<canary::CanarySuite>),
 }
 
 /// Reads and validates the configuration at `path`.
@@ -494,6 +502,13 @@ fn check(
         let name = raw.name.clone();
         let spec = resilience::resolve(raw, &origin)?;
         declare(offset, &name, SuiteSpec::Resilience(Box::new(spec)))?;
+    }
+    for spanned in file.suite.canary {
+        let offset = spanned.span().start;
+        let raw = spanned.into_inner();
+        let name = raw.name.clone();
+        let spec = canary::resolve(raw, &origin)?;
+        declare(offset, &name, SuiteSpec::Canary(Box::new(spec)))?;
     }
     suites.sort_by_key(|(offset, _)| *offset);
 

@@ -112,6 +112,7 @@ fn quickstart_like_tree() {
             modelci_config::SuiteSpec::Pact(_) => panic!("pact suites are commented out"),
             modelci_config::SuiteSpec::Load(_) => panic!("init writes no load suite"),
             modelci_config::SuiteSpec::Resilience(_) => panic!("init writes no resilience suite"),
+            modelci_config::SuiteSpec::Canary(_) => panic!("init writes no canary suite"),
         }
     }
 }

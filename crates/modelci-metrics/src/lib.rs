@@ -13,6 +13,10 @@
 //!   minimum group size and seeded bootstrap confidence intervals.
 //! - [`stats::mcnemar`] and [`stats::paired_bootstrap`] compare a candidate with a baseline on
 //!   the same rows, and say when the sample is too small to tell.
+//! - [`rank`] compares two independent samples (a canary against its baseline): the
+//!   Mann-Whitney U test as SciPy's `mannwhitneyu`, the Hodges-Lehmann shift with R's
+//!   `wilcox.test` confidence interval (both `O(n log n)`, never materialising the `n·m` pairwise
+//!   differences), Noether's sample size and the population stability index.
 //!
 //! Every result is a [`Metrics`] map: an ordered list of names, each either a value or absent
 //! with a reason. A metric that is undefined on the data (ROC AUC with one class present, log loss
@@ -32,6 +36,7 @@ mod error;
 pub mod fairness;
 mod metrics;
 mod parallel;
+pub mod rank;
 mod ranking;
 pub mod regressor;
 pub mod rng;

@@ -12,6 +12,7 @@ use modelci_tensor::runtime::{RuntimeError, runtime};
 
 use crate::bulkhead::Bulkhead;
 use crate::cli::{Broken, BrokenKind, Cli, Source};
+use crate::metrics::Metrics;
 use crate::remote::{self, RemoteModel, RetryPolicy};
 use crate::served::{Backend, Limits, LoadError, ServedModel, check_fallback, load_onnx};
 use crate::server::{AppState, router};
@@ -197,6 +198,11 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
         );
         models.insert(spec.name.clone(), Arc::new(model));
     }
+    let metrics = Metrics::new(
+        models
+            .values()
+            .map(|m| (m.name.as_str(), m.version.as_str())),
+    );
     let state = Arc::new(AppState {
         models,
         ready: AtomicBool::new(true),
@@ -204,6 +210,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
         deadline: Duration::from_millis(cli.deadline_ms),
         enforce_deadline: !broken.no_deadline,
         max_body_bytes: usize::try_from(cli.max_body_bytes).unwrap_or(usize::MAX),
+        metrics,
     });
     if cli.enable_faults {
         eprintln!(

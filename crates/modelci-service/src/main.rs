@@ -8,6 +8,7 @@ mod breaker;
 mod bulkhead;
 mod cli;
 mod faults;
+mod metrics;
 mod remote;
 mod served;
 mod server;

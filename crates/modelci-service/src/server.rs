@@ -1,6 +1,6 @@
-//! The HTTP API: the Open Inference Protocol's REST endpoints, the opt-in fault switch, and the
-//! mapping of every failure to a status and a `{"error": "..."}` body. Every response echoes the
-//! request's `X-Request-Id`, when it has one.
+//! The HTTP API: the Open Inference Protocol's REST endpoints, the opt-in fault switch, the
+//! Prometheus metrics (`GET /metrics`), and the mapping of every failure to a status and a
+//! `{"error": "..."}` body. Every response echoes the request's `X-Request-Id`, when it has one.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Extension, Path, Request, State};
+use axum::extract::rejection::{BytesRejection, PathRejection, RawPathParamsRejection};
+use axum::extract::{
+    DefaultBodyLimit, Extension, MatchedPath, Path, RawPathParams, Request, State,
+};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -22,12 +24,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use crate::breaker::Phase;
 use crate::faults::{Fault, MAX_DELAY_MS};
+use crate::metrics::{self, Metrics, ModelLabels};
 use crate::remote::{Call, REQUEST_ID_HEADER};
 use crate::served::{Deadline, InferError, ServedBy, ServedModel};
 
 /// The header that says a response came from the fallback model.
 pub(crate) const FALLBACK_HEADER: &str = "x-model-fallback";
+
+/// The Prometheus metrics' endpoint (outside the deadline).
+pub(crate) const METRICS_PATH: &str = "/metrics";
+
+/// The routes of inference requests, the ones the metrics count.
+const INFER_ROUTES: [&str; 2] = [
+    "/v2/models/{name}/infer",
+    "/v2/models/{name}/versions/{version}/infer",
+];
 
 /// How long past a request's deadline the last-resort timeout (around reading the body and
 /// everything else) waits, so that the precise deadline answers come first.
@@ -43,6 +56,8 @@ pub(crate) struct AppState {
     /// False under `--broken no-deadline`: the deadline is not enforced (no timeout, no 504).
     pub enforce_deadline: bool,
     pub max_body_bytes: usize,
+    /// The inference requests' metrics (`GET /metrics`).
+    pub metrics: Metrics,
 }
 
 /// An error answer: a status, `{"error": message}`, and `Retry-After` when it helps.
@@ -177,6 +192,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             "/faults",
             get(faults_list).post(faults_set).delete(faults_clear),
         )
+        .route(METRICS_PATH, get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -184,20 +200,90 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             Arc::clone(&state),
             deadline_layer,
         ))
+        // Outside the deadline, so that its last-resort 504 is counted and timed too.
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            metrics_layer,
+        ))
         .with_state(state)
 }
 
+/// Counts and times every inference request (the routes in [`INFER_ROUTES`], POST), from its
+/// arrival to its response, under the model and version it names when they are served here.
+async fn metrics_layer(
+    State(app): State<Arc<AppState>>,
+    route: Option<MatchedPath>,
+    params: Result<RawPathParams, RawPathParamsRejection>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let inference =
+        req.method() == Method::POST && route.is_some_and(|r| INFER_ROUTES.contains(&r.as_str()));
+    if !inference {
+        return next.run(req).await;
+    }
+    // A name or version that is not served here (or a path that cannot be read) counts under
+    // no model: clients cannot make label sets.
+    let served = params.ok().and_then(|params| {
+        let mut name = None;
+        let mut version = None;
+        for (key, value) in &params {
+            match key {
+                "name" => name = Some(value),
+                "version" => version = Some(value),
+                _ => {}
+            }
+        }
+        let model = app.find(name?, version).ok()?;
+        Some(ModelLabels::new(&model.name, &model.version))
+    });
+    let counted = app.metrics.begin(served);
+    let response = next.run(req).await;
+    let fallback = response
+        .headers()
+        .get(FALLBACK_HEADER)
+        .is_some_and(|v| v.as_bytes() == b"true");
+    counted.answered(response.status(), fallback);
+    response
+}
+
+/// `GET /metrics`: the Prometheus text exposition (format 0.0.4) of the inference metrics.
+async fn metrics(State(app): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let breakers = app.models.values().map(|m| {
+        (
+            ModelLabels::new(&m.name, &m.version),
+            m.breaker_phase() == Phase::Open,
+        )
+    });
+    let text = app.metrics.render(breakers).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the metrics cannot be written: {e}"),
+        )
+    })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(metrics::CONTENT_TYPE),
+        )],
+        text,
+    )
+        .into_response())
+}
+
 /// Gives every request its deadline, answers 504 a little past it if nothing else did (a body
-/// that arrives too slowly, for one), and echoes the request's `X-Request-Id`.
+/// that arrives too slowly, for one), and echoes the request's `X-Request-Id`. `GET /metrics`
+/// has no deadline (it never waits for a model).
 async fn deadline_layer(
     State(app): State<Arc<AppState>>,
+    route: Option<MatchedPath>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let deadline = Deadline {
         at: Instant::now() + app.deadline,
         budget: app.deadline,
-        enforced: app.enforce_deadline,
+        enforced: app.enforce_deadline && route.is_none_or(|r| r.as_str() != METRICS_PATH),
     };
     let request_id = req.headers().get(REQUEST_ID_HEADER).cloned();
     req.extensions_mut().insert(deadline);

@@ -8,6 +8,9 @@
 //!   dependency is opted out in `MODELCI_TEST_SKIP` (a comma-separated list of
 //!   [`Dependency::name`]s, e.g. `MODELCI_TEST_SKIP=corpora`). An opted-out dependency that is
 //!   present still runs its tests.
+//! - [`mlflow_uri`], [`python_servers`] and [`prometheus`] find those dependencies under the
+//!   guard (the Prometheus server binary: `MODELCI_TEST_PROMETHEUS`, from `scripts/prometheus`,
+//!   else `prometheus` on PATH).
 //!
 //! Failing is the point of the guard, so it panics: this crate only runs inside tests.
 #![expect(
@@ -31,6 +34,10 @@ pub const CONFORMANCE_VAR: &str = "MODELCI_CONFORMANCE_DIR";
 /// The variable naming the MLflow tracking server the tests use.
 pub const MLFLOW_VAR: &str = "MODELCI_TEST_MLFLOW_URI";
 
+/// The variable naming the Prometheus server binary the tests start (`scripts/prometheus`
+/// prints one; `scripts/test` exports it).
+pub const PROMETHEUS_VAR: &str = "MODELCI_TEST_PROMETHEUS";
+
 /// Something a test needs from outside the repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dependency {
@@ -46,17 +53,21 @@ pub enum Dependency {
     Xmllint,
     /// The reference model service's binary, built with the workspace.
     ServiceBinary,
+    /// A Prometheus server binary (`MODELCI_TEST_PROMETHEUS`, else `prometheus` on PATH), which
+    /// the tests start on a free port to scrape the reference service.
+    Prometheus,
 }
 
 impl Dependency {
     /// Every dependency.
-    pub const ALL: [Dependency; 6] = [
+    pub const ALL: [Dependency; 7] = [
         Dependency::Corpora,
         Dependency::OnnxRuntime,
         Dependency::Mlflow,
         Dependency::Python,
         Dependency::Xmllint,
         Dependency::ServiceBinary,
+        Dependency::Prometheus,
     ];
 
     /// Its name in `MODELCI_TEST_SKIP`.
@@ -69,6 +80,7 @@ impl Dependency {
             Dependency::Python => "python",
             Dependency::Xmllint => "xmllint",
             Dependency::ServiceBinary => "service",
+            Dependency::Prometheus => "prometheus",
         }
     }
 
@@ -95,6 +107,11 @@ impl Dependency {
             }
             Dependency::Xmllint => "install libxml2-utils (scripts/test does when it can)",
             Dependency::ServiceBinary => "build the workspace: `cargo build --workspace`",
+            Dependency::Prometheus => {
+                "`scripts/prometheus` prints the path of a Prometheus server binary (installing \
+                 the Debian package `prometheus` when run as root with apt-get); export it as \
+                 MODELCI_TEST_PROMETHEUS (scripts/test does), or put `prometheus` on PATH"
+            }
         }
     }
 }
@@ -108,6 +125,7 @@ impl fmt::Display for Dependency {
             Dependency::Python => "python3 with numpy and onnxruntime",
             Dependency::Xmllint => "xmllint",
             Dependency::ServiceBinary => "the reference service binary (modelci-service)",
+            Dependency::Prometheus => "a Prometheus server binary",
         })
     }
 }
@@ -247,6 +265,44 @@ pub fn mlflow_uri() -> Option<String> {
     )
 }
 
+/// The Prometheus server binary the tests start: `MODELCI_TEST_PROMETHEUS` when set (it must be
+/// a file), else `prometheus` on PATH, or why there is none.
+///
+/// # Errors
+/// When `MODELCI_TEST_PROMETHEUS` names no file, or it is unset and PATH has no `prometheus`.
+pub fn locate_prometheus() -> Result<PathBuf, String> {
+    locate_prometheus_from(std::env::var_os(PROMETHEUS_VAR), std::env::var_os("PATH"))
+}
+
+fn locate_prometheus_from(
+    var: Option<std::ffi::OsString>,
+    path: Option<std::ffi::OsString>,
+) -> Result<PathBuf, String> {
+    match var {
+        Some(bin) if !bin.is_empty() => {
+            let bin = PathBuf::from(bin);
+            if bin.is_file() {
+                Ok(bin)
+            } else {
+                Err(format!("{PROMETHEUS_VAR} is {}, not a file", bin.display()))
+            }
+        }
+        _ => path
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join("prometheus"))
+            .find(|bin| bin.is_file())
+            .ok_or_else(|| format!("{PROMETHEUS_VAR} is not set and PATH has no `prometheus`")),
+    }
+}
+
+/// The Prometheus server binary ([`locate_prometheus`]), or `None` under the guard.
+#[must_use]
+#[track_caller]
+pub fn prometheus() -> Option<PathBuf> {
+    require(Dependency::Prometheus, locate_prometheus())
+}
+
 /// Whether python3 runs and imports every module in `modules`, or why not.
 ///
 /// # Errors
@@ -347,7 +403,9 @@ mod tests {
             message.contains("`xmlint`, which is not a test dependency"),
             "{message}"
         );
-        assert!(message.contains("corpora, onnxruntime, mlflow, python, xmllint, service"));
+        assert!(
+            message.contains("corpora, onnxruntime, mlflow, python, xmllint, service, prometheus")
+        );
     }
 
     #[test]
@@ -357,6 +415,35 @@ mod tests {
             assert!(!names[i + 1..].contains(n), "{n}");
             assert_eq!(opt_outs(n), Ok(vec![Dependency::ALL[i]]));
         }
+    }
+
+    #[test]
+    fn prometheus_is_the_variable_s_file_else_the_one_on_path() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let file = here.join("Cargo.toml");
+        assert_eq!(
+            locate_prometheus_from(Some(file.clone().into()), None),
+            Ok(file)
+        );
+        let missing = locate_prometheus_from(Some(here.join("nope").into()), None).unwrap_err();
+        assert!(missing.contains("MODELCI_TEST_PROMETHEUS is "), "{missing}");
+        assert!(missing.ends_with("nope, not a file"), "{missing}");
+        // Unset (or empty): the first `prometheus` file on PATH; a folder does not count.
+        let dir = std::env::temp_dir().join(format!("modelci-prometheus-{}", std::process::id()));
+        let bin = dir.join("b");
+        std::fs::create_dir_all(bin.join("prometheus")).expect("folder");
+        std::fs::write(dir.join("prometheus"), "").expect("file");
+        let path = std::env::join_paths([bin.clone(), dir.clone()]).expect("PATH");
+        assert_eq!(
+            locate_prometheus_from(Some("".into()), Some(path)),
+            Ok(dir.join("prometheus"))
+        );
+        let none = locate_prometheus_from(None, Some(bin.into_os_string())).unwrap_err();
+        assert_eq!(
+            none,
+            "MODELCI_TEST_PROMETHEUS is not set and PATH has no `prometheus`"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

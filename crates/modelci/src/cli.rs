@@ -85,6 +85,86 @@ pub enum Command {
     /// Fault injection: a TCP fault proxy driven by Toxiproxy's HTTP API.
     #[command(subcommand)]
     Chaos(ChaosCommand),
+    /// Canary analysis: judge a canary against its baseline and answer promote or roll back.
+    #[command(subcommand)]
+    Canary(CanaryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CanaryCommand {
+    /// Judge a canary against its baseline over the same window, as Kayenta does: the metrics of
+    /// a `[[suite.canary]]` table from Prometheus or from files; per metric a Mann-Whitney U test
+    /// and a Hodges-Lehmann shift with its interval against a tolerance and a direction; groups
+    /// with weights into a 0-100 score; the verdict Pass, Marginal, Fail or Inconclusive. Exit 0
+    /// on Pass, 1 on Fail or Marginal, 2 on Inconclusive.
+    Judge(Box<CanaryJudgeArgs>),
+    /// Serve the judge over HTTP for Argo Rollouts' `web` metric provider (`GET /judge`) and
+    /// Flagger's webhooks (`POST /flagger`): each request judges a canary suite of the
+    /// configuration with its window ending then. Runs until SIGINT or SIGTERM.
+    Serve(CanaryServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CanaryServeArgs {
+    /// The configuration file (default: modelci.toml in this folder or the nearest parent).
+    #[arg(long, short, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Set or replace a configuration key (repeatable), as `modelci check --set`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Serve only this canary suite (repeatable; default: every one).
+    #[arg(long, value_name = "NAME")]
+    pub suite: Vec<String>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The port; 0 picks a free one (read it from the first line printed).
+    #[arg(long, default_value_t = 8090)]
+    pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct CanaryJudgeArgs {
+    /// The configuration file (default: modelci.toml in this folder or the nearest parent).
+    #[arg(long, short, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The `[[suite.canary]]` to judge by its name (needed when there are several).
+    #[arg(long, value_name = "NAME")]
+    pub suite: Option<String>,
+    /// Set or replace a configuration key (repeatable), as `modelci check --set`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// The baseline's samples from this file (CSV or JSON) instead of the configured source.
+    #[arg(long, value_name = "FILE", requires = "canary_file")]
+    pub baseline_file: Option<PathBuf>,
+    /// The canary's samples from this file (with --baseline-file).
+    #[arg(long, value_name = "FILE", requires = "baseline_file")]
+    pub canary_file: Option<PathBuf>,
+    /// The Prometheus server to query instead of the configured one.
+    #[arg(long, value_name = "URL", conflicts_with = "baseline_file")]
+    pub prometheus: Option<String>,
+    /// The analysis window's length (`10m`, `1h`), ending at --end.
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// When the window ends: RFC 3339 or Unix seconds (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub end: Option<String>,
+    /// The range queries' step (`15s`).
+    #[arg(long, value_name = "DURATION")]
+    pub step: Option<String>,
+    /// A placeholder value of the baseline's scope, `KEY=VALUE` (repeatable; replaces the
+    /// configured one).
+    #[arg(long = "baseline", value_name = "KEY=VALUE")]
+    pub baseline: Vec<String>,
+    /// A placeholder value of the canary's scope, `KEY=VALUE` (repeatable).
+    #[arg(long = "canary", value_name = "KEY=VALUE")]
+    pub canary: Vec<String>,
+    /// A/A mode: judge the baseline against itself (two interleaved halves of its samples) and
+    /// report each metric's noise floor and the samples a change of its tolerance needs.
+    #[arg(long)]
+    pub aa: bool,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 #[derive(Debug, Subcommand)]

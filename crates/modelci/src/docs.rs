@@ -52,3 +52,6 @@ fn man_page(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod canary_manifests;

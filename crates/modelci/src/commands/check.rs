@@ -173,7 +173,7 @@ fn service_failed(
     output::finish(&run, outputs)
 }
 
-fn report_config_error(e: &ConfigError) {
+pub(crate) fn report_config_error(e: &ConfigError) {
     output::error(&e.to_string(), e.diagnostic().map(|d| &d.location));
 }
 
@@ -183,7 +183,7 @@ fn report_config_error(e: &ConfigError) {
 ///
 /// # Errors
 /// When there is none (or the current folder cannot be read), the message to print.
-fn config_path(explicit: Option<&Path>) -> Result<PathBuf, String> {
+pub(crate) fn config_path(explicit: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(path) = explicit {
         return Ok(path.to_path_buf());
     }

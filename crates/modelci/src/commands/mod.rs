@@ -1,6 +1,7 @@
 //! One module per command. Each returns the process exit code.
 
 mod broker;
+mod canary;
 mod chaos;
 mod check;
 mod completions;
@@ -16,7 +17,8 @@ mod model;
 mod openapi;
 
 use crate::cli::{
-    ChaosCommand, Cli, Command, ContractCommand, ModelCommand, ReportCommand, SchemaKind,
+    CanaryCommand, ChaosCommand, Cli, Command, ContractCommand, ModelCommand, ReportCommand,
+    SchemaKind,
 };
 
 /// Runs a parsed command line.
@@ -69,6 +71,8 @@ pub fn dispatch(cli: Cli) -> u8 {
         }
         Command::Completions(args) => completions::run(&args),
         Command::Chaos(ChaosCommand::Proxy(args)) => chaos::proxy(&args),
+        Command::Canary(CanaryCommand::Judge(args)) => canary::judge(&args),
+        Command::Canary(CanaryCommand::Serve(args)) => canary::serve(&args),
     }
 }
 
