@@ -72,15 +72,22 @@ fn read_csv(bytes: &[u8], shown: &str) -> Result<Columns, String> {
         .map(|h| h.trim().to_owned())
         .collect::<Vec<_>>();
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); headers.len()];
-    for record in reader.records() {
-        let record = record.map_err(|e| format!("`{shown}`: {e}"))?;
-        let line = record.position().map_or(0, csv::Position::line);
-        for (i, cell) in record.iter().enumerate() {
-            let v = number(cell).ok_or_else(|| {
+    // One record reused, fields as bytes: no allocation per row.
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(format!("`{shown}`: {e}")),
+        }
+        for (i, field) in record.iter().enumerate() {
+            let cell = std::str::from_utf8(field).ok();
+            let v = cell.and_then(number).ok_or_else(|| {
+                let line = record.position().map_or(0, csv::Position::line);
                 format!(
                     "`{shown}` line {line}: column `{}` holds `{}`, not a number",
                     headers[i],
-                    modelci_text::truncate(cell, 40)
+                    modelci_text::truncate(&String::from_utf8_lossy(field), 40)
                 )
             })?;
             values[i].push(v);

@@ -63,14 +63,21 @@ impl CanaryCheck {
         let mut properties = Vec::new();
         let mut samples: Vec<Result<Samples, String>> = match &spec.source {
             Source::Files { baseline, canary } => {
-                let b = files::read(baseline)?;
                 properties.push(("baseline_file", baseline.display().to_string()));
-                let c = if spec.aa {
-                    files::Columns::default()
-                } else {
+                // The two files are read at once.
+                let (b, c) = std::thread::scope(|s| {
+                    let c = (!spec.aa).then(|| s.spawn(|| files::read(canary)));
+                    let b = files::read(baseline);
+                    let c = match c {
+                        Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                        None => Ok(files::Columns::default()),
+                    };
+                    (b, c)
+                });
+                let (b, c) = (b?, c?);
+                if !spec.aa {
                     properties.push(("canary_file", canary.display().to_string()));
-                    files::read(canary)?
-                };
+                }
                 let (bs, cs) = (baseline.display().to_string(), canary.display().to_string());
                 spec.metrics
                     .iter()
