@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::{modelci, root, run, runtime_available, service_bin};
 
-struct Killed(Child);
+pub(crate) struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -24,7 +24,7 @@ impl Drop for Killed {
 }
 
 /// A reference service on a free port: (process, base URL).
-fn service(model: &str, version: &str, faults: bool) -> (Killed, String) {
+pub(crate) fn service(model: &str, version: &str, faults: bool) -> (Killed, String) {
     let model = root().join("fixtures/models").join(model);
     let mut cmd = Command::new(service_bin());
     cmd.args(["--host", "127.0.0.1", "--port", "0", "--device", "cpu"])

@@ -13,6 +13,7 @@ mod broker;
 mod broker_verify;
 mod canary;
 mod canary_prometheus;
+mod canary_shadow;
 mod chaos;
 mod check;
 mod config;

@@ -21,6 +21,7 @@ pub mod overrides;
 mod parallel;
 pub mod prometheus;
 pub mod serve;
+pub mod shadow;
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -206,14 +207,55 @@ fn describe(r: &MetricResult, confidence: f64) -> String {
     out
 }
 
+/// What a judgement's cases are written with (from a `[[suite.canary]]` or a
+/// `[[suite.shadow]]`).
+pub(crate) struct Rules {
+    confidence: f64,
+    pass_score: f64,
+    marginal_score: f64,
+    marginal_passes: bool,
+    aa: bool,
+}
+
+impl Rules {
+    fn of(spec: &CanarySuite) -> Rules {
+        Rules {
+            confidence: spec.confidence,
+            pass_score: spec.pass_score,
+            marginal_score: spec.marginal_score,
+            marginal_passes: spec.marginal_passes,
+            aa: spec.aa,
+        }
+    }
+}
+
+/// The case of a metric the score judged: passed when fine; when worse, failed if it is
+/// critical or the verdict fails, else passed saying it was tolerated.
+fn judged_case(
+    name: &str,
+    figures: String,
+    worse: Option<String>,
+    critical: bool,
+    verdict_passes: bool,
+) -> Case {
+    match worse {
+        None => Case::passed(name).with_message(figures),
+        Some(w) if critical => Case::failed(name, format!("{w}; the metric is critical")),
+        Some(w) if verdict_passes => {
+            Case::passed(name).with_message(format!("{w}; tolerated: the score passes"))
+        }
+        Some(w) => Case::failed(name, w),
+    }
+}
+
 fn metric_case(
     r: &MetricResult,
     verdict_passes: bool,
-    spec: &CanarySuite,
+    rules: &Rules,
     aa: Option<&AaFigures>,
 ) -> Case {
     let name = format!("metric {}", r.metric.name);
-    let figures = describe(r, spec.confidence);
+    let figures = describe(r, rules.confidence);
     let direction = r.metric.direction.as_str();
     let mut case = match r.class {
         Class::Error => Case::errored(
@@ -248,13 +290,13 @@ fn metric_case(
                 r.class.as_str(),
                 if direction == "increase" { "n" } else { "" },
             );
-            if r.metric.critical {
-                Case::failed(&name, format!("{worse}; the metric is critical"))
-            } else if verdict_passes {
-                Case::passed(&name).with_message(format!("{worse}; tolerated: the score passes"))
-            } else {
-                Case::failed(&name, worse)
-            }
+            judged_case(
+                &name,
+                String::new(),
+                Some(worse),
+                r.metric.critical,
+                verdict_passes,
+            )
         }
     };
     if let Some(a) = aa {
@@ -347,7 +389,7 @@ struct AaFigures {
     available: usize,
 }
 
-fn verdict_case(j: &Judgement, spec: &CanarySuite) -> Case {
+fn verdict_case(j: &Judgement, spec: &Rules) -> Case {
     let score = j
         .score
         .map_or_else(|| "no score".to_owned(), |s| format!("score {}", num(s)));
@@ -428,9 +470,14 @@ pub fn cases(
             }),
             available: r.baseline.count + r.canary.count,
         });
-        out.push(metric_case(r, verdict_passes, spec, aa.as_ref()));
+        out.push(metric_case(
+            r,
+            verdict_passes,
+            &Rules::of(spec),
+            aa.as_ref(),
+        ));
     }
-    out.push(verdict_case(j, spec));
+    out.push(verdict_case(j, &Rules::of(spec)));
     out
 }
 

@@ -107,4 +107,11 @@ pub struct SuiteSection {
     #[serde(default)]
     #[schemars(with = "Vec<crate::canary::CanarySuiteFile>")]
     pub canary: Vec<Spanned<crate::canary::CanarySuiteFile>>,
+    /// `[[suite.shadow]]`: the same requests sent to a baseline and a canary at once, their
+    /// answers compared (prediction agreement, output drift, latency, errors) and judged into a
+    /// score and a verdict as `[[suite.canary]]` does. One case per metric and one for the
+    /// verdict.
+    #[serde(default)]
+    #[schemars(with = "Vec<crate::shadow::ShadowSuiteFile>")]
+    pub shadow: Vec<Spanned<crate::shadow::ShadowSuiteFile>>,
 }

@@ -27,6 +27,7 @@ pub mod resilience;
 mod resolve;
 mod secret;
 pub mod service;
+pub mod shadow;
 pub mod values;
 
 use std::collections::HashMap;
@@ -96,6 +97,7 @@ impl SuiteDecl {
             SuiteSpec::Load(_) => "load",
             SuiteSpec::Resilience(_) => "resilience",
             SuiteSpec::Canary(_) => "canary",
+            SuiteSpec::Shadow(_) => "shadow",
         }
     }
 
@@ -127,6 +129,7 @@ impl SuiteDecl {
                 canary::Source::Prometheus(p) => vec![p.url.as_str()],
                 canary::Source::Files { .. } => Vec::new(),
             },
+            SuiteSpec::Shadow(s) => vec![s.traffic.url.as_str(), s.canary.as_str()],
         }
     }
 }
@@ -245,6 +248,8 @@ pub enum SuiteSpec {
     Resilience(Box<resilience::ResilienceSuite>),
     /// `[[suite.canary]]`
     Canary(Box<canary::CanarySuite>),
+    /// `[[suite.shadow]]`.
+    Shadow(Box<shadow::ShadowSuite>),
 }
 
 /// Reads and validates the configuration at `path`.
@@ -509,6 +514,13 @@ fn check(
         let name = raw.name.clone();
         let spec = canary::resolve(raw, &origin)?;
         declare(offset, &name, SuiteSpec::Canary(Box::new(spec)))?;
+    }
+    for spanned in file.suite.shadow {
+        let offset = spanned.span().start;
+        let raw = spanned.into_inner();
+        let name = raw.name.clone();
+        let spec = shadow::resolve(raw, &origin)?;
+        declare(offset, &name, SuiteSpec::Shadow(Box::new(spec)))?;
     }
     suites.sort_by_key(|(offset, _)| *offset);
 

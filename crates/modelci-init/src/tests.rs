@@ -113,6 +113,7 @@ fn quickstart_like_tree() {
             modelci_config::SuiteSpec::Load(_) => panic!("init writes no load suite"),
             modelci_config::SuiteSpec::Resilience(_) => panic!("init writes no resilience suite"),
             modelci_config::SuiteSpec::Canary(_) => panic!("init writes no canary suite"),
+            modelci_config::SuiteSpec::Shadow(_) => panic!("init writes no shadow suite"),
         }
     }
 }

@@ -452,7 +452,8 @@ fn normal_quantile(p: f64) -> f64 {
 }
 
 /// The upper quantile `Φ⁻¹(1 − p)`, `p` in `(0, 1)` (R's `qnorm(p, lower.tail = FALSE)`).
-fn upper_quantile(p: f64) -> f64 {
+#[must_use]
+pub fn upper_quantile(p: f64) -> f64 {
     std::f64::consts::SQRT_2 * erfc_inv(2.0 * p)
 }
 

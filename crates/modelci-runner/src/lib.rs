@@ -165,6 +165,7 @@ pub fn plan(decl: &SuiteDecl, config: &Config, ctx: &Context) -> Box<dyn SuiteTr
             modelci_resilience::plan(&decl.name, spec, &decl.file, decl.line)
         }
         SuiteSpec::Canary(spec) => modelci_canary::plan(spec, &decl.file, decl.line),
+        SuiteSpec::Shadow(spec) => modelci_canary::shadow::plan(spec, &decl.file, decl.line),
     }));
     planned.unwrap_or_else(|payload| {
         Box::new(SetupFailed::new(

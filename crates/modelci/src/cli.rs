@@ -102,6 +102,132 @@ pub enum CanaryCommand {
     /// Flagger's webhooks (`POST /flagger`): each request judges a canary suite of the
     /// configuration with its window ending then. Runs until SIGINT or SIGTERM.
     Serve(CanaryServeArgs),
+    /// Shadow comparison: send the same requests (golden cases, dataset rows, recorded traffic
+    /// or one request) to the baseline and the canary at once and judge the canary by
+    /// prediction agreement, output drift (population stability index), latency and errors,
+    /// with the same score and verdict as `judge`. With --baseline and --canary the flags
+    /// describe it; without, a `[[suite.shadow]]` of the configuration does.
+    Shadow(Box<CanaryShadowArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct CanaryShadowArgs {
+    /// The baseline's base URL (the model in production).
+    #[arg(long, value_name = "URL", requires = "canary")]
+    pub baseline: Option<String>,
+    /// The canary's base URL (the candidate).
+    #[arg(long, value_name = "URL", requires = "baseline")]
+    pub canary: Option<String>,
+    /// The configuration file whose `[[suite.shadow]]` to run (without --baseline/--canary).
+    #[arg(long, short, value_name = "PATH", conflicts_with = "baseline")]
+    pub config: Option<PathBuf>,
+    /// The `[[suite.shadow]]` to run by its name (needed when there are several).
+    #[arg(long, value_name = "NAME", conflicts_with = "baseline")]
+    pub suite: Option<String>,
+    /// Set or replace a configuration key (repeatable), as `modelci check --set`.
+    #[arg(long = "set", value_name = "KEY=VALUE", conflicts_with = "baseline")]
+    pub set: Vec<String>,
+    /// An Open Inference Protocol v2 model both sides serve: the inputs of --cases, or the rows
+    /// of --dataset, make the requests to /v2/models/NAME/infer.
+    #[arg(long, value_name = "NAME", requires = "baseline")]
+    pub model_name: Option<String>,
+    /// Golden cases (JSON files) whose inputs make the requests (with --model-name).
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "model_name")]
+    pub cases: Vec<PathBuf>,
+    /// A dataset (CSV or Parquet) whose rows make the requests (with --model-name).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "model_name",
+        conflicts_with = "cases"
+    )]
+    pub dataset: Option<PathBuf>,
+    /// The dataset's feature columns, in the model's order (comma-separated or repeated).
+    #[arg(
+        long,
+        value_name = "COLUMN",
+        value_delimiter = ',',
+        requires = "dataset"
+    )]
+    pub features: Vec<String>,
+    /// The input the features go to.
+    #[arg(long, value_name = "NAME", requires = "dataset")]
+    pub input: Option<String>,
+    /// Dataset rows per request.
+    #[arg(long, value_name = "N", requires = "dataset")]
+    pub rows_per_request: Option<usize>,
+    /// Recorded traffic: a JSON Lines file of requests (`path`, `method`, `headers`, `body`).
+    #[arg(long, value_name = "FILE", requires = "baseline")]
+    pub requests: Option<PathBuf>,
+    /// The method of a single request (default GET, or POST with a body).
+    #[arg(long, short = 'X', value_name = "METHOD", requires = "baseline")]
+    pub method: Option<String>,
+    /// A single request's body; `@FILE` reads it from a file.
+    #[arg(long, short = 'd', value_name = "TEXT|@FILE", requires = "baseline")]
+    pub body: Option<String>,
+    /// An extra header for every request, `Name: value` (repeatable). Values are never printed.
+    #[arg(long, short = 'H', value_name = "NAME: VALUE", requires = "baseline")]
+    pub header: Vec<String>,
+    /// Pairs of requests measured (default: 100, or one per request when there are more).
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// Pairs sent first and not measured (default 5).
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<usize>,
+    /// Pairs in flight at once (default 4).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Seconds each request may take (default 30).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// An output to compare (repeatable; default: every output).
+    #[arg(long = "output", value_name = "NAME")]
+    pub outputs: Vec<String>,
+    /// Relative tolerance of single float values (default 0.01).
+    #[arg(long, value_name = "X")]
+    pub rtol: Option<f64>,
+    /// Absolute tolerance of single float values (default 1e-6).
+    #[arg(long, value_name = "X")]
+    pub atol: Option<f64>,
+    /// The share of rows whose predictions must agree (default 0.99).
+    #[arg(long, value_name = "SHARE")]
+    pub min_agreement: Option<f64>,
+    /// The largest population stability index of the scores (default 0.1).
+    #[arg(long, value_name = "X")]
+    pub max_psi: Option<f64>,
+    /// Bins of the stability index (default 10).
+    #[arg(long, value_name = "N")]
+    pub psi_bins: Option<usize>,
+    /// Latency shift tolerated, relative to the baseline's median (default 0.1).
+    #[arg(long, value_name = "X")]
+    pub latency_tolerance: Option<f64>,
+    /// Latency shift tolerated in milliseconds, added to --latency-tolerance (default 1).
+    #[arg(long, value_name = "MS")]
+    pub latency_tolerance_ms: Option<f64>,
+    /// Error-rate rise tolerated (default 0).
+    #[arg(long, value_name = "SHARE")]
+    pub max_error_increase: Option<f64>,
+    /// The metrics that fail the judgement alone (comma-separated or repeated, of latency,
+    /// errors, agreement, drift; default errors,agreement).
+    #[arg(long, value_name = "METRIC", value_delimiter = ',')]
+    pub critical: Option<Vec<String>>,
+    /// The confidence of the tests (default 0.95).
+    #[arg(long, value_name = "X")]
+    pub confidence: Option<f64>,
+    /// The score from which the verdict is Pass (default 95).
+    #[arg(long, value_name = "SCORE")]
+    pub pass_score: Option<f64>,
+    /// The score from which the verdict is Marginal (default 75).
+    #[arg(long, value_name = "SCORE")]
+    pub marginal_score: Option<f64>,
+    /// A Marginal verdict passes the run.
+    #[arg(long)]
+    pub marginal_passes: bool,
+    /// Samples needed on each side to judge a metric (default 10).
+    #[arg(long, value_name = "N")]
+    pub min_samples: Option<usize>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
 }
 
 #[derive(Debug, Args)]

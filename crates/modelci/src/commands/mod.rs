@@ -73,6 +73,7 @@ pub fn dispatch(cli: Cli) -> u8 {
         Command::Chaos(ChaosCommand::Proxy(args)) => chaos::proxy(&args),
         Command::Canary(CanaryCommand::Judge(args)) => canary::judge(&args),
         Command::Canary(CanaryCommand::Serve(args)) => canary::serve(&args),
+        Command::Canary(CanaryCommand::Shadow(args)) => canary::shadow(&args),
     }
 }
 
