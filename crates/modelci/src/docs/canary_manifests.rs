@@ -134,6 +134,15 @@ fn the_flagger_webhook_sends_known_metadata_to_the_served_judge() {
 #[test]
 fn the_mounted_configuration_is_valid() {
     let config = modelci_config::load(&examples().join("modelci.toml")).expect("valid");
-    assert_eq!(config.suites.len(), 1);
-    assert_eq!(config.suites[0].kind(), "canary");
+    let kinds: Vec<&str> = config.suites.iter().map(|s| s.kind()).collect();
+    assert_eq!(kinds, ["canary", "shadow"]);
+    // The shadow suite's recorded requests are read and built for both sides.
+    let modelci_config::SuiteSpec::Shadow(shadow) = &config.suites[1].spec else {
+        panic!("not a shadow suite");
+    };
+    let check = modelci_canary::shadow::ShadowCheck::new(
+        shadow,
+        modelci_report::Location::file("modelci.toml"),
+    );
+    assert!(check.is_ok(), "{:?}", check.err());
 }
