@@ -23,7 +23,7 @@ fn quickstart_passes_and_writes_valid_reports() {
     let report: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&json).expect("json")).expect("parse");
     assert_eq!(report["summary"]["verdict"], "pass");
-    assert_eq!(report["summary"]["total"], 103);
+    assert_eq!(report["summary"]["total"], 129);
     assert_eq!(report["suites"][2]["kind"], "pact");
 }
 

@@ -28,7 +28,7 @@ fn live_conformance_passes_against_the_example_provider() {
         junit.to_str().expect("utf8"),
     ]));
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains("16 passed"), "{out}");
+    assert!(out.contains("23 passed"), "{out}");
     validate_junit(&junit);
     let xml = std::fs::read_to_string(&junit).expect("junit");
     assert!(

@@ -62,6 +62,24 @@ pub struct OpenApiSuiteFile {
     /// Requests in flight at once (default 8).
     #[serde(default)]
     pub concurrency: Option<usize>,
+    /// Distinct failures reported per operation and check (default 10).
+    #[serde(default)]
+    pub max_failures: Option<usize>,
+    /// Seconds an answer may take: slower ones fail the `response time` check (default: no
+    /// such check).
+    #[serde(default)]
+    pub max_response_time_secs: Option<f64>,
+    /// Send invalid requests that must be rejected with a 4xx (default true).
+    #[serde(default)]
+    pub negative: Option<bool>,
+    /// Follow the document's links: the data of an answer fed to the operations it links to
+    /// (default true).
+    #[serde(default)]
+    pub stateful: Option<bool>,
+    /// Shrink a failing generated request to the smallest one that fails the same way
+    /// (default true).
+    #[serde(default)]
+    pub shrink: Option<bool>,
     /// Extra headers on every request, as written (no secrets here).
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
@@ -97,6 +115,16 @@ pub struct OpenApiSuite {
     /// Each request's deadline.
     pub timeout: Duration,
     pub concurrency: usize,
+    /// Distinct failures per operation and check.
+    pub max_failures: usize,
+    /// The response time limit.
+    pub max_response_time: Option<Duration>,
+    /// Negative testing.
+    pub negative: bool,
+    /// Links followed.
+    pub stateful: bool,
+    /// Failing requests shrunk.
+    pub shrink: bool,
     pub headers: Vec<(String, String)>,
     /// (header name, environment variable, 1-based line).
     pub secret_headers: Vec<(String, String, u32)>,
@@ -165,6 +193,21 @@ pub fn resolve(raw: OpenApiSuiteFile, origin: &Origin<'_>) -> Result<OpenApiSuit
     }
     let secret_headers = secret_headers(&raw.secret_headers, origin)?;
     let (timeout, concurrency) = limits(raw.timeout_secs, raw.concurrency, name_offset, origin)?;
+    let max_response_time = match raw.max_response_time_secs {
+        None => None,
+        Some(t) if t.is_finite() && t > 0.0 && t <= crate::values::MAX_SECONDS => {
+            Some(Duration::from_secs_f64(t))
+        }
+        Some(t) => {
+            return Err(origin.error(
+                name_offset,
+                format!(
+                    "{} must be a positive number of seconds, not {t}",
+                    origin.name("max_response_time_secs")
+                ),
+            ));
+        }
+    };
     Ok(OpenApiSuite {
         openapi: origin.path(raw.openapi.get_ref()),
         openapi_line: origin.line(raw.openapi.span().start),
@@ -186,6 +229,17 @@ pub fn resolve(raw: OpenApiSuiteFile, origin: &Origin<'_>) -> Result<OpenApiSuit
         seed: raw.seed.unwrap_or(0),
         timeout,
         concurrency,
+        max_failures: crate::values::count(
+            raw.max_failures.unwrap_or(10),
+            1,
+            10_000,
+            &origin.name("max_failures"),
+        )
+        .map_err(|m| origin.error(name_offset, m))?,
+        max_response_time,
+        negative: raw.negative.unwrap_or(true),
+        stateful: raw.stateful.unwrap_or(true),
+        shrink: raw.shrink.unwrap_or(true),
         headers: raw.headers.into_iter().collect(),
         secret_headers,
         allow_empty: raw.allow_empty,

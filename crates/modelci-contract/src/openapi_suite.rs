@@ -71,6 +71,11 @@ impl OpenApiCheck {
             seed: spec.seed,
             timeout: spec.timeout,
             concurrency: spec.concurrency,
+            max_failures: spec.max_failures,
+            max_response_time: spec.max_response_time,
+            negative: spec.negative,
+            stateful: spec.stateful,
+            shrink: spec.shrink,
             cancel: None,
         });
         let mut names = Vec::new();
@@ -182,9 +187,10 @@ impl OpenApiCheck {
                     .ops
                     .iter()
                     .filter(|o| {
-                        live_names
-                            .iter()
-                            .any(|n| n.starts_with(&format!("{} › ", o.label())))
+                        live_names.iter().any(|n| {
+                            n.starts_with(&format!("{} › ", o.label()))
+                                || n.starts_with(&format!("{} › ", o.path))
+                        })
                     })
                     .cloned()
                     .collect();

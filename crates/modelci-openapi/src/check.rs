@@ -1,5 +1,7 @@
 //! Checking an observed response against an operation: no server error, status documented,
-//! content type documented, body valid against the documented schema, required headers present.
+//! content type documented, body valid against the documented schema, required headers present,
+//! documented headers valid against their schemas. Live testing adds its own checks on top
+//! (invalid requests rejected, undeclared methods refused, the response time).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,19 +22,38 @@ pub enum CheckKind {
     ContentTypeDocumented,
     BodySchema,
     RequiredHeaders,
+    /// Each documented response header that is there matches its schema.
+    HeaderSchema,
     /// An invalid request (missing required field, wrong type) must be rejected with a 4xx.
     RejectsInvalid,
+    /// A method the path does not declare must be answered 405 with an `Allow` header.
+    MethodNotAllowed,
+    /// Every answer comes within the response time limit.
+    ResponseTime,
 }
 
 impl CheckKind {
     /// Every kind, in report order.
-    pub const ALL: [CheckKind; 6] = [
+    pub const ALL: [CheckKind; 9] = [
         CheckKind::NoServerError,
         CheckKind::StatusDocumented,
         CheckKind::ContentTypeDocumented,
         CheckKind::BodySchema,
         CheckKind::RequiredHeaders,
+        CheckKind::HeaderSchema,
         CheckKind::RejectsInvalid,
+        CheckKind::MethodNotAllowed,
+        CheckKind::ResponseTime,
+    ];
+
+    /// The kinds [`check_response`] gives a verdict for, in report order.
+    pub const RESPONSE: [CheckKind; 6] = [
+        CheckKind::NoServerError,
+        CheckKind::StatusDocumented,
+        CheckKind::ContentTypeDocumented,
+        CheckKind::BodySchema,
+        CheckKind::RequiredHeaders,
+        CheckKind::HeaderSchema,
     ];
 
     /// Stable name used in case names.
@@ -43,7 +64,10 @@ impl CheckKind {
             CheckKind::ContentTypeDocumented => "content type documented",
             CheckKind::BodySchema => "body matches schema",
             CheckKind::RequiredHeaders => "required headers present",
+            CheckKind::HeaderSchema => "headers match schema",
             CheckKind::RejectsInvalid => "rejects invalid requests",
+            CheckKind::MethodNotAllowed => "undeclared methods answer 405",
+            CheckKind::ResponseTime => "response time",
         }
     }
 }
@@ -81,11 +105,14 @@ pub struct Verdict {
 }
 
 /// Why a check did not hold.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Failure {
     pub message: String,
     pub expected: Option<String>,
     pub actual: Option<String>,
+    /// What tells this failure from another of the same check and status (the schema keyword
+    /// that failed, the header): failures with the same check, status and key are one.
+    pub key: String,
 }
 
 /// A compiled validator, or why the schema could not be compiled.
@@ -160,8 +187,7 @@ fn is_json(ct: &str) -> bool {
 fn fail(message: String) -> Option<Failure> {
     Some(Failure {
         message,
-        expected: None,
-        actual: None,
+        ..Failure::default()
     })
 }
 
@@ -180,6 +206,7 @@ pub fn check_response(
             message: format!("the service answered HTTP {status}"),
             expected: Some("a status below 500".into()),
             actual: Some(status.to_string()),
+            key: String::new(),
         }),
     });
     let spec = op.response_for(status);
@@ -194,6 +221,7 @@ pub fn check_response(
             ),
             expected: Some(documented.join(", ")),
             actual: Some(status.to_string()),
+            key: String::new(),
         }),
     });
     let Some(spec) = spec else {
@@ -201,6 +229,7 @@ pub fn check_response(
             CheckKind::ContentTypeDocumented,
             CheckKind::BodySchema,
             CheckKind::RequiredHeaders,
+            CheckKind::HeaderSchema,
         ] {
             out.push(Verdict {
                 check,
@@ -235,6 +264,7 @@ pub fn check_response(
             ),
             expected: Some(doc_types.join(", ")),
             actual: Some(content_type.unwrap_or("(none)").to_owned()),
+            key: content_type.map(media_base).unwrap_or_default(),
         })
     } else {
         None
@@ -253,6 +283,11 @@ pub fn check_response(
                     {
                         Err(e) => fail(format!("cannot check the body: {e}")),
                         Ok(v) => {
+                            let key = v
+                                .iter_errors(&value)
+                                .next()
+                                .map(|e| e.schema_path().as_str().to_owned())
+                                .unwrap_or_default();
                             let errors: Vec<String> = v
                                 .iter_errors(&value)
                                 .take(20)
@@ -284,6 +319,7 @@ pub fn check_response(
                                     ),
                                     expected: Some(format!("valid against {}", m.pointer)),
                                     actual: Some(errors.join("\n")),
+                                    key,
                                 })
                             }
                         }
@@ -313,9 +349,53 @@ pub fn check_response(
             ),
             expected: Some(missing.join(", ")),
             actual: Some("(absent)".into()),
+            key: missing.join(","),
         }),
     });
+    out.push(Verdict {
+        check: CheckKind::HeaderSchema,
+        failure: header_failure(doc, op, status, spec, observed, validators),
+    });
     out
+}
+
+/// The first documented response header that is there and does not match its schema.
+fn header_failure(
+    doc: &Document,
+    op: &Operation,
+    status: u16,
+    spec: &crate::ops::ResponseSpec,
+    observed: &Observed,
+    validators: &Validators,
+) -> Option<Failure> {
+    for (name, _, schema) in &spec.headers {
+        let (Some(schema), Some(text)) = (schema, observed.header(name)) else {
+            continue;
+        };
+        let pointer = format!(
+            "{}/responses/{}/headers/{name}/schema",
+            op.pointer, spec.status
+        );
+        let Ok(v) = validators.get(doc, &pointer, schema) else {
+            continue;
+        };
+        let standalone_schema = standalone(doc, schema).unwrap_or(Value::Bool(true));
+        let read = crate::negative::coerce(
+            text,
+            &crate::generate::resolve(&standalone_schema, &standalone_schema),
+        );
+        if let Some(e) = v.iter_errors(&read).next() {
+            return Some(Failure {
+                message: format!(
+                    "response header `{name}: {text}` of HTTP {status} does not match its schema: {e}"
+                ),
+                expected: Some(format!("valid against {pointer}")),
+                actual: Some(text.to_owned()),
+                key: name.to_ascii_lowercase(),
+            });
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -316,7 +316,7 @@ fn bounds(obj: &Map<String, Value>, integer: bool) -> (Option<f64>, Option<f64>)
 }
 
 /// Follows `$ref`s into the root's `$defs` (a few levels).
-fn resolve(schema: &Value, root: &Value) -> Value {
+pub(crate) fn resolve(schema: &Value, root: &Value) -> Value {
     let mut current = schema.clone();
     for _ in 0..16 {
         let Some(r) = current.get("$ref").and_then(Value::as_str) else {
@@ -341,7 +341,7 @@ fn resolve(schema: &Value, root: &Value) -> Value {
     current
 }
 
-fn merge_all(base: &Map<String, Value>, all: &[Value], root: &Value) -> Value {
+pub(crate) fn merge_all(base: &Map<String, Value>, all: &[Value], root: &Value) -> Value {
     let mut merged = base.clone();
     merged.remove("allOf");
     for sub in all {

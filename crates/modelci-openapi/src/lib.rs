@@ -7,9 +7,11 @@
 
 pub mod check;
 pub mod compat;
+pub mod coverage;
 pub mod diff;
 pub mod generate;
 pub mod load;
+pub mod negative;
 pub mod ops;
 pub mod paths;
 pub mod schema;

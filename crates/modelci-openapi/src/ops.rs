@@ -49,6 +49,20 @@ pub struct ResponseSpec {
     pub content: Vec<Media>,
     /// Header name, required, schema.
     pub headers: Vec<(String, bool, Option<Value>)>,
+    /// Its OpenAPI `links`: operations the answer's data can feed.
+    pub links: Vec<Link>,
+}
+
+/// An OpenAPI link: the operation (by `operationId`) a response's data can feed, and how its
+/// parameters are filled (runtime expressions such as `$response.body#/id`, or constants).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    /// The link's name.
+    pub name: String,
+    /// The target's `operationId`.
+    pub operation_id: String,
+    /// Parameter name (optionally `path.id`-style qualified) and expression or value.
+    pub parameters: Vec<(String, Value)>,
 }
 
 /// One operation (path + method).
@@ -272,10 +286,32 @@ pub fn path_operations(
                         h.get("schema").cloned(),
                     ));
                 }
+                let mut links = Vec::new();
+                for (name, l) in resp
+                    .get("links")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    let (l, _) = deref(doc, l).map_err(|e| ctx(e.to_string()))?;
+                    // `operationRef` links are not followed: only `operationId` ones.
+                    if let Some(id) = l.get("operationId").and_then(Value::as_str) {
+                        links.push(Link {
+                            name: name.clone(),
+                            operation_id: id.to_owned(),
+                            parameters: l
+                                .get("parameters")
+                                .and_then(Value::as_object)
+                                .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                                .unwrap_or_default(),
+                        });
+                    }
+                }
                 responses.push(ResponseSpec {
                     status: status.clone(),
                     content: media_list(doc, resp.get("content"), &base),
                     headers,
+                    links,
                 });
             }
             let secured = match op.get("security").and_then(Value::as_array) {

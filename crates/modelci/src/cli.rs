@@ -716,6 +716,21 @@ pub struct TestArgs {
     /// Requests in flight at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
+    /// Distinct failures reported per operation and check.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_failures: usize,
+    /// Seconds an answer may take: slower ones fail the `response time` check.
+    #[arg(long, value_name = "SECS")]
+    pub max_response_time: Option<f64>,
+    /// Do not send invalid requests (negative testing).
+    #[arg(long)]
+    pub no_negative: bool,
+    /// Do not follow the document's links (stateful requests).
+    #[arg(long)]
+    pub no_stateful: bool,
+    /// Do not shrink failing generated requests.
+    #[arg(long)]
+    pub no_shrink: bool,
     /// Pass when there is nothing to check (an OpenAPI document with no operation selected) instead of exiting 2.
     #[arg(long)]
     pub allow_empty: bool,

@@ -70,6 +70,8 @@ const TEST_FLAGS: &[(&str, &str)] = &[
     ("max_cases", "--max-cases"),
     ("timeout_secs", "--timeout"),
     ("concurrency", "--concurrency"),
+    ("max_failures", "--max-failures"),
+    ("max_response_time_secs", "--max-response-time"),
     ("allow_empty", "--allow-empty"),
 ];
 
@@ -99,6 +101,11 @@ fn test_inner(args: &TestArgs) -> Result<u8, Failure> {
         seed: Some(args.seed),
         timeout_secs: Some(args.timeout),
         concurrency: Some(args.concurrency),
+        max_failures: Some(args.max_failures),
+        max_response_time_secs: args.max_response_time,
+        negative: Some(!args.no_negative),
+        stateful: Some(!args.no_stateful),
+        shrink: Some(!args.no_shrink),
         headers: std::collections::BTreeMap::new(),
         secret_headers: std::collections::BTreeMap::new(),
         allow_empty: args.allow_empty,
