@@ -142,6 +142,8 @@ pub struct Proxy {
     pub(crate) changes: watch::Sender<u64>,
     /// Stops the listener and closes every link when set to `true`.
     stop: Mutex<Option<watch::Sender<bool>>>,
+    /// Whether the listener is open (it closes a moment after `stop` is told).
+    open: Arc<AtomicBool>,
     created: Instant,
     /// The HTTP requests received (empty on a TCP proxy).
     pub(crate) log: RequestLog,
@@ -365,6 +367,7 @@ impl Registry {
             upstream: Mutex::new(upstream.to_owned()),
             listen: Mutex::new(listen.to_owned()),
             enabled: AtomicBool::new(false),
+            open: Arc::new(AtomicBool::new(false)),
             protocol: RwLock::new(protocol),
             toxics: RwLock::new(Vec::new()),
             version: AtomicU64::new(0),
@@ -554,16 +557,28 @@ impl Registry {
         let p = Arc::clone(proxy);
         let _guard = self.runtime.enter();
         let listener = TcpListener::from_std(std_listener).map_err(|e| err(e.to_string()))?;
-        self.runtime.spawn(accept_loop(listener, p, rx));
+        proxy.open.store(true, Ordering::SeqCst);
+        let open = Arc::clone(&proxy.open);
+        self.runtime.spawn(async move {
+            accept_loop(listener, p, rx).await;
+            // The listener is closed now: a disabled proxy refuses connections.
+            open.store(false, Ordering::SeqCst);
+        });
         Ok(())
     }
 
+    /// Stops a proxy's listener and links, and waits (up to a second) until the listener is
+    /// closed, so that once the API has answered, connecting is refused (as with Toxiproxy).
     fn stop(&self, proxy: &Proxy) {
         proxy.enabled.store(false, Ordering::SeqCst);
         if let Ok(mut s) = proxy.stop.lock()
             && let Some(tx) = s.take()
         {
             let _ = tx.send(true);
+        }
+        let started = Instant::now();
+        while proxy.open.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(1) {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 }
