@@ -83,7 +83,9 @@ start_service() {
 }
 
 now() { date +%s.%N; }
-elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
+elapsed() {
+  python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"
+}
 
 # Schemathesis: every phase (examples, coverage, fuzzing, stateful through the links), every
 # check, no example database (each run starts cold), fixed seed. Run from $out so that

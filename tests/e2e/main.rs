@@ -17,6 +17,7 @@ mod canary_shadow;
 mod chaos;
 mod check;
 mod config;
+mod contract_planted;
 mod diff;
 mod endpoint;
 mod errors;

@@ -468,7 +468,7 @@ fn negative(shapes: &Shapes<'_>, owner: usize, opts: &LiveOptions) -> Vec<Planne
         };
         for (why, text) in modelci_openapi::negative::parameter_mutations(schema, valid)
             .into_iter()
-            .take(6)
+            .take(10)
         {
             // An empty path segment reaches another route, not this operation.
             if p.location == In::Path && text.is_empty() {

@@ -1,6 +1,7 @@
 //! Coverage-guided generation: schemas that force one choice of a schema at a time, so that
-//! every `enum` value and every `oneOf`/`anyOf` branch is sent at least once, however few random
-//! requests there are.
+//! every `enum` value, every `oneOf`/`anyOf` branch and every boundary (a number on its
+//! `minimum` or `maximum`, a string of its `minLength` or `maxLength`, an array of its
+//! `minItems` or `maxItems`) is sent at least once, however few random requests there are.
 //!
 //! [`variants`] walks a schema (properties, array items, `$ref`s and `allOf` followed, a few
 //! levels deep) and, for each place with an `enum` (or a `oneOf`/`anyOf`), gives one copy of the
@@ -27,7 +28,74 @@ enum Step {
 #[derive(Debug, Clone)]
 enum Choice {
     Value(Value),
-    Branch { key: &'static str, index: usize },
+    Branch {
+        key: &'static str,
+        index: usize,
+    },
+    /// Keywords set (a boundary), with what they mean.
+    Bound(Map<String, Value>, String),
+}
+
+/// The boundaries of a schema: each with the keywords that pin it and a description.
+fn bounds(obj: &Map<String, Value>) -> Vec<Choice> {
+    let mut out = Vec::new();
+    let types: Vec<&str> = match obj.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let integer = types.contains(&"integer");
+    let mut pin = |pairs: &[(&str, Value)], what: String| {
+        let map: Map<String, Value> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        out.push(Choice::Bound(map, what));
+    };
+    if integer || types.contains(&"number") {
+        for (key, shift) in [
+            ("minimum", 0.0),
+            ("maximum", 0.0),
+            ("exclusiveMinimum", 1.0),
+            ("exclusiveMaximum", -1.0),
+        ] {
+            let Some(b) = obj.get(key).and_then(Value::as_f64) else {
+                continue;
+            };
+            if shift != 0.0 && !integer {
+                continue;
+            }
+            let v = b + shift;
+            let value = if shift == 0.0 {
+                obj.get(key).cloned().unwrap_or(json!(v))
+            } else if integer && v.fract() == 0.0 && v.abs() < 9.0e15 {
+                #[expect(clippy::cast_possible_truncation, reason = "whole and small")]
+                let i = v as i64;
+                json!(i)
+            } else {
+                json!(v)
+            };
+            pin(&[("const", value.clone())], format!("= {value} ({key})"));
+        }
+    }
+    for (min_key, max_key, unit) in [
+        ("minLength", "maxLength", "characters"),
+        ("minItems", "maxItems", "items"),
+    ] {
+        for key in [min_key, max_key] {
+            let Some(n) = obj.get(key).and_then(Value::as_u64) else {
+                continue;
+            };
+            if n > 10_000 {
+                continue;
+            }
+            pin(
+                &[(min_key, json!(n)), (max_key, json!(n))],
+                format!("of {n} {unit} ({key})"),
+            );
+        }
+    }
+    out
 }
 
 fn pointer(path: &[Step]) -> String {
@@ -80,6 +148,10 @@ fn collect(
             values.iter().cloned().map(Choice::Value).collect(),
         ));
     }
+    let b = bounds(obj);
+    if !b.is_empty() {
+        out.push((path.clone(), b));
+    }
     for key in ["oneOf", "anyOf"] {
         if let Some(Value::Array(branches)) = obj.get(key)
             && branches.len() > 1
@@ -122,6 +194,11 @@ fn pin(schema: &Value, root: &Value, path: &[Step], choice: &Choice) -> Value {
                     && let Some(b) = branches.get(*index)
                 {
                     obj.insert((*key).to_owned(), Value::Array(vec![b.clone()]));
+                }
+            }
+            Choice::Bound(keywords, _) => {
+                for (k, v) in keywords {
+                    obj.insert(k.clone(), v.clone());
                 }
             }
         },
@@ -182,6 +259,7 @@ pub fn variants(schema: &Value, limit: usize) -> Vec<(String, Value)> {
                 Choice::Branch { key, index } => {
                     format!("{} {key} branch {} of {n}", pointer(&path), index + 1)
                 }
+                Choice::Bound(_, what) => format!("{} {what}", pointer(&path)),
             };
             let mut pinned = pin(schema, schema, &path, choice);
             for key in ["$defs", "definitions"] {
@@ -266,5 +344,37 @@ mod tests {
         }
         let branch2 = Generator::new(3).valid(&got[4].1).expect("branch 2");
         assert!(branch2["shape"].get("w").is_some(), "{branch2}");
+    }
+
+    #[test]
+    fn boundaries_are_pinned_one_at_a_time() {
+        let s = json!({"type": "object", "properties": {
+            "price": {"type": "number", "minimum": 0, "maximum": 10000},
+            "n": {"type": "integer", "exclusiveMinimum": 0},
+            "name": {"type": "string", "minLength": 1, "maxLength": 5},
+            "tags": {"type": "array", "maxItems": 3, "items": {"type": "string"}}
+        }});
+        let v = jsonschema::validator_for(&s).expect("schema");
+        let got = variants(&s, 100);
+        let whats: Vec<&str> = got.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(
+            whats,
+            [
+                "`/price` = 0 (minimum)",
+                "`/price` = 10000 (maximum)",
+                "`/n` = 1 (exclusiveMinimum)",
+                "`/name` of 1 characters (minLength)",
+                "`/name` of 5 characters (maxLength)",
+                "`/tags` of 3 items (maxItems)",
+            ]
+        );
+        for (what, schema) in &got {
+            let value = Generator::new(5).valid(schema).expect(what);
+            assert!(v.is_valid(&value), "{what}: {value}");
+        }
+        let max = Generator::new(5).valid(&got[1].1).expect("max");
+        assert_eq!(max["price"], json!(10000));
+        let tags = Generator::new(5).valid(&got[5].1).expect("tags");
+        assert_eq!(tags["tags"].as_array().map(Vec::len), Some(3));
     }
 }

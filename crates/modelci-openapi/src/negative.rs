@@ -412,20 +412,20 @@ pub fn parameter_mutations(schema: &Value, valid: &Value) -> Vec<(String, String
     let Value::Object(obj) = &resolved else {
         return Vec::new();
     };
-    let mut texts: Vec<(String, String)> = vec![
+    // The schema's own boundaries first, then values of other kinds.
+    let mut texts: Vec<(String, String)> = scalar_breaks(obj, valid)
+        .into_iter()
+        .filter_map(|(why, v)| as_text(&v).map(|t| (why, t)))
+        .collect();
+    texts.extend([
         ("\"null\"".to_owned(), "null".to_owned()),
         ("\"not-a-number\"".to_owned(), "not-a-number".to_owned()),
         ("\"maybe\"".to_owned(), "maybe".to_owned()),
         ("an empty value".to_owned(), String::new()),
         ("1.5".to_owned(), "1.5".to_owned()),
-    ];
+    ]);
     // Array parameters are sent item by item: their items' breaks are the parameter's.
     let item_schema = obj.get("items");
-    for (why, v) in scalar_breaks(obj, valid) {
-        if let Some(t) = as_text(&v) {
-            texts.push((why, t));
-        }
-    }
     let mut out: Vec<(String, String)> = Vec::new();
     for (why, text) in texts {
         let read = match item_schema {
