@@ -312,6 +312,15 @@ def main():
         if st_s and mc_s:
             print(f"   wall time: Schemathesis {st_s:.2f} s, modelci {mc_s:.2f} s, "
                   f"ratio {st_s / mc_s:.1f}x")
+            # Per request, as the service counted them (`- METHOD PATH` lines of its log).
+            def requests(tool):
+                text = read(os.path.join(out, f"{tool}.log")) or ""
+                return sum(1 for line in text.splitlines() if line.startswith("- "))
+            st_n, mc_n = requests("schemathesis"), requests("modelci")
+            if st_n and mc_n:
+                st_per, mc_per = st_s / st_n * 1000, mc_s / mc_n * 1000
+                print(f"   per request: Schemathesis {st_per:.2f} ms ({st_n} requests), "
+                      f"modelci {mc_per:.2f} ms ({mc_n} requests), ratio {st_per / mc_per:.1f}x")
         print("   bug  Schemathesis  modelci")
         for bug in BUGS:
             st = "yes" if bug in st_bugs else "no (NDJSON)" if bug in st_hidden else "no"

@@ -200,3 +200,18 @@ fn without_negative_testing_accepted_invalid_input_goes_unnoticed() {
         "{names:?}"
     );
 }
+
+#[test]
+fn a_response_time_limit_and_a_failure_cap_apply() {
+    // Nothing answers within a microsecond: every operation fails its `response time` case.
+    let (code, failed) = test(&["--max-response-time", "0.000001", "--max-failures", "1"]);
+    assert_eq!(code, 1);
+    let (_, message, _) = find(&failed, "GET /items › response time");
+    assert!(
+        message.contains("over the limit of 0.000001 s"),
+        "{message}"
+    );
+    // At most one failure per case: P3 and P4 are one case, so only one is listed.
+    let (_, message, _) = find(&failed, "POST /items › body matches schema");
+    assert!(!message.contains("distinct failures"), "{message}");
+}

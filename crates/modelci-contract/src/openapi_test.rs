@@ -438,8 +438,14 @@ fn negative(shapes: &Shapes<'_>, owner: usize, opts: &LiveOptions) -> Vec<Planne
     let Some(values) = shapes.parameters(&mut g, false, true, &[]) else {
         return Vec::new();
     };
+    // A body with every property, so that each one's constraints are broken in turn.
     let body = match (&shapes.body_schema, shapes.body_media) {
-        (Some(s), Some(_)) => g.valid(s),
+        (Some(s), Some(_)) => {
+            let validator = jsonschema::validator_for(s).ok();
+            g.valid(&modelci_openapi::negative::every_property(s))
+                .filter(|b| validator.as_ref().is_some_and(|v| v.is_valid(b)))
+                .or_else(|| g.valid(s))
+        }
         _ => None,
     };
     let mut out = Vec::new();
@@ -623,10 +629,7 @@ pub fn case_names(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<
         .collect();
     let mut out = Vec::new();
     for (n, op) in selected_ops.iter().enumerate() {
-        let invalid = opts.negative
-            && plan(doc, op, n, opts)
-                .iter()
-                .any(|p| p.expect == Expect::Invalid);
+        let invalid = opts.negative && !negative(&Shapes::new(doc, op), n, opts).is_empty();
         for kind in op_checks(invalid, opts) {
             out.push(format!("{} › {kind}", op.label()));
         }
@@ -1218,7 +1221,7 @@ fn check_case(name: &str, failures: Option<&Vec<Found>>, total: usize, opts: &Li
         return Case::passed(name);
     };
     let first = &list[0];
-    let message = if list.len() == 1 {
+    let mut message = if list.len() == 1 {
         first.failure.message.clone()
     } else {
         let mut m = format!("{} distinct failures:", list.len());
@@ -1228,11 +1231,16 @@ fn check_case(name: &str, failures: Option<&Vec<Found>>, total: usize, opts: &Li
                 m.push(';');
             }
         }
-        if list.len() >= opts.max_failures {
-            let _ = write!(m, " (at most {} are reported)", opts.max_failures);
-        }
         m
     };
+    if list.len() >= opts.max_failures {
+        let _ = write!(
+            message,
+            " (at most {} distinct failure{} reported per check: --max-failures)",
+            opts.max_failures,
+            if opts.max_failures == 1 { " is" } else { "s are" }
+        );
+    }
     let mut c = Case::new(name, Outcome::Failed).with_message(message);
     c.expected = first.failure.expected.clone();
     c.actual = first.failure.actual.clone();

@@ -23,6 +23,53 @@ use crate::generate::{merge_all, resolve};
 /// How deep nested values are visited.
 const MAX_DEPTH: usize = 6;
 
+/// `schema` (standalone) with every object in it (its properties and array items, a few levels
+/// down, `$ref`s inlined) requiring all its properties: a value generated from it has every
+/// property, so that [`body_mutations`] can break each one's constraints. Values valid for it
+/// are valid for `schema`.
+pub fn every_property(schema: &Value) -> Value {
+    let mut out = require_all(schema, schema, 0);
+    if let (Value::Object(o), Value::Object(root)) = (&mut out, schema) {
+        for key in ["$defs", "definitions"] {
+            if let Some(d) = root.get(key) {
+                o.entry(key).or_insert_with(|| d.clone());
+            }
+        }
+    }
+    out
+}
+
+fn require_all(schema: &Value, root: &Value, depth: usize) -> Value {
+    let mut s = resolve(schema, root);
+    if let Value::Object(o) = &s
+        && let Some(Value::Array(all)) = o.get("allOf")
+    {
+        s = merge_all(o, all, root);
+    }
+    if depth > 4 {
+        return s;
+    }
+    let Value::Object(obj) = &mut s else {
+        return s;
+    };
+    if let Some(Value::Object(props)) = obj.get("properties").cloned() {
+        let names: Vec<Value> = props.keys().cloned().map(Value::String).collect();
+        let inlined: Map<String, Value> = props
+            .iter()
+            .map(|(k, v)| (k.clone(), require_all(v, root, depth + 1)))
+            .collect();
+        obj.insert("properties".to_owned(), Value::Object(inlined));
+        obj.insert("required".to_owned(), Value::Array(names));
+    }
+    if let Some(items) = obj.get("items").filter(|i| i.is_object()).cloned() {
+        obj.insert("items".to_owned(), require_all(&items, root, depth + 1));
+        if obj.get("minItems").and_then(Value::as_u64).unwrap_or(0) == 0 {
+            obj.insert("minItems".to_owned(), json!(1));
+        }
+    }
+    s
+}
+
 /// Invalid variants of the valid `value` of `schema` (a standalone schema), at most `limit`,
 /// each with a description naming where and what (`` `/tags`: 4 items, over `maxItems` 3 ``).
 pub fn body_mutations(schema: &Value, value: &Value, limit: usize) -> Vec<(String, Value)> {
@@ -495,6 +542,23 @@ mod tests {
             assert!(whys.contains(&expected), "{expected} not in {whys:#?}");
         }
         assert_eq!(body_mutations(&s, &valid, 3).len(), 3);
+    }
+
+    #[test]
+    fn a_value_with_every_property_is_valid_for_the_original() {
+        let s = item();
+        let all = every_property(&s);
+        let v = jsonschema::validator_for(&s).expect("schema");
+        for seed in 0..10 {
+            let value = crate::generate::Generator::new(seed)
+                .valid(&all)
+                .expect("a value");
+            assert!(v.is_valid(&value), "{value}");
+            for key in ["name", "kind", "tags", "price"] {
+                assert!(value.get(key).is_some(), "{key} missing from {value}");
+            }
+            assert!(!value["tags"].as_array().expect("tags").is_empty());
+        }
     }
 
     #[test]
