@@ -1238,7 +1238,11 @@ fn check_case(name: &str, failures: Option<&Vec<Found>>, total: usize, opts: &Li
             message,
             " (at most {} distinct failure{} reported per check: --max-failures)",
             opts.max_failures,
-            if opts.max_failures == 1 { " is" } else { "s are" }
+            if opts.max_failures == 1 {
+                " is"
+            } else {
+                "s are"
+            }
         );
     }
     let mut c = Case::new(name, Outcome::Failed).with_message(message);
