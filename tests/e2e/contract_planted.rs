@@ -130,7 +130,7 @@ fn every_planted_bug_is_found_with_the_default_settings() {
     );
     expect(
         "GET /items › rejects invalid requests",
-        "query parameter `flag` null was answered with HTTP 200",
+        "query parameter `flag` null instead of boolean was answered with HTTP 200",
     );
     // P7: an undocumented 400.
     expect(
@@ -214,4 +214,27 @@ fn a_response_time_limit_and_a_failure_cap_apply() {
     // At most one failure per case: P3 and P4 are one case, so only one is listed.
     let (_, message, _) = find(&failed, "POST /items › body matches schema");
     assert!(!message.contains("distinct failures"), "{message}");
+}
+
+#[test]
+fn the_terminal_report_of_one_operation() {
+    // One operation, one request at a time, on a fresh service: the same output every run.
+    let service = planted();
+    let (code, out, err) = run(&mut modelci(&[
+        "contract",
+        "test",
+        "--openapi",
+        "fixtures/openapi/planted.openapi.yaml",
+        "--base-url",
+        &service.url,
+        "--operation",
+        "listItems",
+        "--concurrency",
+        "1",
+        "--color",
+        "never",
+    ]));
+    assert_eq!(code, 1, "{out}{err}");
+    let out = out.replace(&service.url, "http://127.0.0.1:[PORT]");
+    insta::assert_snapshot!("contract_test_planted_list_items", crate::stable(&out));
 }

@@ -257,7 +257,10 @@ fn scalar_breaks(obj: &Map<String, Value>, value: &Value) -> Vec<(String, Value)
             wrong,
         ));
         if !types.iter().any(|t| t == "null") && !value.is_null() {
-            out.push(("null".to_owned(), Value::Null));
+            out.push((
+                format!("null instead of {}", types.join(" or ")),
+                Value::Null,
+            ));
         }
     }
     if let Some(Value::Array(e)) = obj.get("enum") {
@@ -537,7 +540,7 @@ mod tests {
             "the body: required property `name` missing",
             "the body: an extra property `unexpected_property`, against `additionalProperties: false`",
             "`/tags/0`: \"\", against `pattern` \"^[a-z]+$\"",
-            "`/name`: null",
+            "`/name`: null instead of string",
         ] {
             assert!(whys.contains(&expected), "{expected} not in {whys:#?}");
         }
