@@ -446,7 +446,9 @@ impl ServedModel {
                         });
                         match run.await {
                             Ok(Ok(outputs)) => Ok(outputs),
-                            Ok(Err(e)) => Err(JobError::Failed(e.to_string())),
+                            Ok(Err(e)) => {
+                                Err(JobError::Failed(runtime_failure(&name, &e.to_string())))
+                            }
                             Err(e) => Err(JobError::Failed(format!(
                                 "the inference stopped unexpectedly: {e}"
                             ))),
@@ -535,6 +537,17 @@ impl ServedModel {
 }
 
 /// The failure the fault switch injects, if it does.
+/// What a client is told when ONNX Runtime fails: not its message, which names the model's
+/// internal nodes and files; that goes to the service's log.
+fn runtime_failure(name: &str, detail: &str) -> String {
+    eprintln!("modelci-service: model `{name}`: ONNX Runtime failed: {detail}");
+    if detail.to_ascii_lowercase().contains("out of memory") {
+        "ONNX Runtime ran out of memory (the service's log has the details)".to_owned()
+    } else {
+        "ONNX Runtime could not run the model (the service's log has the details)".to_owned()
+    }
+}
+
 fn injected(name: &str, fault: Fault) -> Result<(), JobError> {
     if fault.fail {
         return Err(JobError::Failed(format!(

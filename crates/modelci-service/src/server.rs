@@ -117,18 +117,13 @@ impl From<PathRejection> for ApiError {
 }
 
 impl AppState {
-    fn names(&self) -> String {
-        self.models.keys().cloned().collect::<Vec<_>>().join(", ")
-    }
-
     /// The model `name` (at `version`, when given).
     fn find(&self, name: &str, version: Option<&str>) -> Result<&Arc<ServedModel>, ApiError> {
-        let model = self.models.get(name).ok_or_else(|| {
-            ApiError::not_found(format!(
-                "model `{name}` is not served here (models: {})",
-                self.names()
-            ))
-        })?;
+        // The served names are not listed: a client guessing names learns nothing.
+        let model = self
+            .models
+            .get(name)
+            .ok_or_else(|| ApiError::not_found(format!("model `{name}` is not served here")))?;
         match version {
             Some(v) if v != model.version => Err(ApiError::not_found(format!(
                 "model `{name}` has no version `{v}` (versions: {})",
@@ -199,6 +194,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             deadline_layer,
+        ))
+        // Before anything waits for the body: an announced size over the limit is refused at
+        // once (no `100 Continue`, no wait for bytes that will not be read).
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            announced_size_layer,
         ))
         // Outside the deadline, so that its last-resort 504 is counted and timed too.
         .layer(middleware::from_fn_with_state(
@@ -308,6 +309,31 @@ async fn deadline_layer(
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), id);
     }
     response
+}
+
+/// Refuses a request whose `Content-Length` is over `--max-body-bytes` with 413, before its
+/// body is read (a client waiting for `100 Continue` gets the refusal instead).
+async fn announced_size_layer(
+    State(app): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u128>().ok());
+    match announced {
+        Some(n) if n > app.max_body_bytes as u128 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body ({n} bytes, from Content-Length) is larger than the {} bytes allowed (--max-body-bytes)",
+                app.max_body_bytes
+            ),
+        )
+        .into_response(),
+        _ => next.run(req).await,
+    }
 }
 
 async fn not_found(method: Method, uri: Uri) -> ApiError {

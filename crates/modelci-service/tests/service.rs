@@ -416,7 +416,7 @@ fn bad_requests_are_400_with_a_message() {
     assert_eq!(r.status(), 413);
     assert_eq!(
         error_of(r),
-        "the request body is larger than the 65536 bytes allowed (--max-body-bytes)"
+        "the request body (70000 bytes, from Content-Length) is larger than the 65536 bytes allowed (--max-body-bytes)"
     );
     let r = s.get("/v2/models/mlp/infer");
     assert_eq!(r.status(), 405);
@@ -447,7 +447,8 @@ fn unknown_models_and_versions_are_404() {
     }
     let r = s.infer("nope", 1);
     assert_eq!(r.status(), 404);
-    assert_eq!(error_of(r), "model `nope` is not served here (models: mlp)");
+    // The served models are not listed to a client guessing names.
+    assert_eq!(error_of(r), "model `nope` is not served here");
     let r = s.post("/v2/models/mlp/versions/1/infer", &request(1, 20));
     assert_eq!(r.status(), 404);
     assert_eq!(error_of(r), "model `mlp` has no version `1` (versions: 3)");
@@ -783,4 +784,108 @@ fn startup_errors_exit_2_with_a_message() {
     let (code, err, _) = run(&[]);
     assert_eq!(code, Some(2));
     assert!(err.contains("--model"), "{err}");
+}
+
+/// Sends raw bytes on a new connection and reads what comes back within `limit` (until the
+/// server closes, or `limit` passes): (the text read, when it ended).
+fn raw_exchange(base: &str, bytes: &[u8], limit: Duration) -> (String, Duration) {
+    use std::io::{Read as _, Write as _};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(limit)).expect("timeout");
+    let started = Instant::now();
+    stream.write_all(bytes).expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                // A whole JSON answer is enough.
+                let text = String::from_utf8_lossy(&got);
+                if text.contains("\r\n\r\n{") && text.trim_end().ends_with('}') {
+                    break;
+                }
+            }
+        }
+    }
+    (
+        String::from_utf8_lossy(&got).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn client_errors_are_4xx_and_never_open_the_breaker() {
+    if !prerequisites() {
+        return;
+    }
+    let s = Service::start(&[
+        "--model",
+        &model_arg("mlp", "fixtures/models/mlp.onnx", None),
+        "--breaker-failures",
+        "2",
+    ]);
+    // An empty batch: ONNX Runtime would refuse it; the service refuses it first, as the
+    // client's error, naming nothing internal.
+    let empty =
+        json!({"inputs": [{"name": "input", "shape": [0, 20], "datatype": "FP32", "data": []}]});
+    for _ in 0..5 {
+        let r = s.post("/v2/models/mlp/infer", &empty);
+        assert_eq!(r.status(), 400);
+        let e = error_of(r);
+        assert_eq!(
+            e,
+            "input `input`: shape [0, 20] holds no element: an inference needs at least one"
+        );
+    }
+    // A float32 value beyond the float range is refused, not turned into infinity.
+    let mut data = rows(1, 20);
+    let mut big: Vec<Value> = data.drain(..).map(|x| json!(x)).collect();
+    big[3] = json!(3.5e38);
+    let r = s.post(
+        "/v2/models/mlp/infer",
+        &json!({"inputs": [{"name": "input", "shape": [1, 20], "datatype": "FP32", "data": big}]}),
+    );
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        error_of(r),
+        "input `input`: element 3 (3.5e+38) is beyond the FP32 range"
+    );
+    // Seven client errors later, with a breaker that opens after two failures: still closed,
+    // the model answers.
+    let r = s.infer("mlp", 2);
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().expect("json");
+    assert_eq!(
+        body["parameters"],
+        json!({"served_by": "primary", "breaker": "closed"})
+    );
+}
+
+#[test]
+fn an_announced_body_over_the_limit_is_refused_at_once() {
+    if !prerequisites() {
+        return;
+    }
+    let s = Service::start(&[
+        "--model",
+        &model_arg("mlp", "fixtures/models/mlp.onnx", None),
+        "--max-body-bytes",
+        "65536",
+    ]);
+    // 10 GB announced, nothing sent: 413 now, not `100 Continue` and a timeout later.
+    let (text, took) = raw_exchange(
+        &s.base,
+        b"POST /v2/models/mlp/infer HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\nExpect: 100-continue\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(!text.contains("100 Continue"), "{text}");
+    assert!(
+        text.contains("the request body (10000000000 bytes, from Content-Length) is larger than the 65536 bytes allowed (--max-body-bytes)"),
+        "{text}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }

@@ -172,12 +172,20 @@ pub fn values(dtype: DType, leaves: &[&Value], null_is_nan: bool) -> Result<Data
                         _ => None,
                     }
                     .ok_or_else(|| bad(k, v))?;
-                    Ok(match dtype {
+                    let stored = match dtype {
                         DType::F32 => f64::from(x as f32),
                         DType::F16 => half::f16::from_f64(x).to_f64(),
                         DType::BF16 => half::bf16::from_f64(x).to_f64(),
                         _ => x,
-                    })
+                    };
+                    // A finite number the type cannot hold would silently become infinite.
+                    if x.is_finite() && !stored.is_finite() {
+                        return Err(format!(
+                            "element {k} ({}) is beyond the {name} range",
+                            show(v)
+                        ));
+                    }
+                    Ok(stored)
                 })
                 .collect::<Result<_, String>>()?,
         ),

@@ -208,6 +208,11 @@ fn parse_input(
         at("no `data` (binary tensor data, the binary data extension, is not supported)".into())
     })?;
     let values = tensor_data(dtype, &shape, data, false).map_err(at)?;
+    if shape.contains(&0) {
+        return Err(at(format!(
+            "shape {shape:?} holds no element: an inference needs at least one"
+        )));
+    }
     let tensor = Tensor::new(name, dtype, shape, values).map_err(|e| e.to_string())?;
     Ok((slot, tensor))
 }
@@ -433,8 +438,13 @@ mod tests {
         );
         let empty =
             json!({"inputs": [{"name": "x", "shape": [0, 4], "datatype": "FP32", "data": []}]});
-        let ok = parse_request(empty.to_string().as_bytes(), "m", &inputs, &[]).expect("empty");
-        assert_eq!(ok.inputs[0].shape, vec![0, 4]);
+        // An empty tensor is the client's error (ONNX Runtime would fail on it, and the
+        // service's breaker would count a client's mistake against the model).
+        let e = parse_request(empty.to_string().as_bytes(), "m", &inputs, &[]).expect_err("empty");
+        assert_eq!(
+            e,
+            "input `x`: shape [0, 4] holds no element: an inference needs at least one"
+        );
     }
 
     #[test]
