@@ -218,7 +218,11 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
         );
     }
     let grace = Duration::from_millis(cli.shutdown_grace_ms);
-    let result = tokio.block_on(serve(state, &cli.host, cli.port, grace));
+    let limits = crate::listen::ConnectionLimits {
+        header_timeout: Duration::from_millis(cli.header_timeout_ms),
+        max_connections: usize::try_from(cli.max_connections).unwrap_or(usize::MAX),
+    };
+    let result = tokio.block_on(serve(state, &cli.host, cli.port, grace, limits));
     // Inferences that outlived the grace period are abandoned, not waited for.
     tokio.shutdown_timeout(Duration::from_millis(100));
     result
@@ -229,6 +233,7 @@ async fn serve(
     host: &str,
     port: u16,
     grace: Duration,
+    limits: crate::listen::ConnectionLimits,
 ) -> Result<(), StartError> {
     // Installed before the address is announced, so that a signal right after it is handled.
     let signals = Signals::install().map_err(StartError::Signals)?;
@@ -249,10 +254,13 @@ async fn serve(
     })?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = router(Arc::clone(&state));
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = crate::listen::serve(listener, app, limits, async move {
         let _ = stopped.await;
     });
-    let mut server = tokio::spawn(async move { server.await });
+    let mut server = tokio::spawn(async move {
+        server.await;
+        Ok::<(), std::io::Error>(())
+    });
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on http://{local}");

@@ -99,6 +99,17 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub shutdown_grace_ms: u64,
 
+    /// How long a connection may take to send a request's head (request line and headers)
+    /// after opening, and after going idle between requests; then it is closed. Silent
+    /// sockets, half-sent requests and idle keep-alive connections do not stay open.
+    #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub header_timeout_ms: u64,
+
+    /// Connections open at once, at most; one over the limit is closed as soon as it is
+    /// accepted.
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
     /// The largest request body accepted; larger ones are refused with 413.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=4 * 1024 * 1024 * 1024))]
     pub max_body_bytes: u64,

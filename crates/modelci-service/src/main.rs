@@ -8,6 +8,7 @@ mod breaker;
 mod bulkhead;
 mod cli;
 mod faults;
+mod listen;
 mod metrics;
 mod remote;
 mod served;

@@ -889,3 +889,102 @@ fn an_announced_body_over_the_limit_is_refused_at_once() {
     );
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
+
+/// How long until the server closes a connection on which `bytes` were sent (None: still open
+/// after `limit`).
+fn closed_after(base: &str, bytes: &[u8], limit: Duration) -> Option<Duration> {
+    use std::io::{Read as _, Write as _};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let started = Instant::now();
+    stream.write_all(bytes).expect("write");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[test]
+fn silent_half_sent_and_idle_connections_are_closed() {
+    if !prerequisites() {
+        return;
+    }
+    let s = Service::start(&[
+        "--model",
+        &model_arg("mlp", "fixtures/models/mlp.onnx", None),
+        "--header-timeout-ms",
+        "500",
+    ]);
+    let limit = Duration::from_secs(5);
+    // A socket that says nothing.
+    let silent = closed_after(&s.base, b"", limit).expect("a silent socket is closed");
+    assert!(silent >= Duration::from_millis(400), "{silent:?}");
+    // A request line cut in the middle.
+    let half = closed_after(&s.base, b"GET /v2/health/li", limit).expect("closed");
+    assert!(half < limit, "{half:?}");
+    // A whole request, answered, then nothing: the kept-alive connection is closed too.
+    let idle = closed_after(
+        &s.base,
+        b"GET /v2/health/live HTTP/1.1\r\nHost: test\r\n\r\n",
+        limit,
+    )
+    .expect("an idle keep-alive connection is closed");
+    assert!(idle >= Duration::from_millis(400), "{idle:?}");
+    // The service still answers.
+    assert_eq!(s.get("/v2/health/live").status(), 200);
+}
+
+#[cfg(unix)]
+#[test]
+fn connections_over_the_limit_are_closed_and_silent_ones_do_not_hold_sigterm() {
+    if !prerequisites() {
+        return;
+    }
+    let mut s = Service::start(&[
+        "--model",
+        &model_arg("mlp", "fixtures/models/mlp.onnx", None),
+        "--max-connections",
+        "8",
+        "--header-timeout-ms",
+        "60000",
+    ]);
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let silent: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // A ninth connection is closed at once.
+    let over = closed_after(&s.base, b"", Duration::from_secs(5)).expect("closed");
+    assert!(over < Duration::from_secs(2), "{over:?}");
+    // Freed places are taken again.
+    drop(silent);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(s.get("/v2/health/live").status(), 200);
+    // Silent sockets do not keep SIGTERM waiting for the grace period (10 s by default).
+    let _silent: Vec<std::net::TcpStream> = (0..6)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &s.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = s.wait(Duration::from_secs(8)).expect("exits");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+}
