@@ -576,9 +576,20 @@ impl Registry {
         {
             let _ = tx.send(true);
         }
-        let started = Instant::now();
-        while proxy.open.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(1) {
-            std::thread::sleep(Duration::from_millis(1));
+        let wait = || {
+            let started = Instant::now();
+            while proxy.open.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(1) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        // On a worker of a multi-thread runtime (the API's handlers), the accept loop just woken
+        // may sit in this worker's own slot, which no other worker takes: hand this worker's
+        // tasks over while waiting. A current-thread runtime cannot run it while we wait at all,
+        // so there the listener closes a moment after the answer.
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+            Ok(_) => {}
+            Err(_) => wait(),
         }
     }
 }

@@ -100,7 +100,7 @@ pub(crate) async fn serve(
                 _ = stopped.wait_for(|s| *s) => return,
             }
             let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(JsonErrors::new(stream)), service)
                 .into_owned();
             // Errors of one connection (a client going away, a header timeout) end it only.
             let _ = watcher.watch(connection).await;
@@ -110,4 +110,187 @@ pub(crate) async fn serve(
     drop(listener);
     let _ = stopping.send(true);
     graceful.shutdown().await;
+}
+
+/// A connection whose automatic error answers (hyper's, for requests it cannot parse: 400, 414
+/// URI too long, 431 headers too large, sent with no body and before any routing) get the JSON
+/// body every other error has (`{"error": "..."}`), as the Open Inference Protocol and the
+/// service's document say. Every other byte passes through untouched.
+///
+/// hyper writes such an answer as one head with `content-length: 0` and closes; the service
+/// itself never answers a 4xx without a body, so a 4xx head with `content-length: 0` is
+/// hyper's. Vectored writes are turned off so that hyper flattens each answer into one write.
+pub(crate) struct JsonErrors<S> {
+    inner: S,
+    /// Bytes still to write in place of an automatic answer.
+    pending: Vec<u8>,
+    written: usize,
+}
+
+impl<S> JsonErrors<S> {
+    pub(crate) fn new(inner: S) -> JsonErrors<S> {
+        JsonErrors {
+            inner,
+            pending: Vec::new(),
+            written: 0,
+        }
+    }
+}
+
+/// The JSON answer that replaces an automatic one (None: `head` is not one).
+fn json_error(head: &[u8]) -> Option<Vec<u8>> {
+    let end = head.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    if end != head.len() {
+        return None;
+    }
+    let text = std::str::from_utf8(head).ok()?;
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next()?;
+    let mut parts = status_line.splitn(3, ' ');
+    let version = parts.next()?;
+    let code: u16 = parts.next()?.parse().ok()?;
+    if !version.starts_with("HTTP/1.") || !(400..500).contains(&code) {
+        return None;
+    }
+    let headers: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+    let empty = headers.iter().any(|h| {
+        h.split_once(':').is_some_and(|(n, v)| {
+            n.trim().eq_ignore_ascii_case("content-length") && v.trim() == "0"
+        })
+    });
+    if !empty {
+        return None;
+    }
+    let message = match code {
+        400 => "the request cannot be read as HTTP (a malformed request line or header)",
+        414 => "the request's URL is too long",
+        431 => "the request's headers are too large",
+        _ => "the request cannot be read",
+    };
+    let body = serde_json::json!({ "error": message }).to_string();
+    let mut out = format!("{status_line}\r\n");
+    for h in headers {
+        let is_length = h
+            .split_once(':')
+            .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"));
+        if !is_length {
+            out.push_str(h);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("content-type: application/json\r\n");
+    out.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
+    Some(out.into_bytes())
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> JsonErrors<S> {
+    /// Writes what is pending; ready when nothing is.
+    fn drain(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        while self.written < self.pending.len() {
+            match std::pin::Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..])
+            {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => self.written += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        self.pending.clear();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for JsonErrors<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for JsonErrors<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        match self.drain(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+        if buf.len() < 4096
+            && buf.starts_with(b"HTTP/1.")
+            && let Some(replacement) = json_error(buf)
+        {
+            self.pending = replacement;
+            self.written = 0;
+            // Taken whole; written by `drain` (now, and on flush).
+            let _ = self.drain(cx);
+            return Poll::Ready(Ok(buf.len()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        match self.drain(cx) {
+            Poll::Ready(Ok(())) => std::pin::Pin::new(&mut self.inner).poll_flush(cx),
+            other => other,
+        }
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        match self.drain(cx) {
+            Poll::Ready(Ok(())) => std::pin::Pin::new(&mut self.inner).poll_shutdown(cx),
+            other => other,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_error;
+
+    #[test]
+    fn automatic_error_answers_get_a_json_body() {
+        let head = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: Sat, 05 Dec 2026 10:00:00 GMT\r\n\r\n";
+        let out = String::from_utf8(json_error(head).expect("replaced")).expect("utf8");
+        assert!(
+            out.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("date: Sat, 05 Dec 2026 10:00:00 GMT\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("content-type: application/json\r\n"), "{out}");
+        let body = r#"{"error":"the request's headers are too large"}"#;
+        assert!(
+            out.ends_with(&format!("content-length: {}\r\n\r\n{body}", body.len())),
+            "{out}"
+        );
+        // The service's own answers pass untouched: with a body, or not an error.
+        assert!(json_error(b"HTTP/1.1 404 Not Found\r\ncontent-length: 20\r\n\r\n").is_none());
+        assert!(json_error(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n").is_none());
+        assert!(json_error(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n{").is_none());
+    }
 }

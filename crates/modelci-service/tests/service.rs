@@ -986,5 +986,65 @@ fn connections_over_the_limit_are_closed_and_silent_ones_do_not_hold_sigterm() {
     assert!(killed.success());
     let status = s.wait(Duration::from_secs(8)).expect("exits");
     assert_eq!(status.code(), Some(0), "{status:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn requests_the_http_layer_refuses_get_json_errors() {
+    if !prerequisites() {
+        return;
+    }
+    let s = Service::start(&[
+        "--model",
+        &model_arg("mlp", "fixtures/models/mlp.onnx", None),
+    ]);
+    let limit = Duration::from_secs(10);
+    let json_error = |text: &str| -> String {
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        let v: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{text}"));
+        v["error"].as_str().unwrap_or_default().to_owned()
+    };
+    // Headers too large.
+    let big = format!(
+        "GET /v2/health/live HTTP/1.1\r\nHost: test\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(500_000)
+    );
+    let (text, _) = raw_exchange(&s.base, big.as_bytes(), limit);
+    assert!(
+        text.starts_with("HTTP/1.1 431"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert_eq!(json_error(&text), "the request's headers are too large");
+    // A URL too long.
+    let long = format!("GET /{} HTTP/1.1\r\nHost: test\r\n\r\n", "a".repeat(70_000));
+    let (text, _) = raw_exchange(&s.base, long.as_bytes(), limit);
+    assert!(
+        text.starts_with("HTTP/1.1 414"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert_eq!(json_error(&text), "the request's URL is too long");
+    // A header that is not HTTP.
+    let (text, _) = raw_exchange(
+        &s.base,
+        b"GET /v2/health/live HTTP/1.1\r\nHost: test\r\nBad Header\r\n\r\n",
+        limit,
+    );
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(
+        json_error(&text).starts_with("the request cannot be read as HTTP"),
+        "{text}"
+    );
+    // The service's own answers are untouched.
+    assert_eq!(s.get("/v2/health/live").status(), 200);
 }
