@@ -157,106 +157,237 @@ pub fn show(v: &Value) -> String {
 /// Converts JSON leaves to values of `dtype`; `null_is_nan` reads `null` as NaN (as answers
 /// from orjson-based servers carry it).
 pub fn values(dtype: DType, leaves: &[&Value], null_is_nan: bool) -> Result<Data, String> {
-    let name = datatype_name(dtype);
-    let bad = |k: usize, v: &Value| format!("element {k} ({}) is not a {name} value", show(v));
-    Ok(match dtype {
-        DType::F16 | DType::BF16 | DType::F32 | DType::F64 => Data::Float(
-            leaves
-                .iter()
-                .enumerate()
-                .map(|(k, v)| {
-                    let x = match v {
-                        Value::Number(n) => n.as_f64(),
-                        Value::String(s) => nonfinite(s),
-                        Value::Null if null_is_nan => Some(f64::NAN),
-                        _ => None,
-                    }
-                    .ok_or_else(|| bad(k, v))?;
-                    let stored = match dtype {
-                        DType::F32 => f64::from(x as f32),
-                        DType::F16 => half::f16::from_f64(x).to_f64(),
-                        DType::BF16 => half::bf16::from_f64(x).to_f64(),
-                        _ => x,
-                    };
-                    // A finite number the type cannot hold would silently become infinite.
-                    if x.is_finite() && !stored.is_finite() {
-                        return Err(format!(
-                            "element {k} ({}) is beyond the {name} range",
-                            show(v)
-                        ));
-                    }
-                    Ok(stored)
-                })
-                .collect::<Result<_, String>>()?,
-        ),
-        DType::I8 | DType::I16 | DType::I32 | DType::I64 => {
-            let (lo, hi) = match dtype {
-                DType::I8 => (i64::from(i8::MIN), i64::from(i8::MAX)),
-                DType::I16 => (i64::from(i16::MIN), i64::from(i16::MAX)),
-                DType::I32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
-                _ => (i64::MIN, i64::MAX),
-            };
-            Data::Int(
-                leaves
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| {
-                        let n = v
-                            .as_i64()
-                            .or_else(|| integral(v))
-                            .ok_or_else(|| bad(k, v))?;
-                        if n < lo || n > hi {
-                            return Err(format!("element {k} ({n}) does not fit {name}"));
-                        }
-                        Ok(n)
-                    })
-                    .collect::<Result<_, String>>()?,
-            )
+    let mut b = Leaves::new(dtype, null_is_nan, leaves.len());
+    for v in leaves {
+        b.push(v);
+        if let Some(e) = b.error.take() {
+            return Err(e);
         }
-        DType::U8 | DType::U16 | DType::U32 | DType::U64 => {
-            let hi = match dtype {
-                DType::U8 => u64::from(u8::MAX),
-                DType::U16 => u64::from(u16::MAX),
-                DType::U32 => u64::from(u32::MAX),
-                _ => u64::MAX,
-            };
-            Data::UInt(
-                leaves
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| {
-                        let n = v
-                            .as_u64()
-                            .or_else(|| integral(v).and_then(|n| u64::try_from(n).ok()))
-                            .ok_or_else(|| bad(k, v))?;
-                        if n > hi {
-                            return Err(format!("element {k} ({n}) does not fit {name}"));
-                        }
-                        Ok(n)
-                    })
-                    .collect::<Result<_, String>>()?,
-            )
+    }
+    Ok(b.finish())
+}
+
+/// Values of one datatype, converted one leaf at a time (from a JSON tree, or straight from the
+/// text with [`tensor_data_raw`], which never builds the tree). Conversion stops storing at the
+/// first bad value (kept in `error`) or past `capacity` leaves, and goes on counting.
+pub(crate) struct Leaves {
+    dtype: DType,
+    null_is_nan: bool,
+    capacity: usize,
+    /// Leaves seen.
+    count: usize,
+    data: Data,
+    /// The first leaf that is not a value of the type.
+    error: Option<String>,
+}
+
+impl Leaves {
+    pub(crate) fn new(dtype: DType, null_is_nan: bool, capacity: usize) -> Leaves {
+        // Never more room than the announced count, nor than a sane first step.
+        let room = capacity.min(1 << 20);
+        let data = match dtype {
+            DType::F16 | DType::BF16 | DType::F32 | DType::F64 => {
+                Data::Float(Vec::with_capacity(room))
+            }
+            DType::I8 | DType::I16 | DType::I32 | DType::I64 => Data::Int(Vec::with_capacity(room)),
+            DType::U8 | DType::U16 | DType::U32 | DType::U64 => {
+                Data::UInt(Vec::with_capacity(room))
+            }
+            DType::Bool => Data::Bool(Vec::with_capacity(room)),
+            DType::String => Data::Str(Vec::with_capacity(room.min(1 << 12))),
+        };
+        Leaves {
+            dtype,
+            null_is_nan,
+            capacity,
+            count: 0,
+            data,
+            error: None,
         }
-        DType::Bool => Data::Bool(
-            leaves
-                .iter()
-                .enumerate()
-                .map(|(k, v)| match v {
-                    Value::Bool(b) => Ok(*b),
-                    Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
-                    Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
-                    _ => Err(bad(k, v)),
-                })
-                .collect::<Result<_, String>>()?,
-        ),
-        DType::String => Data::Str(
-            leaves
-                .iter()
-                .enumerate()
-                .map(|(k, v)| v.as_str().map(str::to_owned).ok_or_else(|| bad(k, v)))
-                .collect::<Result<_, String>>()?,
-        ),
-    })
+    }
+
+    /// Takes one leaf.
+    pub(crate) fn push(&mut self, v: &Value) {
+        let k = self.count;
+        self.count += 1;
+        if self.error.is_some() || k >= self.capacity {
+            return;
+        }
+        if let Err(e) = self.convert(k, v) {
+            self.error = Some(e);
+        }
+    }
+
+    fn convert(&mut self, k: usize, v: &Value) -> Result<(), String> {
+        let dtype = self.dtype;
+        let name = datatype_name(dtype);
+        let bad = |v: &Value| format!("element {k} ({}) is not a {name} value", show(v));
+        match &mut self.data {
+            Data::Float(out) => {
+                let x = match v {
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => nonfinite(s),
+                    Value::Null if self.null_is_nan => Some(f64::NAN),
+                    _ => None,
+                }
+                .ok_or_else(|| bad(v))?;
+                let stored = match dtype {
+                    DType::F32 => f64::from(x as f32),
+                    DType::F16 => half::f16::from_f64(x).to_f64(),
+                    DType::BF16 => half::bf16::from_f64(x).to_f64(),
+                    _ => x,
+                };
+                // A finite number the type cannot hold would silently become infinite.
+                if x.is_finite() && !stored.is_finite() {
+                    return Err(format!(
+                        "element {k} ({}) is beyond the {name} range",
+                        show(v)
+                    ));
+                }
+                out.push(stored);
+            }
+            Data::Int(out) => {
+                let (lo, hi) = match dtype {
+                    DType::I8 => (i64::from(i8::MIN), i64::from(i8::MAX)),
+                    DType::I16 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+                    DType::I32 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                    _ => (i64::MIN, i64::MAX),
+                };
+                let n = v.as_i64().or_else(|| integral(v)).ok_or_else(|| bad(v))?;
+                if n < lo || n > hi {
+                    return Err(format!("element {k} ({n}) does not fit {name}"));
+                }
+                out.push(n);
+            }
+            Data::UInt(out) => {
+                let hi = match dtype {
+                    DType::U8 => u64::from(u8::MAX),
+                    DType::U16 => u64::from(u16::MAX),
+                    DType::U32 => u64::from(u32::MAX),
+                    _ => u64::MAX,
+                };
+                let n = v
+                    .as_u64()
+                    .or_else(|| integral(v).and_then(|n| u64::try_from(n).ok()))
+                    .ok_or_else(|| bad(v))?;
+                if n > hi {
+                    return Err(format!("element {k} ({n}) does not fit {name}"));
+                }
+                out.push(n);
+            }
+            Data::Bool(out) => out.push(match v {
+                Value::Bool(b) => *b,
+                Value::Number(n) if n.as_u64() == Some(0) => false,
+                Value::Number(n) if n.as_u64() == Some(1) => true,
+                _ => return Err(bad(v)),
+            }),
+            Data::Str(out) => out.push(v.as_str().map(str::to_owned).ok_or_else(|| bad(v))?),
+            Data::Maps { .. } => return Err(bad(v)),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Data {
+        self.data
+    }
+}
+
+/// Reads a tensor's `data` straight from its JSON text (a flat or nested list), converting each
+/// leaf as it comes: the request's values are never held as a JSON tree (a tree takes about
+/// 40 bytes per number where the value takes 8), so a request needs little more memory than
+/// its body and its tensors.
+///
+/// # Errors
+/// As [`tensor_data`]: a shape too large to count, an element count that does not match (the
+/// count comes first), a value that is not one of `dtype`; or text that is not JSON.
+pub fn tensor_data_raw(
+    dtype: DType,
+    shape: &[i64],
+    data: &serde_json::value::RawValue,
+) -> Result<Data, String> {
+    use serde::de::DeserializeSeed as _;
+    let expected = element_count(shape).ok_or_else(|| {
+        format!("shape {shape:?} is too large (its dimensions multiply past 2^63)")
+    })?;
+    let mut leaves = Leaves::new(dtype, false, expected);
+    let mut de = serde_json::Deserializer::from_str(data.get());
+    Flatten(&mut leaves)
+        .deserialize(&mut de)
+        .map_err(|e| format!("`data` cannot be read: {e}"))?;
+    if expected != leaves.count {
+        return Err(format!(
+            "shape {shape:?} holds {expected} element(s) but `data` has {}",
+            leaves.count
+        ));
+    }
+    if let Some(e) = leaves.error.take() {
+        return Err(e);
+    }
+    Ok(leaves.finish())
+}
+
+/// Walks a JSON value, handing each leaf (anything but a list) to [`Leaves`].
+struct Flatten<'a>(&'a mut Leaves);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Flatten<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Flatten<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of values")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Flatten(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.0.push(&Value::Bool(v));
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.0.push(&Value::from(v));
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.0.push(&Value::from(v));
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.0
+            .push(&serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number));
+        Ok(())
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.0.push(&Value::String(v.to_owned()));
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.push(&Value::Null);
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        // An object is a leaf that is no value of any type: read it whole, for the message.
+        let v = <Value as serde::Deserialize>::deserialize(
+            serde::de::value::MapAccessDeserializer::new(map),
+        )?;
+        self.0.push(&v);
+        Ok(())
+    }
 }
 
 /// Rewrites the bare tokens `NaN`, `Infinity` and `-Infinity` outside strings (Python's `json`

@@ -16,7 +16,9 @@ use modelci_tensor::runtime::Port;
 use modelci_tensor::tensor::{DType, Data, Tensor};
 use serde_json::{Map, Value};
 
-use super::{datatype_name, kind, parse_datatype, shape as read_shape, tensor_data};
+use serde_json::value::RawValue;
+
+use super::{datatype_name, kind, parse_datatype, shape as read_shape, tensor_data_raw};
 
 /// Every datatype of the protocol, for messages.
 const DATATYPES: &str =
@@ -40,6 +42,97 @@ fn names(ports: &[Port]) -> String {
     } else {
         names.join(", ")
     }
+}
+
+/// A JSON object's members as text, in their order (a later duplicate key wins, as with
+/// `serde_json::Value`); the message for anything else names `what`.
+fn raw_object<'a>(text: &'a [u8], what: &str) -> Result<Vec<(Key<'a>, &'a RawValue)>, String> {
+    let first = text
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .copied()
+        .unwrap_or(b' ');
+    if first != b'{' {
+        // Not an object: say what it is (reading it whole is fine, it is refused).
+        let v: Value =
+            serde_json::from_slice(text).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+        return Err(format!("{what} must be a JSON object, not {}", kind(&v)));
+    }
+    let members = serde_json::from_slice::<RawMembers<'a>>(text)
+        .map_err(|e| format!("the body is not valid JSON: {e}"))?
+        .0;
+    let mut out: Vec<(Key<'a>, &'a RawValue)> = Vec::with_capacity(members.len());
+    for (k, v) in members {
+        match out.iter_mut().find(|(seen, _)| seen.0 == k.0) {
+            Some(slot) => slot.1 = v,
+            None => out.push((k, v)),
+        }
+    }
+    Ok(out)
+}
+
+/// A member's name: borrowed from the text, or unescaped when it has escapes.
+pub(crate) struct Key<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Key<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Key<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'a>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'a>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// An object's members, borrowed from the text.
+struct RawMembers<'a>(Vec<(Key<'a>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for RawMembers<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Members<'a> {
+            type Value = RawMembers<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<Key<'a>, &'de RawValue>()? {
+                    out.push((k, v));
+                }
+                Ok(RawMembers(out))
+            }
+        }
+        d.deserialize_map(Members(std::marker::PhantomData))
+    }
+}
+
+/// Looks a member up.
+trait Members<'a> {
+    fn get(&self, key: &str) -> Option<&'a RawValue>;
+}
+
+impl<'a> Members<'a> for Vec<(Key<'a>, &'a RawValue)> {
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.iter().find(|(k, _)| k.0 == key).map(|(_, v)| *v)
+    }
+}
+
+/// A member that is small (everything but tensor data) as a JSON value.
+fn small(raw: &RawValue) -> Result<Value, String> {
+    serde_json::from_str(raw.get()).map_err(|e| format!("the body is not valid JSON: {e}"))
 }
 
 fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
@@ -78,18 +171,21 @@ pub fn parse_request(
     inputs: &[Port],
     outputs: &[Port],
 ) -> Result<InferRequest, String> {
-    let root: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
-    let root = object(&root, "the request")?;
-    let id = match root.get("id") {
+    // The body is read without building a JSON tree of the tensors' values: each input's
+    // `data` stays text until its datatype and shape are known, then becomes values directly.
+    let root = raw_object(body, "the request")?;
+    let id = match root.get("id").map(small).transpose()? {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => return Err(format!("`id` must be a string, not {}", kind(other))),
+        Some(Value::String(s)) => Some(s),
+        Some(other) => return Err(format!("`id` must be a string, not {}", kind(&other))),
     };
-    no_binary(root.get("parameters"), "the request")?;
-    let given = match root.get("inputs") {
-        Some(Value::Array(items)) => items,
-        Some(other) => return Err(format!("`inputs` must be a list, not {}", kind(other))),
+    let parameters = root.get("parameters").map(small).transpose()?;
+    no_binary(parameters.as_ref(), "the request")?;
+    let given: Vec<&RawValue> = match root.get("inputs") {
+        Some(r) if r.get().trim_start().starts_with('[') => {
+            serde_json::from_str(r.get()).map_err(|e| format!("the body is not valid JSON: {e}"))?
+        }
+        Some(r) => return Err(format!("`inputs` must be a list, not {}", kind(&small(r)?))),
         None => return Err("the request has no `inputs` list".to_owned()),
     };
     let mut found: Vec<Option<Tensor>> = vec![None; inputs.len()];
@@ -113,7 +209,8 @@ pub fn parse_request(
         }
     }
     let mut wanted = Vec::new();
-    match root.get("outputs") {
+    let asked = root.get("outputs").map(small).transpose()?;
+    match asked.as_ref() {
         None | Some(Value::Null) => {}
         Some(Value::Array(items)) => {
             for (k, item) in items.iter().enumerate() {
@@ -146,12 +243,20 @@ pub fn parse_request(
 
 /// One input: which of the model's inputs it is, and its tensor.
 fn parse_input(
-    item: &Value,
+    item: &RawValue,
     k: usize,
     model: &str,
     inputs: &[Port],
 ) -> Result<(usize, Tensor), String> {
-    let o = object(item, &format!("inputs[{k}]"))?;
+    let raw = raw_object(item.get().as_bytes(), &format!("inputs[{k}]"))?;
+    // Every key but `data` as JSON values (they are small); `data` read later, as values.
+    let mut o = Map::new();
+    for (key, r) in &raw {
+        if key.0 != "data" {
+            o.insert(key.0.clone().into_owned(), small(r)?);
+        }
+    }
+    let o = &o;
     let name = o
         .get("name")
         .and_then(Value::as_str)
@@ -204,10 +309,10 @@ fn parse_input(
         }
     }
     no_binary(o.get("parameters"), &format!("input `{name}`"))?;
-    let data = o.get("data").ok_or_else(|| {
+    let data = raw.get("data").ok_or_else(|| {
         at("no `data` (binary tensor data, the binary data extension, is not supported)".into())
     })?;
-    let values = tensor_data(dtype, &shape, data, false).map_err(at)?;
+    let values = tensor_data_raw(dtype, &shape, data).map_err(at)?;
     if shape.contains(&0) {
         return Err(at(format!(
             "shape {shape:?} holds no element: an inference needs at least one"
@@ -423,6 +528,40 @@ mod tests {
             .expect("nested");
         assert_eq!(nested.inputs[0].data, t.data);
         assert_eq!(nested.outputs, vec!["probabilities".to_owned()]);
+    }
+
+    #[test]
+    fn the_body_is_read_as_text_whatever_its_spelling() {
+        let (i, o) = mlp();
+        // Escaped member names, a later duplicate winning, whitespace, nested data.
+        let body = br#" { "inputs" : [ { "na\u006de": "input", "shape": [2, 2], "datatype": "INT8",
+            "datatype": "FP32", "d\u0061ta": [[1, 2.5], ["NaN", -4]] } ], "id": "x" } "#;
+        let r = parse_request(body, "mlp", &i, &o).expect("read");
+        assert_eq!(r.id.as_deref(), Some("x"));
+        let Data::Float(v) = &r.inputs[0].data else {
+            panic!("{:?}", r.inputs[0].data);
+        };
+        assert_eq!(v.len(), 4);
+        assert_eq!((v[0], v[1], v[3]), (1.0, 2.5, -4.0));
+        assert!(v[2].is_nan());
+        // A count that does not match is reported before a bad value.
+        let e = parse(json!({"inputs": [{"name": "input", "shape": [2, 2], "datatype": "FP32", "data": ["x", 1, 2]}]}))
+            .expect_err("count");
+        assert_eq!(
+            e,
+            "input `input`: shape [2, 2] holds 4 element(s) but `data` has 3"
+        );
+        let e = parse(json!({"inputs": [{"name": "input", "shape": [1, 2], "datatype": "FP32", "data": [{"a": 1}, 1]}]}))
+            .expect_err("object");
+        assert_eq!(
+            e,
+            "input `input`: element 0 ({\"a\":1}) is not a FP32 value"
+        );
+        let e = parse_request(b"[1, 2]", "mlp", &i, &o).expect_err("list");
+        assert_eq!(e, "the request must be a JSON object, not a list");
+        let e = parse_request(b"{\"inputs\": [{\"name\": \"input\", \"shape\": [1, 2], \"datatype\": \"FP32\", \"data\": [1, 2", "mlp", &i, &o)
+            .expect_err("cut");
+        assert!(e.starts_with("the body is not valid JSON"), "{e}");
     }
 
     #[test]
