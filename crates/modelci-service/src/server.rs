@@ -133,6 +133,37 @@ impl AppState {
         }
     }
 
+    /// Reads an inference request's body into one buffer of its announced size (no copy from
+    /// a list of chunks into a second buffer, which would double the peak for a large body),
+    /// refusing it with 413 as soon as it passes `--max-body-bytes`.
+    async fn read_body(&self, headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
+        use http_body_util::BodyExt as _;
+        let limit = self.max_body_bytes;
+        let announced = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut buf = Vec::with_capacity(announced.min(limit));
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                ApiError::bad_request(format!("the request body cannot be read: {e}"))
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > limit {
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "the request body is larger than the {limit} bytes allowed (--max-body-bytes)"
+                        ),
+                    ));
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(Bytes::from(buf))
+    }
+
     /// The request body, or why it cannot be read (413 beyond --max-body-bytes).
     fn body(&self, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
         body.map_err(|r| {
@@ -427,10 +458,10 @@ async fn infer(
     Extension(deadline): Extension<Deadline>,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let Path(name) = path?;
-    let body = app.body(body)?;
+    let body = app.read_body(&headers, body).await?;
     run_inference(&app, &name, None, deadline, &headers, body).await
 }
 
@@ -439,10 +470,10 @@ async fn infer_version(
     Extension(deadline): Extension<Deadline>,
     headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let Path((name, version)) = path?;
-    let body = app.body(body)?;
+    let body = app.read_body(&headers, body).await?;
     run_inference(&app, &name, Some(&version), deadline, &headers, body).await
 }
 

@@ -157,7 +157,7 @@ pub fn show(v: &Value) -> String {
 /// Converts JSON leaves to values of `dtype`; `null_is_nan` reads `null` as NaN (as answers
 /// from orjson-based servers carry it).
 pub fn values(dtype: DType, leaves: &[&Value], null_is_nan: bool) -> Result<Data, String> {
-    let mut b = Leaves::new(dtype, null_is_nan, leaves.len());
+    let mut b = Leaves::new(dtype, null_is_nan, leaves.len(), leaves.len());
     for v in leaves {
         b.push(v);
         if let Some(e) = b.error.take() {
@@ -182,9 +182,9 @@ pub(crate) struct Leaves {
 }
 
 impl Leaves {
-    pub(crate) fn new(dtype: DType, null_is_nan: bool, capacity: usize) -> Leaves {
-        // Never more room than the announced count, nor than a sane first step.
-        let room = capacity.min(1 << 20);
+    /// Leaves for at most `capacity` values, with room for `room` of them from the start.
+    pub(crate) fn new(dtype: DType, null_is_nan: bool, capacity: usize, room: usize) -> Leaves {
+        let room = room.min(capacity);
         let data = match dtype {
             DType::F16 | DType::BF16 | DType::F32 | DType::F64 => {
                 Data::Float(Vec::with_capacity(room))
@@ -309,7 +309,15 @@ pub fn tensor_data_raw(
     let expected = element_count(shape).ok_or_else(|| {
         format!("shape {shape:?} is too large (its dimensions multiply past 2^63)")
     })?;
-    let mut leaves = Leaves::new(dtype, false, expected);
+    // Counted first, cheaply: a count that does not match is refused before any value is
+    // stored, and a matching one gets a buffer of exactly its size (no doubling as it grows).
+    let counted = count_leaves(data.get());
+    if counted != expected {
+        return Err(format!(
+            "shape {shape:?} holds {expected} element(s) but `data` has {counted}"
+        ));
+    }
+    let mut leaves = Leaves::new(dtype, false, expected, expected);
     let mut de = serde_json::Deserializer::from_str(data.get());
     Flatten(&mut leaves)
         .deserialize(&mut de)
@@ -324,6 +332,76 @@ pub fn tensor_data_raw(
         return Err(e);
     }
     Ok(leaves.finish())
+}
+
+/// The leaves of a JSON value that is a (nested) list, or 1 for anything else, counted on the
+/// text: each value that starts inside a list and is not a list itself (strings skipped whole,
+/// objects counted as one leaf). Agrees with [`Flatten`] on valid JSON.
+fn count_leaves(text: &str) -> usize {
+    let b = text.as_bytes();
+    let (mut count, mut depth, mut i) = (0usize, 0usize, 0usize);
+    // Whether the next significant byte starts a value inside a list.
+    let mut expecting = false;
+    let mut object_depth = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        if object_depth > 0 {
+            match c {
+                b'"' => i = skip_string(b, i),
+                b'{' => object_depth += 1,
+                b'}' => object_depth -= 1,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'[' => {
+                depth += 1;
+                expecting = true;
+            }
+            b']' => {
+                depth = depth.saturating_sub(1);
+                expecting = false;
+            }
+            b',' => expecting = depth > 0,
+            c if c.is_ascii_whitespace() => {}
+            _ => {
+                if expecting || depth == 0 {
+                    count += 1;
+                }
+                expecting = false;
+                match c {
+                    b'"' => i = skip_string(b, i),
+                    b'{' => object_depth = 1,
+                    _ => {
+                        // The rest of a number or a literal.
+                        while i + 1 < b.len()
+                            && !matches!(b[i + 1], b',' | b']' | b'[' | b'{' | b'"')
+                            && !b[i + 1].is_ascii_whitespace()
+                        {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    count
+}
+
+/// The index of the quote that closes the string opening at `start`.
+fn skip_string(b: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return i,
+            _ => i += 1,
+        }
+    }
+    b.len()
 }
 
 /// Walks a JSON value, handing each leaf (anything but a list) to [`Leaves`].
@@ -429,6 +507,23 @@ pub fn quote_nonfinite(text: &str) -> Option<String> {
         out.push_str(&text[start..]);
         out
     })
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::count_leaves;
+
+    #[test]
+    fn leaves_are_counted_on_the_text() {
+        assert_eq!(count_leaves("[1, 2.5e3, -4]"), 3);
+        assert_eq!(count_leaves("[[1,2],[3,4]]"), 4);
+        assert_eq!(count_leaves("[]"), 0);
+        assert_eq!(count_leaves("[[], [1]]"), 1);
+        assert_eq!(count_leaves(r#"["a,b", "c\"d", "NaN"]"#), 3);
+        assert_eq!(count_leaves(r#"[{"a": [1, 2]}, true, null]"#), 3);
+        assert_eq!(count_leaves("7"), 1);
+        assert_eq!(count_leaves(" [ 1 , 2 ] "), 2);
+    }
 }
 
 #[cfg(test)]
