@@ -73,6 +73,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), StartError> {
         max_queue: usize::try_from(cli.max_queue).unwrap_or(usize::MAX),
         breaker_failures: cli.breaker_failures,
         breaker_cooldown: Duration::from_millis(cli.breaker_cooldown_ms),
+        max_inflight_body_bytes: cli.max_inflight_body_bytes,
         broken,
     };
     let tokio = tokio::runtime::Builder::new_multi_thread()

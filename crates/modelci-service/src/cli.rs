@@ -110,6 +110,12 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
 
+    /// Bytes of inference request bodies each model takes in at once (their Content-Length,
+    /// counted before they are read, until their answer is written); a request over it is
+    /// refused with 429 and Retry-After. Bounds the memory a burst of large requests takes.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024 * 1024..=64 * 1024 * 1024 * 1024))]
+    pub max_inflight_body_bytes: u64,
+
     /// The largest request body accepted; larger ones are refused with 413.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=4 * 1024 * 1024 * 1024))]
     pub max_body_bytes: u64,

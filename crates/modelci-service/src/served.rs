@@ -34,6 +34,8 @@ pub(crate) struct Limits {
     pub max_queue: usize,
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
+    /// Bytes of request bodies a model takes in at once (`--max-inflight-body-bytes`).
+    pub max_inflight_body_bytes: u64,
     /// The patterns deliberately disabled (`--broken`, tests only).
     pub broken: Broken,
 }
@@ -164,8 +166,15 @@ pub(crate) struct ServedModel {
     primary: Backend,
     fallback: Option<Arc<Model>>,
     bulkhead: Arc<Bulkhead>,
+    /// Admission by size: KiB of request bodies being read or run, at most the limit's.
+    bodies: Arc<tokio::sync::Semaphore>,
     breaker: Breaker,
     limits: Limits,
+}
+
+/// The budget of [`ServedModel::admit`] in its unit (KiB), at most what a semaphore counts.
+fn kib(bytes: u64) -> u32 {
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX >> 3)
 }
 
 /// Whether two dimensions can be the same (`-1` is dynamic).
@@ -301,6 +310,9 @@ impl ServedModel {
             primary,
             fallback: fallback.map(Arc::new),
             bulkhead,
+            bodies: Arc::new(tokio::sync::Semaphore::new(
+                usize::try_from(kib(limits.max_inflight_body_bytes)).unwrap_or(1),
+            )),
             breaker: match (limits.broken.no_breaker, limits.broken.no_half_open) {
                 (true, _) => breaker.never_opens(),
                 (false, true) => breaker.never_half_opens(),
@@ -308,6 +320,17 @@ impl ServedModel {
             },
             limits,
         }
+    }
+
+    /// Admits a request body of `bytes` (its `Content-Length`, or the body limit when it has
+    /// none) before it is read: `None` when the model already takes in as many bytes of bodies
+    /// as `--max-inflight-body-bytes` allows (a body larger than the whole budget waits for it
+    /// to be free). The permit is held until the answer is written.
+    pub(crate) fn admit(&self, bytes: u64) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let total = kib(self.limits.max_inflight_body_bytes);
+        Arc::clone(&self.bodies)
+            .try_acquire_many_owned(kib(bytes).clamp(1, total.max(1)))
+            .ok()
     }
 
     /// The remote model behind this one, if it is remote.

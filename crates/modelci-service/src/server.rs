@@ -133,6 +133,31 @@ impl AppState {
         }
     }
 
+    /// Admits a request to model `name` by its body's size, before the body is read (404 for
+    /// a model not served, 429 when the model's `--max-inflight-body-bytes` are taken).
+    fn admit(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        headers: &HeaderMap,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        let model = self.find(name, version)?;
+        let announced = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(self.max_body_bytes as u64);
+        model.admit(announced).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "model `{name}` is taking in as many request bytes as it may at once (--max-inflight-body-bytes); retry later"
+                ),
+            )
+            .retry_after(Duration::from_secs(1))
+        })
+    }
+
     /// Reads an inference request's body into one buffer of its announced size (no copy from
     /// a list of chunks into a second buffer, which would double the peak for a large body),
     /// refusing it with 413 as soon as it passes `--max-body-bytes`.
@@ -461,6 +486,7 @@ async fn infer(
     body: Body,
 ) -> Result<Response, ApiError> {
     let Path(name) = path?;
+    let _admitted = app.admit(&name, None, &headers)?;
     let body = app.read_body(&headers, body).await?;
     run_inference(&app, &name, None, deadline, &headers, body).await
 }
@@ -473,6 +499,7 @@ async fn infer_version(
     body: Body,
 ) -> Result<Response, ApiError> {
     let Path((name, version)) = path?;
+    let _admitted = app.admit(&name, Some(&version), &headers)?;
     let body = app.read_body(&headers, body).await?;
     run_inference(&app, &name, Some(&version), deadline, &headers, body).await
 }

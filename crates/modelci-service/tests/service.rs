@@ -1048,3 +1048,43 @@ fn requests_the_http_layer_refuses_get_json_errors() {
     // The service's own answers are untouched.
     assert_eq!(s.get("/v2/health/live").status(), 200);
 }
+
+#[test]
+fn large_bodies_beyond_the_inflight_budget_wait_their_turn_with_429() {
+    if !prerequisites() {
+        return;
+    }
+    let s = Service::start(&[
+        "--model",
+        &model_arg("mlp", "fixtures/models/mlp.onnx", None),
+        "--enable-faults",
+        "--max-inflight-body-bytes",
+        "2097152",
+        "--max-concurrency",
+        "4",
+    ]);
+    s.fault("mlp", false, 1_500);
+    // About 1.5 MB: one fits the 2 MiB budget, two do not.
+    let big = request(3_900, 20).to_string();
+    assert!((1_100_000..1_900_000).contains(&big.len()), "{}", big.len());
+    let first = {
+        let (url, client, body) = (s.url("/v2/models/mlp/infer"), s.client.clone(), big.clone());
+        std::thread::spawn(move || {
+            client
+                .post(url)
+                .body(body)
+                .send()
+                .map(|r| r.status().as_u16())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(400));
+    let r = s.post_raw("/v2/models/mlp/infer", &big);
+    assert_eq!(r.status(), 429);
+    assert_eq!(header(&r, "retry-after").as_deref(), Some("1"));
+    assert!(error_of(r).contains("--max-inflight-body-bytes"));
+    // A small request still fits beside the large one.
+    assert_eq!(s.infer("mlp", 1).status(), 200);
+    assert_eq!(first.join().expect("thread").expect("answered"), 200);
+    // Once it is answered, the budget is free again.
+    assert_eq!(s.post_raw("/v2/models/mlp/infer", &big).status(), 200);
+}
