@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use modelci_v2::codec::metadata::ports;
 use modelci_v2::codec::request::parse_request;
-use modelci_v2::codec::response::OutputTensor;
+use modelci_v2::codec::response::{Chunks, OutputTensor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -592,14 +592,33 @@ async fn run_inference(
             served_by: answer.served_by.name(),
             breaker: answer.breaker.name(),
         },
-        outputs,
+        outputs: Vec::new(),
     };
-    let body = serde_json::to_vec(&response).map_err(|e| {
+    // The answer without its outputs, split where they go: the outputs' values are written
+    // a chunk at a time as the answer is sent, never as one text.
+    let frame = serde_json::to_vec(&response).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the response cannot be written: {e}"),
         )
     })?;
+    const SLOT: &[u8] = b"\"outputs\":[]";
+    let at = frame
+        .windows(SLOT.len())
+        .rposition(|w| w == SLOT)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the response cannot be written",
+            )
+        })?;
+    let split = at + SLOT.len() - 1;
+    let chunks = Chunks::new(
+        frame[..split].to_vec(),
+        outputs,
+        frame[split..].to_vec(),
+        ANSWER_CHUNK,
+    );
     let fallback = answer.served_by == ServedBy::Fallback;
     Response::builder()
         .status(StatusCode::OK)
@@ -608,13 +627,35 @@ async fn run_inference(
             HeaderName::from_static(FALLBACK_HEADER),
             if fallback { "true" } else { "false" },
         )
-        .body(Body::from(body))
+        .body(Body::new(StreamedAnswer(chunks)))
         .map_err(|e| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("the response cannot be written: {e}"),
             )
         })
+}
+
+/// Bytes of an answer formatted at a time.
+const ANSWER_CHUNK: usize = 64 * 1024;
+
+/// An answer's body, formatted as it is sent.
+struct StreamedAnswer(Chunks);
+
+impl http_body::Body for StreamedAnswer {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(
+            self.0
+                .next_chunk()
+                .map(|c| Ok(http_body::Frame::data(Bytes::from(c)))),
+        )
+    }
 }
 
 fn infer_error(model: &ServedModel, e: InferError) -> ApiError {
