@@ -465,7 +465,7 @@ impl ServedModel {
                         let run = tokio::task::spawn_blocking(move || {
                             // The slot is held until ONNX Runtime returns, even past the deadline.
                             let _slot = slot;
-                            model.run(&inputs)
+                            model.run_owned(inputs)
                         });
                         match run.await {
                             Ok(Ok(outputs)) => Ok(outputs),

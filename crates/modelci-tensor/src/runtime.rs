@@ -764,6 +764,38 @@ impl Model {
                 ort::session::SessionInputValue::from(to_value(t).map_err(run)?),
             ));
         }
+        self.run_values(values)
+    }
+
+    /// [`Model::run`] on inputs it may consume: each input's values are dropped as soon as
+    /// ONNX Runtime has its own copy, so a large request is not held twice while the model
+    /// runs (the reference service's inferences).
+    ///
+    /// # Errors
+    /// As [`Model::run`].
+    pub fn run_owned(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, RuntimeError> {
+        let run = |message: String| RuntimeError::Run { message };
+        crate::backend::check_input_names(&self.inputs, &inputs).map_err(run)?;
+        let mut values = Vec::with_capacity(inputs.len());
+        for t in inputs {
+            let value = to_value(&t).map_err(run)?;
+            let name = t.name;
+            values.push((
+                std::borrow::Cow::from(name),
+                ort::session::SessionInputValue::from(value),
+            ));
+        }
+        self.run_values(values)
+    }
+
+    fn run_values(
+        &self,
+        values: Vec<(
+            std::borrow::Cow<'static, str>,
+            ort::session::SessionInputValue<'static>,
+        )>,
+    ) -> Result<Vec<Tensor>, RuntimeError> {
+        let run = |message: String| RuntimeError::Run { message };
         let mut session = self
             .free_session()
             .map_err(|()| run("the model's session is unusable after an earlier failure".into()))?;

@@ -174,3 +174,26 @@ fn onnx_runtime_warnings_are_kept_once_and_its_chatter_is_dropped() {
     // Taken: the next report starts afresh.
     assert!(!take_warnings().iter().any(|w| w == "opset 6 model"));
 }
+
+#[test]
+fn running_on_owned_inputs_gives_the_same_outputs() {
+    let Some(rt) = real_runtime() else { return };
+    let model = rt
+        .load(&fixture("fixtures/models/linear.onnx"))
+        .expect("model");
+    let input = Tensor::new(
+        "input",
+        DType::F32,
+        vec![2, 4],
+        Data::Float(vec![1.0, 2.0, 3.0, 4.0, -1.0, 0.5, 0.25, 8.0]),
+    )
+    .expect("t");
+    let borrowed = model.run(std::slice::from_ref(&input)).expect("run");
+    let owned = model.run_owned(vec![input]).expect("run_owned");
+    assert_eq!(borrowed, owned);
+    let e = model.run_owned(Vec::new()).expect_err("missing");
+    assert_eq!(
+        e.to_string(),
+        "the model needs input `input`, which the case does not give"
+    );
+}
