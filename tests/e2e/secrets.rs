@@ -145,3 +145,52 @@ fn contract_test_hides_headers_and_url_passwords_that_the_service_echoes() {
     let junit = std::fs::read_to_string(&junit).expect("junit");
     assert_nothing_leaks("contract test", &[&out, &err, &json, &junit]);
 }
+
+#[test]
+fn canary_shadow_hides_headers_and_url_passwords_that_both_sides_echo() {
+    // Both sides refuse with 401 and echo the request's head: the errors case quotes the
+    // first error of each side.
+    let echo = || {
+        let url = crate::raw::serve(|stream, head| {
+            let body = serde_json::json!({ "error": head }).to_string();
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        });
+        format!(
+            "http://ann:{PASSWORD}@{}",
+            url.trim_start_matches("http://")
+        )
+    };
+    let (baseline, canary) = (echo(), echo());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (json, junit) = (dir.path().join("r.json"), dir.path().join("r.xml"));
+    let header = format!("Authorization: Bearer {TOKEN}");
+    let (_, out, err) = run(&mut modelci(&[
+        "canary",
+        "shadow",
+        "--baseline",
+        &baseline,
+        "--canary",
+        &canary,
+        "-X",
+        "GET",
+        "-H",
+        &header,
+        "--samples",
+        "12",
+        "--json",
+        json.to_str().expect("utf8"),
+        "--junit",
+        junit.to_str().expect("utf8"),
+    ]));
+    let json = std::fs::read_to_string(&json).expect("json");
+    let junit = std::fs::read_to_string(&junit).expect("junit");
+    assert_nothing_leaks("canary shadow", &[&out, &err, &json, &junit]);
+    // The echo did reach the report (with the secrets hidden), so the check is not vacuous.
+    assert!(json.contains("HTTP 401"), "{json}");
+}

@@ -68,6 +68,8 @@ pub struct ShadowCheck {
     spec: ShadowSuite,
     /// The same request for the baseline and for the canary.
     pairs: Arc<Vec<(RequestTemplate, RequestTemplate)>>,
+    /// Hides the headers' values and the URLs' credentials in what servers answer.
+    secrets: modelci_net::Redactor,
     location: Location,
     properties: Mutex<Properties>,
 }
@@ -80,32 +82,70 @@ impl ShadowCheck {
     /// URL (it would reach the same server from both sides).
     pub fn new(spec: &ShadowSuite, location: Location) -> Result<ShadowCheck, String> {
         let baseline = modelci_load::suite::load_spec(&spec.traffic)?.requests;
-        let mut canary_traffic = spec.traffic.clone();
-        canary_traffic.url.clone_from(&spec.canary);
-        let canary = modelci_load::suite::load_spec(&canary_traffic)?.requests;
-        if baseline.len() != canary.len() {
-            return Err("the requests differ between the two sides".to_owned());
+        let canary_base = reqwest::Url::parse(&spec.canary)
+            .map_err(|e| format!("the canary URL is not a URL: {e}"))?;
+        let canary = if spec.traffic.requests.is_some() {
+            // Recorded traffic may give absolute URLs, which would reach the same server from
+            // both sides: built again for the canary, a URL that comes out the same is refused.
+            let mut canary_traffic = spec.traffic.clone();
+            canary_traffic.url.clone_from(&spec.canary);
+            let canary = modelci_load::suite::load_spec(&canary_traffic)?.requests;
+            let same_base =
+                spec.traffic.url.trim_end_matches('/') == spec.canary.trim_end_matches('/');
+            if let Some((b, _)) = baseline
+                .iter()
+                .zip(&canary)
+                .find(|(b, c)| b.url == c.url && !same_base)
+            {
+                return Err(format!(
+                    "request `{}` gives an absolute `url` ({}): a shadow comparison sends the same path to both sides, so give `path` instead",
+                    b.name,
+                    modelci_net::redact_url(&b.url)
+                ));
+            }
+            canary
+        } else {
+            // Golden cases and dataset rows go to the base URL's infer path: built once (a
+            // dataset is read once), the canary's URL is the baseline's with the other base.
+            let base = reqwest::Url::parse(&spec.traffic.url)
+                .map_err(|e| format!("the baseline URL is not a URL: {e}"))?;
+            let prefix = base.as_str().trim_end_matches('/');
+            let canary_prefix = canary_base.as_str().trim_end_matches('/');
+            baseline
+                .iter()
+                .map(|b| {
+                    let rest = b.url.as_str().strip_prefix(prefix).ok_or_else(|| {
+                        format!("request `{}` is not under the baseline's URL", b.name)
+                    })?;
+                    let url = reqwest::Url::parse(&format!("{canary_prefix}{rest}"))
+                        .map_err(|e| format!("request `{}`: the canary's URL {e}", b.name))?;
+                    Ok(RequestTemplate { url, ..b.clone() })
+                })
+                .collect::<Result<Vec<_>, String>>()?
+        };
+        // Values a server may echo back: every header value, the URLs' credentials.
+        let mut secrets = modelci_net::Redactor::new();
+        secrets.url(&canary_base, false);
+        if let Ok(base) = reqwest::Url::parse(&spec.traffic.url) {
+            secrets.url(&base, false);
         }
-        let same_base = spec.traffic.url.trim_end_matches('/') == spec.canary.trim_end_matches('/');
-        if let Some(b) = baseline
-            .iter()
-            .zip(&canary)
-            .find(|(b, c)| b.url == c.url && !same_base)
-            .map(|(b, _)| b)
-        {
-            return Err(format!(
-                "request `{}` gives an absolute `url` ({}): a shadow comparison sends the same path to both sides, so give `path` instead",
-                b.name,
-                modelci_net::redact_url(&b.url)
-            ));
+        for b in &baseline {
+            for v in b.headers.values() {
+                if let Ok(text) = v.to_str() {
+                    secrets.header_value(text, modelci_net::HIDDEN);
+                }
+            }
         }
+        let pairs: Vec<(RequestTemplate, RequestTemplate)> =
+            baseline.into_iter().zip(canary).collect();
         let mut properties = Properties::new();
         properties.insert("baseline", shown(&spec.traffic.url));
         properties.insert("canary", shown(&spec.canary));
-        properties.insert("requests", baseline.len().to_string());
+        properties.insert("requests", pairs.len().to_string());
         Ok(ShadowCheck {
             spec: spec.clone(),
-            pairs: Arc::new(baseline.into_iter().zip(canary).collect()),
+            pairs: Arc::new(pairs),
+            secrets,
             location,
             properties: Mutex::new(properties),
         })
@@ -1014,6 +1054,9 @@ impl Suite for ShadowCheck {
         };
         for c in &mut out {
             c.location = Some(self.location.clone());
+            // Errors quote the servers' answers, which may echo the request's secrets.
+            c.message = c.message.take().map(|m| self.secrets.hide(&m));
+            c.detail = c.detail.take().map(|d| self.secrets.hide(&d));
         }
         if let Some(last) = out.last_mut() {
             last.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
