@@ -1141,6 +1141,15 @@ fn places_of(value: &Value, pointer: String, out: &mut Vec<String>) {
     }
 }
 
+/// Whether a failure is shrunk: one of a generated valid request that got an answer (not a
+/// request that got none, nor a slow one: shrinking those would wait on the server again).
+fn worth_shrinking(f: &Found) -> bool {
+    f.planned.shrinkable
+        && f.planned.expect == Expect::Valid
+        && f.status != 0
+        && f.check != CheckKind::ResponseTime
+}
+
 /// Shrinks a failing request's body while the same failure (check, status, key) comes back.
 async fn shrink(
     client: reqwest::Client,
@@ -1168,8 +1177,10 @@ async fn shrink(
             budget -= 1;
             let mut p = found.planned.clone();
             p.body = Some(candidate);
+            // A server that stops answering ends the shrinking: each try would wait the whole
+            // timeout.
             let Ok(e) = send(&client, &opts, &p).await else {
-                continue;
+                break 'outer;
             };
             let same = failures_of(&doc, Some(&op), &p, &e, &validators, &opts)
                 .into_iter()
@@ -1343,7 +1354,7 @@ pub fn test(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<Case> 
     let shrinkable = per_op
         .iter()
         .flat_map(|m| m.values().flatten())
-        .any(|f| f.planned.shrinkable && f.planned.expect == Expect::Valid);
+        .any(worth_shrinking);
     if opts.shrink && shrinkable && !cancelled(opts) {
         let doc_arc = Arc::new(doc.clone());
         per_op = runtime.block_on(async {
@@ -1351,7 +1362,7 @@ pub fn test(doc: &Document, ops: &[Operation], opts: &LiveOptions) -> Vec<Case> 
             for (n, found) in per_op.iter().enumerate() {
                 for (check, list) in found {
                     for (k, f) in list.iter().enumerate() {
-                        if f.planned.shrinkable && f.planned.expect == Expect::Valid {
+                        if worth_shrinking(f) {
                             let task = shrink(
                                 client.clone(),
                                 Arc::clone(&doc_arc),
