@@ -272,6 +272,47 @@ pub fn parse_end(text: &str) -> Option<f64> {
     Some(t.timestamp_millis() as f64 / 1000.0)
 }
 
+/// The judgement's `confidence` (default 0.95), `pass_score` (95) and `marginal_score` (75),
+/// checked: for `[[suite.canary]]` and `[[suite.shadow]]` alike.
+///
+/// # Errors
+/// A value out of range, or a Marginal threshold above the Pass one, naming the key.
+pub(crate) fn verdict_settings(
+    confidence: Option<f64>,
+    pass_score: Option<f64>,
+    marginal_score: Option<f64>,
+    origin: &Origin<'_>,
+) -> Result<(f64, f64, f64), String> {
+    let confidence = confidence.unwrap_or(0.95);
+    if !(confidence > 0.5 && confidence < 1.0) {
+        return Err(format!(
+            "{} must be between 0.5 and 1 (0.95 is usual), not {confidence}",
+            origin.name("confidence")
+        ));
+    }
+    let pass_score = pass_score.unwrap_or(95.0);
+    let marginal_score = marginal_score.unwrap_or(75.0);
+    for (key, v) in [
+        ("pass_score", pass_score),
+        ("marginal_score", marginal_score),
+    ] {
+        if !(0.0..=100.0).contains(&v) {
+            return Err(format!(
+                "{} must be from 0 to 100, not {v}",
+                origin.name(key)
+            ));
+        }
+    }
+    if marginal_score > pass_score {
+        return Err(format!(
+            "{} ({marginal_score}) is above {} ({pass_score})",
+            origin.name("marginal_score"),
+            origin.name("pass_score")
+        ));
+    }
+    Ok((confidence, pass_score, marginal_score))
+}
+
 /// Checks a `[[suite.canary]]` table.
 ///
 /// # Errors
@@ -360,27 +401,9 @@ pub fn resolve(raw: CanarySuiteFile, origin: &Origin<'_>) -> Result<CanarySuite,
             canary: origin.path(&f.canary),
         },
     };
-    let confidence = raw.confidence.unwrap_or(0.95);
-    if !(confidence > 0.5 && confidence < 1.0) {
-        return Err(err(format!(
-            "`confidence` must be between 0.5 and 1 (0.95 is usual), not {confidence}"
-        )));
-    }
-    let pass_score = raw.pass_score.unwrap_or(95.0);
-    let marginal_score = raw.marginal_score.unwrap_or(75.0);
-    for (key, v) in [
-        ("pass_score", pass_score),
-        ("marginal_score", marginal_score),
-    ] {
-        if !(0.0..=100.0).contains(&v) {
-            return Err(err(format!("`{key}` must be from 0 to 100, not {v}")));
-        }
-    }
-    if marginal_score > pass_score {
-        return Err(err(format!(
-            "`marginal_score` ({marginal_score}) is above `pass_score` ({pass_score})"
-        )));
-    }
+    let (confidence, pass_score, marginal_score) =
+        verdict_settings(raw.confidence, raw.pass_score, raw.marginal_score, origin)
+            .map_err(&err)?;
     let min_samples = raw.min_samples.unwrap_or(10);
     if min_samples < 3 {
         return Err(err(format!(

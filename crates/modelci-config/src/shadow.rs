@@ -355,33 +355,9 @@ pub fn resolve(raw: ShadowSuiteFile, origin: &Origin<'_>) -> Result<ShadowSuite,
             origin.name("groups")
         )));
     }
-    let confidence = raw.confidence.unwrap_or(0.95);
-    if !(confidence > 0.5 && confidence < 1.0) {
-        return Err(err(format!(
-            "{} must be between 0.5 and 1 (0.95 is usual), not {confidence}",
-            origin.name("confidence")
-        )));
-    }
-    let pass_score = raw.pass_score.unwrap_or(95.0);
-    let marginal_score = raw.marginal_score.unwrap_or(75.0);
-    for (key, v) in [
-        ("pass_score", pass_score),
-        ("marginal_score", marginal_score),
-    ] {
-        if !(0.0..=100.0).contains(&v) {
-            return Err(err(format!(
-                "{} must be from 0 to 100, not {v}",
-                origin.name(key)
-            )));
-        }
-    }
-    if marginal_score > pass_score {
-        return Err(err(format!(
-            "{} ({marginal_score}) is above {} ({pass_score})",
-            origin.name("marginal_score"),
-            origin.name("pass_score")
-        )));
-    }
+    let (confidence, pass_score, marginal_score) =
+        crate::canary::verdict_settings(raw.confidence, raw.pass_score, raw.marginal_score, origin)
+            .map_err(&err)?;
     let min_samples = crate::values::count(
         raw.min_samples.unwrap_or(10),
         3,

@@ -322,13 +322,7 @@ fn shadow_inner(args: &CanaryShadowArgs) -> Result<u8, String> {
         .iter()
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, _>>()?;
-    let (body, body_file) = match args.body.as_deref() {
-        Some(b) => match b.strip_prefix('@') {
-            Some(path) => (None, Some(std::path::PathBuf::from(path))),
-            None => (Some(b.to_owned()), None),
-        },
-        None => (None, None),
-    };
+    let (body, body_file) = crate::commands::load::body_arg(args.body.as_deref());
     let raw = ShadowSuiteFile {
         name: Spanned::new(0..0, "shadow".to_owned()),
         baseline: Spanned::new(0..0, baseline.clone()),

@@ -61,6 +61,17 @@ fn stage(text: &str) -> Result<StageFile, String> {
     })
 }
 
+/// A `--body` flag: the text itself, or with `@FILE` the file to read it from.
+pub(crate) fn body_arg(arg: Option<&str>) -> (Option<String>, Option<std::path::PathBuf>) {
+    match arg {
+        Some(b) => match b.strip_prefix('@') {
+            Some(path) => (None, Some(std::path::PathBuf::from(path))),
+            None => (Some(b.to_owned()), None),
+        },
+        None => (None, None),
+    }
+}
+
 fn run_inner(args: &LoadArgs) -> Result<u8, String> {
     let outputs = output::requested(&args.reports)?;
     let headers = args
@@ -68,13 +79,7 @@ fn run_inner(args: &LoadArgs) -> Result<u8, String> {
         .iter()
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, _>>()?;
-    let (body, body_file) = match args.body.as_deref() {
-        Some(b) => match b.strip_prefix('@') {
-            Some(path) => (None, Some(std::path::PathBuf::from(path))),
-            None => (Some(b.to_owned()), None),
-        },
-        None => (None, None),
-    };
+    let (body, body_file) = body_arg(args.body.as_deref());
     let raw = LoadSuiteFile {
         name: Spanned::new(0..0, "load".to_owned()),
         url: Spanned::new(0..0, args.url.clone()),
